@@ -1,0 +1,97 @@
+/**
+ * liverec's composition root: reads the config, builds the storage adapter, the stream hub, the recording manager
+ * and WHIP ingest, serves the HTTP app, and on SIGINT/SIGTERM finalizes every recording before it exits.
+ *
+ *   deno task start [--config path/to/config.toml]
+ */
+
+import { resolve } from "node:path";
+import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from "./src/config/mod.ts";
+import { createApp } from "./src/http/mod.ts";
+import { WhipIngest } from "./src/ingest/mod.ts";
+import { RecordingManager, StreamHub } from "./src/recorder/mod.ts";
+import { OpenDalStore } from "./src/storage/mod.ts";
+import { systemClock } from "./src/shared/clock.ts";
+import { ConfigError } from "./src/shared/errors.ts";
+import { consoleLogger } from "./src/shared/log.ts";
+
+const USAGE = `usage: liverec [--config config.toml]
+
+Without --config, ./config.toml is read when it exists, else the built-in default (record to ./records).`;
+
+async function loadConfig(args: string[]): Promise<{ config: Config; source: string }> {
+  const at = args.indexOf("--config");
+  const explicit = at >= 0 ? args[at + 1] : undefined;
+  if (at >= 0 && explicit === undefined) throw new ConfigError("(flags)", "--config needs a file path");
+  const path = explicit ?? "config.toml";
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (explicit !== undefined || !(error instanceof Deno.errors.NotFound)) {
+      throw new ConfigError("(file)", `cannot read ${path}: ${error instanceof Error ? error.message : error}`);
+    }
+    return { config: parseConfig(DEFAULT_CONFIG_TOML, Deno.env.toObject()), source: "built-in default" };
+  }
+  return { config: parseConfig(text, Deno.env.toObject()), source: path };
+}
+
+async function main(args: string[]): Promise<void> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return;
+  }
+  const log = consoleLogger(Deno.env.get("LIVEREC_LOG") === "debug" ? "debug" : "info");
+  let loaded;
+  try {
+    loaded = await loadConfig(args);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`liverec: ${error.message}`);
+    Deno.exit(2);
+  }
+  const { config, source } = loaded;
+  const target = openDalOptions(config.recorder.storage);
+  if (target.scheme === "fs") target.options.root = resolve(target.options.root ?? "./records");
+  const store = new OpenDalStore(target);
+  const hub = new StreamHub();
+  const manager = new RecordingManager({
+    hub,
+    store,
+    clock: systemClock,
+    log,
+    autoStreams: config.recorder.autoStreams,
+    segmentDurationMs: config.recorder.segmentDurationS * 1000,
+    nodeAlias: config.recorder.nodeAlias,
+  });
+  const ingest = new WhipIngest({ hub, clock: systemClock, log, webrtc: config.webrtc });
+  const app = createApp({ hub, manager, ingest, store, log, authTokens: config.auth.tokens });
+
+  const server = Deno.serve({
+    hostname: config.http.listen.hostname,
+    port: config.http.listen.port,
+    onListen: ({ hostname, port }) => {
+      log("info", "liverec listening", {
+        url: `http://${hostname}:${port}`,
+        config: source,
+        storage: store.description,
+      });
+    },
+  }, app.fetch);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "stopping: finalizing recordings", { signal });
+    await manager.shutdown();
+    await ingest.close();
+    await server.shutdown();
+    log("info", "stopped");
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+}
+
+if (import.meta.main) await main(Deno.args);

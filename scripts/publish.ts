@@ -1,0 +1,109 @@
+/**
+ * The bundled test publisher: sends the test clip, looped, in real time to a WHIP endpoint, like a camera would.
+ * Tests, benchmarks and users checking their setup use it.
+ *
+ *   deno task publish http://127.0.0.1:7777/whip/stream1 [--seconds 10] [--token T] [--no-audio] [--no-video]
+ */
+
+import { publishWhip } from "../src/ingest/mod.ts";
+import { type Clip, loadClip } from "./clip.ts";
+
+export interface PublishClipOptions {
+  url: string;
+  seconds: number;
+  token?: string;
+  video?: boolean;
+  audio?: boolean;
+  /** First RTP timestamps; set near 2^32 to test wrap-around. Random by default, as RFC 3550 asks. */
+  videoTimestampStart?: number;
+  audioTimestampStart?: number;
+  clip?: Clip;
+  /** Called once connected, before any media is sent. */
+  onConnected?: () => void;
+}
+
+/** What was sent, for comparison with what was recorded. */
+export interface PublishResult {
+  videoFrames: number;
+  audioFrames: number;
+  keyframeRequests: number;
+  seconds: number;
+}
+
+/** Publishes the clip for `seconds` of media, paced in real time, then ends the WHIP session. */
+export async function publishClip(opts: PublishClipOptions): Promise<PublishResult> {
+  const clip = opts.clip ?? await loadClip();
+  const video = opts.video ?? true;
+  const audio = opts.audio ?? true;
+  const publisher = await publishWhip({
+    url: opts.url,
+    video,
+    audio,
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+  });
+  opts.onConnected?.();
+  const videoStart = opts.videoTimestampStart ?? randomUint32();
+  const audioStart = opts.audioTimestampStart ?? randomUint32();
+  const result: PublishResult = { videoFrames: 0, audioFrames: 0, keyframeRequests: 0, seconds: opts.seconds };
+  const startedAt = performance.now();
+  const endMs = opts.seconds * 1000;
+  try {
+    for (let loop = 0;; loop++) {
+      const loopMs = loop * clip.durationMs;
+      if (loopMs >= endMs) break;
+      const events = [
+        ...(video ? clip.video.map((f) => ({ ms: loopMs + f.ticks / 90, video: f, audio: undefined })) : []),
+        ...(audio ? clip.audio.map((f) => ({ ms: loopMs + f.ticks / 48, video: undefined, audio: f })) : []),
+      ].sort((a, b) => a.ms - b.ms);
+      for (const event of events) {
+        if (event.ms >= endMs) break;
+        const wait = startedAt + event.ms - performance.now();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (event.video !== undefined) {
+          const ts = videoStart + Math.round(loopMs * 90) + event.video.ticks;
+          await publisher.sendVideo(event.video.nalUnits, ts >>> 0);
+          result.videoFrames++;
+        } else if (event.audio !== undefined) {
+          const ts = audioStart + Math.round(loopMs * 48) + event.audio.ticks;
+          await publisher.sendAudio(event.audio.data, ts >>> 0);
+          result.audioFrames++;
+        }
+      }
+    }
+  } finally {
+    result.keyframeRequests = publisher.keyframeRequests;
+    await publisher.close();
+  }
+  return result;
+}
+
+function randomUint32(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  const flag = (name: string) => {
+    const at = args.indexOf(name);
+    return at < 0 ? undefined : args.splice(at, 2)[1];
+  };
+  const seconds = Number(flag("--seconds") ?? "30");
+  const token = flag("--token");
+  const noAudio = args.includes("--no-audio");
+  const noVideo = args.includes("--no-video");
+  const url = args.find((a) => !a.startsWith("--"));
+  if (url === undefined || !Number.isFinite(seconds) || seconds <= 0) {
+    console.error("usage: deno task publish <whip-url> [--seconds N] [--token T] [--no-audio] [--no-video]");
+    Deno.exit(2);
+  }
+  const result = await publishClip({
+    url,
+    seconds,
+    video: !noVideo,
+    audio: !noAudio,
+    ...(token !== undefined ? { token } : {}),
+    onConnected: () => console.error(`connected to ${url}; publishing ${seconds} s`),
+  });
+  console.log(JSON.stringify(result));
+  Deno.exit(0);
+}

@@ -1,0 +1,211 @@
+/**
+ * The liverec configuration schema: TOML text in, a validated, fully defaulted Config out. Pure: it reads no file
+ * and no process environment (the caller passes both in), and it rejects rather than repairs anything doubtful,
+ * including keys it does not know.
+ */
+
+import { parse, TomlError } from "smol-toml";
+import { ConfigError } from "../shared/errors.ts";
+import { type HostPort, isIpLiteral, isPrintable, parseHostPort, parseStunUri } from "./checks.ts";
+import { streamPatternProblem } from "./names.ts";
+import { describe, Section, type TomlTable } from "./section.ts";
+import { parseStorage, type StorageConfig } from "./storage.ts";
+
+/** `[http]`: the API and WHIP endpoint. */
+export interface HttpConfig {
+  /** Address to listen on; port 0 picks a free port. */
+  listen: HostPort;
+}
+
+/** `[webrtc]`: ICE for ingest sessions. */
+export interface WebRtcConfig {
+  /** IP literals advertised as extra ICE host candidates (e.g. the public address in front of a NAT). */
+  publicIps: string[];
+  /** UDP ports ICE may bind, inclusive; undefined means any ephemeral port. */
+  udpPortRange: [minPort: number, maxPort: number] | undefined;
+  /** Canonical `stun:host:port` URIs; empty means no STUN traffic. */
+  stunServers: string[];
+  /** Also advertise the loopback address (127.0.0.1). */
+  loopback: boolean;
+  /** Answer as an ICE-lite agent (RFC 8445 §2.5): host candidates only, the publisher runs the checks. */
+  iceLite: boolean;
+}
+
+/** `[recorder]`: what is recorded and where. */
+export interface RecorderConfig {
+  /** Stream patterns recorded as soon as they are published (`*` matches any run of characters). */
+  autoStreams: string[];
+  /** Name of this node in recording metadata, for multi-node deployments; undefined when not configured. */
+  nodeAlias: string | undefined;
+  /** Target media duration of one segment, in seconds (segments end on the first keyframe after it). */
+  segmentDurationS: number;
+  storage: StorageConfig;
+}
+
+/** `[auth]`: bearer tokens accepted by the HTTP API; empty means no authentication. */
+export interface AuthConfig {
+  tokens: string[];
+}
+
+/** The whole validated configuration: every key is present, defaulted, or explicitly undefined when unset. */
+export interface Config {
+  http: HttpConfig;
+  webrtc: WebRtcConfig;
+  recorder: RecorderConfig;
+  auth: AuthConfig;
+}
+
+const DEFAULT_LISTEN = "0.0.0.0:7777";
+const DEFAULT_SEGMENT_DURATION_S = 6;
+const MIN_SEGMENT_DURATION_S = 1;
+const MAX_SEGMENT_DURATION_S = 30;
+const MIN_UDP_PORT = 1024;
+const MAX_UDP_PORT = 65535;
+const MAX_NODE_ALIAS_LENGTH = 64;
+const MIN_TOKEN_LENGTH = 8;
+const MAX_TOKEN_LENGTH = 256;
+
+/**
+ * Parses and validates a liverec TOML configuration. `env` (e.g. `Deno.env.toObject()`) supplies storage
+ * credentials and region when the file has none; without it there are no fallbacks.
+ * Throws ConfigError naming the dotted key, or "(file)" for TOML syntax errors.
+ */
+export function parseConfig(tomlText: string, env: Readonly<Record<string, string | undefined>> = {}): Config {
+  const root = new Section("", parseToml(tomlText));
+  root.rejectUnknownKeys(["http", "webrtc", "recorder", "auth"]);
+  return {
+    http: parseHttp(root.section("http")),
+    webrtc: parseWebRtc(root.section("webrtc")),
+    recorder: parseRecorder(root.section("recorder"), env),
+    auth: parseAuth(root.section("auth")),
+  };
+}
+
+function parseToml(tomlText: string): TomlTable {
+  try {
+    // "keep" leaves `__proto__` and friends as plain keys of null-prototype tables; they then fail as unknown keys.
+    return parse(tomlText, { unsafeKeyBehaviour: "keep" });
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const reason = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
+      throw new ConfigError(
+        "(file)",
+        `is not valid TOML: ${reason} at line ${error.line}, column ${error.column}\n\n${error.codeblock}`,
+      );
+    }
+    throw new ConfigError("(file)", `is not valid TOML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function parseHttp(section: Section): HttpConfig {
+  section.rejectUnknownKeys(["listen"]);
+  const listen = section.string("listen") ?? DEFAULT_LISTEN;
+  const parsed = parseHostPort(listen, 0);
+  if (!parsed.ok) throw section.error("listen", `${parsed.problem}, got ${describe(listen)}`);
+  return { listen: parsed.value };
+}
+
+function isUdpPort(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= MIN_UDP_PORT && value <= MAX_UDP_PORT;
+}
+
+function parseWebRtc(section: Section): WebRtcConfig {
+  section.rejectUnknownKeys(["public_ips", "udp_port_range", "udp_port", "stun_servers", "loopback", "ice_lite"]);
+  const publicIps = section.stringArray("public_ips") ?? [];
+  publicIps.forEach((ip, i) => {
+    if (!isIpLiteral(ip)) {
+      throw section.error(
+        `public_ips[${i}]`,
+        `must be an IPv4 or IPv6 address (no brackets, no zone), got ${describe(ip)}`,
+      );
+    }
+  });
+  const stunServers = (section.stringArray("stun_servers") ?? []).map((uri, i) => {
+    const parsed = parseStunUri(uri);
+    if (!parsed.ok) throw section.error(`stun_servers[${i}]`, `${parsed.problem}, got ${describe(uri)}`);
+    return parsed.value;
+  });
+  const udpPortRange = parseUdpPorts(section);
+  return {
+    publicIps,
+    udpPortRange,
+    stunServers,
+    loopback: section.boolean("loopback") ?? true,
+    iceLite: section.boolean("ice_lite") ?? true,
+  };
+}
+
+function parseUdpPorts(section: Section): [number, number] | undefined {
+  if (section.has("udp_port") && section.has("udp_port_range")) {
+    throw section.error("udp_port", "cannot be combined with udp_port_range; set one of them");
+  }
+  const port = section.number("udp_port");
+  if (port !== undefined) {
+    if (!isUdpPort(port)) {
+      throw section.error(
+        "udp_port",
+        `must be an integer from ${MIN_UDP_PORT} to ${MAX_UDP_PORT}, got ${describe(port)}`,
+      );
+    }
+    return [port, port];
+  }
+  const range = section.array("udp_port_range");
+  if (range === undefined) return undefined;
+  const [min, max] = range;
+  if (range.length !== 2 || !isUdpPort(min) || !isUdpPort(max) || min > max) {
+    throw section.error(
+      "udp_port_range",
+      `must be [min, max] with ${MIN_UDP_PORT} <= min <= max <= ${MAX_UDP_PORT}, got ${describe(range)}`,
+    );
+  }
+  return [min, max];
+}
+
+function parseRecorder(section: Section, env: Readonly<Record<string, string | undefined>>): RecorderConfig {
+  section.rejectUnknownKeys(["auto_streams", "node_alias", "segment_duration", "storage"]);
+  const autoStreams = section.stringArray("auto_streams") ?? [];
+  autoStreams.forEach((pattern, i) => {
+    const problem = streamPatternProblem(pattern);
+    if (problem !== undefined) throw section.error(`auto_streams[${i}]`, `is invalid: ${problem}`);
+  });
+  const nodeAlias = section.string("node_alias");
+  if (nodeAlias !== undefined) {
+    const length = [...nodeAlias].length;
+    if (length < 1 || length > MAX_NODE_ALIAS_LENGTH || !isPrintable(nodeAlias)) {
+      throw section.error(
+        "node_alias",
+        `must be 1–${MAX_NODE_ALIAS_LENGTH} printable characters, got ${describe(nodeAlias)}`,
+      );
+    }
+  }
+  const segmentDurationS = section.number("segment_duration") ?? DEFAULT_SEGMENT_DURATION_S;
+  if (!(segmentDurationS >= MIN_SEGMENT_DURATION_S && segmentDurationS <= MAX_SEGMENT_DURATION_S)) {
+    throw section.error(
+      "segment_duration",
+      `must be between ${MIN_SEGMENT_DURATION_S} and ${MAX_SEGMENT_DURATION_S} seconds, got ${
+        describe(segmentDurationS)
+      }`,
+    );
+  }
+  return {
+    autoStreams,
+    nodeAlias,
+    segmentDurationS,
+    storage: parseStorage(section.section("storage"), env),
+  };
+}
+
+function parseAuth(section: Section): AuthConfig {
+  section.rejectUnknownKeys(["tokens"]);
+  const tokens = section.stringArray("tokens", true) ?? [];
+  tokens.forEach((token, i) => {
+    if (!/^[\x21-\x7e]*$/.test(token) || token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
+      throw section.error(
+        `tokens[${i}]`,
+        `must be ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} printable ASCII characters without spaces, ` +
+          `got ${describe(token, true)}`,
+      );
+    }
+  });
+  return { tokens };
+}

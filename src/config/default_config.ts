@@ -1,0 +1,55 @@
+/**
+ * The default configuration file, embedded so the binary runs without one; the repository's config.toml holds the
+ * same text. It parses to exactly the defaults parseConfig applies to an empty file (a test keeps them in step).
+ */
+
+/** Text of the default config.toml: every key at its default, optional keys as comments. */
+export const defaultConfigToml = `# liverec configuration. Every key is optional: the values below are the defaults.
+# Unknown keys are errors.
+
+[http]
+# Address of the HTTP API and WHIP endpoint: "host:port", IPv6 in brackets (e.g. "[::]:7777").
+listen = "0.0.0.0:7777"
+
+[webrtc]
+# IP addresses advertised as ICE host candidates besides the local interfaces
+# (e.g. the public address of a host behind a 1:1 NAT).
+public_ips = []
+# UDP ports ICE may bind, inclusive, within 1024-65535. Unset: any ephemeral port.
+# udp_port_range = [20000, 20100]
+# or a single port:
+# udp_port = 20000
+# STUN servers, "stun:host:port". Empty: no STUN traffic.
+stun_servers = []
+# Also advertise 127.0.0.1, for publishers on the same host.
+loopback = true
+# Answer as an ICE-lite agent (host candidates only; the publisher runs the connectivity checks).
+ice_lite = true
+
+[recorder]
+# Streams recorded as soon as they are published: exact names, or patterns where "*" matches anything.
+# auto_streams = ["*"]                        # every stream
+# auto_streams = ["room1", "room2", "web-*"]  # some streams
+auto_streams = []
+# Name of this node in recording metadata (1-64 characters); recommended with several nodes.
+# node_alias = "liverec-node-001"
+# Target segment duration in seconds, 1-30; a segment ends at the first keyframe after it.
+segment_duration = 6
+
+[recorder.storage]
+# "fs" (a local directory), "s3" (AWS S3, MinIO and other S3-compatible stores) or "oss" (Alibaba Cloud OSS).
+type = "fs"
+# fs: the directory of the recordings. s3, oss: the prefix inside the bucket (default "/").
+root = "./records"
+# s3 keys: bucket (required), root, region, endpoint, access_key_id, secret_access_key, session_token,
+#   disable_config_load, enable_virtual_host_style. Without keys in this file the credentials come from
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and the region from AWS_REGION or
+#   AWS_DEFAULT_REGION, unless disable_config_load = true.
+# oss keys: bucket, region, endpoint (all required), root, access_key_id, access_key_secret, security_token.
+#   Without keys in this file the credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID,
+#   ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN.
+
+[auth]
+# Bearer tokens accepted by the HTTP API, 8-256 printable characters without spaces. Empty: no authentication.
+tokens = []
+`;

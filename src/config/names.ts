@@ -1,0 +1,124 @@
+/**
+ * Naming rules for stream names, stream patterns and relative storage paths. Each check returns a message that
+ * names the offending value, or undefined when the value is acceptable; callers wrap the message in their own
+ * error type. The rules are deliberately narrow (an ASCII allow-list, no escapes, no dot segments) so a name can be
+ * used as a path segment in any storage backend without encoding; they do not normalise or repair anything.
+ */
+
+/** Longest stream name, in characters. */
+export const MAX_STREAM_NAME_LENGTH = 128;
+/** Longest segment of a relative storage path, in characters. */
+export const MAX_PATH_SEGMENT_LENGTH = 128;
+/** Longest relative storage path, in characters. */
+export const MAX_PATH_LENGTH = 512;
+
+const ALLOWED_DESCRIPTION = "A-Z a-z 0-9 . _ ~ -";
+
+function isAllowedChar(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || // 0-9
+    (code >= 0x41 && code <= 0x5a) || // A-Z
+    (code >= 0x61 && code <= 0x7a) || // a-z
+    code === 0x2e || code === 0x5f || code === 0x7e || code === 0x2d; // . _ ~ -
+}
+
+/** `"x" (U+0078)`: a character shown so that control characters and homoglyphs are unambiguous. */
+function showChar(char: string): string {
+  const code = char.codePointAt(0) ?? 0;
+  return `${JSON.stringify(char)} (U+${code.toString(16).toUpperCase().padStart(4, "0")})`;
+}
+
+/** The first character of `text` outside the allow-list, with specific wording for the usual suspects. */
+function badCharProblem(what: string, text: string, extra: readonly string[] = []): string | undefined {
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    if (isAllowedChar(code) || extra.includes(char)) continue;
+    const quoted = JSON.stringify(text);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      return `${what} ${quoted} must not contain control characters, found ${showChar(char)}`;
+    }
+    if (char === "\\") return `${what} ${quoted} must not contain backslashes`;
+    if (char === "%") return `${what} ${quoted} must not contain "%" (no percent-encoding)`;
+    const allowed = [ALLOWED_DESCRIPTION, ...extra].join(" ");
+    return `${what} ${quoted} contains ${showChar(char)}; allowed characters are ${allowed}`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `name` is not a valid stream name, or undefined: 1–128 characters of `A-Z a-z 0-9 . _ ~ -`, not starting
+ * with "." (so never "." or ".."), no "/" (a stream name is exactly one path segment).
+ */
+export function streamNameProblem(name: string): string | undefined {
+  return namePattern("stream name", name, []);
+}
+
+/**
+ * Why `pattern` is not a valid stream pattern (as in `recorder.auto_streams`), or undefined: a stream name in
+ * which `*` may stand for any run of characters, e.g. `"*"`, `"room1"`, `"web-*"`.
+ */
+export function streamPatternProblem(pattern: string): string | undefined {
+  return namePattern("stream pattern", pattern, ["*"]);
+}
+
+function namePattern(what: string, name: string, extra: readonly string[]): string | undefined {
+  const quoted = JSON.stringify(name);
+  if (name.length === 0) return `${what} must not be empty`;
+  if (name.includes("/")) return `${what} ${quoted} must not contain "/"`;
+  const badChar = badCharProblem(what, name, extra);
+  if (badChar !== undefined) return badChar;
+  // Only ASCII gets this far, so UTF-16 length is the character count.
+  if (name.length > MAX_STREAM_NAME_LENGTH) {
+    return `${what} ${quoted} must be at most ${MAX_STREAM_NAME_LENGTH} characters, got ${name.length}`;
+  }
+  if (name.startsWith(".")) return `${what} ${quoted} must not start with "."`;
+  return undefined;
+}
+
+/** Whether `name` matches `pattern`, where `*` matches any run of characters (including none). */
+export function streamPatternMatches(pattern: string, name: string): boolean {
+  // Greedy wildcard matching with one backtrack point: linear in practice, no regular expression to go wrong.
+  let p = 0;
+  let n = 0;
+  let starP = -1;
+  let starN = 0;
+  while (n < name.length) {
+    if (p < pattern.length && pattern[p] !== "*" && pattern[p] === name[n]) {
+      p++;
+      n++;
+    } else if (p < pattern.length && pattern[p] === "*") {
+      starP = p++;
+      starN = n;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      n = ++starN;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === "*") p++;
+  return p === pattern.length;
+}
+
+/**
+ * Why `path` is not a valid relative storage path (a `base_dir`, an object path), or undefined: segments separated
+ * by "/", each 1–128 characters of `A-Z a-z 0-9 . _ ~ -` and neither "." nor "..", no leading or trailing "/",
+ * at most 512 characters in all.
+ */
+export function relativePathProblem(path: string): string | undefined {
+  const quoted = JSON.stringify(path);
+  if (path.length === 0) return "path must not be empty";
+  const badChar = badCharProblem("path", path, ["/"]);
+  if (badChar !== undefined) return badChar;
+  if (path.length > MAX_PATH_LENGTH) {
+    return `path ${quoted} must be at most ${MAX_PATH_LENGTH} characters, got ${path.length}`;
+  }
+  if (path.startsWith("/")) return `path ${quoted} must be relative (no leading "/")`;
+  for (const segment of path.split("/")) {
+    if (segment === "") return `path ${quoted} must not contain empty segments ("//" or a trailing "/")`;
+    if (segment === "." || segment === "..") return `path ${quoted} must not contain "." or ".." segments`;
+    if (segment.length > MAX_PATH_SEGMENT_LENGTH) {
+      return `path ${quoted} has a segment longer than ${MAX_PATH_SEGMENT_LENGTH} characters`;
+    }
+  }
+  return undefined;
+}

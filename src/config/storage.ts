@@ -1,0 +1,309 @@
+/**
+ * The `[recorder.storage]` table: one of the fs, s3 or oss backends, validated, with credentials optionally taken
+ * from the environment map it is given, and its mapping to OpenDAL service options. It never reads the process
+ * environment or ~/.aws itself, and never echoes a credential in an error message.
+ */
+
+import { checkCredential, checkHttpUrl } from "./checks.ts";
+import { relativePathProblem } from "./names.ts";
+import { describe, type Section } from "./section.ts";
+
+/** Local directory storage; `root` is used as given (relative roots resolve against the working directory). */
+export interface FsStorageConfig {
+  type: "fs";
+  root: string;
+}
+
+/** Amazon S3 or an S3-compatible service (MinIO, Ceph, R2 ...). */
+export interface S3StorageConfig {
+  type: "s3";
+  bucket: string;
+  /** Prefix inside the bucket, "/" for the bucket root. */
+  root: string;
+  region?: string;
+  /** Custom endpoint URL for S3-compatible services; absent means AWS. */
+  endpoint?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  /** Do not let the backend load credentials or region from the environment or ~/.aws. */
+  disableConfigLoad: boolean;
+  /** Address the bucket as `bucket.endpoint` instead of `endpoint/bucket`. */
+  enableVirtualHostStyle: boolean;
+}
+
+/** Alibaba Cloud OSS. */
+export interface OssStorageConfig {
+  type: "oss";
+  bucket: string;
+  /** Prefix inside the bucket, "/" for the bucket root. */
+  root: string;
+  /** E.g. "oss-cn-hangzhou"; informational, OpenDAL takes the region from `endpoint`. */
+  region: string;
+  endpoint: string;
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  securityToken?: string;
+}
+
+/** Where recordings are stored. */
+export type StorageConfig = FsStorageConfig | S3StorageConfig | OssStorageConfig;
+
+/** The storage types, as written in `recorder.storage.type`. */
+export type StorageType = StorageConfig["type"];
+
+const KEYS: Record<StorageType, readonly string[]> = {
+  fs: ["type", "root"],
+  s3: [
+    "type",
+    "bucket",
+    "root",
+    "region",
+    "endpoint",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "disable_config_load",
+    "enable_virtual_host_style",
+  ],
+  oss: ["type", "bucket", "root", "region", "endpoint", "access_key_id", "access_key_secret", "security_token"],
+};
+
+const TYPES: readonly StorageType[] = ["fs", "s3", "oss"];
+
+/** Default `root` per storage type. */
+export const DEFAULT_STORAGE_ROOT: Record<StorageType, string> = { fs: "./records", s3: "/", oss: "/" };
+
+/** Reads and validates `[recorder.storage]`; `env` supplies credential fallbacks. */
+export function parseStorage(section: Section, env: Readonly<Record<string, string | undefined>>): StorageConfig {
+  const typeValue = section.string("type") ?? "fs";
+  const type = TYPES.find((t) => t === typeValue);
+  if (type === undefined) {
+    throw section.error("type", `must be one of "fs", "s3", "oss", got ${describe(typeValue)}`);
+  }
+  section.rejectUnknownKeys(KEYS[type], (key) => {
+    const owners = TYPES.filter((t) => t !== type && KEYS[t].includes(key));
+    if (owners.length === 0) return undefined;
+    return `is not valid with type = "${type}" (only with type = ${owners.map((t) => `"${t}"`).join(" or ")})`;
+  });
+  switch (type) {
+    case "fs":
+      return { type, root: fsRoot(section) };
+    case "s3":
+      return parseS3(section, env);
+    case "oss":
+      return parseOss(section, env);
+  }
+}
+
+function fsRoot(section: Section): string {
+  const root = section.string("root") ?? DEFAULT_STORAGE_ROOT.fs;
+  // deno-lint-ignore no-control-regex
+  if (root === "" || /[\u0000-\u001f\u007f]/.test(root)) {
+    throw section.error("root", `must be a non-empty directory path without control characters, got ${describe(root)}`);
+  }
+  return root;
+}
+
+function bucketRoot(section: Section, type: StorageType): string {
+  const root = section.string("root") ?? DEFAULT_STORAGE_ROOT[type];
+  const inner = root.replace(/^\//, "").replace(/\/$/, "");
+  if (inner !== "") {
+    const problem = relativePathProblem(inner);
+    if (problem !== undefined) {
+      throw section.error("root", `must be "/" or a path inside the bucket such as "/recordings": ${problem}`);
+    }
+  }
+  return root;
+}
+
+function required(section: Section, type: StorageType, key: string, what: string): string {
+  const value = section.string(key);
+  if (value === undefined) throw section.error(key, `is required with type = "${type}" (${what})`);
+  return value;
+}
+
+function bucket(section: Section, type: StorageType): string {
+  const value = required(section, type, "bucket", "the bucket name");
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value)) {
+    throw section.error(
+      "bucket",
+      `must be 3–63 characters of a-z 0-9 . - starting and ending with a letter or digit, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkRegion(section: Section, value: string, source: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(value)) {
+    throw section.error(
+      "region",
+      `must be 1–64 characters of A-Z a-z 0-9 _ - such as "us-east-1"${source}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function endpoint(section: Section): string | undefined {
+  const value = section.string("endpoint");
+  if (value === undefined) return undefined;
+  const problem = checkHttpUrl(value);
+  if (problem !== undefined) throw section.error("endpoint", `${problem}, got ${describe(value)}`);
+  return value;
+}
+
+/** A value that is set and non-empty; an exported-but-empty variable counts as unset. */
+function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** One credential option and the environment variable it falls back to. */
+interface CredentialKey {
+  key: string;
+  envName: string;
+}
+
+/**
+ * Reads a key id, its secret and an optional session token. When none of them is in the file and `useEnv` holds,
+ * all three come from the environment instead, so a key from the file is never paired with a secret from the
+ * environment. The id and the secret must come together; a token needs both.
+ */
+function credentials(
+  section: Section,
+  keys: readonly [id: CredentialKey, secret: CredentialKey, token: CredentialKey],
+  env: Readonly<Record<string, string | undefined>>,
+  useEnv: boolean,
+): Map<string, string> {
+  const fromEnv = useEnv && !keys.some(({ key }) => section.has(key));
+  const values = new Map<string, string>();
+  for (const { key, envName } of keys) {
+    const value = fromEnv ? envValue(env, envName) : section.string(key, true);
+    if (value === undefined) continue;
+    const problem = checkCredential(value);
+    if (problem !== undefined) {
+      const source = fromEnv ? ` (from environment variable ${envName})` : "";
+      throw section.error(key, `${problem}${source}, got ${describe(value, true)}`);
+    }
+    values.set(key, value);
+  }
+  const [id, secret, token] = keys;
+  const missing = (absent: CredentialKey, present: CredentialKey) =>
+    section.error(
+      absent.key,
+      `must be set when ${present.key} is` + (fromEnv ? ` (environment variable ${absent.envName} is not set)` : ""),
+    );
+  if (values.has(id.key) && !values.has(secret.key)) throw missing(secret, id);
+  if (!values.has(id.key) && values.has(secret.key)) throw missing(id, secret);
+  if (!values.has(id.key) && values.has(token.key)) throw missing(id, token);
+  return values;
+}
+
+function parseS3(section: Section, env: Readonly<Record<string, string | undefined>>): S3StorageConfig {
+  const bucketName = bucket(section, "s3");
+  const root = bucketRoot(section, "s3");
+  const disableConfigLoad = section.boolean("disable_config_load") ?? false;
+  const useEnv = !disableConfigLoad;
+  const fileRegion = section.string("region");
+  const envRegion = useEnv ? envValue(env, "AWS_REGION") ?? envValue(env, "AWS_DEFAULT_REGION") : undefined;
+  const region = fileRegion !== undefined
+    ? checkRegion(section, fileRegion, "")
+    : envRegion !== undefined
+    ? checkRegion(section, envRegion, " (from AWS_REGION or AWS_DEFAULT_REGION)")
+    : undefined;
+  const url = endpoint(section);
+  const creds = credentials(
+    section,
+    [
+      { key: "access_key_id", envName: "AWS_ACCESS_KEY_ID" },
+      { key: "secret_access_key", envName: "AWS_SECRET_ACCESS_KEY" },
+      { key: "session_token", envName: "AWS_SESSION_TOKEN" },
+    ],
+    env,
+    useEnv,
+  );
+  const accessKeyId = creds.get("access_key_id");
+  const secretAccessKey = creds.get("secret_access_key");
+  const sessionToken = creds.get("session_token");
+  return {
+    type: "s3",
+    bucket: bucketName,
+    root,
+    ...(region !== undefined ? { region } : {}),
+    ...(url !== undefined ? { endpoint: url } : {}),
+    ...(accessKeyId !== undefined ? { accessKeyId } : {}),
+    ...(secretAccessKey !== undefined ? { secretAccessKey } : {}),
+    ...(sessionToken !== undefined ? { sessionToken } : {}),
+    disableConfigLoad,
+    enableVirtualHostStyle: section.boolean("enable_virtual_host_style") ?? false,
+  };
+}
+
+function parseOss(section: Section, env: Readonly<Record<string, string | undefined>>): OssStorageConfig {
+  const bucketName = bucket(section, "oss");
+  const root = bucketRoot(section, "oss");
+  const region = checkRegion(section, required(section, "oss", "region", 'e.g. "oss-cn-hangzhou"'), "");
+  const url = endpoint(section);
+  if (url === undefined) {
+    throw section.error("endpoint", 'is required with type = "oss" (e.g. "https://oss-cn-hangzhou.aliyuncs.com")');
+  }
+  const creds = credentials(
+    section,
+    [
+      { key: "access_key_id", envName: "ALIBABA_CLOUD_ACCESS_KEY_ID" },
+      { key: "access_key_secret", envName: "ALIBABA_CLOUD_ACCESS_KEY_SECRET" },
+      { key: "security_token", envName: "ALIBABA_CLOUD_SECURITY_TOKEN" },
+    ],
+    env,
+    true,
+  );
+  const accessKeyId = creds.get("access_key_id");
+  const accessKeySecret = creds.get("access_key_secret");
+  const securityToken = creds.get("security_token");
+  return {
+    type: "oss",
+    bucket: bucketName,
+    root,
+    region,
+    endpoint: url,
+    ...(accessKeyId !== undefined ? { accessKeyId } : {}),
+    ...(accessKeySecret !== undefined ? { accessKeySecret } : {}),
+    ...(securityToken !== undefined ? { securityToken } : {}),
+  };
+}
+
+/**
+ * The OpenDAL service scheme and options for `storage` (option names of OpenDAL's fs, s3 and oss services).
+ * OSS has no region option: OpenDAL derives it from the endpoint.
+ */
+export function openDalOptions(storage: StorageConfig): { scheme: string; options: Record<string, string> } {
+  const options: Record<string, string> = {};
+  const put = (name: string, value: string | undefined) => {
+    if (value !== undefined) options[name] = value;
+  };
+  switch (storage.type) {
+    case "fs":
+      put("root", storage.root);
+      break;
+    case "s3":
+      put("bucket", storage.bucket);
+      put("root", storage.root);
+      put("region", storage.region);
+      put("endpoint", storage.endpoint);
+      put("access_key_id", storage.accessKeyId);
+      put("secret_access_key", storage.secretAccessKey);
+      put("session_token", storage.sessionToken);
+      if (storage.disableConfigLoad) put("disable_config_load", "true");
+      if (storage.enableVirtualHostStyle) put("enable_virtual_host_style", "true");
+      break;
+    case "oss":
+      put("bucket", storage.bucket);
+      put("root", storage.root);
+      put("endpoint", storage.endpoint);
+      put("access_key_id", storage.accessKeyId);
+      put("access_key_secret", storage.accessKeySecret);
+      put("security_token", storage.securityToken);
+      break;
+  }
+  return { scheme: storage.type, options };
+}

@@ -1,0 +1,47 @@
+/** `createApp(deps)`: the whole HTTP surface as a Hono app, built from injected parts and holding no state. */
+
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { WhipIngest } from "../ingest/mod.ts";
+import type { RecordingManager, StreamHub } from "../recorder/mod.ts";
+import type { ObjectStore } from "../storage/mod.ts";
+import type { Logger } from "../shared/log.ts";
+import { bearerAuth } from "./auth.ts";
+import { errorBody, errorHandler } from "./errors.ts";
+import { objectRoutes } from "./object_routes.ts";
+import { recordRoutes } from "./record_routes.ts";
+import { whipRoutes } from "./whip_routes.ts";
+
+export interface AppDeps {
+  hub: StreamHub;
+  manager: RecordingManager;
+  ingest: WhipIngest;
+  store: ObjectStore;
+  log: Logger;
+  authTokens: readonly string[];
+}
+
+/** The HTTP application; serve it with `Deno.serve(app.fetch)`. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.onError(errorHandler(deps.log));
+  app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.use("*", cors({ origin: "*", exposeHeaders: ["Location", "Content-Range", "Content-Length"] }));
+  app.use("/api/*", bearerAuth(deps.authTokens));
+  app.use("/whip/*", bearerAuth(deps.authTokens));
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/api/streams", (c) =>
+    c.json({
+      streams: deps.hub.list().map((s) => ({
+        id: s.streamId,
+        tracks: s.tracks.map((t) => t.kind),
+        published_at: new Date(s.publishedAtMs).toISOString(),
+        recording: deps.manager.status(s.streamId).recording,
+      })),
+    }));
+  app.route("/api/record/object", objectRoutes(deps.store));
+  app.route("/api/record", recordRoutes(deps.manager));
+  app.route("/whip", whipRoutes(deps.ingest));
+  return app;
+}

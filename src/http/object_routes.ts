@@ -1,0 +1,80 @@
+/**
+ * `GET /api/record/object/{path}`: stored recording objects for players and for the seed's Liveman proxy, with
+ * content types and HTTP Range (RFC 9110 §14). Keys are checked by the store; nothing outside its root is read.
+ */
+
+import { Hono } from "hono";
+import type { ByteRange, ObjectStore } from "../storage/mod.ts";
+import { BadRequestError, NotFoundError } from "../shared/errors.ts";
+import { errorBody } from "./errors.ts";
+
+const CONTENT_TYPES: Record<string, string> = {
+  mpd: "application/dash+xml",
+  m4s: "video/iso.segment",
+  mp4: "video/mp4",
+  m3u8: "application/vnd.apple.mpegurl",
+  json: "application/json",
+};
+
+/** Routes under `/api/record/object`. */
+export function objectRoutes(store: ObjectStore): Hono {
+  const app = new Hono();
+  app.on(["GET", "HEAD"], "/*", async (c) => {
+    const key = objectKey(new URL(c.req.url).pathname);
+    const info = await store.stat(key);
+    if (info === undefined) throw new NotFoundError(`no object "${key}"`);
+    const extension = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
+    c.header("Content-Type", CONTENT_TYPES[extension] ?? "application/octet-stream");
+    c.header("Accept-Ranges", "bytes");
+    c.header("Cache-Control", extension === "mpd" || extension === "m3u8" ? "no-cache" : "max-age=60");
+    const rangeHeader = c.req.header("range");
+    let range: ByteRange | undefined;
+    if (rangeHeader !== undefined) {
+      range = parseRange(rangeHeader, info.sizeBytes);
+      if (range === undefined) {
+        c.header("Content-Range", `bytes */${info.sizeBytes}`);
+        return c.json(
+          errorBody("range_not_satisfiable", `range ${rangeHeader} is outside ${info.sizeBytes} bytes`),
+          416,
+        );
+      }
+      c.header("Content-Range", `bytes ${range.start}-${range.endInclusive}/${info.sizeBytes}`);
+    }
+    const length = range === undefined ? info.sizeBytes : range.endInclusive - range.start + 1;
+    c.header("Content-Length", String(length));
+    const status = range === undefined ? 200 : 206;
+    if (c.req.method === "HEAD" || length === 0) return c.body(null, status);
+    const bytes = await store.read(key, range);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, status);
+  });
+  return app;
+}
+
+/** The object key in a request path, percent-decoded (so `%2e%2e` is seen, and refused, as `..`). */
+function objectKey(pathname: string): string {
+  const marker = "/api/record/object/";
+  const at = pathname.indexOf(marker);
+  const raw = at < 0 ? "" : pathname.slice(at + marker.length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError(`object path is not valid percent-encoding: ${JSON.stringify(raw.slice(0, 80))}`);
+  }
+}
+
+/** A single `bytes=` range within `size`, or undefined when unsatisfiable; malformed headers are a 400. */
+export function parseRange(header: string, size: number): ByteRange | undefined {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (match === null || (match[1] === "" && match[2] === "")) {
+    throw new BadRequestError(`unsupported Range header ${JSON.stringify(header)} (one "bytes=start-end" range)`);
+  }
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) return undefined;
+    return { start: Math.max(0, size - suffix), endInclusive: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (start >= size || end < start) return undefined;
+  return { start, endInclusive: end };
+}

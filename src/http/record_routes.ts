@@ -1,0 +1,44 @@
+/** The seed's recording API: start, status and stop of a stream's recording under `/api/record/:streamId`. */
+
+import { Hono } from "hono";
+import type { RecordingManager } from "../recorder/mod.ts";
+import { BadRequestError } from "../shared/errors.ts";
+
+/** Routes under `/api/record` (the object route is mounted before these). */
+export function recordRoutes(manager: RecordingManager): Hono {
+  const app = new Hono();
+
+  app.post("/:streamId", async (c) => {
+    const body = readStartBody(await c.req.text());
+    const info = await manager.start(c.req.param("streamId"), body);
+    return c.json(info, 200);
+  });
+
+  app.get("/:streamId", (c) => c.json(manager.status(c.req.param("streamId"))));
+
+  app.delete("/:streamId", async (c) => c.json(await manager.stop(c.req.param("streamId"))));
+
+  return app;
+}
+
+/** The optional JSON body `{"base_dir": "prefix"}`. */
+function readStartBody(text: string): { baseDir?: string } {
+  if (text.trim() === "") return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BadRequestError(`request body is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new BadRequestError("request body must be a JSON object");
+  }
+  const unknown = Object.keys(body).filter((key) => key !== "base_dir");
+  if (unknown.length > 0) throw new BadRequestError(`unknown field(s) ${unknown.join(", ")} (allowed: base_dir)`);
+  const baseDir = (body as { base_dir?: unknown }).base_dir;
+  if (baseDir === undefined || baseDir === null) return {};
+  if (typeof baseDir !== "string") {
+    throw new BadRequestError(`base_dir must be a string, got ${JSON.stringify(baseDir)}`);
+  }
+  return { baseDir };
+}

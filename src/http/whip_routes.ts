@@ -1,0 +1,53 @@
+/** WHIP routes (RFC 9725): POST an offer, PATCH trickled candidates, DELETE the session resource. */
+
+import { Hono } from "hono";
+import type { WhipIngest } from "../ingest/mod.ts";
+import { streamNameProblem } from "../config/mod.ts";
+import { BadRequestError } from "../shared/errors.ts";
+import { errorBody } from "./errors.ts";
+
+const MAX_OFFER_BYTES = 64 * 1024;
+
+/** Routes under `/whip`. */
+export function whipRoutes(ingest: WhipIngest): Hono {
+  const app = new Hono();
+
+  app.post("/:streamId", async (c) => {
+    const streamId = checkedStream(c.req.param("streamId"));
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/sdp") {
+      return c.json(errorBody("unsupported_media_type", `expected Content-Type application/sdp, got "${type}"`), 415);
+    }
+    const offer = await c.req.text();
+    if (offer.length > MAX_OFFER_BYTES) throw new BadRequestError(`SDP offer larger than ${MAX_OFFER_BYTES} bytes`);
+    const { sessionId, answerSdp } = await ingest.publish(streamId, offer);
+    c.header("Location", `/whip/${encodeURIComponent(streamId)}/${sessionId}`);
+    c.header("Content-Type", "application/sdp");
+    return c.body(answerSdp, 201);
+  });
+
+  app.patch("/:streamId/:sessionId", async (c) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/trickle-ice-sdpfrag") {
+      return c.json(
+        errorBody("unsupported_media_type", `expected application/trickle-ice-sdpfrag, got "${type}"`),
+        415,
+      );
+    }
+    await ingest.trickle(checkedStream(c.req.param("streamId")), c.req.param("sessionId"), await c.req.text());
+    return c.body(null, 204);
+  });
+
+  app.delete("/:streamId/:sessionId", async (c) => {
+    await ingest.end(checkedStream(c.req.param("streamId")), c.req.param("sessionId"));
+    return c.body(null, 200);
+  });
+
+  return app;
+}
+
+function checkedStream(streamId: string): string {
+  const problem = streamNameProblem(streamId);
+  if (problem !== undefined) throw new BadRequestError(problem);
+  return streamId;
+}

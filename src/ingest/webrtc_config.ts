@@ -1,0 +1,58 @@
+/** The werift peer-connection settings liverec uses on both ends, derived from `[webrtc]`. */
+
+import { type RTCPeerConnection, RTCRtpCodecParameters, useNACK, usePLI } from "werift";
+
+/** The `[webrtc]` settings ingest needs. */
+export interface WebrtcOptions {
+  /** Addresses advertised as ICE host candidates besides the machine's interfaces (NAT, containers). */
+  publicIps: readonly string[];
+  /** UDP ports to bind, inclusive; undefined for any free port. */
+  udpPortRange: readonly [number, number] | undefined;
+  /** STUN servers as `stun:host:port`; with none configured, liverec sends no STUN traffic at all. */
+  stunServers: readonly string[];
+  /** Answer as an ICE-lite agent (RFC 8445 §2.5): no gathering, no STUN, a server with known addresses. */
+  iceLite: boolean;
+  /** Advertise 127.0.0.1 too, for publishers on the same machine (werift never gathers loopback by itself). */
+  loopback: boolean;
+}
+
+type PeerConfig = NonNullable<ConstructorParameters<typeof RTCPeerConnection>[0]>;
+
+/** Peer-connection configuration for the given options; `codecs` limits what can be negotiated. */
+export function peerConfig(
+  options: WebrtcOptions,
+  codecs: { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] },
+): PeerConfig {
+  const stun = options.stunServers.map((url) => ({ urls: url }));
+  return {
+    codecs,
+    iceLite: options.iceLite && stun.length === 0,
+    iceServers: stun,
+    iceAdditionalHostAddresses: [...options.publicIps, ...(options.loopback ? ["127.0.0.1"] : [])],
+    ...(options.udpPortRange !== undefined ? { icePortRange: [...options.udpPortRange] as [number, number] } : {}),
+    iceUseIpv6: false,
+    iceUseTcp: false,
+  };
+}
+
+/** An H.264 codec entry with the feedback liverec needs (NACK for loss, PLI for keyframes). */
+export function h264Codec(payloadType: number | undefined, fmtp: string): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: "video/H264",
+    clockRate: 90_000,
+    rtcpFeedback: [useNACK(), usePLI()],
+    parameters: fmtp,
+    ...(payloadType !== undefined ? { payloadType } : {}),
+  });
+}
+
+/** An Opus codec entry (RFC 7587: always opus/48000/2 in SDP). */
+export function opusCodec(payloadType: number | undefined, fmtp = "minptime=10;useinbandfec=1"): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: "audio/opus",
+    clockRate: 48_000,
+    channels: 2,
+    parameters: fmtp,
+    ...(payloadType !== undefined ? { payloadType } : {}),
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * A WHIP publisher (RFC 9725 client) over werift: offers send-only H.264 and/or Opus, POSTs the offer, and sends
+ * access units and Opus packets as RTP. Used by the bundled test publisher, the tests and the benchmarks.
+ */
+
+import { Buffer } from "node:buffer";
+import { MediaStreamTrack, RTCPeerConnection, type RTCRtpSender } from "werift";
+import { packetizeH264, serializeRtpPacket } from "../rtp/mod.ts";
+import { h264Codec, opusCodec, peerConfig } from "./webrtc_config.ts";
+
+export interface WhipPublishOptions {
+  /** The WHIP endpoint, e.g. `http://127.0.0.1:7777/whip/stream1`. */
+  url: string;
+  token?: string;
+  video: boolean;
+  audio: boolean;
+  /** H.264 fmtp to offer; the default is what browsers offer for constrained baseline. */
+  h264Fmtp?: string;
+}
+
+/** A live publish; send media with increasing RTP timestamps, then `close()`. */
+export interface WhipPublisher {
+  readonly resourceUrl: string;
+  /** How many keyframe requests (PLI) the server sent. */
+  readonly keyframeRequests: number;
+  sendVideo(nalUnits: Uint8Array[], rtpTimestamp: number): Promise<void>;
+  sendAudio(opusPacket: Uint8Array, rtpTimestamp: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Connects to a WHIP endpoint; rejects with the server's error text when the POST is refused. */
+export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublisher> {
+  const fmtp = opts.h264Fmtp ?? "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+  const pc = new RTCPeerConnection({
+    ...peerConfig(
+      // A full ICE agent that must not reach any STUN server: point it at a dead loopback port instead.
+      { publicIps: [], udpPortRange: undefined, stunServers: ["stun:127.0.0.1:9"], iceLite: false, loopback: true },
+      { video: [h264Codec(undefined, fmtp)], audio: [opusCodec(undefined)] },
+    ),
+    iceStunGatherTimeout: 0.05,
+  });
+  const video = opts.video
+    ? pc.addTransceiver(new MediaStreamTrack({ kind: "video" }), { direction: "sendonly" })
+    : undefined;
+  const audio = opts.audio
+    ? pc.addTransceiver(new MediaStreamTrack({ kind: "audio" }), { direction: "sendonly" })
+    : undefined;
+  await pc.setLocalDescription(await pc.createOffer());
+  const headers: Record<string, string> = { "content-type": "application/sdp" };
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+  const response = await fetch(opts.url, { method: "POST", headers, body: pc.localDescription!.sdp });
+  const answer = await response.text();
+  if (response.status !== 201) {
+    await pc.close();
+    throw new Error(`WHIP POST ${opts.url} answered ${response.status}: ${answer}`);
+  }
+  const resourceUrl = new URL(response.headers.get("location") ?? "", opts.url).href;
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  await waitConnected(pc);
+
+  let keyframeRequests = 0;
+  video?.sender.onRtcp.subscribe((rtcp) => {
+    if (rtcp.type === 206) keyframeRequests++;
+  });
+  const videoSeq = { value: randomUint16() };
+  const audioSeq = { value: randomUint16() };
+  const send = (
+    sender: RTCRtpSender,
+    seq: { value: number },
+    payload: Uint8Array,
+    timestamp: number,
+    marker: boolean,
+  ) => {
+    const bytes = serializeRtpPacket({
+      payloadType: 96,
+      sequenceNumber: seq.value,
+      timestamp,
+      marker,
+      ssrc: 1,
+      payload,
+    });
+    seq.value = (seq.value + 1) & 0xffff;
+    return sender.sendRtp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  };
+  return {
+    resourceUrl,
+    get keyframeRequests() {
+      return keyframeRequests;
+    },
+    async sendVideo(nalUnits, rtpTimestamp) {
+      if (video === undefined) return;
+      const payloads = packetizeH264(nalUnits, { mtu: 1200, mode: 1 });
+      for (const [i, payload] of payloads.entries()) {
+        await send(video.sender, videoSeq, payload, rtpTimestamp >>> 0, i === payloads.length - 1);
+      }
+    },
+    async sendAudio(opusPacket, rtpTimestamp) {
+      if (audio === undefined) return;
+      await send(audio.sender, audioSeq, opusPacket, rtpTimestamp >>> 0, false);
+    },
+    async close() {
+      await fetch(resourceUrl, { method: "DELETE", headers }).then((r) => r.body?.cancel()).catch(() => {});
+      await pc.close();
+    },
+  };
+}
+
+function randomUint16(): number {
+  return crypto.getRandomValues(new Uint16Array(1))[0]!;
+}
+
+function waitConnected(pc: RTCPeerConnection, timeoutMs = 10_000): Promise<void> {
+  if (pc.connectionState === "connected") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`WHIP connection not established in ${timeoutMs} ms`)), timeoutMs);
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") {
+        clearTimeout(timer);
+        resolve();
+      } else if (state === "failed" || state === "closed") {
+        clearTimeout(timer);
+        reject(new Error(`WHIP connection ${state}`));
+      }
+    });
+  });
+}

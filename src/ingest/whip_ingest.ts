@@ -1,0 +1,108 @@
+/**
+ * WHIP ingest (RFC 9725): turns an SDP offer into a published stream, ends it on DELETE, on a failed or closed
+ * connection, or when media stops arriving. One publisher per stream name (the hub enforces it).
+ */
+
+import { NotFoundError } from "../shared/errors.ts";
+import type { Clock } from "../shared/clock.ts";
+import type { Logger } from "../shared/log.ts";
+import type { StreamHub } from "../recorder/mod.ts";
+import { chooseFromOffer } from "./offer.ts";
+import type { WebrtcOptions } from "./webrtc_config.ts";
+import { WhipSession } from "./whip_session.ts";
+
+/** A publish that sends no media for this long is ended (ICE-lite gets no consent checks of its own). */
+const MEDIA_TIMEOUT_MS = 10_000;
+
+export interface WhipIngestOptions {
+  hub: StreamHub;
+  clock: Clock;
+  log: Logger;
+  webrtc: WebrtcOptions;
+  mediaTimeoutMs?: number;
+}
+
+/** The WHIP endpoint's state: live sessions by id. */
+export class WhipIngest {
+  readonly #opts: WhipIngestOptions;
+  readonly #sessions = new Map<string, WhipSession>();
+  readonly #watchdog: ReturnType<typeof setInterval>;
+
+  constructor(opts: WhipIngestOptions) {
+    this.#opts = opts;
+    const timeoutMs = opts.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS;
+    this.#watchdog = setInterval(() => {
+      const now = opts.clock.nowMs();
+      for (const session of this.#sessions.values()) {
+        if (now - session.lastPacketAtMs > timeoutMs) void this.#end(session, `no media for ${timeoutMs} ms`);
+      }
+    }, Math.min(1_000, timeoutMs));
+  }
+
+  /** Publishes `streamId` from an SDP offer; answers the SDP and the session id for the resource URL. */
+  async publish(streamId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
+    const { hub, clock, log, webrtc } = this.#opts;
+    const choice = chooseFromOffer(offerSdp);
+    const session = new WhipSession(streamId, choice, webrtc, clock);
+    try {
+      hub.publish(session);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+    this.#sessions.set(session.id, session);
+    try {
+      const answerSdp = await session.answer(offerSdp);
+      session.pc.connectionStateChange.subscribe((state) => {
+        if (state === "failed" || state === "closed") void this.#end(session, `connection ${state}`);
+      });
+      log("info", "publish started", {
+        stream: streamId,
+        session: session.id,
+        tracks: session.tracks.map((t) => t.kind).join("+"),
+        ...(choice.ignored.length > 0 ? { ignored: choice.ignored.join("; ") } : {}),
+      });
+      return { sessionId: session.id, answerSdp };
+    } catch (error) {
+      await this.#end(session, "negotiation failed");
+      throw error;
+    }
+  }
+
+  /** Ends a publish (the WHIP resource's DELETE). */
+  async end(streamId: string, sessionId: string): Promise<void> {
+    const session = this.#find(streamId, sessionId);
+    await this.#end(session, "publisher ended the session");
+  }
+
+  /** Adds trickled candidates (RFC 8840 SDP fragment) to a publish. */
+  async trickle(streamId: string, sessionId: string, fragment: string): Promise<void> {
+    const session = this.#find(streamId, sessionId);
+    const mid = /^a=mid:(\S+)$/m.exec(fragment)?.[1];
+    for (const line of fragment.split(/\r?\n/)) {
+      if (!line.startsWith("a=candidate:")) continue;
+      await session.pc.addIceCandidate({ candidate: line.slice(2), sdpMid: mid ?? "0" }).catch(() => {});
+    }
+  }
+
+  /** Ends every publish; used at shutdown after recordings are finalized. */
+  async close(): Promise<void> {
+    clearInterval(this.#watchdog);
+    await Promise.allSettled([...this.#sessions.values()].map((s) => this.#end(s, "service stopping")));
+  }
+
+  #find(streamId: string, sessionId: string): WhipSession {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || session.streamId !== streamId) {
+      throw new NotFoundError(`no WHIP session "${sessionId}" for stream "${streamId}"`);
+    }
+    return session;
+  }
+
+  async #end(session: WhipSession, reason: string): Promise<void> {
+    if (!this.#sessions.delete(session.id)) return;
+    this.#opts.log("info", "publish ended", { stream: session.streamId, session: session.id, reason });
+    this.#opts.hub.unpublish(session);
+    await session.close();
+  }
+}

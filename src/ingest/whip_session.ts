@@ -1,0 +1,125 @@
+/**
+ * One WHIP publish (RFC 9725): a werift peer connection answering the publisher's offer, exposed to the recorder
+ * as a LiveSource. Packets leave werift here as plain RtpPacket values with their arrival time.
+ */
+
+import { RTCPeerConnection, RtcpSrPacket } from "werift";
+import type { RtpPacket } from "../rtp/mod.ts";
+import type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "../recorder/mod.ts";
+import type { Clock } from "../shared/clock.ts";
+import type { OfferChoice } from "./offer.ts";
+import { h264Codec, opusCodec, peerConfig, type WebrtcOptions } from "./webrtc_config.ts";
+
+/** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
+const NTP_UNIX_OFFSET_S = 2_208_988_800;
+
+/** A publisher's peer connection and the listeners of its media. */
+export class WhipSession implements LiveSource {
+  readonly id = crypto.randomUUID();
+  readonly streamId: string;
+  readonly tracks: readonly SourceTrack[];
+  readonly publishedAtMs: number;
+  readonly pc: RTCPeerConnection;
+  readonly #listeners = new Set<SourceListener>();
+  readonly #clock: Clock;
+  readonly #ssrcs = new Map<TrackKind, number>();
+  #lastPacketAtMs: number;
+  #pliRequests = 0;
+
+  constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock) {
+    this.streamId = streamId;
+    this.#clock = clock;
+    this.publishedAtMs = clock.nowMs();
+    this.#lastPacketAtMs = this.publishedAtMs;
+    const tracks: SourceTrack[] = [];
+    if (choice.video !== undefined) {
+      const { codec, parameterSets } = choice.video;
+      tracks.push({ kind: "video", codec: "H264", clockRate: 90_000, payloadType: codec.payloadType, parameterSets });
+    }
+    if (choice.audio !== undefined) {
+      tracks.push({
+        kind: "audio",
+        codec: "opus",
+        clockRate: 48_000,
+        payloadType: choice.audio.codec.payloadType,
+        channels: 2,
+      });
+    }
+    this.tracks = tracks;
+    this.pc = new RTCPeerConnection(peerConfig(webrtc, {
+      video: choice.video === undefined ? [] : [h264Codec(choice.video.codec.payloadType, choice.video.codec.fmtpText)],
+      audio: choice.audio === undefined ? [] : [opusCodec(choice.audio.codec.payloadType, choice.audio.codec.fmtpText)],
+    }));
+    this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
+      const kind = transceiver.kind;
+      if (kind !== "video" && kind !== "audio") return;
+      if (!tracks.some((t) => t.kind === kind) || this.#ssrcs.has(kind)) return;
+      this.#ssrcs.set(kind, 0);
+      transceiver.onTrack.subscribe((track) => {
+        track.onReceiveRtp.subscribe((rtp) => {
+          const arrivalMs = this.#clock.nowMs();
+          this.#lastPacketAtMs = arrivalMs;
+          this.#ssrcs.set(kind, rtp.header.ssrc);
+          const packet: RtpPacket = {
+            payloadType: rtp.header.payloadType,
+            sequenceNumber: rtp.header.sequenceNumber,
+            timestamp: rtp.header.timestamp,
+            marker: rtp.header.marker,
+            ssrc: rtp.header.ssrc,
+            payload: rtp.payload,
+          };
+          for (const listener of this.#listeners) listener.rtp(kind, packet, arrivalMs);
+        });
+      });
+      transceiver.receiver.onRtcp.subscribe((rtcp) => {
+        if (!(rtcp instanceof RtcpSrPacket)) return;
+        const report: SenderReport = {
+          ntpMs: ntpToUnixMs(rtcp.senderInfo.ntpTimestamp),
+          rtpTimestamp: rtcp.senderInfo.rtpTimestamp,
+        };
+        for (const listener of this.#listeners) listener.senderReport(kind, report);
+      });
+    });
+  }
+
+  /** Answers the offer; resolves with the answer SDP once werift has its local description. */
+  async answer(offerSdp: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  addListener(listener: SourceListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  requestKeyframe(): void {
+    const ssrc = this.#ssrcs.get("video");
+    if (ssrc === undefined || ssrc === 0) return;
+    const transceiver = this.pc.getTransceivers().find((t) => t.kind === "video");
+    this.#pliRequests++;
+    transceiver?.receiver.sendRtcpPLI(ssrc).catch(() => {});
+  }
+
+  get pliRequests(): number {
+    return this.#pliRequests;
+  }
+
+  /** Unix ms of the last RTP packet (or of the publish, before any). */
+  get lastPacketAtMs(): number {
+    return this.#lastPacketAtMs;
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    await this.pc.close().catch(() => {});
+  }
+}
+
+/** A 64-bit NTP timestamp (RFC 5905 §6) as Unix milliseconds. */
+export function ntpToUnixMs(ntp: bigint): number {
+  const seconds = Number(ntp >> 32n);
+  const fraction = Number(ntp & 0xffff_ffffn) / 2 ** 32;
+  return (seconds - NTP_UNIX_OFFSET_S + fraction) * 1000;
+}

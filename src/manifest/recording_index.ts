@@ -1,0 +1,82 @@
+/**
+ * The recording index: the value a stream's record directory keeps (as index.json) describing every recording
+ * (DASH Period) of one day's manifest, and the arithmetic on it. Types and pure functions only; the recorder owns
+ * reading, updating and writing it.
+ */
+
+/** One media segment of a track; `startTicks` is the segment's tfdt baseMediaDecodeTime (ISO/IEC 14496-12 §8.8.12). */
+export interface SegmentRun {
+  /** Media time of the first sample, in the track's timescale; 0 is the start of the recording for every track. */
+  startTicks: number;
+  /** Media duration of the segment, in the track's timescale. */
+  durationTicks: number;
+}
+
+/** One track of a recording, as a DASH Representation with a SegmentTemplate and SegmentTimeline. */
+export interface TrackIndex {
+  /** RFC 6381 codecs string: "avc1.42c01f", "opus". */
+  codecs: string;
+  /** Ticks per second of the track (the mdhd timescale): 90000 for video, 48000 for Opus. */
+  timescale: number;
+  /** Initialization segment, relative to the MPD: "init.m4s" / "audio_init.m4s". */
+  init: string;
+  /** Media segment template, relative to the MPD: "seg_$Number%04d$.m4s" (ISO/IEC 23009-1 §5.3.9.4.4). */
+  media: string;
+  /** `$Number$` of the first entry of `segments`. */
+  startNumber: number;
+  /** Every segment of the track, in order. */
+  segments: SegmentRun[];
+  /** Average bitrate, in bits per second, from the segment sizes. */
+  bandwidthBps: number;
+  widthPx?: number;
+  heightPx?: number;
+  /** Frames per second. */
+  frameRate?: number;
+  /** Samples per second of the decoded audio. */
+  sampleRate?: number;
+  channels?: number;
+}
+
+/** One recording of the stream: a DASH Period. */
+export interface PeriodIndex {
+  /** Unique within the index; becomes Period@id. */
+  recordId: string;
+  /** Wall-clock time of media time 0 of this recording, ISO 8601 (e.g. "2025-07-24T10:00:00.000Z"). */
+  startedAt: string;
+  /** Only the last period may still be "recording"; an earlier one is treated as finished whatever it says. */
+  status: "recording" | "finished";
+  video?: TrackIndex;
+  audio?: TrackIndex;
+}
+
+/** Everything one manifest describes: the recordings of one stream in one record directory. */
+export interface RecordingIndex {
+  version: 1;
+  streamId: string;
+  periods: PeriodIndex[];
+}
+
+/**
+ * Media time at which the last segment of `track` ends, in its timescale (0 without segments). Segment times count
+ * from the start of the recording, so this is also the track's extent within its Period, gaps included.
+ */
+export function trackEndTicks(track: TrackIndex): number {
+  const last = track.segments[track.segments.length - 1];
+  return last === undefined ? 0 : last.startTicks + last.durationTicks;
+}
+
+/** The tracks of `period` that have at least one segment, video first. */
+export function nonEmptyTracks(period: PeriodIndex): TrackIndex[] {
+  return [period.video, period.audio].filter((t): t is TrackIndex => t !== undefined && t.segments.length > 0);
+}
+
+/**
+ * Duration of `period` in seconds: the longest track, each measured to the end of its last segment. For tracks
+ * whose segments start at 0 and follow each other without gaps this is the sum of the segment durations; with a
+ * gap or a late first segment it still covers every segment the SegmentTimeline lists.
+ */
+export function periodDurationS(p: PeriodIndex): number {
+  let durationS = 0;
+  for (const track of nonEmptyTracks(p)) durationS = Math.max(durationS, trackEndTicks(track) / track.timescale);
+  return durationS;
+}

@@ -1,0 +1,166 @@
+/**
+ * Test-only helpers for this folder: assertions (the project has no assertion library, and `node:` modules cannot
+ * be type-checked without @types/node) and a small, independent XML reader that checks well-formedness and returns
+ * a tree, so tests can read rendered manifests back. The reader knows elements, attributes, text, the five
+ * predefined entities, character references and an XML declaration; no DTDs, comments, CDATA or namespaces.
+ */
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) return false;
+  return aKeys.every((key) =>
+    Object.hasOwn(b, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
+  );
+}
+
+/** Throws unless `actual` and `expected` are structurally equal; strings are shown line by line on failure. */
+export function assertEquals(actual: unknown, expected: unknown, message = ""): void {
+  if (deepEqual(actual, expected)) return;
+  let detail = `\n  actual:   ${JSON.stringify(actual)}\n  expected: ${JSON.stringify(expected)}`;
+  if (typeof actual === "string" && typeof expected === "string") {
+    const a = actual.split("\n");
+    const e = expected.split("\n");
+    const line = a.findIndex((text, i) => text !== e[i]);
+    const at = line < 0 ? a.length : line;
+    detail = `\n  first difference at line ${at + 1}:\n  actual:   ${JSON.stringify(a[at])}\n  expected: ${
+      JSON.stringify(e[at])
+    }`;
+  }
+  throw new Error(`${message ? `${message}: ` : ""}values differ${detail}`);
+}
+
+/** Throws unless `fn` throws an Error whose message includes `includes`. */
+export function assertThrowsWith(fn: () => unknown, includes: string): void {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof Error && error.message.includes(includes)) return;
+    throw new Error(`expected an error including ${JSON.stringify(includes)}, got ${String(error)}`);
+  }
+  throw new Error(`expected an error including ${JSON.stringify(includes)}, nothing was thrown`);
+}
+
+/** An element read back from XML text; attribute values and text are unescaped. */
+export interface XmlNode {
+  name: string;
+  attributes: Record<string, string>;
+  children: XmlNode[];
+  text: string;
+}
+
+function isHexDigit(c: string): boolean {
+  return (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
+}
+
+/** Reads `xml`, throwing on anything not well-formed (unbalanced tags, bad entities, stray "<" or "&"...). */
+export function readXml(xml: string): XmlNode {
+  let pos = 0;
+  const fail = (why: string): never => {
+    const line = xml.slice(0, pos).split("\n").length;
+    throw new Error(`not well-formed XML at line ${line}: ${why}`);
+  };
+  const isNameChar = (c: string | undefined) =>
+    c !== undefined && ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c === "_" ||
+      c === "-" || c === "." || c === ":");
+  const skipSpace = () => {
+    while (xml[pos] === " " || xml[pos] === "\n" || xml[pos] === "\t" || xml[pos] === "\r") pos++;
+  };
+  const readName = (): string => {
+    const start = pos;
+    while (isNameChar(xml[pos])) pos++;
+    if (pos === start) fail(`expected a name, found ${JSON.stringify(xml[pos] ?? "end of input")}`);
+    return xml.slice(start, pos);
+  };
+  const unescape = (raw: string): string => {
+    let out = "";
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw[i];
+      if (c === "<") fail('"<" in text or attribute value');
+      if (c !== "&") {
+        out += c;
+        continue;
+      }
+      const end = raw.indexOf(";", i);
+      if (end < 0) fail('"&" without ";"');
+      const entity = raw.slice(i + 1, end);
+      const named: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+      if (named[entity] !== undefined) {
+        out += named[entity];
+      } else if (entity.startsWith("#x") && entity.length > 2 && [...entity.slice(2)].every(isHexDigit)) {
+        out += String.fromCodePoint(parseInt(entity.slice(2), 16));
+      } else if (
+        entity.startsWith("#") && entity.length > 1 && [...entity.slice(1)].every((d) => d >= "0" && d <= "9")
+      ) {
+        out += String.fromCodePoint(parseInt(entity.slice(1), 10));
+      } else {
+        fail(`unknown entity &${entity};`);
+      }
+      i = end;
+    }
+    return out;
+  };
+  const readElement = (): XmlNode => {
+    if (xml[pos] !== "<") fail('expected "<"');
+    pos++;
+    const node: XmlNode = { name: readName(), attributes: {}, children: [], text: "" };
+    for (;;) {
+      const before = pos;
+      skipSpace();
+      if (xml.startsWith("/>", pos)) {
+        pos += 2;
+        return node;
+      }
+      if (xml[pos] === ">") {
+        pos++;
+        break;
+      }
+      if (pos === before) fail("expected whitespace before an attribute");
+      const attribute = readName();
+      if (Object.hasOwn(node.attributes, attribute)) fail(`duplicate attribute ${attribute}`);
+      if (xml[pos] !== "=") fail(`expected "=" after ${attribute}`);
+      pos++;
+      const quote = xml[pos];
+      if (quote !== '"' && quote !== "'") fail("expected a quoted attribute value");
+      const end = xml.indexOf(quote as string, pos + 1);
+      if (end < 0) fail("unterminated attribute value");
+      node.attributes[attribute] = unescape(xml.slice(pos + 1, end));
+      pos = end + 1;
+    }
+    for (;;) {
+      const lt = xml.indexOf("<", pos);
+      if (lt < 0) fail(`unclosed <${node.name}>`);
+      node.text += unescape(xml.slice(pos, lt));
+      pos = lt;
+      if (xml.startsWith("</", pos)) {
+        pos += 2;
+        const closing = readName();
+        if (closing !== node.name) fail(`</${closing}> closes <${node.name}>`);
+        skipSpace();
+        if (xml[pos] !== ">") fail('expected ">"');
+        pos++;
+        if (node.children.length > 0) node.text = node.text.trim();
+        return node;
+      }
+      node.children.push(readElement());
+    }
+  };
+  if (xml.startsWith("<?xml")) {
+    const end = xml.indexOf("?>");
+    if (end < 0) fail("unterminated XML declaration");
+    pos = end + 2;
+  }
+  skipSpace();
+  const root = readElement();
+  skipSpace();
+  if (pos !== xml.length) fail("content after the root element");
+  return root;
+}
+
+/** All descendants of `node` (depth first, itself excluded) named `name`. */
+export function findAll(node: XmlNode, name: string): XmlNode[] {
+  return node.children.flatMap((child) => [...(child.name === name ? [child] : []), ...findAll(child, name)]);
+}

@@ -1,0 +1,354 @@
+/**
+ * ISO BMFF box writers for fragmented MP4 (ISO/IEC 14496-12:2022), one function per fourcc, each writing one spec
+ * field per line into a ByteWriter. Only what a single-track CMAF init and media segment needs: no sidx, no edts,
+ * no sample groups, no encryption. Codec configuration records (avcC, dOps) are copied, never parsed.
+ */
+
+import type { ByteWriter } from "./byte_writer.ts";
+import type { Sample, TrackInfo } from "./track.ts";
+
+/** Identity transformation matrix of mvhd and tkhd (ISO/IEC 14496-12 §6.2.2), 16.16 and 2.30 fixed point. */
+const UNITY_MATRIX = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] as const;
+
+/** ISO-639-2/T "und" packed as three 5-bit letters (ISO/IEC 14496-12 §8.4.2.3). */
+const LANGUAGE_UND = ((0x75 - 0x60) << 10) | ((0x6e - 0x60) << 5) | (0x64 - 0x60);
+
+/** tkhd flags track_enabled | track_in_movie (ISO/IEC 14496-12 §8.3.2.3). */
+export const TKHD_FLAGS = 0x000003;
+
+/** tfhd flag default-base-is-moof: data offsets count from the first byte of the moof (ISO/IEC 14496-12 §8.8.7.1). */
+export const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
+
+/** trun flags: data-offset, sample-duration, sample-size, sample-flags, sample-composition-time-offsets present. */
+export const TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800;
+
+/** Sample flags of a sync sample: sample_depends_on = 2, "does not depend on others" (ISO/IEC 14496-12 §8.8.3.1). */
+export const SAMPLE_FLAGS_SYNC = 2 << 24;
+
+/** Sample flags of a non-sync sample: sample_depends_on = 1 and sample_is_non_sync_sample = 1 (§8.8.3.1). */
+export const SAMPLE_FLAGS_NON_SYNC = (1 << 24) | (1 << 16);
+
+/** Brands of a file-type or segment-type box (ISO/IEC 14496-12 §4.3 and §8.16.2). */
+export interface Brands {
+  majorBrand: string;
+  minorVersion: number;
+  compatibleBrands: readonly string[];
+}
+
+/** File type box: brands the init segment conforms to (ISO/IEC 14496-12 §4.3). */
+export function ftyp(w: ByteWriter, input: Brands): void {
+  w.box("ftyp", () => {
+    w.fourcc(input.majorBrand); // major_brand
+    w.u32(input.minorVersion); // minor_version
+    for (const brand of input.compatibleBrands) w.fourcc(brand); // compatible_brands[]
+  });
+}
+
+/** Segment type box: brands a media segment conforms to, same layout as ftyp (ISO/IEC 14496-12 §8.16.2). */
+export function styp(w: ByteWriter, input: Brands): void {
+  w.box("styp", () => {
+    w.fourcc(input.majorBrand); // major_brand
+    w.u32(input.minorVersion); // minor_version
+    for (const brand of input.compatibleBrands) w.fourcc(brand); // compatible_brands[]
+  });
+}
+
+/** Movie box of a fragmented file: header, one track, and mvex announcing fragments (ISO/IEC 14496-12 §8.2.1). */
+export function moov(w: ByteWriter, track: TrackInfo): void {
+  w.box("moov", () => {
+    mvhd(w, { timescale: 1000, nextTrackId: track.trackId + 1 });
+    trak(w, track);
+    mvex(w, track.trackId);
+  });
+}
+
+/** Movie header, version 0; duration 0 because the samples live in fragments (ISO/IEC 14496-12 §8.2.2). */
+export function mvhd(w: ByteWriter, input: { timescale: number; nextTrackId: number }): void {
+  w.fullBox("mvhd", 0, 0, () => {
+    w.u32(0); // creation_time
+    w.u32(0); // modification_time
+    w.u32(input.timescale); // timescale
+    w.u32(0); // duration
+    w.u32(0x0001_0000); // rate, 1.0
+    w.u16(0x0100); // volume, 1.0
+    w.zeros(2); // reserved
+    w.zeros(8); // reserved[2]
+    for (const value of UNITY_MATRIX) w.u32(value); // matrix
+    w.zeros(24); // pre_defined[6]
+    w.u32(input.nextTrackId); // next_track_ID
+  });
+}
+
+/** Track box: header and media (ISO/IEC 14496-12 §8.3.1). */
+export function trak(w: ByteWriter, track: TrackInfo): void {
+  w.box("trak", () => {
+    tkhd(w, track);
+    mdia(w, track);
+  });
+}
+
+/** Track header, version 0; width and height are 0 for audio (ISO/IEC 14496-12 §8.3.2). */
+export function tkhd(w: ByteWriter, track: TrackInfo): void {
+  const codec = track.codec;
+  const isAudio = codec.kind === "opus";
+  w.fullBox("tkhd", 0, TKHD_FLAGS, () => {
+    w.u32(0); // creation_time
+    w.u32(0); // modification_time
+    w.u32(track.trackId); // track_ID
+    w.zeros(4); // reserved
+    w.u32(0); // duration
+    w.zeros(8); // reserved[2]
+    w.i16(0); // layer
+    w.i16(0); // alternate_group
+    w.i16(isAudio ? 0x0100 : 0); // volume, 1.0 for audio
+    w.zeros(2); // reserved
+    for (const value of UNITY_MATRIX) w.u32(value); // matrix
+    w.fixed16_16(isAudio ? 0 : codec.widthPx); // width
+    w.fixed16_16(isAudio ? 0 : codec.heightPx); // height
+  });
+}
+
+/** Media box: header, handler and media information (ISO/IEC 14496-12 §8.4.1). */
+export function mdia(w: ByteWriter, track: TrackInfo): void {
+  w.box("mdia", () => {
+    mdhd(w, track.timescale);
+    hdlr(w, track.codec.kind === "avc" ? "vide" : "soun");
+    minf(w, track);
+  });
+}
+
+/** Media header, version 0: the track timescale every tick count in the fragments refers to (§8.4.2). */
+export function mdhd(w: ByteWriter, timescale: number): void {
+  w.fullBox("mdhd", 0, 0, () => {
+    w.u32(0); // creation_time
+    w.u32(0); // modification_time
+    w.u32(timescale); // timescale
+    w.u32(0); // duration
+    w.u16(LANGUAGE_UND); // pad(1) + language(15)
+    w.u16(0); // pre_defined
+  });
+}
+
+/** Handler reference: "vide" or "soun" (ISO/IEC 14496-12 §8.4.3). */
+export function hdlr(w: ByteWriter, handlerType: "vide" | "soun"): void {
+  const name = handlerType === "vide" ? "VideoHandler" : "SoundHandler";
+  w.fullBox("hdlr", 0, 0, () => {
+    w.u32(0); // pre_defined
+    w.fourcc(handlerType); // handler_type
+    w.zeros(12); // reserved[3]
+    for (let i = 0; i < name.length; i++) w.u8(name.charCodeAt(i)); // name, ASCII
+    w.u8(0); // name terminator
+  });
+}
+
+/** Media information box: media header, data information, sample table (ISO/IEC 14496-12 §8.4.4). */
+export function minf(w: ByteWriter, track: TrackInfo): void {
+  w.box("minf", () => {
+    if (track.codec.kind === "avc") vmhd(w);
+    else smhd(w);
+    dinf(w);
+    stbl(w, track);
+  });
+}
+
+/** Video media header; flags must be 1 (ISO/IEC 14496-12 §12.1.2). */
+export function vmhd(w: ByteWriter): void {
+  w.fullBox("vmhd", 0, 1, () => {
+    w.u16(0); // graphicsmode, copy
+    w.zeros(6); // opcolor[3]
+  });
+}
+
+/** Sound media header (ISO/IEC 14496-12 §12.2.2). */
+export function smhd(w: ByteWriter): void {
+  w.fullBox("smhd", 0, 0, () => {
+    w.i16(0); // balance, centre
+    w.zeros(2); // reserved
+  });
+}
+
+/** Data information box holding the data reference (ISO/IEC 14496-12 §8.7.1). */
+export function dinf(w: ByteWriter): void {
+  w.box("dinf", () => dref(w));
+}
+
+/** Data reference with one self-contained "url " entry: media data is in this file (ISO/IEC 14496-12 §8.7.2). */
+export function dref(w: ByteWriter): void {
+  w.fullBox("dref", 0, 0, () => {
+    w.u32(1); // entry_count
+    w.fullBox("url ", 0, 0x000001, () => {}); // flags 1: media data in the same file, no location
+  });
+}
+
+/** Sample table with the codec's sample entry and empty tables: the samples live in fragments (§8.5.1). */
+export function stbl(w: ByteWriter, track: TrackInfo): void {
+  w.box("stbl", () => {
+    stsd(w, track);
+    w.fullBox("stts", 0, 0, () => w.u32(0)); // entry_count (§8.6.1.2)
+    w.fullBox("stsc", 0, 0, () => w.u32(0)); // entry_count (§8.7.4)
+    w.fullBox("stsz", 0, 0, () => {
+      w.u32(0); // sample_size (§8.7.3)
+      w.u32(0); // sample_count
+    });
+    w.fullBox("stco", 0, 0, () => w.u32(0)); // entry_count (§8.7.5)
+  });
+}
+
+/** Sample description with the single sample entry of the track (ISO/IEC 14496-12 §8.5.2). */
+export function stsd(w: ByteWriter, track: TrackInfo): void {
+  const codec = track.codec;
+  w.fullBox("stsd", 0, 0, () => {
+    w.u32(1); // entry_count
+    if (codec.kind === "avc") avc1(w, codec);
+    else Opus(w, codec);
+  });
+}
+
+/** AVC visual sample entry (ISO/IEC 14496-12 §12.1.3, ISO/IEC 14496-15 §5.4.2.1); in-band SPS/PPS still allowed. */
+export function avc1(w: ByteWriter, input: { avcC: Uint8Array; widthPx: number; heightPx: number }): void {
+  w.box("avc1", () => {
+    w.zeros(6); // SampleEntry reserved[6]
+    w.u16(1); // data_reference_index
+    w.u16(0); // pre_defined
+    w.zeros(2); // reserved
+    w.zeros(12); // pre_defined[3]
+    w.u16(input.widthPx); // width
+    w.u16(input.heightPx); // height
+    w.u32(0x0048_0000); // horizresolution, 72 dpi
+    w.u32(0x0048_0000); // vertresolution, 72 dpi
+    w.zeros(4); // reserved
+    w.u16(1); // frame_count
+    w.zeros(32); // compressorname, empty Pascal string
+    w.u16(0x0018); // depth, colour without alpha
+    w.i16(-1); // pre_defined
+    avcC(w, input.avcC);
+  });
+}
+
+/** AVC configuration box wrapping an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.4.2.1). */
+export function avcC(w: ByteWriter, record: Uint8Array): void {
+  w.box("avcC", () => {
+    w.bytes(record); // AVCDecoderConfigurationRecord
+  });
+}
+
+/** Opus audio sample entry ("Encapsulation of Opus in ISOBMFF" §4.3.1, over ISO/IEC 14496-12 §12.2.3). */
+export function Opus(w: ByteWriter, input: { dOps: Uint8Array; channels: number; sampleRate: 48000 }): void {
+  w.box("Opus", () => {
+    w.zeros(6); // SampleEntry reserved[6]
+    w.u16(1); // data_reference_index
+    w.zeros(8); // reserved[2]
+    w.u16(input.channels); // channelcount
+    w.u16(16); // samplesize
+    w.u16(0); // pre_defined
+    w.zeros(2); // reserved
+    w.u32(input.sampleRate * 0x1_0000); // samplerate, 16.16
+    dOps(w, input.dOps);
+  });
+}
+
+/** Opus specific box wrapping its payload ("Encapsulation of Opus in ISOBMFF" §4.3.2). */
+export function dOps(w: ByteWriter, payload: Uint8Array): void {
+  w.box("dOps", () => {
+    w.bytes(payload); // Version, OutputChannelCount, PreSkip, InputSampleRate, OutputGain, ChannelMapping...
+  });
+}
+
+/** Movie extends box: the file is fragmented (ISO/IEC 14496-12 §8.8.1). */
+export function mvex(w: ByteWriter, trackId: number): void {
+  w.box("mvex", () => trex(w, trackId));
+}
+
+/** Track extends box; defaults are unused because every trun carries all per-sample fields (§8.8.3). */
+export function trex(w: ByteWriter, trackId: number): void {
+  w.fullBox("trex", 0, 0, () => {
+    w.u32(trackId); // track_ID
+    w.u32(1); // default_sample_description_index
+    w.u32(0); // default_sample_duration
+    w.u32(0); // default_sample_size
+    w.u32(0); // default_sample_flags
+  });
+}
+
+/** The fields of one movie fragment with a single track fragment. */
+export interface FragmentInput {
+  sequenceNumber: number;
+  trackId: number;
+  baseDecodeTimeTicks: number;
+  /** Offset of the first sample's bytes from the first byte of this moof. */
+  dataOffset: number;
+  samples: readonly Sample[];
+}
+
+/** Movie fragment box: header and one track fragment (ISO/IEC 14496-12 §8.8.4). */
+export function moof(w: ByteWriter, input: FragmentInput): void {
+  w.box("moof", () => {
+    mfhd(w, input.sequenceNumber);
+    traf(w, input);
+  });
+}
+
+/** Movie fragment header: the fragment's sequence number, increasing per track (ISO/IEC 14496-12 §8.8.5). */
+export function mfhd(w: ByteWriter, sequenceNumber: number): void {
+  w.fullBox("mfhd", 0, 0, () => {
+    w.u32(sequenceNumber); // sequence_number
+  });
+}
+
+/** Track fragment box: header, decode time, one run (ISO/IEC 14496-12 §8.8.6). */
+export function traf(w: ByteWriter, input: FragmentInput): void {
+  w.box("traf", () => {
+    tfhd(w, input.trackId);
+    tfdt(w, input.baseDecodeTimeTicks);
+    trun(w, input);
+  });
+}
+
+/** Track fragment header: default-base-is-moof (required by CMAF), no defaults (ISO/IEC 14496-12 §8.8.7). */
+export function tfhd(w: ByteWriter, trackId: number): void {
+  w.fullBox("tfhd", 0, TFHD_DEFAULT_BASE_IS_MOOF, () => {
+    w.u32(trackId); // track_ID
+  });
+}
+
+/** Track fragment decode time, version 1 so it never wraps (ISO/IEC 14496-12 §8.8.12). */
+export function tfdt(w: ByteWriter, baseDecodeTimeTicks: number): void {
+  w.fullBox("tfdt", 1, 0, () => {
+    w.u64(baseDecodeTimeTicks); // baseMediaDecodeTime
+  });
+}
+
+/** Track run, version 1 (signed composition offsets), every per-sample field present (ISO/IEC 14496-12 §8.8.8). */
+export function trun(w: ByteWriter, input: { dataOffset: number; samples: readonly Sample[] }): void {
+  w.fullBox("trun", 1, TRUN_FLAGS, () => {
+    w.u32(input.samples.length); // sample_count
+    w.i32(input.dataOffset); // data_offset
+    for (const sample of input.samples) {
+      w.u32(sample.durationTicks); // sample_duration
+      w.u32(sample.data.byteLength); // sample_size
+      w.u32(sample.isSync ? SAMPLE_FLAGS_SYNC : SAMPLE_FLAGS_NON_SYNC); // sample_flags
+      w.i32(sample.ctsOffsetTicks); // sample_composition_time_offset
+    }
+  });
+}
+
+/** Size of an mdat header: 8 bytes, or 16 with a 64-bit largesize when the box exceeds 2^32 - 1 bytes (§4.2). */
+export function mdatHeaderSize(payloadBytes: number): number {
+  return payloadBytes + 8 > 0xffff_ffff ? 16 : 8;
+}
+
+/** Media data box: the samples' bytes back to back, in trun order (ISO/IEC 14496-12 §8.1.1). */
+export function mdat(w: ByteWriter, samples: readonly Sample[]): void {
+  let payloadBytes = 0;
+  for (const sample of samples) payloadBytes += sample.data.byteLength;
+  const headerBytes = mdatHeaderSize(payloadBytes);
+  if (headerBytes === 8) {
+    w.u32(headerBytes + payloadBytes); // size
+    w.fourcc("mdat"); // type
+  } else {
+    w.u32(1); // size, 1: largesize follows
+    w.fourcc("mdat"); // type
+    w.u64(headerBytes + payloadBytes); // largesize
+  }
+  for (const sample of samples) w.bytes(sample.data); // data
+}

@@ -1,0 +1,320 @@
+/** Golden tables for the box writers: hand-derived bytes, and the same bytes read back by mp4box.js. */
+
+import { type ByteWriter, encode } from "./byte_writer.ts";
+import {
+  avc1,
+  dinf,
+  dOps,
+  ftyp,
+  hdlr,
+  mdat,
+  mdatHeaderSize,
+  mdhd,
+  mfhd,
+  moof,
+  mvhd,
+  Opus,
+  smhd,
+  styp,
+  tfdt,
+  tfhd,
+  tkhd,
+  trex,
+  trun,
+  vmhd,
+} from "./boxes.ts";
+import { INIT_BRANDS, SEGMENT_BRANDS } from "./fmp4.ts";
+import type { Sample, TrackInfo } from "./track.ts";
+import { assertEquals, bin, DOPS_STEREO, parseBox, toHex } from "./test_helpers.ts";
+
+/** One golden case: `input` encodes to exactly `bytes`; mp4box.js reads `fields` back from them (sample entries are
+ * only parsed inside stsd, so fmp4_test.ts reads those back from a whole init segment). */
+interface Golden<T> {
+  name: string;
+  input: T;
+  bytes: Uint8Array;
+  fields?: Record<string, unknown>;
+}
+
+function golden<T>(box: string, write: (w: ByteWriter, input: T) => void, cases: Golden<T>[]): void {
+  for (const c of cases) {
+    Deno.test(`${box} encodes ${c.name}`, () => {
+      const bytes = encode((w) => write(w, c.input));
+      assertEquals(toHex(bytes), toHex(c.bytes));
+      const view = new DataView(bytes.buffer);
+      assertEquals(view.getUint32(0), bytes.byteLength, "size field equals byte length");
+    });
+    if (c.fields !== undefined) {
+      const fields = c.fields;
+      Deno.test(`${box} ${c.name} reads back with mp4box.js`, () => {
+        const parsed = parseBox(c.bytes);
+        assertEquals(parsed["type"], box);
+        assertEquals(parsed["size"], c.bytes.byteLength);
+        for (const [key, value] of Object.entries(fields)) assertEquals(parsed[key], value, key);
+      });
+    }
+  }
+}
+
+const MATRIX = "00010000 00000000 00000000 00000000 00010000 00000000 00000000 00000000 40000000";
+
+function sample(durationTicks: number, data: number[], isSync: boolean, ctsOffsetTicks = 0): Sample {
+  return { durationTicks, ctsOffsetTicks, isSync, data: new Uint8Array(data) };
+}
+
+const VIDEO_TRACK: TrackInfo = {
+  trackId: 1,
+  timescale: 90000,
+  codec: { kind: "avc", avcC: bin("01 42c01f ff e1 0001 67 01 0001 68"), widthPx: 1280, heightPx: 720 },
+};
+const AUDIO_TRACK: TrackInfo = {
+  trackId: 2,
+  timescale: 48000,
+  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
+};
+
+golden("ftyp", ftyp, [
+  {
+    name: "the init brands",
+    input: INIT_BRANDS,
+    bytes: bin("00000024 'ftyp' 'iso6' 00000000 'iso6' 'isom' 'cmfc' 'dash' 'mp41'"),
+    fields: { major_brand: "iso6", compatible_brands: ["iso6", "isom", "cmfc", "dash", "mp41"] },
+  },
+]);
+
+golden("styp", styp, [
+  {
+    name: "the segment brands",
+    input: SEGMENT_BRANDS,
+    bytes: bin("00000018 'styp' 'msdh' 00000000 'msdh' 'cmfs'"),
+    fields: { major_brand: "msdh", compatible_brands: ["msdh", "cmfs"] },
+  },
+]);
+
+golden("mvhd", mvhd, [
+  {
+    name: "timescale 1000, next track 2",
+    input: { timescale: 1000, nextTrackId: 2 },
+    bytes: bin(
+      `0000006c 'mvhd' 00 000000 00000000 00000000 000003e8 00000000 00010000 0100 0000 00000000 00000000 ${MATRIX}
+       000000000000000000000000000000000000000000000000 00000002`,
+    ),
+    fields: { timescale: 1000, duration: 0, next_track_id: 2 },
+  },
+]);
+
+golden("tkhd", tkhd, [
+  {
+    name: "a 1280x720 video track",
+    input: VIDEO_TRACK,
+    bytes: bin(
+      `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 00000000 00000000 00000000
+       0000 0000 0000 0000 ${MATRIX} 05000000 02d00000`,
+    ),
+    fields: { flags: 3, track_id: 1, volume: 0 },
+  },
+  {
+    name: "an audio track: volume 1.0, no size",
+    input: AUDIO_TRACK,
+    bytes: bin(
+      `0000005c 'tkhd' 00 000003 00000000 00000000 00000002 00000000 00000000 00000000 00000000
+       0000 0000 0100 0000 ${MATRIX} 00000000 00000000`,
+    ),
+    fields: { flags: 3, track_id: 2, width: 0, height: 0 },
+  },
+]);
+
+golden("mdhd", mdhd, [
+  {
+    name: "90 kHz, language und",
+    input: 90000,
+    bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 00015f90 00000000 55c4 0000"),
+    fields: { timescale: 90000, language: 0x55c4 },
+  },
+  {
+    name: "48 kHz",
+    input: 48000,
+    bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 0000bb80 00000000 55c4 0000"),
+    fields: { timescale: 48000 },
+  },
+]);
+
+golden("hdlr", hdlr, [
+  {
+    name: "video",
+    input: "vide",
+    bytes: bin("0000002d 'hdlr' 00 000000 00000000 'vide' 000000000000000000000000 'VideoHandler' 00"),
+    fields: { handler: "vide", name: "VideoHandler" },
+  },
+  {
+    name: "sound",
+    input: "soun",
+    bytes: bin("0000002d 'hdlr' 00 000000 00000000 'soun' 000000000000000000000000 'SoundHandler' 00"),
+    fields: { handler: "soun", name: "SoundHandler" },
+  },
+]);
+
+golden("vmhd", (w) => vmhd(w), [
+  {
+    name: "copy mode, flags 1",
+    input: null,
+    bytes: bin("00000014 'vmhd' 00 000001 0000 000000000000"),
+    fields: { flags: 1 },
+  },
+]);
+
+golden("smhd", (w) => smhd(w), [
+  { name: "centred", input: null, bytes: bin("00000010 'smhd' 00 000000 0000 0000"), fields: { balance: 0 } },
+]);
+
+golden("dinf", (w) => dinf(w), [
+  {
+    name: "one self-contained url entry",
+    input: null,
+    bytes: bin("00000024 'dinf' 0000001c 'dref' 00 000000 00000001 0000000c 'url ' 00 000001"),
+  },
+]);
+
+golden("avc1", avc1, [
+  {
+    name: "320x240 with a small avcC",
+    input: { avcC: bin("01 42c01f ff e1 0001 67 01 0001 68"), widthPx: 320, heightPx: 240 },
+    bytes: bin(
+      `0000006b 'avc1' 000000000000 0001 0000 0000 000000000000000000000000 0140 00f0 00480000 00480000 00000000 0001
+       0000000000000000000000000000000000000000000000000000000000000000 0018 ffff
+       00000015 'avcC' 01 42c01f ff e1 0001 67 01 0001 68`,
+    ),
+  },
+]);
+
+golden("Opus", Opus, [
+  {
+    name: "stereo 48 kHz with dOps",
+    input: { dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
+    bytes: bin(
+      `00000037 'Opus' 000000000000 0001 0000000000000000 0002 0010 0000 0000 bb800000
+       00000013 'dOps' 00 02 0138 0000bb80 0000 00`,
+    ),
+  },
+]);
+
+golden("dOps", dOps, [
+  {
+    name: "payload copied verbatim",
+    input: DOPS_STEREO,
+    bytes: bin("00000013 'dOps' 00 02 0138 0000bb80 0000 00"),
+    fields: { OutputChannelCount: 2, PreSkip: 312, InputSampleRate: 48000 },
+  },
+]);
+
+golden("trex", trex, [
+  {
+    name: "track 2, description 1, no defaults",
+    input: 2,
+    bytes: bin("00000020 'trex' 00 000000 00000002 00000001 00000000 00000000 00000000"),
+    fields: { track_id: 2, default_sample_description_index: 1, default_sample_flags: 0 },
+  },
+]);
+
+golden("mfhd", mfhd, [
+  { name: "sequence 1", input: 1, bytes: bin("00000010 'mfhd' 00 000000 00000001"), fields: { sequence_number: 1 } },
+  {
+    name: "sequence 2^32 - 1",
+    input: 0xffff_ffff,
+    bytes: bin("00000010 'mfhd' 00 000000 ffffffff"),
+    fields: { sequence_number: 0xffff_ffff },
+  },
+]);
+
+golden("tfhd", tfhd, [
+  {
+    name: "default-base-is-moof, track 1",
+    input: 1,
+    bytes: bin("00000010 'tfhd' 00 020000 00000001"),
+    fields: { flags: 0x020000, track_id: 1 },
+  },
+]);
+
+golden("tfdt", tfdt, [
+  {
+    name: "zero",
+    input: 0,
+    bytes: bin("00000014 'tfdt' 01 000000 0000000000000000"),
+    fields: { version: 1, baseMediaDecodeTime: 0 },
+  },
+  {
+    name: "beyond 32 bits (a day at 90 kHz is 7.8e9)",
+    input: 7_776_000_000,
+    bytes: bin("00000014 'tfdt' 01 000000 00000001 cf7c5800"),
+    fields: { version: 1, baseMediaDecodeTime: 7_776_000_000 },
+  },
+  {
+    name: "2^53 - 1",
+    input: Number.MAX_SAFE_INTEGER,
+    bytes: bin("00000014 'tfdt' 01 000000 001fffff ffffffff"),
+  },
+]);
+
+golden("trun", trun, [
+  {
+    name: "no samples",
+    input: { dataOffset: 0, samples: [] },
+    bytes: bin("00000014 'trun' 01 000f01 00000000 00000000"),
+    fields: { sample_count: 0 },
+  },
+  {
+    name: "a sync and a non-sync sample with a negative cts offset",
+    input: { dataOffset: 0x70, samples: [sample(3000, [1, 2, 3], true), sample(3003, [4], false, -1)] },
+    bytes: bin(
+      `00000034 'trun' 01 000f01 00000002 00000070
+       00000bb8 00000003 02000000 00000000
+       00000bbb 00000001 01010000 ffffffff`,
+    ),
+    fields: {
+      version: 1,
+      flags: 0xf01,
+      sample_count: 2,
+      data_offset: 0x70,
+      sample_duration: [3000, 3003],
+      sample_size: [3, 1],
+      sample_flags: [0x0200_0000, 0x0101_0000],
+      sample_composition_time_offset: [0, -1],
+    },
+  },
+]);
+
+golden("mdat", mdat, [
+  { name: "empty", input: [], bytes: bin("00000008 'mdat'") },
+  {
+    name: "samples back to back",
+    input: [sample(1, [1, 2, 3], true), sample(1, [4], false)],
+    bytes: bin("0000000c 'mdat' 01020304"),
+  },
+]);
+
+golden("moof", moof, [
+  {
+    name: "one Opus sample",
+    input: {
+      sequenceNumber: 5,
+      trackId: 2,
+      baseDecodeTimeTicks: 960,
+      dataOffset: 112,
+      samples: [sample(960, [9, 9], true)],
+    },
+    bytes: bin(
+      `00000068 'moof'
+         00000010 'mfhd' 00 000000 00000005
+         00000050 'traf'
+           00000010 'tfhd' 00 020000 00000002
+           00000014 'tfdt' 01 000000 00000000 000003c0
+           00000024 'trun' 01 000f01 00000001 00000070 000003c0 00000002 02000000 00000000`,
+    ),
+  },
+]);
+
+Deno.test("mdatHeaderSize switches to a 64-bit largesize only past 2^32 - 1 bytes", () => {
+  assertEquals(mdatHeaderSize(0), 8);
+  assertEquals(mdatHeaderSize(0xffff_fff7), 8);
+  assertEquals(mdatHeaderSize(0xffff_fff8), 16);
+});

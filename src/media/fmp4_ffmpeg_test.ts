@@ -1,0 +1,136 @@
+/**
+ * End to end through real codecs: x264 and libopus output, segmented, written as init + media segments and read by
+ * ffprobe/ffmpeg. Skipped (ignored) where ffmpeg is not installed.
+ */
+
+import { initSegment } from "./fmp4.ts";
+import { Segmenter, type SegmentOut } from "./segmenter.ts";
+import {
+  accessUnits,
+  assertEquals,
+  avcCFrom,
+  check,
+  concat,
+  dOpsFromOpusHead,
+  hasCommand,
+  oggPackets,
+  opusPacketTicks,
+  parseMp4,
+  splitAnnexB,
+} from "./test_helpers.ts";
+
+const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
+
+async function exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const result = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
+  const stdout = new TextDecoder().decode(result.stdout);
+  const stderr = new TextDecoder().decode(result.stderr);
+  if (!result.success) throw new Error(`${command} ${args.join(" ")} failed: ${stderr}`);
+  return { stdout, stderr };
+}
+
+interface ProbedStream {
+  codec_name: string;
+  profile?: string;
+  width?: number;
+  height?: number;
+  sample_rate?: string;
+  channels?: number;
+  nb_read_frames: string;
+}
+
+async function probe(path: string): Promise<ProbedStream[]> {
+  const { stdout } = await exec("ffprobe", ["-v", "error", "-count_frames", "-show_streams", "-of", "json", path]);
+  return (JSON.parse(stdout) as { streams: ProbedStream[] }).streams;
+}
+
+Deno.test({
+  name: "ffprobe and ffmpeg accept segmented x264 + libopus output and decode every frame without errors",
+  ignore: !HAS_FFMPEG,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "liverec-media-" });
+    try {
+      const h264Path = `${dir}/clip.h264`;
+      const opusPath = `${dir}/clip.opus`;
+      await exec("ffmpeg", [
+        ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "2"],
+        ...["-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-sc_threshold", "0"],
+        ...["-bsf:v", "h264_mp4toannexb", "-f", "h264", h264Path],
+      ]);
+      await exec("ffmpeg", [
+        ...["-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-ac", "2"],
+        ...["-c:a", "libopus", "-b:a", "64k", "-f", "opus", opusPath],
+      ]);
+      const { sps, pps, units } = accessUnits(splitAnnexB(await Deno.readFile(h264Path)));
+      const [head, _tags, ...packets] = oggPackets(await Deno.readFile(opusPath));
+      check(head !== undefined && units.length === 60 && packets.length > 90, "fixtures generated");
+      const avcC = avcCFrom(sps, pps);
+      const dOps = dOpsFromOpusHead(head);
+
+      const segmenter = new Segmenter({
+        segmentDurationMs: 1000,
+        firstNumber: 1,
+        video: { trackId: 1, timescale: 90000 },
+        audio: { trackId: 2, timescale: 48000 },
+      });
+      const out: SegmentOut[] = [];
+      let audioPts = 0;
+      let nextPacket = 0;
+      units.forEach((unit, i) => {
+        out.push(...segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc }));
+        while (nextPacket < packets.length && audioPts * 90000 <= i * 3000 * 48000) {
+          const packet = packets[nextPacket++];
+          check(packet !== undefined, "packet");
+          const durationTicks = opusPacketTicks(packet);
+          out.push(...segmenter.pushAudio({ ptsTicks: audioPts, durationTicks, data: packet }));
+          audioPts += durationTicks;
+        }
+      });
+      for (const packet of packets.slice(nextPacket)) {
+        const durationTicks = opusPacketTicks(packet);
+        out.push(...segmenter.pushAudio({ ptsTicks: audioPts, durationTicks, data: packet }));
+        audioPts += durationTicks;
+      }
+      out.push(...segmenter.flush());
+      const videoSegments = out.filter((s) => s.track === "video");
+      const audioSegments = out.filter((s) => s.track === "audio");
+      assertEquals(videoSegments.map((s) => s.sampleCount), [30, 30]);
+      assertEquals(audioSegments.length, 2);
+      assertEquals(segmenter.stats.droppedFrames, 0);
+
+      const videoFile = concat([
+        initSegment({ trackId: 1, timescale: 90000, codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 } }),
+        ...videoSegments.map((s) => s.bytes),
+      ]);
+      const audioFile = concat([
+        initSegment({ trackId: 2, timescale: 48000, codec: { kind: "opus", dOps, channels: 2, sampleRate: 48000 } }),
+        ...audioSegments.map((s) => s.bytes),
+      ]);
+      await Deno.writeFile(`${dir}/video.mp4`, videoFile);
+      await Deno.writeFile(`${dir}/audio.mp4`, audioFile);
+
+      const spsHex = Array.from(sps.subarray(1, 4), (b) => b.toString(16).padStart(2, "0")).join("");
+      assertEquals(parseMp4(videoFile).info.tracks[0]?.codec, `avc1.${spsHex}`);
+
+      const [video] = await probe(`${dir}/video.mp4`);
+      assertEquals(
+        { codec: video?.codec_name, profile: video?.profile, w: video?.width, h: video?.height },
+        { codec: "h264", profile: "Constrained Baseline", w: 320, h: 240 },
+      );
+      assertEquals(video?.nb_read_frames, "60");
+      const [audio] = await probe(`${dir}/audio.mp4`);
+      assertEquals(
+        { codec: audio?.codec_name, rate: audio?.sample_rate, channels: audio?.channels },
+        { codec: "opus", rate: "48000", channels: 2 },
+      );
+      assertEquals(audio?.nb_read_frames, String(packets.length));
+
+      for (const file of ["video.mp4", "audio.mp4"]) {
+        const { stderr } = await exec("ffmpeg", ["-v", "error", "-i", `${dir}/${file}`, "-f", "null", "-"]);
+        assertEquals(stderr, "", `ffmpeg decodes ${file} without errors`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,175 @@
+/** Init and media segments read back by mp4box.js: tracks, codec strings, timescales, samples and their bytes. */
+
+import { initSegment, mediaSegment } from "./fmp4.ts";
+import type { Sample, TrackInfo } from "./track.ts";
+import {
+  assertEquals,
+  avcCFrom,
+  bin,
+  check,
+  concat,
+  DOPS_STEREO,
+  parseMp4,
+  PPS_720P,
+  SPS_720P,
+  toHex,
+} from "./test_helpers.ts";
+
+const VIDEO: TrackInfo = {
+  trackId: 1,
+  timescale: 90000,
+  codec: { kind: "avc", avcC: avcCFrom(SPS_720P, PPS_720P), widthPx: 1280, heightPx: 720 },
+};
+const AUDIO: TrackInfo = {
+  trackId: 2,
+  timescale: 48000,
+  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
+};
+
+/** Deterministic sample bytes: `size` bytes counting up from `seed`. */
+function payload(seed: number, size: number): Uint8Array {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (seed + i) & 0xff;
+  return data;
+}
+
+Deno.test("avcCFrom builds the record of the 720p SPS/PPS fixture byte for byte", () => {
+  assertEquals(
+    toHex(avcCFrom(SPS_720P, PPS_720P)),
+    toHex(bin("01 42 c0 1f ff e1 000d 6742c01fda014016e806d0a135 01 0004 68ce06e2")),
+  );
+});
+
+Deno.test("a video init segment parses as one fragmented avc1.42c01f track at 90 kHz", () => {
+  const { info, file } = parseMp4(initSegment(VIDEO));
+  assertEquals(info.isFragmented, true);
+  assertEquals(info.brands, ["iso6", "iso6", "isom", "cmfc", "dash", "mp41"]);
+  assertEquals(info.tracks.length, 1);
+  const track = info.tracks[0];
+  check(track !== undefined, "one track");
+  assertEquals(
+    { id: track.id, type: track.type, codec: track.codec, timescale: track.timescale, video: track.video },
+    { id: 1, type: "video", codec: "avc1.42c01f", timescale: 90000, video: { width: 1280, height: 720 } },
+  );
+  assertEquals({ w: track.track_width, h: track.track_height }, { w: 1280, h: 720 });
+  const entry = file.moov?.traks[0]?.mdia.minf.stbl.stsd.entries[0] as unknown as Record<string, unknown>;
+  assertEquals(
+    {
+      type: entry["type"],
+      width: entry["width"],
+      height: entry["height"],
+      depth: entry["depth"],
+      frame_count: entry["frame_count"],
+    },
+    { type: "avc1", width: 1280, height: 720, depth: 0x18, frame_count: 1 },
+  );
+  const trex = file.moov?.mvex?.trexs[0];
+  assertEquals({ id: trex?.track_id, index: trex?.default_sample_description_index }, { id: 1, index: 1 });
+  assertEquals(file.moov?.mvhd.next_track_id, 2);
+});
+
+Deno.test("an audio init segment parses as one Opus track at 48 kHz with its dOps", () => {
+  const { info, file } = parseMp4(initSegment(AUDIO));
+  assertEquals(info.tracks.length, 1);
+  const track = info.tracks[0];
+  check(track !== undefined, "one track");
+  assertEquals(
+    { id: track.id, type: track.type, codec: track.codec, timescale: track.timescale, audio: track.audio },
+    {
+      id: 2,
+      type: "audio",
+      codec: "Opus",
+      timescale: 48000,
+      audio: { sample_rate: 48000, channel_count: 2, sample_size: 16 },
+    },
+  );
+  const entry = file.moov?.traks[0]?.mdia.minf.stbl.stsd.entries[0] as unknown as Record<string, unknown>;
+  const dOps = entry["dOps"] as Record<string, unknown>;
+  assertEquals(
+    { channels: dOps["OutputChannelCount"], preSkip: dOps["PreSkip"], rate: dOps["InputSampleRate"] },
+    { channels: 2, preSkip: 312, rate: 48000 },
+  );
+});
+
+Deno.test("mediaSegment encodes styp + moof + mdat byte for byte", () => {
+  const bytes = mediaSegment({
+    sequenceNumber: 5,
+    trackId: 2,
+    baseDecodeTimeTicks: 960,
+    samples: [{ durationTicks: 960, ctsOffsetTicks: 0, isSync: true, data: bin("f8ff") }],
+  });
+  const expected = bin(
+    `00000018 'styp' 'msdh' 00000000 'msdh' 'cmfs'
+     00000068 'moof'
+       00000010 'mfhd' 00 000000 00000005
+       00000050 'traf'
+         00000010 'tfhd' 00 020000 00000002
+         00000014 'tfdt' 01 000000 00000000 000003c0
+         00000024 'trun' 01 000f01 00000001 00000070 000003c0 00000002 02000000 00000000
+     0000000a 'mdat' f8ff`,
+  );
+  assertEquals(toHex(bytes), toHex(expected));
+});
+
+Deno.test("init + three media segments: mp4box extracts every sample with its time, duration, flags and bytes", () => {
+  const segments: Uint8Array[] = [];
+  const expected: { dts: number; duration: number; isSync: boolean; data: Uint8Array }[] = [];
+  let decodeTicks = 0;
+  for (let n = 1; n <= 3; n++) {
+    const samples: Sample[] = [];
+    const base = decodeTicks;
+    for (let i = 0; i < 10; i++) {
+      const durationTicks = 3000 + ((n * 7 + i) % 5); // uneven, like RTP timestamps of a real camera
+      const data = payload(n * 31 + i, 50 + i * 13);
+      samples.push({ durationTicks, ctsOffsetTicks: 0, isSync: i === 0, data });
+      expected.push({ dts: decodeTicks, duration: durationTicks, isSync: i === 0, data });
+      decodeTicks += durationTicks;
+    }
+    segments.push(mediaSegment({ sequenceNumber: n, trackId: 1, baseDecodeTimeTicks: base, samples }));
+  }
+  const { info, samples } = parseMp4(concat([initSegment(VIDEO), ...segments]));
+  assertEquals(info.tracks[0]?.nb_samples, 30);
+  const got = (samples.get(1) ?? []).map((s) => ({
+    dts: s.dts,
+    duration: s.duration,
+    isSync: s.is_sync,
+    data: s.data,
+  }));
+  assertEquals(got, expected);
+});
+
+Deno.test("composition offsets are signed (trun version 1)", () => {
+  const samples: Sample[] = [
+    { durationTicks: 3000, ctsOffsetTicks: 3000, isSync: true, data: payload(1, 10) },
+    { durationTicks: 3000, ctsOffsetTicks: -3000, isSync: false, data: payload(2, 10) },
+  ];
+  const segment = mediaSegment({ sequenceNumber: 1, trackId: 1, baseDecodeTimeTicks: 90000, samples });
+  const parsed = parseMp4(concat([initSegment(VIDEO), segment])).samples.get(1) ?? [];
+  assertEquals(parsed.map((s) => [s.dts, s.cts]), [[90000, 93000], [93000, 90000]]);
+});
+
+Deno.test("tfdt beyond 32 bits survives a round trip (a day of 90 kHz video)", () => {
+  const base = 24 * 3600 * 90000;
+  const segment = mediaSegment({
+    sequenceNumber: 43200,
+    trackId: 1,
+    baseDecodeTimeTicks: base,
+    samples: [{ durationTicks: 3000, ctsOffsetTicks: 0, isSync: true, data: payload(0, 4) }],
+  });
+  const parsed = parseMp4(concat([initSegment(VIDEO), segment])).samples.get(1) ?? [];
+  assertEquals(parsed.map((s) => s.dts), [base]);
+});
+
+Deno.test("an Opus segment parses with 20 ms sync samples", () => {
+  const samples: Sample[] = Array.from({ length: 50 }, (_, i) => ({
+    durationTicks: 960,
+    ctsOffsetTicks: 0,
+    isSync: true,
+    data: payload(i, 80 + (i % 7)),
+  }));
+  const segment = mediaSegment({ sequenceNumber: 1, trackId: 2, baseDecodeTimeTicks: 480, samples });
+  const parsed = parseMp4(concat([initSegment(AUDIO), segment])).samples.get(2) ?? [];
+  assertEquals(parsed.length, 50);
+  assertEquals(parsed.every((s, i) => s.is_sync && s.duration === 960 && s.dts === 480 + 960 * i), true);
+  assertEquals(parsed.map((s) => s.data), samples.map((s) => s.data));
+});

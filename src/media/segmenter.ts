@@ -1,0 +1,396 @@
+/**
+ * Cuts a recording's video and audio frames into numbered fMP4 media segments: video at keyframes once the target
+ * duration is reached, audio at the same decode times, both on gapless decode timelines. Pure and stateful
+ * (`push*` / `flush` return segments); it does not write init segments, manifests or files.
+ */
+
+import { assert } from "../shared/assert.ts";
+import { mediaSegment } from "./fmp4.ts";
+import type { Sample } from "./track.ts";
+
+/** One H.264 access unit; dts = pts because WebRTC sends no B-frames. */
+export interface VideoFrame {
+  /** Presentation time in the video timescale (90 kHz), relative to recording start, already unwrapped. */
+  ptsTicks: number;
+  isKeyframe: boolean;
+  /** AVCC length-prefixed NAL units. */
+  data: Uint8Array;
+}
+
+/** One Opus packet. */
+export interface AudioFrame {
+  /** Presentation time in the audio timescale (48 kHz), relative to recording start. */
+  ptsTicks: number;
+  /** Duration the packet decodes to, in audio ticks (960 for 20 ms). */
+  durationTicks: number;
+  data: Uint8Array;
+}
+
+/** A finished media segment of one track; `startTicks` is its tfdt, both values in the track timescale. */
+export interface SegmentOut {
+  track: "video" | "audio";
+  /** Segment number, counted per track from `firstNumber`; also the mfhd sequence number. */
+  number: number;
+  startTicks: number;
+  durationTicks: number;
+  sampleCount: number;
+  /** The whole segment: styp + moof + mdat. */
+  bytes: Uint8Array;
+}
+
+/** A track of the segmenter: its fMP4 track_ID and ticks per second. */
+export interface SegmenterTrack {
+  trackId: number;
+  timescale: number;
+}
+
+/** Options of a Segmenter; at least one of `video` and `audio` is required. */
+export interface SegmenterOptions {
+  /** Target segment duration; video segments are cut at the first keyframe at or after it. */
+  segmentDurationMs: number;
+  /** Number of the first segment of each track (a later recording of the same day continues the numbering). */
+  firstNumber: number;
+  video?: SegmenterTrack;
+  audio?: SegmenterTrack;
+  /** A pts step larger than this (either direction) is a timestamp jump, not a gap. Default 10000. */
+  maxJumpMs?: number;
+  /** How far queued audio may span while waiting for video before it is placed (or, before the first keyframe,
+   * dropped) regardless. Default 10000. */
+  maxAudioWaitMs?: number;
+}
+
+/** Counters of what the segmenter saw and did; `droppedFrames` is the sum of the `dropped*` counters. */
+export interface SegmenterStats {
+  videoFrames: number;
+  audioFrames: number;
+  droppedFrames: number;
+  /** Video before the first keyframe, audio before its decode time or pushed when no keyframe ever came. */
+  droppedBeforeKeyframe: number;
+  /** Frames whose pts did not increase (duplicates, small steps back). */
+  droppedNonIncreasing: number;
+  /** Audio that waited longer than `maxAudioWaitMs` for the first video keyframe. */
+  droppedAudioWait: number;
+  /** Frames whose pts jumped by more than `maxJumpMs`; the timeline continued with a clamped duration. */
+  timestampJumps: number;
+  /** Audio frames placed before video decided its next cut because video stalled; segments may misalign. */
+  audioPlacedEarly: number;
+  videoSegments: number;
+  audioSegments: number;
+}
+
+const DEFAULT_MAX_JUMP_MS = 10_000;
+const DEFAULT_MAX_AUDIO_WAIT_MS = 10_000;
+
+/** A frame accepted onto a track's timeline whose duration is not known until the next frame arrives. */
+interface HeldFrame {
+  dtsTicks: number;
+  ptsTicks: number;
+  isSync: boolean;
+  /** Duration used if no later frame decides it: the frame's own for audio, the previous sample's for video. */
+  fallbackDurationTicks: number;
+  data: Uint8Array;
+}
+
+/** One track's decode timeline and open segment. */
+class TrackLine {
+  readonly trackId: number;
+  readonly timescale: number;
+  readonly maxJumpTicks: number;
+  nextNumber: number;
+  started = false;
+  held: HeldFrame | null = null;
+  lastDurationTicks = 0;
+  segmentStartTicks = 0;
+  segmentDurationTicks = 0;
+  samples: Sample[] = [];
+
+  constructor(track: SegmenterTrack, firstNumber: number, maxJumpMs: number) {
+    assert(Number.isInteger(track.timescale) && track.timescale > 0, `timescale must be > 0, got ${track.timescale}`);
+    this.trackId = track.trackId;
+    this.timescale = track.timescale;
+    this.maxJumpTicks = (maxJumpMs * track.timescale) / 1000;
+    this.nextNumber = firstNumber;
+  }
+
+  /** Duration the held frame gets from a frame at `ptsTicks`, or null when that frame must be dropped. */
+  durationTo(ptsTicks: number): { durationTicks: number; isJump: boolean } | null {
+    assert(this.held !== null, "durationTo before start");
+    const deltaTicks = ptsTicks - this.held.ptsTicks;
+    if (Math.abs(deltaTicks) > this.maxJumpTicks) {
+      return { durationTicks: this.held.fallbackDurationTicks, isJump: true };
+    }
+    if (deltaTicks <= 0) return null;
+    return { durationTicks: deltaTicks, isJump: false };
+  }
+
+  /** Closes the held frame with `durationTicks` and appends it to the open segment. */
+  release(durationTicks: number): void {
+    const held = this.held;
+    assert(held !== null, "release without a held frame");
+    this.samples.push({ durationTicks, ctsOffsetTicks: 0, isSync: held.isSync, data: held.data });
+    this.segmentDurationTicks += durationTicks;
+    this.lastDurationTicks = durationTicks;
+    this.held = null;
+  }
+
+  /** Decode time the next frame will have once the held one is released with `durationTicks`. */
+  nextDts(durationTicks: number): number {
+    assert(this.held !== null, "nextDts without a held frame");
+    return this.held.dtsTicks + durationTicks;
+  }
+
+  /** Whether `dtsTicks` is at least `durationMs` after the open segment's start. */
+  isDue(dtsTicks: number, durationMs: number): boolean {
+    return (dtsTicks - this.segmentStartTicks) * 1000 >= durationMs * this.timescale;
+  }
+
+  /** Emits the open segment (if it has samples) and opens the next one at `nextStartTicks`. */
+  close(track: "video" | "audio", nextStartTicks: number): SegmentOut | null {
+    const samples = this.samples;
+    const startTicks = this.segmentStartTicks;
+    const durationTicks = this.segmentDurationTicks;
+    this.samples = [];
+    this.segmentStartTicks = nextStartTicks;
+    this.segmentDurationTicks = 0;
+    if (samples.length === 0) return null;
+    const number = this.nextNumber++;
+    const bytes = mediaSegment({
+      sequenceNumber: number,
+      trackId: this.trackId,
+      baseDecodeTimeTicks: startTicks,
+      samples,
+    });
+    return { track, number, startTicks, durationTicks, sampleCount: samples.length, bytes };
+  }
+}
+
+/** Cuts video at keyframes and audio at the same decode times into CMAF media segments (ISO/IEC 23000-19). */
+export class Segmenter {
+  /** Live counters; read-only to callers. */
+  readonly stats: Readonly<SegmenterStats>;
+  readonly #stats: SegmenterStats = {
+    videoFrames: 0,
+    audioFrames: 0,
+    droppedFrames: 0,
+    droppedBeforeKeyframe: 0,
+    droppedNonIncreasing: 0,
+    droppedAudioWait: 0,
+    timestampJumps: 0,
+    audioPlacedEarly: 0,
+    videoSegments: 0,
+    audioSegments: 0,
+  };
+  readonly #segmentDurationMs: number;
+  readonly #video: TrackLine | null;
+  readonly #audio: TrackLine | null;
+  readonly #audioWaitTicks: number;
+  /** Audio accepted from the caller but not yet placed on the audio timeline (waiting for video's cut decisions). */
+  #audioQueue: AudioFrame[] = [];
+  /** Video decode times where a video segment started and audio has not cut yet, in video ticks, ascending. */
+  #pendingCuts: number[] = [];
+  /** Decode time of the first video keyframe, in video ticks; audio before it is dropped. */
+  #videoStartTicks = 0;
+  #flushed = false;
+
+  /** A segmenter for one recording; `opts` are trusted (validated by config), violations are bugs. */
+  constructor(opts: SegmenterOptions) {
+    assert(opts.segmentDurationMs > 0, `segmentDurationMs must be > 0, got ${opts.segmentDurationMs}`);
+    assert(opts.video !== undefined || opts.audio !== undefined, "a Segmenter needs a video or an audio track");
+    assert(
+      Number.isInteger(opts.firstNumber) && opts.firstNumber >= 0,
+      `firstNumber must be >= 0, got ${opts.firstNumber}`,
+    );
+    const maxJumpMs = opts.maxJumpMs ?? DEFAULT_MAX_JUMP_MS;
+    this.#segmentDurationMs = opts.segmentDurationMs;
+    this.#video = opts.video === undefined ? null : new TrackLine(opts.video, opts.firstNumber, maxJumpMs);
+    this.#audio = opts.audio === undefined ? null : new TrackLine(opts.audio, opts.firstNumber, maxJumpMs);
+    this.#audioWaitTicks = ((opts.maxAudioWaitMs ?? DEFAULT_MAX_AUDIO_WAIT_MS) * (opts.audio?.timescale ?? 0)) / 1000;
+    this.stats = this.#stats;
+  }
+
+  /** Adds a video frame; returns the segments it completed (a video segment and possibly audio ones). */
+  pushVideo(frame: VideoFrame): SegmentOut[] {
+    const video = this.#video;
+    assert(video !== null, "pushVideo on a Segmenter without video");
+    assert(!this.#flushed, "pushVideo after flush");
+    this.#stats.videoFrames++;
+    const out: SegmentOut[] = [];
+    if (!video.started) {
+      if (!frame.isKeyframe) {
+        this.#drop("droppedBeforeKeyframe");
+        return out;
+      }
+      video.started = true;
+      video.segmentStartTicks = frame.ptsTicks;
+      this.#videoStartTicks = frame.ptsTicks;
+      this.#holdVideo(video, frame, frame.ptsTicks, Math.round(video.timescale / 30));
+    } else {
+      const step = video.durationTo(frame.ptsTicks);
+      if (step === null) {
+        this.#drop("droppedNonIncreasing");
+        return out;
+      }
+      if (step.isJump) this.#stats.timestampJumps++;
+      const dtsTicks = video.nextDts(step.durationTicks);
+      video.release(step.durationTicks);
+      if (frame.isKeyframe && video.isDue(dtsTicks, this.#segmentDurationMs)) {
+        this.#emit(out, video.close("video", dtsTicks));
+        if (this.#audio !== null) this.#pendingCuts.push(dtsTicks);
+      }
+      this.#holdVideo(video, frame, dtsTicks, video.lastDurationTicks);
+    }
+    this.#drainAudio(out, false);
+    return out;
+  }
+
+  /** Adds an audio frame; returns the audio segments it completed (usually none). */
+  pushAudio(frame: AudioFrame): SegmentOut[] {
+    assert(this.#audio !== null, "pushAudio on a Segmenter without audio");
+    assert(!this.#flushed, "pushAudio after flush");
+    this.#stats.audioFrames++;
+    this.#audioQueue.push(frame);
+    const out: SegmentOut[] = [];
+    this.#drainAudio(out, false);
+    return out;
+  }
+
+  /** Closes both tracks: the held frames get a fallback duration and every queued frame is placed. */
+  flush(): SegmentOut[] {
+    assert(!this.#flushed, "flush twice");
+    this.#flushed = true;
+    const out: SegmentOut[] = [];
+    const video = this.#video;
+    if (video?.held) {
+      const durationTicks = video.held.fallbackDurationTicks;
+      const endTicks = video.nextDts(durationTicks);
+      video.release(durationTicks);
+      this.#emit(out, video.close("video", endTicks));
+    }
+    const audio = this.#audio;
+    if (audio !== null) {
+      this.#drainAudio(out, true);
+      if (audio.held) {
+        const durationTicks = audio.held.fallbackDurationTicks;
+        const endTicks = audio.nextDts(durationTicks);
+        audio.release(durationTicks);
+        this.#emit(out, audio.close("audio", endTicks));
+      }
+    }
+    return out;
+  }
+
+  #holdVideo(video: TrackLine, frame: VideoFrame, dtsTicks: number, fallbackDurationTicks: number): void {
+    video.held = {
+      dtsTicks,
+      ptsTicks: frame.ptsTicks,
+      isSync: frame.isKeyframe,
+      fallbackDurationTicks,
+      data: frame.data,
+    };
+  }
+
+  /** Places queued audio whose segment is decided: at or before the newest video decode time, or all at flush. */
+  #drainAudio(out: SegmentOut[], isFlush: boolean): void {
+    const audio = this.#audio;
+    const video = this.#video;
+    const queue = this.#audioQueue;
+    if (audio === null) return;
+    let placed = 0;
+    while (placed < queue.length) {
+      const frame = queue[placed];
+      assert(frame !== undefined, "audio queue index");
+      const newest = queue[queue.length - 1];
+      assert(newest !== undefined, "audio queue is not empty");
+      const isOverdue = newest.ptsTicks - frame.ptsTicks > this.#audioWaitTicks;
+      if (video !== null && !video.started) {
+        if (isFlush) {
+          this.#drop("droppedBeforeKeyframe");
+        } else if (isOverdue) {
+          this.#drop("droppedAudioWait");
+        } else {
+          break;
+        }
+        placed++;
+        continue;
+      }
+      if (video !== null && !isFlush && video.held !== null) {
+        const dtsTicks = this.#audioDts(audio, frame);
+        if (dtsTicks !== null && dtsTicks * video.timescale > video.held.dtsTicks * audio.timescale) {
+          if (!isOverdue) break;
+          this.#stats.audioPlacedEarly++;
+        }
+      }
+      placed++;
+      this.#placeAudio(out, audio, frame);
+    }
+    if (placed > 0) queue.splice(0, placed);
+  }
+
+  /** Decode time `frame` would get on the audio timeline, or null if it will be dropped as non-increasing. */
+  #audioDts(audio: TrackLine, frame: AudioFrame): number | null {
+    if (!audio.started) return frame.ptsTicks;
+    const step = audio.durationTo(frame.ptsTicks);
+    return step === null ? null : audio.nextDts(step.durationTicks);
+  }
+
+  /** Puts one audio frame on the audio timeline, closing the audio segment when it crosses a video cut. */
+  #placeAudio(out: SegmentOut[], audio: TrackLine, frame: AudioFrame): void {
+    const video = this.#video;
+    const cuts = this.#pendingCuts;
+    let dtsTicks: number;
+    if (!audio.started) {
+      if (video !== null && frame.ptsTicks * video.timescale < this.#videoStartTicks * audio.timescale) {
+        this.#drop("droppedBeforeKeyframe");
+        return;
+      }
+      audio.started = true;
+      dtsTicks = frame.ptsTicks;
+      audio.segmentStartTicks = dtsTicks;
+    } else {
+      const step = audio.durationTo(frame.ptsTicks);
+      if (step === null) {
+        this.#drop("droppedNonIncreasing");
+        return;
+      }
+      if (step.isJump) this.#stats.timestampJumps++;
+      dtsTicks = audio.nextDts(step.durationTicks);
+      audio.release(step.durationTicks);
+    }
+    let isCut = false;
+    if (video !== null) {
+      while (cuts.length > 0 && dtsTicks * video.timescale >= (cuts[0] ?? 0) * audio.timescale) {
+        cuts.shift();
+        isCut = true;
+      }
+    } else {
+      isCut = audio.isDue(dtsTicks, this.#segmentDurationMs);
+    }
+    if (isCut) this.#emit(out, audio.close("audio", dtsTicks));
+    audio.held = {
+      dtsTicks,
+      ptsTicks: frame.ptsTicks,
+      isSync: true,
+      // A corrupt packet may claim no duration; fall back to the previous one (or 20 ms) so no sample is empty.
+      fallbackDurationTicks: frame.durationTicks > 0
+        ? frame.durationTicks
+        : audio.lastDurationTicks > 0
+        ? audio.lastDurationTicks
+        : Math.round(audio.timescale / 50),
+      data: frame.data,
+    };
+  }
+
+  #emit(out: SegmentOut[], segment: SegmentOut | null): void {
+    if (segment === null) return;
+    out.push(segment);
+    if (segment.track === "video") this.#stats.videoSegments++;
+    else this.#stats.audioSegments++;
+  }
+
+  #drop(
+    reason: "droppedBeforeKeyframe" | "droppedNonIncreasing" | "droppedAudioWait",
+  ): void {
+    this.#stats[reason]++;
+    this.#stats.droppedFrames++;
+  }
+}

@@ -1,0 +1,30 @@
+/** Where a recording's objects go: the seed's `/:streamId/YYYY/MM/DD/` layout and its file names. */
+
+/** The default record folder of a stream for the UTC day of `nowMs`. */
+export function dailyRecordDir(streamId: string, nowMs: number): string {
+  const date = new Date(nowMs);
+  const yyyy = String(date.getUTCFullYear()).padStart(4, "0");
+  const mm = String(date.getUTCMonth() + 1).padStart(2, "0");
+  const dd = String(date.getUTCDate()).padStart(2, "0");
+  return `${streamId}/${yyyy}/${mm}/${dd}`;
+}
+
+export const MANIFEST_NAME = "manifest.mpd";
+export const INDEX_NAME = "index.json";
+
+/** DASH SegmentTemplate patterns of the two tracks (ISO/IEC 23009-1 §5.3.9.4.4). */
+export const MEDIA_PATTERN = { video: "seg_$Number%04d$.m4s", audio: "audio_seg_$Number%04d$.m4s" } as const;
+
+/** The object name of segment `number` of a track. */
+export function segmentName(track: "video" | "audio", number: number): string {
+  return `${track === "video" ? "seg_" : "audio_seg_"}${String(number).padStart(4, "0")}.m4s`;
+}
+
+/**
+ * The init segment name of the `periodNumber`-th recording (1-based) in a folder: the seed's names for the first,
+ * numbered ones after it, so that a later recording with other codec settings never overwrites an earlier one's.
+ */
+export function initName(track: "video" | "audio", periodNumber: number): string {
+  const base = track === "video" ? "init" : "audio_init";
+  return periodNumber === 1 ? `${base}.m4s` : `${base}_${periodNumber}.m4s`;
+}

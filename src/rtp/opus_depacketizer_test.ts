@@ -1,0 +1,31 @@
+/** Opus payload pass-through with loss and empty-payload accounting. */
+
+import assert from "node:assert/strict";
+import { OpusDepacketizer } from "./opus_depacketizer.ts";
+import type { ReorderOutput } from "./reorder_buffer.ts";
+import { fromHex } from "../codec/testing.ts";
+
+function packet(sequenceNumber: number, timestamp: number, payload: Uint8Array): ReorderOutput {
+  const rtp = { payloadType: 111, sequenceNumber, timestamp, marker: false, ssrc: 2, payload };
+  return { type: "packet", packet: rtp, extendedSequence: sequenceNumber };
+}
+
+Deno.test("OpusDepacketizer passes each payload on as one Opus packet with its timestamp", () => {
+  const depacketizer = new OpusDepacketizer();
+  const data = fromHex("fc ff fe");
+  assert.deepEqual(depacketizer.push(packet(1, 960, data)), [{ timestamp: 960, data }]);
+  assert.deepEqual(depacketizer.flush(), []);
+  assert.deepEqual(depacketizer.stats, { accessUnits: 1, lostPackets: 0, emptyPackets: 0 });
+});
+
+Deno.test("OpusDepacketizer skips losses and empty payloads and counts them", () => {
+  const depacketizer = new OpusDepacketizer();
+  const outputs = [
+    packet(1, 0, fromHex("fc 01")),
+    { type: "loss", count: 2 } as const,
+    packet(4, 2880, new Uint8Array()),
+    packet(5, 3840, fromHex("fc 02")),
+  ].flatMap((input) => depacketizer.push(input));
+  assert.deepEqual(outputs.map((o) => o.timestamp), [0, 3840]);
+  assert.deepEqual(depacketizer.stats, { accessUnits: 2, lostPackets: 2, emptyPackets: 1 });
+});

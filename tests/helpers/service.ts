@@ -1,0 +1,95 @@
+/**
+ * Runs the real liverec service as a child process on loopback, with a config written to a temporary folder and a
+ * fresh fs storage root, and waits until it listens. Tests talk to it over HTTP and WHIP like any client.
+ */
+
+import { join } from "node:path";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const DENO = Deno.execPath();
+
+export interface Service {
+  url: string;
+  /** The fs storage root (an absolute path). */
+  root: string;
+  dir: string;
+  /** Everything the service logged so far. */
+  logs(): string;
+  /** Sends a signal and waits for the process to end; resolves with its exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+  /** Makes an HTTP request to the service. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** Starts liverec with `extraToml` appended after `[http]`; `storageRoot` reuses an earlier run's records. */
+export async function startService(
+  opts: { toml?: string; storageRoot?: string; dir?: string } = {},
+): Promise<Service> {
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "liverec-test-" });
+  const root = opts.storageRoot ?? join(dir, "records");
+  const toml = opts.toml ?? "";
+  const hasStorage = /\[recorder\.storage\]/.test(toml);
+  const configText = [
+    `[http]\nlisten = "127.0.0.1:0"\n`,
+    toml,
+    hasStorage ? "" : `\n[recorder.storage]\ntype = "fs"\nroot = ${JSON.stringify(root)}\n`,
+  ].join("\n");
+  const configPath = join(dir, "config.toml");
+  await Deno.writeTextFile(configPath, configText);
+  const child = new Deno.Command(DENO, {
+    args: ["run", "--allow-all", MAIN, "--config", configPath],
+    stdout: "piped",
+    stderr: "piped",
+    env: { LIVEREC_LOG: "debug" },
+  }).spawn();
+  let logText = "";
+  const decoder = new TextDecoder();
+  let resolveUrl: (url: string) => void;
+  const urlPromise = new Promise<string>((resolve) => (resolveUrl = resolve));
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) {
+      logText += decoder.decode(chunk, { stream: true });
+      const match = /liverec listening url=(http:\/\/\S+)/.exec(logText);
+      if (match !== null) resolveUrl(match[1]!);
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const exited = child.status;
+  const url = await Promise.race([
+    urlPromise,
+    exited.then((s) => Promise.reject(new Error(`liverec exited with ${s.code} before listening:\n${logText}`))),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`liverec did not listen:\n${logText}`)), 20_000)
+    ),
+  ]);
+  let stopped: Promise<number> | undefined;
+  return {
+    url,
+    root,
+    dir,
+    logs: () => logText,
+    stop(signal: Deno.Signal = "SIGTERM") {
+      stopped ??= (async () => {
+        try {
+          child.kill(signal);
+        } catch { /* already gone */ }
+        const status = await exited;
+        await pumps;
+        return status.code;
+      })();
+      return stopped;
+    },
+    fetch: (path, init) => fetch(`${url}${path}`, init),
+  };
+}
+
+/** Polls `check` every 100 ms until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

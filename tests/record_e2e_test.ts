@@ -1,0 +1,53 @@
+/**
+ * End to end through the running service: the test clip published over real WebRTC (werift) on loopback, recorded
+ * by auto_streams and by the API, then judged by ffprobe/ffmpeg reading what landed on disk.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadClip } from "../scripts/clip.ts";
+import { publishClip } from "../scripts/publish.ts";
+import { decodeErrors, probe } from "./helpers/media_tools.ts";
+import { type Service, startService, waitFor } from "./helpers/service.ts";
+
+const clip = await loadClip();
+
+function today(): string {
+  const d = new Date();
+  return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${
+    String(d.getUTCDate()).padStart(2, "0")
+  }`;
+}
+
+async function recordingFinished(service: Service, streamId: string): Promise<void> {
+  await waitFor(`${streamId} to stop recording`, async () => {
+    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
+    return status.recording === false ? true : undefined;
+  });
+}
+
+Deno.test("a stream matching auto_streams is recorded whole: decodable, right duration, every frame", async () => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["auto-*"]\nsegment_duration = 2\n` });
+  try {
+    const sent = await publishClip({ url: `${service.url}/whip/auto-1`, seconds: 10, clip });
+    await recordingFinished(service, "auto-1");
+    const mpd = join(service.root, "auto-1", today(), "manifest.mpd");
+    const text = await Deno.readTextFile(mpd);
+    assert.match(text, /type="static"/);
+    assert.match(text, /codecs="avc1\.42c01f"/);
+    assert.match(text, /codecs="opus"/);
+    assert.equal(await decodeErrors(mpd), "");
+    const { streams, durationS } = await probe(mpd);
+    const video = streams.find((s) => s.codec_type === "video");
+    const audio = streams.find((s) => s.codec_type === "audio");
+    assert.ok(video && audio, `both streams present: ${JSON.stringify(streams)}`);
+    assert.equal(Number(video.nb_read_frames), sent.videoFrames, "every video frame sent was recorded");
+    assert.ok(Math.abs(durationS - 10) <= 0.5, `duration ${durationS} s within 0.5 s of 10 s`);
+    const files = [...Deno.readDirSync(join(service.root, "auto-1", today()))].map((e) => e.name).sort();
+    for (const name of ["init.m4s", "audio_init.m4s", "seg_0001.m4s", "audio_seg_0001.m4s", "manifest.mpd"]) {
+      assert.ok(files.includes(name), `${name} in ${files.join(", ")}`);
+    }
+  } finally {
+    await service.stop();
+  }
+});
