@@ -20,6 +20,8 @@ export interface PublishClipOptions {
   clip?: Clip;
   /** Called once connected, before any media is sent. */
   onConnected?: () => void;
+  /** Stops publishing early. */
+  signal?: AbortSignal;
 }
 
 /** What was sent, for comparison with what was recorded. */
@@ -50,13 +52,13 @@ export async function publishClip(opts: PublishClipOptions): Promise<PublishResu
   try {
     for (let loop = 0;; loop++) {
       const loopMs = loop * clip.durationMs;
-      if (loopMs >= endMs) break;
+      if (loopMs >= endMs || opts.signal?.aborted) break;
       const events = [
         ...(video ? clip.video.map((f) => ({ ms: loopMs + f.ticks / 90, video: f, audio: undefined })) : []),
         ...(audio ? clip.audio.map((f) => ({ ms: loopMs + f.ticks / 48, video: undefined, audio: f })) : []),
       ].sort((a, b) => a.ms - b.ms);
       for (const event of events) {
-        if (event.ms >= endMs) break;
+        if (event.ms >= endMs || opts.signal?.aborted) break;
         const wait = startedAt + event.ms - performance.now();
         if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
         if (event.video !== undefined) {

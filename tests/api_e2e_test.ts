@@ -1,0 +1,154 @@
+/**
+ * The recording API end to end with real WebRTC publishers: start/status/stop with base_dir, keyframe requests,
+ * a second recording of the same stream on the same day, one publisher per stream, and finalizing on SIGTERM.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadClip } from "../scripts/clip.ts";
+import { publishClip } from "../scripts/publish.ts";
+import { decodeErrors, probe } from "./helpers/media_tools.ts";
+import { type Service, startService, waitFor } from "./helpers/service.ts";
+
+const clip = await loadClip();
+
+function today(): string {
+  const d = new Date();
+  return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${
+    String(d.getUTCDate()).padStart(2, "0")
+  }`;
+}
+
+function status(service: Service, streamId: string) {
+  return service.fetch(`/api/record/${streamId}`).then((r) => r.json());
+}
+
+/** Resolves once the stream is live on the service (its WHIP session exists). */
+function live(service: Service, streamId: string): Promise<true> {
+  return waitFor(
+    `${streamId} to be live`,
+    async () => (await status(service, streamId)).stream_live ? true : undefined,
+  );
+}
+
+Deno.test("the API starts a recording into base_dir, reports it while live, and stops it into a static manifest", async () => {
+  const service = await startService();
+  try {
+    const publishing = publishClip({ url: `${service.url}/whip/api-1`, seconds: 9, clip });
+    await live(service, "api-1");
+    const startResponse = await service.fetch(`/api/record/api-1`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ base_dir: "custom/dir" }),
+    });
+    assert.equal(startResponse.status, 200);
+    const started = await startResponse.json();
+    assert.equal(started.id, "api-1");
+    assert.equal(started.record_dir, "custom/dir");
+    assert.equal(started.mpd_path, "custom/dir/manifest.mpd");
+    assert.match(started.record_id, /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+
+    const again = await service.fetch(`/api/record/api-1`, { method: "POST" });
+    assert.equal(again.status, 409);
+    await again.body?.cancel();
+
+    const dynamic = await waitFor("a live manifest listing segments", async () => {
+      const response = await service.fetch(`/api/record/object/custom/dir/manifest.mpd`);
+      const text = response.ok ? await response.text() : (await response.body?.cancel(), "");
+      return /type="dynamic"/.test(text) && /<S /.test(text) ? text : undefined;
+    });
+    assert.match(dynamic, /availabilityStartTime=/);
+    const running = await status(service, "api-1");
+    assert.equal(running.recording, true);
+    assert.equal(running.mpdPath, "custom/dir/manifest.mpd");
+    assert.ok(running.segments >= 1);
+
+    const stopResponse = await service.fetch(`/api/record/api-1`, { method: "DELETE" });
+    assert.equal(stopResponse.status, 200);
+    assert.equal((await stopResponse.json()).mpd_path, "custom/dir/manifest.mpd");
+    assert.equal((await status(service, "api-1")).recording, false);
+    const sent = await publishing;
+    assert.ok(sent.keyframeRequests >= 1, "the recorder asked for a keyframe when it started mid-GOP");
+
+    const mpd = join(service.root, "custom", "dir", "manifest.mpd");
+    assert.match(await Deno.readTextFile(mpd), /type="static"/);
+    assert.equal(await decodeErrors(mpd), "");
+    const { streams, durationS } = await probe(mpd);
+    assert.deepEqual(streams.map((s) => s.codec_type).sort(), ["audio", "video"]);
+    assert.ok(durationS > 2, `recorded ${durationS} s`);
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("a second recording of a stream on the same day adds a period and never overwrites the first", async () => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["twice"]\nsegment_duration = 2\n` });
+  try {
+    const dir = join(service.root, "twice", today());
+    const first = await publishClip({ url: `${service.url}/whip/twice`, seconds: 4, clip });
+    await waitFor(
+      "the first recording to end",
+      async () => (await status(service, "twice")).recording ? undefined : true,
+    );
+    const firstFiles = new Map<string, Uint8Array>();
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.name.endsWith(".m4s")) firstFiles.set(entry.name, await Deno.readFile(join(dir, entry.name)));
+    }
+    const second = await publishClip({ url: `${service.url}/whip/twice`, seconds: 4, clip });
+    await waitFor(
+      "the second recording to end",
+      async () => (await status(service, "twice")).recording ? undefined : true,
+    );
+
+    for (const [name, bytes] of firstFiles) {
+      assert.deepEqual(await Deno.readFile(join(dir, name)), bytes, `${name} is unchanged`);
+    }
+    const mpd = await Deno.readTextFile(join(dir, "manifest.mpd"));
+    const periods = [...mpd.matchAll(/<Period id="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(periods.length, 2, mpd);
+    assert.match(mpd, /initialization="init_2\.m4s"/);
+    const startNumbers = [...mpd.matchAll(/media="seg_[^"]+" startNumber="(\d+)"/g)].map((m) => Number(m[1]));
+    assert.equal(startNumbers[0], 1);
+    assert.ok(startNumbers[1]! > 1, `numbering continues: ${startNumbers}`);
+    assert.ok(Deno.statSync(join(dir, `seg_${String(startNumbers[1]).padStart(4, "0")}.m4s`)).isFile);
+    const video = (await probe(join(dir, "manifest.mpd"))).streams.find((s) => s.codec_type === "video");
+    assert.ok(Number(video?.nb_read_frames) >= Math.min(first.videoFrames, second.videoFrames));
+    assert.equal(await decodeErrors(join(dir, "manifest.mpd")), "");
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("a second publisher of a live stream is refused with 409", async () => {
+  const service = await startService();
+  try {
+    const publishing = publishClip({ url: `${service.url}/whip/solo`, seconds: 3, clip });
+    await live(service, "solo");
+    await assert.rejects(publishClip({ url: `${service.url}/whip/solo`, seconds: 1, clip }), /409/);
+    await publishing;
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("SIGTERM finalizes a recording in progress before the service exits", async () => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n` });
+  let code = -1;
+  const abort = new AbortController();
+  const publishing = publishClip({ url: `${service.url}/whip/term`, seconds: 30, clip, signal: abort.signal })
+    .catch(() => undefined);
+  try {
+    await waitFor("a few segments", async () => (await status(service, "term")).segments >= 4 ? true : undefined);
+  } finally {
+    code = await service.stop("SIGTERM");
+    abort.abort();
+    await publishing;
+  }
+  assert.equal(code, 0);
+  assert.match(service.logs(), /stopping: finalizing recordings/);
+  const mpd = join(service.root, "term", today(), "manifest.mpd");
+  assert.match(await Deno.readTextFile(mpd), /type="static"/);
+  assert.equal(await decodeErrors(mpd), "");
+  const { durationS } = await probe(mpd);
+  assert.ok(durationS >= 3, `finalized ${durationS} s`);
+});

@@ -1,0 +1,101 @@
+/**
+ * End to end through a real player: the test clip published over WebRTC into the running service, and the DASH
+ * manifest it writes played by stock dash.js in headless Chromium from `GET /api/record/object/...`, after the
+ * recording (static MPD) and while it is still being recorded (dynamic MPD). It does not judge picture quality;
+ * ffprobe/ffmpeg do that in record_e2e_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { loadClip } from "../scripts/clip.ts";
+import { publishClip } from "../scripts/publish.ts";
+import { withPlayer } from "./helpers/player.ts";
+import { type Service, startService, waitFor } from "./helpers/service.ts";
+
+const clip = await loadClip();
+const TOML = `[recorder]\nauto_streams = ["play-*"]\nsegment_duration = 2\n`;
+
+/** The MPD path (relative to the storage root) of the stream's running recording, from `GET /api/record/:stream`. */
+function recordingMpdPath(service: Service, streamId: string): Promise<string> {
+  return waitFor(`${streamId} to be recording`, async () => {
+    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
+    return status.recording === true && typeof status.mpdPath === "string" ? status.mpdPath as string : undefined;
+  });
+}
+
+async function recordingFinished(service: Service, streamId: string): Promise<void> {
+  await waitFor(`${streamId} to stop recording`, async () => {
+    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
+    return status.recording === false ? true : undefined;
+  });
+}
+
+function objectUrl(service: Service, path: string): string {
+  return `${service.url}/api/record/object/${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+Deno.test("a finished recording plays in dash.js: time advances, 720p video and Opus audio selected, no errors", async () => {
+  const service = await startService({ toml: TOML });
+  try {
+    const [, mpdPath] = await Promise.all([
+      publishClip({ url: `${service.url}/whip/play-1`, seconds: 8, clip }),
+      recordingMpdPath(service, "play-1"),
+    ]);
+    await recordingFinished(service, "play-1");
+    const mpd = await (await service.fetch(`/api/record/object/${mpdPath}`)).text();
+    assert.match(mpd, /type="static"/);
+
+    await withPlayer(objectUrl(service, mpdPath), async (player) => {
+      const playing = await player.waitUntil("currentTime > 3 s", (s) => s.currentTime > 3 ? s : undefined, 20_000);
+      assert.deepEqual(playing.errors, [], "no dash.js or <video> errors");
+      assert.equal(playing.dynamic, false, "the finished recording is played as static");
+      assert.match(playing.videoTrack?.codec ?? "(no video track)", /avc1\.42c01f/);
+      assert.match(playing.audioTrack?.codec ?? "(no audio track)", /opus/);
+      assert.equal(`${playing.videoWidth}x${playing.videoHeight}`, "1280x720");
+      assert.ok(
+        playing.durationS !== null && Math.abs(playing.durationS - 8) <= 1,
+        `duration ${playing.durationS} s within 1 s of the 8 s published`,
+      );
+    });
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("a recording in progress plays live in dash.js: time advances 2 s while the stream is still published", async () => {
+  const service = await startService({ toml: TOML });
+  let published = false;
+  const publishing = publishClip({ url: `${service.url}/whip/play-live`, seconds: 14, clip })
+    .finally(() => published = true);
+  try {
+    const mpdPath = await recordingMpdPath(service, "play-live");
+    await waitFor("the live MPD to list video and audio segments", async () => {
+      const response = await service.fetch(`/api/record/object/${mpdPath}`);
+      const mpd = response.ok ? await response.text() : await response.body?.cancel();
+      const listsBoth = typeof mpd === "string" && /contentType="video"[\s\S]*<S /.test(mpd) &&
+        /contentType="audio"[\s\S]*<S /.test(mpd);
+      return listsBoth ? mpd : undefined;
+    });
+
+    await withPlayer(objectUrl(service, mpdPath), async (player) => {
+      const started = await player.waitUntil(
+        "live playback to start",
+        (s) => s.currentTime > 0 ? s : undefined,
+        15_000,
+      );
+      const advanced = await player.waitUntil(
+        `currentTime to pass ${started.currentTime + 2} s`,
+        (s) => s.currentTime >= started.currentTime + 2 ? s : undefined,
+        10_000,
+      );
+      assert.equal(published, false, "time advanced while the stream was still being published");
+      assert.deepEqual(advanced.errors, [], "no dash.js or <video> errors");
+      assert.equal(advanced.dynamic, true, "the recording in progress is played as live");
+      assert.ok(advanced.videoTrack !== null && advanced.audioTrack !== null, "video and audio tracks selected");
+    });
+    await publishing;
+    await recordingFinished(service, "play-live");
+  } finally {
+    await publishing.catch(() => {});
+    await service.stop();
+  }
+});
