@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { loadClip } from "../../scripts/clip.ts";
+import { clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
+import type { SegmentOut } from "../media/mod.ts";
+import { AUDIO_TIMESCALE, type PipelineOutput, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
+import type { SourceTrack } from "./source.ts";
+
+const clip = await loadClip();
+const TRACKS: SourceTrack[] = [
+  { kind: "video", codec: "H264", clockRate: 90_000, payloadType: 96, parameterSets: [] },
+  { kind: "audio", codec: "opus", clockRate: 48_000, payloadType: 111, channels: 2 },
+];
+
+function run(packets: TimedPacket[], tracks = TRACKS, segmentDurationMs = 2000) {
+  const pipeline = new RecordingPipeline({ tracks, segmentDurationMs, firstNumber: 1 });
+  const outputs: PipelineOutput[] = [...pipeline.start()];
+  for (const { kind, packet, arrivalMs } of packets) outputs.push(...pipeline.pushRtp(kind, packet, arrivalMs));
+  outputs.push(...pipeline.flush());
+  const segments = outputs.filter((o): o is PipelineOutput & { type: "segment" } => o.type === "segment")
+    .map((o) => o.segment);
+  return {
+    pipeline,
+    outputs,
+    video: segments.filter((s) => s.track === "video"),
+    audio: segments.filter((s) => s.track === "audio"),
+  };
+}
+
+function frames(segments: SegmentOut[]): number {
+  return segments.reduce((sum, s) => sum + s.sampleCount, 0);
+}
+
+function assertContinuous(segments: SegmentOut[]): void {
+  for (let i = 1; i < segments.length; i++) {
+    assert.equal(segments[i]!.startTicks, segments[i - 1]!.startTicks + segments[i - 1]!.durationTicks);
+    assert.equal(segments[i]!.number, segments[i - 1]!.number + 1);
+  }
+}
+
+Deno.test("RecordingPipeline records every frame of a clean stream into keyframe-aligned segments", () => {
+  const { outputs, video, audio, pipeline } = run(clipPackets(clip, { seconds: 8 }));
+  assert.deepEqual(outputs.slice(0, 1).map((o) => o.type === "init" && o.track), ["audio"]);
+  const videoInit = outputs.find((o) => o.type === "init" && o.track === "video");
+  assert.ok(videoInit?.type === "init");
+  assert.equal(videoInit.details.codecs, "avc1.42c01f");
+  assert.equal(videoInit.details.widthPx, 1280);
+  assert.equal(frames(video), 240);
+  assert.equal(frames(audio), 400);
+  assert.equal(video.length, 4);
+  assertContinuous(video);
+  assertContinuous(audio);
+  assert.equal(video[0]!.startTicks, 0);
+  const totalVideo = video.reduce((sum, s) => sum + s.durationTicks, 0) / VIDEO_TIMESCALE;
+  assert.ok(Math.abs(totalVideo - 8) < 0.001, `video ${totalVideo} s`);
+  assert.ok(Math.abs(audio[0]!.startTicks) / AUDIO_TIMESCALE < 0.034, "audio starts within one frame of video");
+  assert.equal(pipeline.stats.lostPackets, 0);
+  assert.equal(pipeline.waitingForKeyframe, false);
+});
+
+Deno.test("RecordingPipeline is unaffected by RTP sequence and timestamp wrap-around", () => {
+  const packets = clipPackets(clip, {
+    seconds: 6,
+    videoTimestampStart: 2 ** 32 - 90_000 * 2,
+    audioTimestampStart: 2 ** 32 - 48_000 * 3,
+    videoSequenceStart: 65_000,
+    audioSequenceStart: 65_500,
+  });
+  const { video, audio } = run(packets);
+  assert.equal(frames(video), 180);
+  assert.equal(frames(audio), 300);
+  assertContinuous(video);
+  assertContinuous(audio);
+  const seconds = video.reduce((sum, s) => sum + s.durationTicks, 0) / VIDEO_TIMESCALE;
+  assert.ok(Math.abs(seconds - 6) < 0.001);
+});
+
+Deno.test("RecordingPipeline restores reordered packets without loss", () => {
+  const packets = clipPackets(clip, { seconds: 4 });
+  for (let i = 10; i + 3 < packets.length; i += 17) {
+    [packets[i], packets[i + 2]] = [packets[i + 2]!, packets[i]!];
+  }
+  const { video, audio, pipeline } = run(packets);
+  assert.equal(frames(video), 120);
+  assert.equal(frames(audio), 200);
+  assert.equal(pipeline.stats.lostPackets, 0);
+});
+
+Deno.test("RecordingPipeline drops a damaged frame, waits for the next keyframe, and keeps recording", () => {
+  const packets = clipPackets(clip, { seconds: 4 });
+  // Lose the last packet of the 45th video frame, mid-GOP in the second second.
+  const lastPackets = packets.flatMap((p, i) => p.kind === "video" && p.packet.marker ? [i] : []);
+  packets.splice(lastPackets[44]!, 1);
+  const { video, pipeline } = run(packets);
+  assert.equal(pipeline.stats.lostPackets, 1);
+  // Frames 45 to 60 are lost (the damaged one and the rest of its GOP); the keyframe at 2 s resumes recording.
+  assert.equal(frames(video), 120 - 16);
+  assertContinuous(video);
+  assert.equal(pipeline.waitingForKeyframe, false);
+});
+
+Deno.test("RecordingPipeline waits for the first keyframe and says so", () => {
+  const packets = clipPackets(clip, { seconds: 2 });
+  const firstP = packets.findIndex((p) => p.kind === "video" && p.packet.marker) + 1;
+  const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
+  assert.equal(pipeline.waitingForKeyframe, true);
+  // Start mid-GOP: everything before the keyframe at 1 s is dropped.
+  const fromMidGop = packets.slice(firstP).filter((p) => p.kind === "video");
+  for (const p of fromMidGop.slice(0, 50)) pipeline.pushRtp(p.kind, p.packet, p.arrivalMs);
+  assert.equal(pipeline.waitingForKeyframe, true);
+  for (const p of fromMidGop.slice(50)) pipeline.pushRtp(p.kind, p.packet, p.arrivalMs);
+  assert.equal(pipeline.waitingForKeyframe, false);
+});
+
+Deno.test("RecordingPipeline aligns audio and video from RTCP sender reports when every track has one", () => {
+  const packets = clipPackets(clip, { seconds: 4, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
+  const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
+  // Both clocks map media time 0 to the same NTP instant; arrival times claim audio is 500 ms late.
+  pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000 });
+  pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000 });
+  const outputs: PipelineOutput[] = [];
+  for (const p of packets) {
+    outputs.push(...pipeline.pushRtp(p.kind, p.packet, p.arrivalMs + (p.kind === "audio" ? 500 : 0)));
+  }
+  outputs.push(...pipeline.flush());
+  const audio = outputs.flatMap((o) => o.type === "segment" && o.segment.track === "audio" ? [o.segment] : []);
+  assert.ok(audio[0]!.startTicks < 48 * 34, `audio starts at ${audio[0]!.startTicks} ticks, not 500 ms late`);
+});
+
+Deno.test("RecordingPipeline records audio alone when the offer had no video", () => {
+  const packets = clipPackets(clip, { seconds: 4 }).filter((p) => p.kind === "audio");
+  const { audio, video } = run(packets, TRACKS.filter((t) => t.kind === "audio"));
+  assert.equal(video.length, 0);
+  assert.equal(frames(audio), 200);
+  assertContinuous(audio);
+});
