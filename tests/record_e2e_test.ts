@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
-import { decodeErrors, probe } from "./helpers/media_tools.ts";
+import { decodeErrors, probe, syncMarks } from "./helpers/media_tools.ts";
 import { type Service, startService, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
@@ -26,7 +26,7 @@ async function recordingFinished(service: Service, streamId: string): Promise<vo
   });
 }
 
-Deno.test("a stream matching auto_streams is recorded whole: decodable, right duration, every frame", async () => {
+Deno.test("a stream matching auto_streams is recorded whole: decodable, right duration, every frame, in sync", async () => {
   const service = await startService({ toml: `[recorder]\nauto_streams = ["auto-*"]\nsegment_duration = 2\n` });
   try {
     const sent = await publishClip({ url: `${service.url}/whip/auto-1`, seconds: 10, clip });
@@ -43,6 +43,15 @@ Deno.test("a stream matching auto_streams is recorded whole: decodable, right du
     assert.ok(video && audio, `both streams present: ${JSON.stringify(streams)}`);
     assert.equal(Number(video.nb_read_frames), sent.videoFrames, "every video frame sent was recorded");
     assert.ok(Math.abs(durationS - 10) <= 0.5, `duration ${durationS} s within 0.5 s of 10 s`);
+    const { flashesS, beepsS } = await syncMarks(mpd);
+    assert.ok(flashesS.length >= 8, `flashes at ${flashesS}`);
+    for (const flash of flashesS.filter((t) => t > 0.5)) {
+      const beep = beepsS.reduce((best, b) => Math.abs(b - flash) < Math.abs(best - flash) ? b : best, Infinity);
+      assert.ok(
+        Math.abs(beep - flash) <= 1 / 30,
+        `audio within one video frame of video: flash ${flash} s, beep ${beep} s`,
+      );
+    }
     const files = [...Deno.readDirSync(join(service.root, "auto-1", today()))].map((e) => e.name).sort();
     for (const name of ["init.m4s", "audio_init.m4s", "seg_0001.m4s", "audio_seg_0001.m4s", "manifest.mpd"]) {
       assert.ok(files.includes(name), `${name} in ${files.join(", ")}`);

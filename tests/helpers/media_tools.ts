@@ -38,3 +38,34 @@ export async function probe(input: string): Promise<{ streams: ProbeStream[]; du
   const json = JSON.parse(stdout) as { streams: ProbeStream[]; format: { duration?: string } };
   return { streams: json.streams, durationS: Number(json.format.duration ?? "NaN") };
 }
+
+/**
+ * Times (s) of the test clip's sync marks in a recording: white video frames (luma average above 200) and the
+ * starts of beeps (ends of silence). The clip puts one of each at the start of every second.
+ */
+export async function syncMarks(input: string): Promise<{ flashesS: number[]; beepsS: number[] }> {
+  const { stdout, stderr } = await run("ffmpeg", [
+    "-nostdin",
+    "-v",
+    "info",
+    "-i",
+    input,
+    "-vf",
+    "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-",
+    "-af",
+    "silencedetect=n=-30dB:d=0.05",
+    "-f",
+    "null",
+    "-",
+  ]);
+  const flashesS: number[] = [];
+  let frameTime = NaN;
+  for (const line of stdout.split("\n")) {
+    const frame = /pts_time:([\d.]+)/.exec(line);
+    if (frame !== null) frameTime = Number(frame[1]);
+    const yavg = /lavfi\.signalstats\.YAVG=([\d.]+)/.exec(line);
+    if (yavg !== null && Number(yavg[1]) > 200) flashesS.push(frameTime);
+  }
+  const beepsS = [...stderr.matchAll(/silence_end: ([\d.]+)/g)].map((m) => Number(m[1]));
+  return { flashesS, beepsS };
+}
