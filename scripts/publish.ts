@@ -18,6 +18,8 @@ export interface PublishClipOptions {
   videoTimestampStart?: number;
   audioTimestampStart?: number;
   clip?: Clip;
+  /** H.264 fmtp to offer (e.g. packetization-mode=0); see publishWhip. */
+  h264Fmtp?: string;
   /** Called once connected, before any media is sent. */
   onConnected?: () => void;
   /** Stops publishing early. */
@@ -42,6 +44,7 @@ export async function publishClip(opts: PublishClipOptions): Promise<PublishResu
     video,
     audio,
     ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.h264Fmtp !== undefined ? { h264Fmtp: opts.h264Fmtp } : {}),
   });
   opts.onConnected?.();
   const videoStart = opts.videoTimestampStart ?? randomUint32();

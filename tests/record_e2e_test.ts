@@ -60,3 +60,22 @@ Deno.test("a stream matching auto_streams is recorded whole: decodable, right du
     await service.stop();
   }
 });
+
+Deno.test("H.264 in packetization-mode 0 (one NAL unit per packet) is recorded frame for frame", async () => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n` });
+  try {
+    const sent = await publishClip({
+      url: `${service.url}/whip/mode0`,
+      seconds: 4,
+      clip,
+      h264Fmtp: "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f",
+    });
+    await recordingFinished(service, "mode0");
+    const mpd = join(service.root, "mode0", today(), "manifest.mpd");
+    assert.equal(await decodeErrors(mpd), "");
+    const video = (await probe(mpd)).streams.find((s) => s.codec_type === "video");
+    assert.equal(Number(video?.nb_read_frames), sent.videoFrames);
+  } finally {
+    await service.stop();
+  }
+});

@@ -14,7 +14,10 @@ export interface WhipPublishOptions {
   token?: string;
   video: boolean;
   audio: boolean;
-  /** H.264 fmtp to offer; the default is what browsers offer for constrained baseline. */
+  /**
+   * H.264 fmtp to offer; the default is what browsers offer for constrained baseline. With packetization-mode=0
+   * every NAL unit travels in a packet of its own, however large (fine on loopback, where datagrams reach 64 KiB).
+   */
   h264Fmtp?: string;
 }
 
@@ -31,6 +34,7 @@ export interface WhipPublisher {
 /** Connects to a WHIP endpoint; rejects with the server's error text when the POST is refused. */
 export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublisher> {
   const fmtp = opts.h264Fmtp ?? "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+  const mode = /packetization-mode=1/.test(fmtp) ? 1 : 0;
   const pc = new RTCPeerConnection({
     ...peerConfig(
       // A full ICE agent that must not reach any STUN server: point it at a dead loopback port instead.
@@ -89,7 +93,7 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
     },
     async sendVideo(nalUnits, rtpTimestamp) {
       if (video === undefined) return;
-      const payloads = packetizeH264(nalUnits, { mtu: 1200, mode: 1 });
+      const payloads = packetizeH264(nalUnits, mode === 1 ? { mtu: 1200, mode } : { mtu: 65_000, mode });
       for (const [i, payload] of payloads.entries()) {
         await send(video.sender, videoSeq, payload, rtpTimestamp >>> 0, i === payloads.length - 1);
       }
