@@ -1,8 +1,9 @@
 /**
  * One recording of one live stream: the I/O shell around the pure RecordingPipeline. It feeds packets in, writes
  * what comes out (init and media segments, then the index and the manifest that list them) in order through one
- * write queue, asks for keyframes while the pipeline waits for one, and finalizes on stop. Storage failures are
- * logged and counted; recording goes on.
+ * write queue, asks for keyframes while the pipeline waits for one, and finalizes on stop. A failed write is
+ * retried a few times, then logged and counted; recording goes on, and the manifest keeps the segment's place so
+ * that every later segment keeps its number and time.
  */
 
 import { periodDurationS, type PeriodIndex, type RecordingIndex, renderMpd, type TrackIndex } from "../manifest/mod.ts";
@@ -19,6 +20,8 @@ const PLI_FIRST_INTERVAL_MS = 250;
 const PLI_MAX_INTERVAL_MS = 2_000;
 /** How often the live (dynamic) manifest asks players to reload it. */
 const MANIFEST_UPDATE_PERIOD_S = 2;
+/** Waits before the retries of a failed write. */
+const RETRY_DELAYS_MS = [100, 500, 2_000];
 
 export interface SessionOptions {
   source: LiveSource;
@@ -29,6 +32,8 @@ export interface SessionOptions {
   /** Folder of the recording's objects, relative to the store root, without a trailing slash. */
   recordDir: string;
   segmentDurationMs: number;
+  /** Waits before each retry of a failed write; the default backs off over 2.6 s. */
+  retryDelaysMs?: readonly number[];
 }
 
 /** What the API reports about a recording. */
@@ -151,7 +156,7 @@ export class RecordingSession {
   #onSegment(segment: SegmentOut): void {
     const name = segmentName(segment.track, segment.number);
     this.#enqueue(async () => {
-      if (!(await this.#write(name, segment.bytes))) return;
+      await this.#write(name, segment.bytes);
       const track = this.#period![segment.track];
       if (track === undefined) return;
       if (track.segments.length === 0) track.startNumber = segment.number;
@@ -174,18 +179,26 @@ export class RecordingSession {
     await this.#write(MANIFEST_NAME, new TextEncoder().encode(mpd), false);
   }
 
-  /** Writes one object of the recording folder; returns false (and records the error) when the store failed. */
-  async #write(name: string, bytes: Uint8Array, countSize = true): Promise<boolean> {
+  /** Writes one object of the recording folder, retrying; a write that keeps failing is logged and counted. */
+  async #write(name: string, bytes: Uint8Array, countSize = true): Promise<void> {
     const key = `${this.#opts.recordDir}/${name}`;
-    try {
-      await this.#opts.store.write(key, bytes);
-      if (countSize) this.#sizeBytes += bytes.length;
-      return true;
-    } catch (error) {
-      this.#storageErrors++;
-      this.#lastStorageError = error instanceof Error ? error.message : String(error);
-      this.#opts.log("error", "storage write failed", { key, error: this.#lastStorageError });
-      return false;
+    const delays = this.#opts.retryDelaysMs ?? RETRY_DELAYS_MS;
+    for (let attempt = 0;; attempt++) {
+      try {
+        await this.#opts.store.write(key, bytes);
+        if (countSize) this.#sizeBytes += bytes.length;
+        return;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (attempt >= delays.length) {
+          this.#storageErrors++;
+          this.#lastStorageError = message;
+          this.#opts.log("error", "storage write failed; the object is missing", { key, error: message });
+          return;
+        }
+        this.#opts.log("warn", "storage write failed; retrying", { key, attempt: attempt + 1, error: message });
+        await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+      }
     }
   }
 

@@ -36,7 +36,7 @@ class ReplaySource implements LiveSource {
   }
 }
 
-function session(store: MemoryStore, source: ReplaySource, clock: { ms: number }, recordId: string) {
+function session(store: MemoryStore, source: ReplaySource, clock: { ms: number }, recordId: string, retries = 0) {
   return new RecordingSession({
     source,
     store,
@@ -45,6 +45,7 @@ function session(store: MemoryStore, source: ReplaySource, clock: { ms: number }
     recordId,
     recordDir: "cam/2026/11/21",
     segmentDurationMs: 2000,
+    retryDelaysMs: Array(retries).fill(0),
   });
 }
 
@@ -127,24 +128,27 @@ Deno.test("RecordingSession sets an unreadable index aside and never reuses the 
   assert.equal(period.video!.init, "init_2.m4s");
 });
 
-Deno.test("RecordingSession keeps recording through storage failures and reports them", async () => {
+Deno.test("RecordingSession retries a failed write, then keeps recording and reports what is missing", async () => {
   const store = new MemoryStore();
-  let failing = true;
+  let attempts = 0;
   const write = store.write.bind(store);
-  store.write = (key, data) =>
-    failing && key.endsWith("/seg_0001.m4s") ? Promise.reject(new StorageError("disk on fire")) : write(key, data);
+  store.write = (key, data) => {
+    if (!key.endsWith("/seg_0001.m4s")) return write(key, data);
+    attempts++;
+    return Promise.reject(new StorageError("disk on fire"));
+  };
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  const recording = session(store, source, clock, "r4");
+  const recording = session(store, source, clock, "r4", 2);
   await recording.start();
   source.replay(6, clock);
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  failing = false;
   await recording.stop();
   const status = recording.status();
+  assert.equal(attempts, 3, "one write and two retries");
   assert.equal(status.storageErrors, 1);
   assert.match(status.lastStorageError ?? "", /disk on fire/);
+  assert.ok(!store.objects.has("cam/2026/11/21/seg_0001.m4s"));
   assert.ok(store.objects.has("cam/2026/11/21/seg_0002.m4s"));
   const mpd = new TextDecoder().decode(store.objects.get("cam/2026/11/21/manifest.mpd")!);
-  assert.match(mpd, /startNumber="2"/, "the manifest lists only segments that were stored");
+  assert.match(mpd, /media="seg_\$Number%04d\$\.m4s" startNumber="1"/, "later segments keep their numbers");
 });
