@@ -79,3 +79,20 @@ Deno.test("H.264 in packetization-mode 0 (one NAL unit per packet) is recorded f
     await service.stop();
   }
 });
+
+Deno.test("an offer with one usable track records that track alone", async () => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n` });
+  try {
+    const sent = await publishClip({ url: `${service.url}/whip/voice`, seconds: 4, clip, video: false });
+    await recordingFinished(service, "voice");
+    const mpd = join(service.root, "voice", today(), "manifest.mpd");
+    assert.doesNotMatch(await Deno.readTextFile(mpd), /contentType="video"/);
+    assert.equal(await decodeErrors(mpd), "");
+    const { streams, durationS } = await probe(mpd);
+    assert.deepEqual(streams.map((s) => s.codec_type), ["audio"]);
+    assert.equal(Number(streams[0]!.nb_read_frames), sent.audioFrames);
+    assert.ok(Math.abs(durationS - 4) <= 0.5, `duration ${durationS}`);
+  } finally {
+    await service.stop();
+  }
+});
