@@ -26,7 +26,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError(errorHandler(deps.log));
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
-  app.use("*", cors({ origin: "*", exposeHeaders: ["Location", "Content-Range", "Content-Length"] }));
+  app.use("*", cors({ origin: "*", exposeHeaders: ["Location", "Content-Range", "Content-Length", "Date"] }));
   app.use("/api/*", bearerAuth(deps.authTokens));
   app.use("/whip/*", bearerAuth(deps.authTokens));
 

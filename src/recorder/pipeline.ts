@@ -124,6 +124,11 @@ export class RecordingPipeline {
     return this.#video !== undefined && (this.#videoSps === undefined || this.#video.depacketizer.waitingForKeyframe);
   }
 
+  /** True once the recording's time zero is fixed (its first frame was recorded). */
+  get started(): boolean {
+    return this.#zeroMs !== undefined;
+  }
+
   /** The audio init segment, available at once (Opus needs nothing from the stream). */
   start(): PipelineOutput[] {
     const audio = this.#audio;

@@ -63,6 +63,7 @@ export class RecordingSession {
   #queue: Promise<void> = Promise.resolve();
   #state: "recording" | "finished" = "recording";
   #stopped: Promise<void> | undefined;
+  #anchored = false;
   #nextPliAtMs = 0;
   #pliIntervalMs = PLI_FIRST_INTERVAL_MS;
   #sizeBytes = 0;
@@ -132,6 +133,11 @@ export class RecordingSession {
   }
 
   #handle(outputs: PipelineOutput[]): void {
+    if (this.#period !== undefined && !this.#anchored && this.#pipeline!.started) {
+      // A live manifest's clock must start when the media does (the first keyframe), not when recording was asked for.
+      this.#anchored = true;
+      this.#period.startedAt = new Date(this.#opts.clock.nowMs()).toISOString();
+    }
     for (const output of outputs) {
       if (output.type === "init") this.#onInit(output);
       else this.#onSegment(output.segment);
