@@ -8,16 +8,9 @@ import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
-import { type Service, startService, waitFor } from "./helpers/service.ts";
+import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
-
-function today(): string {
-  const d = new Date();
-  return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${
-    String(d.getUTCDate()).padStart(2, "0")
-  }`;
-}
 
 function status(service: Service, streamId: string) {
   return service.fetch(`/api/record/${streamId}`).then((r) => r.json());
@@ -84,7 +77,7 @@ Deno.test("the API starts a recording into base_dir, reports it while live, and 
 Deno.test("a second recording of a stream on the same day adds a period and never overwrites the first", async () => {
   const service = await startService({ toml: `[recorder]\nauto_streams = ["twice"]\nsegment_duration = 2\n` });
   try {
-    const dir = join(service.root, "twice", today());
+    const dir = join(service.root, "twice", todayFolder());
     const first = await publishClip({ url: `${service.url}/whip/twice`, seconds: 4, clip });
     await waitFor(
       "the first recording to end",
@@ -146,7 +139,7 @@ Deno.test("SIGTERM finalizes a recording in progress before the service exits", 
   }
   assert.equal(code, 0);
   assert.match(service.logs(), /stopping: finalizing recordings/);
-  const mpd = join(service.root, "term", today(), "manifest.mpd");
+  const mpd = join(service.root, "term", todayFolder(), "manifest.mpd");
   assert.match(await Deno.readTextFile(mpd), /type="static"/);
   assert.equal(await decodeErrors(mpd), "");
   const { durationS } = await probe(mpd);

@@ -8,16 +8,9 @@ import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, probe, syncMarks } from "./helpers/media_tools.ts";
-import { type Service, startService, waitFor } from "./helpers/service.ts";
+import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
-
-function today(): string {
-  const d = new Date();
-  return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${
-    String(d.getUTCDate()).padStart(2, "0")
-  }`;
-}
 
 async function recordingFinished(service: Service, streamId: string): Promise<void> {
   await waitFor(`${streamId} to stop recording`, async () => {
@@ -31,7 +24,7 @@ Deno.test("a stream matching auto_streams is recorded whole: decodable, right du
   try {
     const sent = await publishClip({ url: `${service.url}/whip/auto-1`, seconds: 10, clip });
     await recordingFinished(service, "auto-1");
-    const mpd = join(service.root, "auto-1", today(), "manifest.mpd");
+    const mpd = join(service.root, "auto-1", todayFolder(), "manifest.mpd");
     const text = await Deno.readTextFile(mpd);
     assert.match(text, /type="static"/);
     assert.match(text, /codecs="avc1\.42c01f"/);
@@ -52,7 +45,7 @@ Deno.test("a stream matching auto_streams is recorded whole: decodable, right du
         `audio within one video frame of video: flash ${flash} s, beep ${beep} s`,
       );
     }
-    const files = [...Deno.readDirSync(join(service.root, "auto-1", today()))].map((e) => e.name).sort();
+    const files = [...Deno.readDirSync(join(service.root, "auto-1", todayFolder()))].map((e) => e.name).sort();
     for (const name of ["init.m4s", "audio_init.m4s", "seg_0001.m4s", "audio_seg_0001.m4s", "manifest.mpd"]) {
       assert.ok(files.includes(name), `${name} in ${files.join(", ")}`);
     }
@@ -71,7 +64,7 @@ Deno.test("H.264 in packetization-mode 0 (one NAL unit per packet) is recorded f
       h264Fmtp: "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f",
     });
     await recordingFinished(service, "mode0");
-    const mpd = join(service.root, "mode0", today(), "manifest.mpd");
+    const mpd = join(service.root, "mode0", todayFolder(), "manifest.mpd");
     assert.equal(await decodeErrors(mpd), "");
     const video = (await probe(mpd)).streams.find((s) => s.codec_type === "video");
     assert.equal(Number(video?.nb_read_frames), sent.videoFrames);
@@ -85,7 +78,7 @@ Deno.test("an offer with one usable track records that track alone", async () =>
   try {
     const sent = await publishClip({ url: `${service.url}/whip/voice`, seconds: 4, clip, video: false });
     await recordingFinished(service, "voice");
-    const mpd = join(service.root, "voice", today(), "manifest.mpd");
+    const mpd = join(service.root, "voice", todayFolder(), "manifest.mpd");
     assert.doesNotMatch(await Deno.readTextFile(mpd), /contentType="video"/);
     assert.equal(await decodeErrors(mpd), "");
     const { streams, durationS } = await probe(mpd);

@@ -4,4 +4,4 @@ export { type HubListener, StreamHub } from "./hub.ts";
 export { type ManagerOptions, type RecordingInfo, RecordingManager } from "./manager.ts";
 export type { SessionStatus } from "./session.ts";
 export type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "./source.ts";
-export { INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+export { dailyRecordDir, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";

@@ -4,6 +4,7 @@
  */
 
 import { join } from "node:path";
+import { dailyRecordDir } from "../../src/recorder/mod.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -92,4 +93,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The daily record folder (`YYYY/MM/DD`, UTC) that recordings started now go to. */
+export function todayFolder(): string {
+  return dailyRecordDir("", Date.now()).slice(1);
 }
