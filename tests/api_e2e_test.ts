@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
+import { publishWhip } from "../src/ingest/mod.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
 import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
 
@@ -144,4 +145,26 @@ Deno.test("SIGTERM finalizes a recording in progress before the service exits", 
   assert.equal(await decodeErrors(mpd), "");
   const { durationS } = await probe(mpd);
   assert.ok(durationS >= 3, `finalized ${durationS} s`);
+});
+
+Deno.test("the answer is ICE-lite with host candidates from [webrtc]: public IPs, loopback, the UDP port range", async () => {
+  const service = await startService({
+    toml: `[webrtc]\npublic_ips = ["203.0.113.7"]\nudp_port_range = [41000, 41010]\n`,
+  });
+  try {
+    const publisher = await publishWhip({ url: `${service.url}/whip/ice`, video: true, audio: true });
+    const candidates = publisher.answerSdp.split("\r\n").filter((line) => line.startsWith("a=candidate:"));
+    await publisher.close();
+    assert.match(publisher.answerSdp, /^a=ice-lite$/m);
+    const hosts = candidates.map((line) => line.split(" "));
+    assert.ok(hosts.every((parts) => parts[7] === "host"), "host candidates only: no STUN, no relay");
+    const addresses = new Set(hosts.map((parts) => parts[4]));
+    assert.ok(addresses.has("203.0.113.7") && addresses.has("127.0.0.1"), [...addresses].join(", "));
+    for (const parts of hosts) {
+      const port = Number(parts[5]);
+      assert.ok(port >= 41000 && port <= 41010, `port ${port} within the configured range`);
+    }
+  } finally {
+    await service.stop();
+  }
 });

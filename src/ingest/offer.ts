@@ -32,6 +32,12 @@ interface MediaSection {
 }
 
 const MAX_SDP_BYTES = 64 * 1024;
+/** Static RTP payload types that offers may list without an rtpmap line (RFC 3551 §6). */
+const STATIC_PAYLOAD_TYPES: Record<number, [name: string, clockRate: number]> = {
+  0: ["pcmu", 8000],
+  8: ["pcma", 8000],
+  9: ["g722", 8000],
+};
 
 /** Parses `sdp` and picks the tracks to record; throws BadRequestError or UnsupportedError with the reason. */
 export function chooseFromOffer(sdp: string): OfferChoice {
@@ -116,8 +122,8 @@ function parseSections(sdp: string): MediaSection[] {
         direction: sessionDirection,
         codecs: formats.map((f) => ({
           payloadType: Number(f),
-          name: "",
-          clockRate: 0,
+          name: STATIC_PAYLOAD_TYPES[Number(f)]?.[0] ?? "",
+          clockRate: STATIC_PAYLOAD_TYPES[Number(f)]?.[1] ?? 0,
           channels: undefined,
           fmtp: new Map(),
           fmtpText: "",

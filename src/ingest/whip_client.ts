@@ -24,6 +24,8 @@ export interface WhipPublishOptions {
 /** A live publish; send media with increasing RTP timestamps, then `close()`. */
 export interface WhipPublisher {
   readonly resourceUrl: string;
+  /** The server's SDP answer. */
+  readonly answerSdp: string;
   /** How many keyframe requests (PLI) the server sent. */
   readonly keyframeRequests: number;
   sendVideo(nalUnits: Uint8Array[], rtpTimestamp: number): Promise<void>;
@@ -88,6 +90,7 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
   };
   return {
     resourceUrl,
+    answerSdp: answer,
     get keyframeRequests() {
       return keyframeRequests;
     },
