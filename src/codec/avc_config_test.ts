@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { avcDecoderConfigurationRecord } from "./avc_config.ts";
-import { fromHex, toHex } from "./testing.ts";
+import { bin, toHex } from "../shared/testing.ts";
 
 const cases = [
   {
@@ -40,14 +40,14 @@ const cases = [
 
 for (const c of cases) {
   Deno.test(`avcDecoderConfigurationRecord writes ${c.name}`, () => {
-    const record = avcDecoderConfigurationRecord([fromHex(c.sps)], [fromHex(c.pps)]);
+    const record = avcDecoderConfigurationRecord([bin(c.sps)], [bin(c.pps)]);
     assert.deepEqual(toHex(record), c.avcC);
   });
 }
 
 Deno.test("avcDecoderConfigurationRecord lists several SPS and PPS with their counts", () => {
-  const sps = fromHex(cases[0]!.sps);
-  const pps = fromHex("68cb83cb20");
+  const sps = bin(cases[0]!.sps);
+  const pps = bin("68cb83cb20");
   const record = avcDecoderConfigurationRecord([sps, sps], [pps, pps, pps]);
   assert.deepEqual(record[5], 0xe2);
   assert.deepEqual(record[6 + 2 * (2 + sps.length)], 3);
@@ -55,8 +55,8 @@ Deno.test("avcDecoderConfigurationRecord lists several SPS and PPS with their co
 });
 
 Deno.test("avcDecoderConfigurationRecord rejects missing or mistyped parameter sets", () => {
-  const sps = fromHex(cases[0]!.sps);
-  const pps = fromHex("68cb83cb20");
+  const sps = bin(cases[0]!.sps);
+  const pps = bin("68cb83cb20");
   assert.throws(() => avcDecoderConfigurationRecord([], [pps]), {
     name: "BadRequestError",
     message: /needs 1 to 31 SPS NAL units, got 0/,
@@ -77,7 +77,7 @@ Deno.test("avcDecoderConfigurationRecord rejects missing or mistyped parameter s
 
 Deno.test("avcDecoderConfigurationRecord rejects an SPS that does not parse", () => {
   assert.throws(
-    () => avcDecoderConfigurationRecord([fromHex("6764")], [fromHex("68ce")]),
+    () => avcDecoderConfigurationRecord([bin("6764")], [bin("68ce")]),
     { name: "BadRequestError", message: /invalid SPS/ },
   );
 });

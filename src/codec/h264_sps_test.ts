@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { BadRequestError } from "../shared/errors.ts";
 import { avcCodecString, parseSps, type Sps } from "./h264_sps.ts";
-import { fromHex, randomBytes, seededRandom } from "./testing.ts";
+import { bin, randomBytes, seededRandom } from "../shared/testing.ts";
 
 interface SpsCase {
   name: string;
@@ -133,23 +133,23 @@ const SPS_CASES: SpsCase[] = [
 
 for (const c of SPS_CASES) {
   Deno.test(`parseSps decodes ${c.name}`, () => {
-    const sps = parseSps(fromHex(c.hex));
+    const sps = parseSps(bin(c.hex));
     assert.deepEqual(sps, c.sps);
     assert.deepEqual(avcCodecString(sps), c.codec);
   });
 }
 
 Deno.test("parseSps leaves frameRate out when the VUI has no timing info", () => {
-  const sps = parseSps(fromHex("6764001e2736c08c53c922"));
+  const sps = parseSps(bin("6764001e2736c08c53c922"));
   assert.deepEqual("frameRate" in sps, false);
 });
 
 Deno.test("parseSps rejects a NAL unit that is not an SPS", () => {
-  assert.throws(() => parseSps(fromHex("68cb83cb20")), { name: "BadRequestError", message: /not an SPS/ });
+  assert.throws(() => parseSps(bin("68cb83cb20")), { name: "BadRequestError", message: /not an SPS/ });
 });
 
 Deno.test("parseSps names the field where a truncated SPS ends", () => {
-  const full = fromHex(SPS_CASES[2]!.hex);
+  const full = bin(SPS_CASES[2]!.hex);
   assert.throws(
     () => parseSps(full.subarray(0, 8)),
     { name: "BadRequestError", message: /invalid SPS: truncated while reading pic_height_in_map_units_minus1/ },
@@ -158,7 +158,7 @@ Deno.test("parseSps names the field where a truncated SPS ends", () => {
 
 Deno.test("parseSps rejects an out-of-range chroma_format_idc", () => {
   // profile 100, seq_parameter_set_id 0, chroma_format_idc ue = 4 (00101), then padding.
-  const bytes = fromHex("67640028" + "94" + "ffffffff");
+  const bytes = bin("67640028" + "94" + "ffffffff");
   assert.throws(() => parseSps(bytes), {
     name: "BadRequestError",
     message: /chroma_format_idc must be between 0 and 3, got 4/,
@@ -170,7 +170,7 @@ Deno.test("parseSps rejects cropping that removes the whole picture", () => {
   // 1 sps_id | 1 log2_max_frame_num | 1 poc_type | 1 lsb | 1 max_refs | 0 gaps | 1 w | 1 h | 1 frame_mbs_only
   // | 1 direct_8x8 | 1 cropping | 0001001 left=8 | 1 right | 1 top | 1 bottom | 0 vui | 1 stop
   const bits = "1111101111" + "1" + "0001001" + "111" + "0" + "1";
-  assert.throws(() => parseSps(fromHex("6742c01e" + bitsToHex(bits))), {
+  assert.throws(() => parseSps(bin("6742c01e" + bitsToHex(bits))), {
     name: "BadRequestError",
     message: /leaves 0x16 pixels/,
   });

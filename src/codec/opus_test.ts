@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { dOpsPayload, opusPacketDurationSamples } from "./opus.ts";
-import { fromHex, toHex } from "./testing.ts";
+import { bin, toHex } from "../shared/testing.ts";
 
 Deno.test("dOpsPayload matches the box ffmpeg writes for libopus stereo", () => {
   // ffmpeg -c:a libopus -ac 2 ... out.mp4: dOps payload 00 02 0138 0000bb80 0000 00.
@@ -11,7 +11,7 @@ Deno.test("dOpsPayload matches the box ffmpeg writes for libopus stereo", () => 
 
 Deno.test("dOpsPayload writes mono, a negative output gain and a non-48 kHz input rate big-endian", () => {
   const payload = dOpsPayload({ channels: 1, preSkip: 3840, inputSampleRate: 44100, outputGain: -256 });
-  assert.deepEqual(payload, fromHex("00 01 0f00 0000ac44 ff00 00"));
+  assert.deepEqual(payload, bin("00 01 0f00 0000ac44 ff00 00"));
 });
 
 Deno.test("dOpsPayload rejects what channel mapping family 0 cannot carry", () => {

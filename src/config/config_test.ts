@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { ConfigError } from "../shared/errors.ts";
 import {
   type Config,
@@ -7,7 +8,6 @@ import {
   type S3StorageConfig,
   type StorageConfig,
 } from "./mod.ts";
-import { assertEquals, assertThrows } from "./test_helpers.ts";
 
 const DEFAULTS: Config = {
   http: { listen: { hostname: "0.0.0.0", port: 7777 } },
@@ -27,21 +27,27 @@ function storageOf(toml: string, env: Record<string, string | undefined> = {}): 
 
 function s3Of(toml: string, env: Record<string, string | undefined>): S3StorageConfig {
   const storage = storageOf(toml, env);
-  if (storage.type !== "s3") throw new Error(`expected s3 storage, got ${storage.type}`);
+  assert.ok(storage.type === "s3", `expected s3 storage, got ${storage.type}`);
   return storage;
 }
 
 function errorOf(toml: string, env: Record<string, string | undefined> = {}): ConfigError {
-  return assertThrows(() => parseConfig(toml, env), ConfigError, toml);
+  try {
+    parseConfig(toml, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `${toml}: expected ConfigError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`${toml}: expected ConfigError, nothing was thrown`);
 }
 
 Deno.test("parseConfig fills every default for an empty file", () => {
-  assertEquals(parseConfig(""), DEFAULTS);
-  assertEquals(parseConfig("[recorder]\n[recorder.storage]\n[http]\n[webrtc]\n[auth]\n"), DEFAULTS);
+  assert.deepEqual(parseConfig(""), DEFAULTS);
+  assert.deepEqual(parseConfig("[recorder]\n[recorder.storage]\n[http]\n[webrtc]\n[auth]\n"), DEFAULTS);
 });
 
 Deno.test("DEFAULT_CONFIG_TOML parses to exactly the defaults of an empty file", () => {
-  assertEquals(parseConfig(DEFAULT_CONFIG_TOML), DEFAULTS);
+  assert.deepEqual(parseConfig(DEFAULT_CONFIG_TOML), DEFAULTS);
 });
 
 Deno.test("the repository's config.toml, when present, is DEFAULT_CONFIG_TOML", () => {
@@ -52,7 +58,7 @@ Deno.test("the repository's config.toml, when present, is DEFAULT_CONFIG_TOML", 
     if (error instanceof Deno.errors.NotFound) return; // not written yet
     throw error;
   }
-  assertEquals(text, DEFAULT_CONFIG_TOML);
+  assert.equal(text, DEFAULT_CONFIG_TOML);
 });
 
 Deno.test("parseConfig reads every section of a full file", () => {
@@ -79,7 +85,7 @@ root = "/var/lib/live777/recordings"
 [auth]
 tokens = ["s3cr3t-token", "another~token!"]
 `);
-  assertEquals(config, {
+  assert.deepEqual(config, {
     http: { listen: { hostname: "::1", port: 8080 } },
     webrtc: {
       publicIps: ["203.0.113.7", "2001:db8::7"],
@@ -99,7 +105,7 @@ tokens = ["s3cr3t-token", "another~token!"]
 });
 
 Deno.test("webrtc.udp_port means a one-port range", () => {
-  assertEquals(parseConfig("[webrtc]\nudp_port = 40000").webrtc.udpPortRange, [40000, 40000]);
+  assert.deepEqual(parseConfig("[webrtc]\nudp_port = 40000").webrtc.udpPortRange, [40000, 40000]);
 });
 
 Deno.test("the documented storage examples parse and map to OpenDAL options", () => {
@@ -257,27 +263,27 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
   ];
   for (const { name, toml, storage, scheme, options } of cases) {
     const config = parseConfig(head + toml);
-    assertEquals(config.recorder.autoStreams, ["*"], name);
-    assertEquals(config.recorder.nodeAlias, "live777-node-001", name);
-    assertEquals(config.recorder.storage, storage, name);
-    assertEquals(openDalOptions(config.recorder.storage), { scheme, options }, name);
+    assert.deepEqual(config.recorder.autoStreams, ["*"], name);
+    assert.equal(config.recorder.nodeAlias, "live777-node-001", name);
+    assert.deepEqual(config.recorder.storage, storage, name);
+    assert.deepEqual(openDalOptions(config.recorder.storage), { scheme, options }, name);
   }
 });
 
 Deno.test("storage roots default per type", () => {
-  assertEquals(storageOf('[recorder.storage]\ntype = "s3"\nbucket = "bkt"').root, "/");
-  assertEquals(
+  assert.equal(storageOf('[recorder.storage]\ntype = "s3"\nbucket = "bkt"').root, "/");
+  assert.equal(
     storageOf('[recorder.storage]\ntype = "oss"\nbucket = "bkt"\nregion = "r"\nendpoint = "https://e"').root,
     "/",
   );
-  assertEquals(storageOf('[recorder.storage]\ntype = "fs"').root, "./records");
+  assert.equal(storageOf('[recorder.storage]\ntype = "fs"').root, "./records");
 });
 
 Deno.test("openDalOptions passes the s3 flags only when they are set", () => {
   const storage = storageOf(
     '[recorder.storage]\ntype = "s3"\nbucket = "bkt"\ndisable_config_load = true\nenable_virtual_host_style = true',
   );
-  assertEquals(openDalOptions(storage), {
+  assert.deepEqual(openDalOptions(storage), {
     scheme: "s3",
     options: { bucket: "bkt", root: "/", disable_config_load: "true", enable_virtual_host_style: "true" },
   });
@@ -291,7 +297,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     AWS_DEFAULT_REGION: "eu-west-1",
   };
   const s3 = '[recorder.storage]\ntype = "s3"\nbucket = "bkt"\n';
-  assertEquals(storageOf(s3, env), {
+  assert.deepEqual(storageOf(s3, env), {
     type: "s3",
     bucket: "bkt",
     root: "/",
@@ -303,17 +309,17 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     enableVirtualHostStyle: false,
   });
   // AWS_REGION wins over AWS_DEFAULT_REGION; the file wins over both.
-  assertEquals(s3Of(s3, { ...env, AWS_REGION: "eu-central-1" }).region, "eu-central-1");
-  assertEquals(s3Of(s3 + 'region = "us-east-1"', { ...env, AWS_REGION: "eu-central-1" }).region, "us-east-1");
+  assert.equal(s3Of(s3, { ...env, AWS_REGION: "eu-central-1" }).region, "eu-central-1");
+  assert.equal(s3Of(s3 + 'region = "us-east-1"', { ...env, AWS_REGION: "eu-central-1" }).region, "us-east-1");
   // Keys in the file: nothing of the credentials comes from the environment, not even the session token.
   const fileKeys = s3Of(s3 + 'access_key_id = "AKIAFILE"\nsecret_access_key = "filesecret"', env);
-  assertEquals([fileKeys.accessKeyId, fileKeys.secretAccessKey, fileKeys.sessionToken], [
+  assert.deepEqual([fileKeys.accessKeyId, fileKeys.secretAccessKey, fileKeys.sessionToken], [
     "AKIAFILE",
     "filesecret",
     undefined,
   ]);
   // disable_config_load: no fallback at all.
-  assertEquals(storageOf(s3 + "disable_config_load = true", env), {
+  assert.deepEqual(storageOf(s3 + "disable_config_load = true", env), {
     type: "s3",
     bucket: "bkt",
     root: "/",
@@ -321,7 +327,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     enableVirtualHostStyle: false,
   });
   // Empty variables count as unset.
-  assertEquals(storageOf(s3, { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "" }), {
+  assert.deepEqual(storageOf(s3, { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "" }), {
     type: "s3",
     bucket: "bkt",
     root: "/",
@@ -339,7 +345,7 @@ Deno.test("oss credentials fall back to the ALIBABA_CLOUD environment variables"
     ALIBABA_CLOUD_SECURITY_TOKEN: "envtoken",
     AWS_ACCESS_KEY_ID: "ignored",
   };
-  assertEquals(storageOf(oss, env), {
+  assert.deepEqual(storageOf(oss, env), {
     type: "oss",
     bucket: "bkt",
     root: "/",
@@ -350,13 +356,13 @@ Deno.test("oss credentials fall back to the ALIBABA_CLOUD environment variables"
     securityToken: "envtoken",
   });
   const fromFile = storageOf(oss + 'access_key_id = "LTAIfile"\naccess_key_secret = "filesecret"', env);
-  assertEquals(openDalOptions(fromFile).options["security_token"], undefined);
+  assert.equal(openDalOptions(fromFile).options["security_token"], undefined);
 });
 
 Deno.test("TOML syntax errors are ConfigErrors on (file) with line, column and the offending lines", () => {
   const error = errorOf("[http]\nlisten = \n");
-  assertEquals(error.key, "(file)");
-  assertEquals(error.message.split("\n"), [
+  assert.equal(error.key, "(file)");
+  assert.deepEqual(error.message.split("\n"), [
     'invalid config: "(file)" is not valid TOML: invalid value at line 2, column 10',
     "",
     "1:  [http]",
@@ -364,7 +370,7 @@ Deno.test("TOML syntax errors are ConfigErrors on (file) with line, column and t
     "             ^",
     "",
   ]);
-  assertEquals(
+  assert.equal(
     errorOf("a = 1\na = 2").message.split("\n")[0],
     'invalid config: "(file)" is not valid TOML: trying to redefine an already defined table or value ' +
       "at line 2, column 1",
@@ -418,7 +424,7 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
   ];
   for (const { toml, key, message } of cases) {
     const error = errorOf(toml);
-    assertEquals([error.key, error.message], [key, `invalid config: "${key}" ${message}`], toml);
+    assert.deepEqual([error.key, error.message], [key, `invalid config: "${key}" ${message}`], toml);
   }
 });
 
@@ -633,6 +639,6 @@ Deno.test("bad values are refused with a message naming the key, the value and w
     },
   ];
   for (const { toml, message, env } of cases) {
-    assertEquals(errorOf(toml, env).message, `invalid config: ${message}`, toml);
+    assert.equal(errorOf(toml, env).message, `invalid config: ${message}`, toml);
   }
 });

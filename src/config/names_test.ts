@@ -1,9 +1,9 @@
+import assert from "node:assert/strict";
 import { relativePathProblem, streamNameProblem, streamPatternMatches, streamPatternProblem } from "./mod.ts";
-import { assertEquals } from "./test_helpers.ts";
 
 Deno.test("streamNameProblem accepts names made of the allowed characters", () => {
   for (const name of ["a", "room1", "web-cam_2.main~b", "A".repeat(128), "a..b", "x.", "-", "~"]) {
-    assertEquals(streamNameProblem(name), undefined, name);
+    assert.equal(streamNameProblem(name), undefined, name);
   }
 });
 
@@ -41,20 +41,20 @@ Deno.test("streamNameProblem names the value and the rule it breaks", () => {
       problem: `stream name "${"a".repeat(129)}" must be at most 128 characters, got 129`,
     },
   ];
-  for (const { name, problem } of cases) assertEquals(streamNameProblem(name), problem, JSON.stringify(name));
+  for (const { name, problem } of cases) assert.equal(streamNameProblem(name), problem, JSON.stringify(name));
 });
 
 Deno.test("streamPatternProblem allows * where a stream name allows a character", () => {
   for (const pattern of ["*", "web-*", "*-cam", "a*b*c", "room1"]) {
-    assertEquals(streamPatternProblem(pattern), undefined, pattern);
+    assert.equal(streamPatternProblem(pattern), undefined, pattern);
   }
-  assertEquals(streamPatternProblem(".*"), 'stream pattern ".*" must not start with "."');
-  assertEquals(streamPatternProblem("a/*"), 'stream pattern "a/*" must not contain "/"');
-  assertEquals(
+  assert.equal(streamPatternProblem(".*"), 'stream pattern ".*" must not start with "."');
+  assert.equal(streamPatternProblem("a/*"), 'stream pattern "a/*" must not contain "/"');
+  assert.equal(
     streamPatternProblem("a?"),
     'stream pattern "a?" contains "?" (U+003F); allowed characters are A-Z a-z 0-9 . _ ~ - *',
   );
-  assertEquals(streamPatternProblem(""), "stream pattern must not be empty");
+  assert.equal(streamPatternProblem(""), "stream pattern must not be empty");
 });
 
 Deno.test("streamPatternMatches treats * as any run of characters and everything else literally", () => {
@@ -75,18 +75,18 @@ Deno.test("streamPatternMatches treats * as any run of characters and everything
     ["**", "x", true],
   ];
   for (const [pattern, name, matches] of cases) {
-    assertEquals(streamPatternMatches(pattern, name), matches, `${pattern} ~ ${name}`);
+    assert.equal(streamPatternMatches(pattern, name), matches, `${pattern} ~ ${name}`);
   }
 });
 
 Deno.test("relativePathProblem accepts plain relative paths", () => {
   for (const path of ["a", "a/b/c", "live/2025/07/24", "seg_0001.m4s", ".hidden/x", "a..b/c", "x".repeat(128)]) {
-    assertEquals(relativePathProblem(path), undefined, path);
+    assert.equal(relativePathProblem(path), undefined, path);
   }
   const longest = Array.from({ length: 4 }, () => "x".repeat(127)).join("/") + "/abcd"; // 4 * 127 + 3 + 5 = 516
-  assertEquals(relativePathProblem(longest), `path "${longest}" must be at most 512 characters, got 516`);
+  assert.equal(relativePathProblem(longest), `path "${longest}" must be at most 512 characters, got 516`);
   const fits = Array.from({ length: 4 }, () => "x".repeat(127)).join("/"); // 511
-  assertEquals(relativePathProblem(fits), undefined);
+  assert.equal(relativePathProblem(fits), undefined);
 });
 
 Deno.test("relativePathProblem refuses hostile paths with a message naming them", () => {
@@ -116,5 +116,5 @@ Deno.test("relativePathProblem refuses hostile paths with a message naming them"
     },
     { path: `${"x".repeat(129)}/a`, problem: `path "${"x".repeat(129)}/a" has a segment longer than 128 characters` },
   ];
-  for (const { path, problem } of cases) assertEquals(relativePathProblem(path), problem, JSON.stringify(path));
+  for (const { path, problem } of cases) assert.equal(relativePathProblem(path), problem, JSON.stringify(path));
 });

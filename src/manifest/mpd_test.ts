@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import {
   formatDuration,
   periodDurationS,
@@ -7,7 +8,7 @@ import {
   type TrackIndex,
 } from "./mod.ts";
 import { formatFrameRate, segmentTimeline } from "./mpd.ts";
-import { assertEquals, assertThrowsWith, findAll, readXml } from "./test_helpers.ts";
+import { findAll, readXml } from "./test_helpers.ts";
 import { serializeXml } from "./xml.ts";
 
 /** Segments from [startTicks, durationTicks] pairs. */
@@ -60,7 +61,7 @@ Deno.test("renderMpd: one finished recording with video and audio is a static MP
       audio: audio([[0, 288000], [288000, 288000], [576000, 196800]]),
     }],
   };
-  assertEquals(
+  assert.equal(
     renderMpd(index, { nowIso: NOW }),
     `<?xml version="1.0" encoding="UTF-8"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="PT16.1S" minBufferTime="PT6S">
@@ -125,7 +126,7 @@ Deno.test("renderMpd: finished recordings play back to back, each Period startin
       },
     ],
   };
-  assertEquals(
+  assert.equal(
     renderMpd(index, { nowIso: NOW }),
     `<?xml version="1.0" encoding="UTF-8"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="PT30S" minBufferTime="PT6S">
@@ -191,7 +192,7 @@ Deno.test("renderMpd: while the last recording records, the MPD is dynamic with 
   };
   // availabilityStartTime = 10:00:00 - 12.5 s; timeShiftBufferDepth = (now - AST = 25.75 s) + 60 s margin;
   // minBufferTime = the longest segment (6.5 s); suggestedPresentationDelay = twice that.
-  assertEquals(
+  assert.equal(
     renderMpd(index, { nowIso: NOW }),
     `<?xml version="1.0" encoding="UTF-8"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2025-07-24T09:59:47.500Z" publishTime="2025-07-24T10:00:13.250Z" minimumUpdatePeriod="PT2S" timeShiftBufferDepth="PT1M25.75S" suggestedPresentationDelay="PT13S" minBufferTime="PT6.5S">
@@ -249,7 +250,7 @@ Deno.test("renderMpd: an audio-only recording with a gap has no video Adaptation
     }],
   };
   // The last segment ends at 988000 / 48000 = 20.58333 s.
-  assertEquals(
+  assert.equal(
     renderMpd(index, { nowIso: NOW }),
     `<?xml version="1.0" encoding="UTF-8"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="PT20.583S" minBufferTime="PT6S">
@@ -298,7 +299,7 @@ Deno.test("segmentTimeline compresses contiguous equal durations with r and writ
   for (const { name, segments, s } of cases) {
     const xml = serializeXml(segmentTimeline(video(segments)));
     const lines = xml.trim().split("\n").map((line) => line.trim());
-    assertEquals(lines, ["<SegmentTimeline>", ...s, "</SegmentTimeline>"], name);
+    assert.deepEqual(lines, ["<SegmentTimeline>", ...s, "</SegmentTimeline>"], name);
   }
 });
 
@@ -316,22 +317,22 @@ Deno.test("every rendered MPD is well-formed XML and escapes every attribute val
   };
   const xml = renderMpd(index, { nowIso: NOW, utcTimingUrl: "/api/time?x=1&y=2" });
   const mpd = readXml(xml);
-  assertEquals(mpd.name, "MPD");
-  assertEquals(findAll(mpd, "Title")[0]?.text, `x&y<z>"'`);
-  assertEquals(findAll(mpd, "Period")[0]?.attributes["id"], hostile);
-  assertEquals(findAll(mpd, "Representation")[0]?.attributes["codecs"], `avc1"&`);
+  assert.equal(mpd.name, "MPD");
+  assert.equal(findAll(mpd, "Title")[0]?.text, `x&y<z>"'`);
+  assert.equal(findAll(mpd, "Period")[0]?.attributes["id"], hostile);
+  assert.equal(findAll(mpd, "Representation")[0]?.attributes["codecs"], `avc1"&`);
   const template = findAll(mpd, "SegmentTemplate")[0];
-  assertEquals([template?.attributes["initialization"], template?.attributes["media"]], [
+  assert.deepEqual([template?.attributes["initialization"], template?.attributes["media"]], [
     "i&<.m4s",
     "s'$Number$\n.m4s",
   ]);
-  assertEquals(findAll(mpd, "UTCTiming")[0]?.attributes, {
+  assert.deepEqual(findAll(mpd, "UTCTiming")[0]?.attributes, {
     schemeIdUri: "urn:mpeg:dash:utc:http-iso:2014",
     value: "/api/time?x=1&y=2",
   });
   // The checker itself rejects what it should, so the check above can fail.
   for (const bad of ["<a><b></a></b>", "<a x='1' x='2'/>", "<a>&nope;</a>", "<a>1 < 2</a>", "<a/><b/>", "<a>"]) {
-    assertThrowsWith(() => readXml(bad), "not well-formed");
+    assert.throws(() => readXml(bad), { message: /not well-formed/ });
   }
 });
 
@@ -346,8 +347,12 @@ Deno.test("renderMpd leaves out empty tracks and empty periods but keeps a recor
     ],
   };
   const mpd = readXml(renderMpd(index, { nowIso: NOW, minimumUpdatePeriodS: 1.5, suggestedPresentationDelayS: 4 }));
-  assertEquals(findAll(mpd, "Period").map((p) => p.attributes), [{ id: "rec-1", start: "PT0S", duration: "PT10S" }]);
-  assertEquals(
+  assert.deepEqual(findAll(mpd, "Period").map((p) => p.attributes), [{
+    id: "rec-1",
+    start: "PT0S",
+    duration: "PT10S",
+  }]);
+  assert.deepEqual(
     [
       mpd.attributes["type"],
       mpd.attributes["availabilityStartTime"],
@@ -356,7 +361,7 @@ Deno.test("renderMpd leaves out empty tracks and empty periods but keeps a recor
     ],
     ["dynamic", "2025-07-24T09:59:50.000Z", "PT1.5S", "PT4S"],
   );
-  assertEquals(findAll(mpd, "UTCTiming"), []);
+  assert.deepEqual(findAll(mpd, "UTCTiming"), []);
 });
 
 Deno.test("renderMpd treats an earlier period still marked recording as finished", () => {
@@ -369,14 +374,14 @@ Deno.test("renderMpd treats an earlier period still marked recording as finished
     ],
   };
   const mpd = readXml(renderMpd(index, { nowIso: NOW }));
-  assertEquals([mpd.attributes["type"], mpd.attributes["mediaPresentationDuration"]], ["static", "PT2S"]);
-  assertEquals(findAll(mpd, "Period").map((p) => p.attributes["start"]), ["PT0S", "PT1S"]);
+  assert.deepEqual([mpd.attributes["type"], mpd.attributes["mediaPresentationDuration"]], ["static", "PT2S"]);
+  assert.deepEqual(findAll(mpd, "Period").map((p) => p.attributes["start"]), ["PT0S", "PT1S"]);
 });
 
 Deno.test("renderMpd of an index without segments is a static MPD without periods", () => {
   const mpd = readXml(renderMpd({ version: 1, streamId: "cam1", periods: [] }, { nowIso: NOW }));
-  assertEquals([mpd.attributes["mediaPresentationDuration"], mpd.attributes["minBufferTime"]], ["PT0S", "PT2S"]);
-  assertEquals(findAll(mpd, "Period"), []);
+  assert.deepEqual([mpd.attributes["mediaPresentationDuration"], mpd.attributes["minBufferTime"]], ["PT0S", "PT2S"]);
+  assert.deepEqual(findAll(mpd, "Period"), []);
 });
 
 Deno.test("renderMpd refuses an index that breaks its invariants", () => {
@@ -388,23 +393,25 @@ Deno.test("renderMpd refuses an index that breaks its invariants", () => {
   });
   const render = (...periods: PeriodIndex[]) => () =>
     renderMpd({ version: 1, streamId: "s", periods }, { nowIso: NOW });
-  assertThrowsWith(render(period(video([[0, 100], [50, 100]]))), "overlaps");
-  assertThrowsWith(render(period(video([[0, 0]]))), "no duration");
-  assertThrowsWith(render(period(video([[0.5, 10]]))), "bad startTicks");
-  assertThrowsWith(render(period(video([[0, 10]], { timescale: 0 }))), "bad timescale");
-  assertThrowsWith(render(period(video([[0, 10]])), period(video([[0, 10]]))), "duplicate recordId");
-  assertThrowsWith(() => renderMpd({ version: 1, streamId: "s", periods: [] }, { nowIso: "yesterday" }), "nowIso");
+  assert.throws(render(period(video([[0, 100], [50, 100]]))), { message: /overlaps/ });
+  assert.throws(render(period(video([[0, 0]]))), { message: /no duration/ });
+  assert.throws(render(period(video([[0.5, 10]]))), { message: /bad startTicks/ });
+  assert.throws(render(period(video([[0, 10]], { timescale: 0 }))), { message: /bad timescale/ });
+  assert.throws(render(period(video([[0, 10]])), period(video([[0, 10]]))), { message: /duplicate recordId/ });
+  assert.throws(() => renderMpd({ version: 1, streamId: "s", periods: [] }, { nowIso: "yesterday" }), {
+    message: /nowIso/,
+  });
 });
 
 Deno.test("periodDurationS is the longest track, measured to the end of its last segment", () => {
   const base = { recordId: "r", startedAt: "2025-07-24T10:00:00Z", status: "finished" } as const;
-  assertEquals(periodDurationS({ ...base }), 0);
-  assertEquals(periodDurationS({ ...base, video: video([[0, 540000], [540000, 540000]]) }), 12);
-  assertEquals(
+  assert.equal(periodDurationS({ ...base }), 0);
+  assert.equal(periodDurationS({ ...base, video: video([[0, 540000], [540000, 540000]]) }), 12);
+  assert.equal(
     periodDurationS({ ...base, video: video([[0, 90000]]), audio: audio([[0, 48000], [48000, 72000]]) }),
     2.5,
   );
-  assertEquals(periodDurationS({ ...base, audio: audio([[4800, 48000]]) }), 1.1);
+  assert.equal(periodDurationS({ ...base, audio: audio([[4800, 48000]]) }), 1.1);
 });
 
 Deno.test("formatDuration writes whole-millisecond xs:durations without float noise", () => {
@@ -421,8 +428,8 @@ Deno.test("formatDuration writes whole-millisecond xs:durations without float no
     [90000000, "PT25H"],
     [Math.round(0.1 * 3 * 1000), "PT0.3S"],
   ];
-  for (const [ms, text] of cases) assertEquals(formatDuration(ms), text, String(ms));
-  assertThrowsWith(() => formatDuration(0.5), "whole non-negative milliseconds");
+  for (const [ms, text] of cases) assert.equal(formatDuration(ms), text, String(ms));
+  assert.throws(() => formatDuration(0.5), { message: /whole non-negative milliseconds/ });
 });
 
 Deno.test("formatFrameRate writes integers, NTSC rates and reduced fractions", () => {
@@ -430,5 +437,5 @@ Deno.test("formatFrameRate writes integers, NTSC rates and reduced fractions", (
     24.5,
     "49/2",
   ], [12.345, "2469/200"]];
-  for (const [fps, text] of cases) assertEquals(formatFrameRate(fps), text, String(fps));
+  for (const [fps, text] of cases) assert.equal(formatFrameRate(fps), text, String(fps));
 });

@@ -1,48 +1,8 @@
 /**
- * Test-only helpers for this folder: assertions (the project has no assertion library, and `node:` modules cannot
- * be type-checked without @types/node) and a small, independent XML reader that checks well-formedness and returns
- * a tree, so tests can read rendered manifests back. The reader knows elements, attributes, text, the five
- * predefined entities, character references and an XML declaration; no DTDs, comments, CDATA or namespaces.
+ * Test-only: a small XML reader, independent of xml.ts, that checks well-formedness and returns a tree, so tests can
+ * read rendered manifests back. It knows elements, attributes, text, the five predefined entities, character
+ * references and an XML declaration; no DTDs, comments, CDATA or namespaces.
  */
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const aKeys = Object.keys(a);
-  const bKeys = Object.keys(b);
-  if (aKeys.length !== bKeys.length) return false;
-  return aKeys.every((key) =>
-    Object.hasOwn(b, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
-  );
-}
-
-/** Throws unless `actual` and `expected` are structurally equal; strings are shown line by line on failure. */
-export function assertEquals(actual: unknown, expected: unknown, message = ""): void {
-  if (deepEqual(actual, expected)) return;
-  let detail = `\n  actual:   ${JSON.stringify(actual)}\n  expected: ${JSON.stringify(expected)}`;
-  if (typeof actual === "string" && typeof expected === "string") {
-    const a = actual.split("\n");
-    const e = expected.split("\n");
-    const line = a.findIndex((text, i) => text !== e[i]);
-    const at = line < 0 ? a.length : line;
-    detail = `\n  first difference at line ${at + 1}:\n  actual:   ${JSON.stringify(a[at])}\n  expected: ${
-      JSON.stringify(e[at])
-    }`;
-  }
-  throw new Error(`${message ? `${message}: ` : ""}values differ${detail}`);
-}
-
-/** Throws unless `fn` throws an Error whose message includes `includes`. */
-export function assertThrowsWith(fn: () => unknown, includes: string): void {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof Error && error.message.includes(includes)) return;
-    throw new Error(`expected an error including ${JSON.stringify(includes)}, got ${String(error)}`);
-  }
-  throw new Error(`expected an error including ${JSON.stringify(includes)}, nothing was thrown`);
-}
 
 /** An element read back from XML text; attribute values and text are unescaped. */
 export interface XmlNode {

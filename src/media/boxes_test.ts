@@ -1,5 +1,7 @@
 /** Golden tables for the box writers: hand-derived bytes, and the same bytes read back by mp4box.js. */
 
+import assert from "node:assert/strict";
+import { bin, toHex } from "../shared/testing.ts";
 import { type ByteWriter, encode } from "./byte_writer.ts";
 import {
   avc1,
@@ -25,7 +27,7 @@ import {
 } from "./boxes.ts";
 import { INIT_BRANDS, SEGMENT_BRANDS } from "./fmp4.ts";
 import type { Sample, TrackInfo } from "./track.ts";
-import { assertEquals, bin, DOPS_STEREO, parseBox, toHex } from "./test_helpers.ts";
+import { DOPS_STEREO, parseBox } from "./test_helpers.ts";
 
 /** One golden case: `input` encodes to exactly `bytes`; mp4box.js reads `fields` back from them (sample entries are
  * only parsed inside stsd, so fmp4_test.ts reads those back from a whole init segment). */
@@ -40,17 +42,17 @@ function golden<T>(box: string, write: (w: ByteWriter, input: T) => void, cases:
   for (const c of cases) {
     Deno.test(`${box} encodes ${c.name}`, () => {
       const bytes = encode((w) => write(w, c.input));
-      assertEquals(toHex(bytes), toHex(c.bytes));
+      assert.equal(toHex(bytes), toHex(c.bytes));
       const view = new DataView(bytes.buffer);
-      assertEquals(view.getUint32(0), bytes.byteLength, "size field equals byte length");
+      assert.equal(view.getUint32(0), bytes.byteLength, "size field equals byte length");
     });
     if (c.fields !== undefined) {
       const fields = c.fields;
       Deno.test(`${box} ${c.name} reads back with mp4box.js`, () => {
         const parsed = parseBox(c.bytes);
-        assertEquals(parsed["type"], box);
-        assertEquals(parsed["size"], c.bytes.byteLength);
-        for (const [key, value] of Object.entries(fields)) assertEquals(parsed[key], value, key);
+        assert.equal(parsed["type"], box);
+        assert.equal(parsed["size"], c.bytes.byteLength);
+        for (const [key, value] of Object.entries(fields)) assert.deepEqual(parsed[key], value, key);
       });
     }
   }
@@ -314,7 +316,7 @@ golden("moof", moof, [
 ]);
 
 Deno.test("mdatHeaderSize switches to a 64-bit largesize only past 2^32 - 1 bytes", () => {
-  assertEquals(mdatHeaderSize(0), 8);
-  assertEquals(mdatHeaderSize(0xffff_fff7), 8);
-  assertEquals(mdatHeaderSize(0xffff_fff8), 16);
+  assert.equal(mdatHeaderSize(0), 8);
+  assert.equal(mdatHeaderSize(0xffff_fff7), 8);
+  assert.equal(mdatHeaderSize(0xffff_fff8), 16);
 });

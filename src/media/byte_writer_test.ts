@@ -1,7 +1,8 @@
 /** ByteWriter field encodings, the measuring pass, and the invariants it guards. */
 
+import assert from "node:assert/strict";
+import { bin, toHex } from "../shared/testing.ts";
 import { ByteWriter, encode, measure } from "./byte_writer.ts";
-import { assertEquals, bin, check, toHex } from "./test_helpers.ts";
 
 const cases: { name: string; input: (w: ByteWriter) => void; bytes: Uint8Array }[] = [
   { name: "u8", input: (w) => w.u8(0xab), bytes: bin("ab") },
@@ -25,33 +26,26 @@ const cases: { name: string; input: (w: ByteWriter) => void; bytes: Uint8Array }
 
 for (const c of cases) {
   Deno.test(`ByteWriter encodes ${c.name}`, () => {
-    assertEquals(toHex(encode(c.input)), toHex(c.bytes));
-    assertEquals(measure(c.input), c.bytes.byteLength, "measuring pass counts the same bytes");
+    assert.equal(toHex(encode(c.input)), toHex(c.bytes));
+    assert.equal(measure(c.input), c.bytes.byteLength, "measuring pass counts the same bytes");
   });
 }
 
 Deno.test("ByteWriter zeros overwrite a reused buffer", () => {
   const buffer = new Uint8Array([1, 2, 3]);
   new ByteWriter(buffer).zeros(3);
-  assertEquals(buffer, new Uint8Array(3));
+  assert.deepEqual(buffer, new Uint8Array(3));
 });
 
 Deno.test("ByteWriter rejects values outside a field's range as bugs", () => {
-  const throws = (write: (w: ByteWriter) => void) => {
-    try {
-      write(new ByteWriter(null));
-    } catch {
-      return true;
-    }
-    return false;
-  };
-  check(throws((w) => w.u8(256)), "u8 256");
-  check(throws((w) => w.u16(0x1_0000)), "u16 2^16");
-  check(throws((w) => w.u32(-1)), "u32 -1");
-  check(throws((w) => w.u32(0x1_0000_0000)), "u32 2^32");
-  check(throws((w) => w.i32(0x8000_0000)), "i32 2^31");
-  check(throws((w) => w.u64(2 ** 53)), "u64 beyond safe integers");
-  check(throws((w) => w.u64(-1)), "u64 -1");
-  check(throws((w) => w.fourcc("abc")), "3-character fourcc");
-  check(!throws((w) => w.u64(0)), "u64 0 is fine");
+  const measuring = (write: (w: ByteWriter) => void) => () => write(new ByteWriter(null));
+  assert.throws(measuring((w) => w.u8(256)), Error, "u8 256");
+  assert.throws(measuring((w) => w.u16(0x1_0000)), Error, "u16 2^16");
+  assert.throws(measuring((w) => w.u32(-1)), Error, "u32 -1");
+  assert.throws(measuring((w) => w.u32(0x1_0000_0000)), Error, "u32 2^32");
+  assert.throws(measuring((w) => w.i32(0x8000_0000)), Error, "i32 2^31");
+  assert.throws(measuring((w) => w.u64(2 ** 53)), Error, "u64 beyond safe integers");
+  assert.throws(measuring((w) => w.u64(-1)), Error, "u64 -1");
+  assert.throws(measuring((w) => w.fourcc("abc")), Error, "3-character fourcc");
+  assert.doesNotThrow(measuring((w) => w.u64(0)), "u64 0 is fine");
 });

@@ -3,21 +3,12 @@
  * ffprobe/ffmpeg. Skipped (ignored) where ffmpeg is not installed.
  */
 
+import assert from "node:assert/strict";
+import { avcDecoderConfigurationRecord, opusPacketDurationSamples, splitAnnexB } from "../codec/mod.ts";
+import { concat, toHex } from "../shared/testing.ts";
 import { initSegment } from "./fmp4.ts";
 import { Segmenter, type SegmentOut } from "./segmenter.ts";
-import {
-  accessUnits,
-  assertEquals,
-  avcCFrom,
-  check,
-  concat,
-  dOpsFromOpusHead,
-  hasCommand,
-  oggPackets,
-  opusPacketTicks,
-  parseMp4,
-  splitAnnexB,
-} from "./test_helpers.ts";
+import { accessUnits, dOpsFromOpusHead, hasCommand, oggPackets, parseMp4 } from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
 
@@ -63,8 +54,8 @@ Deno.test({
       ]);
       const { sps, pps, units } = accessUnits(splitAnnexB(await Deno.readFile(h264Path)));
       const [head, _tags, ...packets] = oggPackets(await Deno.readFile(opusPath));
-      check(head !== undefined && units.length === 60 && packets.length > 90, "fixtures generated");
-      const avcC = avcCFrom(sps, pps);
+      assert.ok(head !== undefined && units.length === 60 && packets.length > 90, "fixtures generated");
+      const avcC = avcDecoderConfigurationRecord([sps], [pps]);
       const dOps = dOpsFromOpusHead(head);
 
       const segmenter = new Segmenter({
@@ -80,23 +71,23 @@ Deno.test({
         out.push(...segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc }));
         while (nextPacket < packets.length && audioPts * 90000 <= i * 3000 * 48000) {
           const packet = packets[nextPacket++];
-          check(packet !== undefined, "packet");
-          const durationTicks = opusPacketTicks(packet);
+          assert.ok(packet !== undefined, "packet");
+          const durationTicks = opusPacketDurationSamples(packet);
           out.push(...segmenter.pushAudio({ ptsTicks: audioPts, durationTicks, data: packet }));
           audioPts += durationTicks;
         }
       });
       for (const packet of packets.slice(nextPacket)) {
-        const durationTicks = opusPacketTicks(packet);
+        const durationTicks = opusPacketDurationSamples(packet);
         out.push(...segmenter.pushAudio({ ptsTicks: audioPts, durationTicks, data: packet }));
         audioPts += durationTicks;
       }
       out.push(...segmenter.flush());
       const videoSegments = out.filter((s) => s.track === "video");
       const audioSegments = out.filter((s) => s.track === "audio");
-      assertEquals(videoSegments.map((s) => s.sampleCount), [30, 30]);
-      assertEquals(audioSegments.length, 2);
-      assertEquals(segmenter.stats.droppedFrames, 0);
+      assert.deepEqual(videoSegments.map((s) => s.sampleCount), [30, 30]);
+      assert.equal(audioSegments.length, 2);
+      assert.equal(segmenter.stats.droppedFrames, 0);
 
       const videoFile = concat([
         initSegment({ trackId: 1, timescale: 90000, codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 } }),
@@ -109,25 +100,24 @@ Deno.test({
       await Deno.writeFile(`${dir}/video.mp4`, videoFile);
       await Deno.writeFile(`${dir}/audio.mp4`, audioFile);
 
-      const spsHex = Array.from(sps.subarray(1, 4), (b) => b.toString(16).padStart(2, "0")).join("");
-      assertEquals(parseMp4(videoFile).info.tracks[0]?.codec, `avc1.${spsHex}`);
+      assert.equal(parseMp4(videoFile).info.tracks[0]?.codec, `avc1.${toHex(sps.subarray(1, 4))}`);
 
       const [video] = await probe(`${dir}/video.mp4`);
-      assertEquals(
+      assert.deepEqual(
         { codec: video?.codec_name, profile: video?.profile, w: video?.width, h: video?.height },
         { codec: "h264", profile: "Constrained Baseline", w: 320, h: 240 },
       );
-      assertEquals(video?.nb_read_frames, "60");
+      assert.equal(video?.nb_read_frames, "60");
       const [audio] = await probe(`${dir}/audio.mp4`);
-      assertEquals(
+      assert.deepEqual(
         { codec: audio?.codec_name, rate: audio?.sample_rate, channels: audio?.channels },
         { codec: "opus", rate: "48000", channels: 2 },
       );
-      assertEquals(audio?.nb_read_frames, String(packets.length));
+      assert.equal(audio?.nb_read_frames, String(packets.length));
 
       for (const file of ["video.mp4", "audio.mp4"]) {
         const { stderr } = await exec("ffmpeg", ["-v", "error", "-i", `${dir}/${file}`, "-f", "null", "-"]);
-        assertEquals(stderr, "", `ffmpeg decodes ${file} without errors`);
+        assert.equal(stderr, "", `ffmpeg decodes ${file} without errors`);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

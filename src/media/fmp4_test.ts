@@ -1,24 +1,15 @@
 /** Init and media segments read back by mp4box.js: tracks, codec strings, timescales, samples and their bytes. */
 
+import assert from "node:assert/strict";
+import { bin, concat, toHex } from "../shared/testing.ts";
 import { initSegment, mediaSegment } from "./fmp4.ts";
 import type { Sample, TrackInfo } from "./track.ts";
-import {
-  assertEquals,
-  avcCFrom,
-  bin,
-  check,
-  concat,
-  DOPS_STEREO,
-  parseMp4,
-  PPS_720P,
-  SPS_720P,
-  toHex,
-} from "./test_helpers.ts";
+import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
 
 const VIDEO: TrackInfo = {
   trackId: 1,
   timescale: 90000,
-  codec: { kind: "avc", avcC: avcCFrom(SPS_720P, PPS_720P), widthPx: 1280, heightPx: 720 },
+  codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
 };
 const AUDIO: TrackInfo = {
   trackId: 2,
@@ -33,27 +24,27 @@ function payload(seed: number, size: number): Uint8Array {
   return data;
 }
 
-Deno.test("avcCFrom builds the record of the 720p SPS/PPS fixture byte for byte", () => {
-  assertEquals(
-    toHex(avcCFrom(SPS_720P, PPS_720P)),
+Deno.test("the 720p avcC fixture is the record of its SPS and PPS byte for byte", () => {
+  assert.equal(
+    toHex(AVCC_720P),
     toHex(bin("01 42 c0 1f ff e1 000d 6742c01fda014016e806d0a135 01 0004 68ce06e2")),
   );
 });
 
 Deno.test("a video init segment parses as one fragmented avc1.42c01f track at 90 kHz", () => {
   const { info, file } = parseMp4(initSegment(VIDEO));
-  assertEquals(info.isFragmented, true);
-  assertEquals(info.brands, ["iso6", "iso6", "isom", "cmfc", "dash", "mp41"]);
-  assertEquals(info.tracks.length, 1);
+  assert.equal(info.isFragmented, true);
+  assert.deepEqual(info.brands, ["iso6", "iso6", "isom", "cmfc", "dash", "mp41"]);
+  assert.equal(info.tracks.length, 1);
   const track = info.tracks[0];
-  check(track !== undefined, "one track");
-  assertEquals(
+  assert.ok(track !== undefined, "one track");
+  assert.deepEqual(
     { id: track.id, type: track.type, codec: track.codec, timescale: track.timescale, video: track.video },
     { id: 1, type: "video", codec: "avc1.42c01f", timescale: 90000, video: { width: 1280, height: 720 } },
   );
-  assertEquals({ w: track.track_width, h: track.track_height }, { w: 1280, h: 720 });
+  assert.deepEqual({ w: track.track_width, h: track.track_height }, { w: 1280, h: 720 });
   const entry = file.moov?.traks[0]?.mdia.minf.stbl.stsd.entries[0] as unknown as Record<string, unknown>;
-  assertEquals(
+  assert.deepEqual(
     {
       type: entry["type"],
       width: entry["width"],
@@ -64,16 +55,16 @@ Deno.test("a video init segment parses as one fragmented avc1.42c01f track at 90
     { type: "avc1", width: 1280, height: 720, depth: 0x18, frame_count: 1 },
   );
   const trex = file.moov?.mvex?.trexs[0];
-  assertEquals({ id: trex?.track_id, index: trex?.default_sample_description_index }, { id: 1, index: 1 });
-  assertEquals(file.moov?.mvhd.next_track_id, 2);
+  assert.deepEqual({ id: trex?.track_id, index: trex?.default_sample_description_index }, { id: 1, index: 1 });
+  assert.equal(file.moov?.mvhd.next_track_id, 2);
 });
 
 Deno.test("an audio init segment parses as one Opus track at 48 kHz with its dOps", () => {
   const { info, file } = parseMp4(initSegment(AUDIO));
-  assertEquals(info.tracks.length, 1);
+  assert.equal(info.tracks.length, 1);
   const track = info.tracks[0];
-  check(track !== undefined, "one track");
-  assertEquals(
+  assert.ok(track !== undefined, "one track");
+  assert.deepEqual(
     { id: track.id, type: track.type, codec: track.codec, timescale: track.timescale, audio: track.audio },
     {
       id: 2,
@@ -85,7 +76,7 @@ Deno.test("an audio init segment parses as one Opus track at 48 kHz with its dOp
   );
   const entry = file.moov?.traks[0]?.mdia.minf.stbl.stsd.entries[0] as unknown as Record<string, unknown>;
   const dOps = entry["dOps"] as Record<string, unknown>;
-  assertEquals(
+  assert.deepEqual(
     { channels: dOps["OutputChannelCount"], preSkip: dOps["PreSkip"], rate: dOps["InputSampleRate"] },
     { channels: 2, preSkip: 312, rate: 48000 },
   );
@@ -108,7 +99,7 @@ Deno.test("mediaSegment encodes styp + moof + mdat byte for byte", () => {
          00000024 'trun' 01 000f01 00000001 00000070 000003c0 00000002 02000000 00000000
      0000000a 'mdat' f8ff`,
   );
-  assertEquals(toHex(bytes), toHex(expected));
+  assert.equal(toHex(bytes), toHex(expected));
 });
 
 Deno.test("init + three media segments: mp4box extracts every sample with its time, duration, flags and bytes", () => {
@@ -128,14 +119,14 @@ Deno.test("init + three media segments: mp4box extracts every sample with its ti
     segments.push(mediaSegment({ sequenceNumber: n, trackId: 1, baseDecodeTimeTicks: base, samples }));
   }
   const { info, samples } = parseMp4(concat([initSegment(VIDEO), ...segments]));
-  assertEquals(info.tracks[0]?.nb_samples, 30);
+  assert.equal(info.tracks[0]?.nb_samples, 30);
   const got = (samples.get(1) ?? []).map((s) => ({
     dts: s.dts,
     duration: s.duration,
     isSync: s.is_sync,
     data: s.data,
   }));
-  assertEquals(got, expected);
+  assert.deepEqual(got, expected);
 });
 
 Deno.test("composition offsets are signed (trun version 1)", () => {
@@ -145,7 +136,7 @@ Deno.test("composition offsets are signed (trun version 1)", () => {
   ];
   const segment = mediaSegment({ sequenceNumber: 1, trackId: 1, baseDecodeTimeTicks: 90000, samples });
   const parsed = parseMp4(concat([initSegment(VIDEO), segment])).samples.get(1) ?? [];
-  assertEquals(parsed.map((s) => [s.dts, s.cts]), [[90000, 93000], [93000, 90000]]);
+  assert.deepEqual(parsed.map((s) => [s.dts, s.cts]), [[90000, 93000], [93000, 90000]]);
 });
 
 Deno.test("tfdt beyond 32 bits survives a round trip (a day of 90 kHz video)", () => {
@@ -157,7 +148,7 @@ Deno.test("tfdt beyond 32 bits survives a round trip (a day of 90 kHz video)", (
     samples: [{ durationTicks: 3000, ctsOffsetTicks: 0, isSync: true, data: payload(0, 4) }],
   });
   const parsed = parseMp4(concat([initSegment(VIDEO), segment])).samples.get(1) ?? [];
-  assertEquals(parsed.map((s) => s.dts), [base]);
+  assert.deepEqual(parsed.map((s) => s.dts), [base]);
 });
 
 Deno.test("an Opus segment parses with 20 ms sync samples", () => {
@@ -169,7 +160,7 @@ Deno.test("an Opus segment parses with 20 ms sync samples", () => {
   }));
   const segment = mediaSegment({ sequenceNumber: 1, trackId: 2, baseDecodeTimeTicks: 480, samples });
   const parsed = parseMp4(concat([initSegment(AUDIO), segment])).samples.get(2) ?? [];
-  assertEquals(parsed.length, 50);
-  assertEquals(parsed.every((s, i) => s.is_sync && s.duration === 960 && s.dts === 480 + 960 * i), true);
-  assertEquals(parsed.map((s) => s.data), samples.map((s) => s.data));
+  assert.equal(parsed.length, 50);
+  assert.ok(parsed.every((s, i) => s.is_sync && s.duration === 960 && s.dts === 480 + 960 * i));
+  assert.deepEqual(parsed.map((s) => s.data), samples.map((s) => s.data));
 });

@@ -1,8 +1,10 @@
 /** Segmenter behaviour: keyframe cuts, gapless timelines, audio alignment, drops, jumps, flush, and a property test. */
 
+import assert from "node:assert/strict";
+import { concat, seededRandom } from "../shared/testing.ts";
 import { initSegment } from "./fmp4.ts";
 import { type AudioFrame, Segmenter, type SegmenterOptions, type SegmentOut, type VideoFrame } from "./segmenter.ts";
-import { assertEquals, avcCFrom, check, concat, DOPS_STEREO, parseMp4, PPS_720P, SPS_720P } from "./test_helpers.ts";
+import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
 
 const VIDEO_TRACK = { trackId: 1, timescale: 90000 };
 const AUDIO_TRACK = { trackId: 2, timescale: 48000 };
@@ -81,10 +83,7 @@ function timing(segments: readonly SegmentOut[]): number[][] {
 /** Samples of a track's segments as mp4box.js reads them, grouped per segment. */
 function readBack(kind: "video" | "audio", segments: readonly SegmentOut[]) {
   const init = kind === "video"
-    ? initSegment({
-      ...VIDEO_TRACK,
-      codec: { kind: "avc", avcC: avcCFrom(SPS_720P, PPS_720P), widthPx: 1280, heightPx: 720 },
-    })
+    ? initSegment({ ...VIDEO_TRACK, codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 } })
     : initSegment({ ...AUDIO_TRACK, codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 } });
   const trackId = kind === "video" ? VIDEO_TRACK.trackId : AUDIO_TRACK.trackId;
   const samples = parseMp4(concat([init, ...segments.map((s) => s.bytes)])).samples.get(trackId) ?? [];
@@ -93,11 +92,11 @@ function readBack(kind: "video" | "audio", segments: readonly SegmentOut[]) {
   segments.forEach((segment, k) => {
     for (let i = 0; i < segment.sampleCount; i++, index++) {
       const s = samples[index];
-      check(s !== undefined, `mp4box found fewer samples than the segments announce (${index})`);
+      assert.ok(s !== undefined, `mp4box found fewer samples than the segments announce (${index})`);
       perSegment[k]?.push({ dts: s.dts, duration: s.duration, isSync: s.is_sync, size: s.size });
     }
   });
-  assertEquals(samples.length, index, "sample count read back");
+  assert.equal(samples.length, index, "sample count read back");
   return perSegment;
 }
 
@@ -106,49 +105,49 @@ function assertContinuous(segments: readonly SegmentOut[]): void {
   for (let k = 1; k < segments.length; k++) {
     const previous = segments[k - 1];
     const current = segments[k];
-    check(previous !== undefined && current !== undefined, "segments");
-    assertEquals(current.startTicks, previous.startTicks + previous.durationTicks, `segment ${current.number} start`);
+    assert.ok(previous !== undefined && current !== undefined, "segments");
+    assert.equal(current.startTicks, previous.startTicks + previous.durationTicks, `segment ${current.number} start`);
   }
 }
 
 Deno.test("Segmenter cuts video at the first keyframe at or after the target duration", () => {
   // Keyframes every 1.5 s; 2 s target: cuts at 3.0 s and 6.0 s, never at 1.5 s or 4.5 s.
   const r = run({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK }, videoRun(200, 45));
-  assertEquals(timing(r.video), [
+  assert.deepEqual(timing(r.video), [
     [1, 0, 270000, 90],
     [2, 270000, 270000, 90],
     [3, 540000, 60000, 20],
   ]);
   // A segment is emitted by the push of the keyframe that starts the next one.
-  assertEquals(r.emitted.map((e) => e.at), [90, 180, 200]);
+  assert.deepEqual(r.emitted.map((e) => e.at), [90, 180, 200]);
   const read = readBack("video", r.video);
-  assertEquals(read.map((segment) => segment[0]?.isSync), [true, true, true]);
-  assertEquals(read.flat().filter((s) => s.isSync).length, Math.ceil(200 / 45));
+  assert.deepEqual(read.map((segment) => segment[0]?.isSync), [true, true, true]);
+  assert.equal(read.flat().filter((s) => s.isSync).length, Math.ceil(200 / 45));
 });
 
 Deno.test("Segmenter cuts exactly at the target when a keyframe lands on it", () => {
   const r = run({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK }, videoRun(120, 60));
-  assertEquals(timing(r.video), [[1, 0, 180000, 60], [2, 180000, 180000, 60]]);
+  assert.deepEqual(timing(r.video), [[1, 0, 180000, 60], [2, 180000, 180000, 60]]);
 });
 
 Deno.test("Segmenter drops video before the first keyframe and starts the timeline at its pts", () => {
   const events = [video(0), video(3000), video(6000, true), video(9000), video(12000)];
   const r = run({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK }, events);
-  assertEquals(timing(r.video), [[1, 6000, 9000, 3]]);
-  assertEquals(
+  assert.deepEqual(timing(r.video), [[1, 6000, 9000, 3]]);
+  assert.deepEqual(
     { frames: r.segmenter.stats.videoFrames, dropped: r.segmenter.stats.droppedFrames },
     { frames: 5, dropped: 2 },
   );
-  assertEquals(r.segmenter.stats.droppedBeforeKeyframe, 2);
+  assert.equal(r.segmenter.stats.droppedBeforeKeyframe, 2);
 });
 
 Deno.test("Segmenter drops duplicate and backward video timestamps", () => {
   const events = [video(0, true), video(3000), video(3000), video(2000), video(6000), video(9000)];
   const r = run({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK }, events);
-  assertEquals(timing(r.video), [[1, 0, 12000, 4]]);
-  assertEquals(readBack("video", r.video)[0]?.map((s) => s.duration), [3000, 3000, 3000, 3000]);
-  assertEquals(r.segmenter.stats.droppedNonIncreasing, 2);
-  assertEquals(r.segmenter.stats.droppedFrames, 2);
+  assert.deepEqual(timing(r.video), [[1, 0, 12000, 4]]);
+  assert.deepEqual(readBack("video", r.video)[0]?.map((s) => s.duration), [3000, 3000, 3000, 3000]);
+  assert.equal(r.segmenter.stats.droppedNonIncreasing, 2);
+  assert.equal(r.segmenter.stats.droppedFrames, 2);
 });
 
 Deno.test("Segmenter clamps a forward timestamp jump to the previous duration and continues the timeline", () => {
@@ -159,22 +158,22 @@ Deno.test("Segmenter clamps a forward timestamp jump to the previous duration an
     ...Array.from({ length: 89 }, (_, i) => video(90000 + jump + (i + 1) * 3000, (i + 1) % 30 === 0)),
   ];
   const r = run({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK }, events);
-  assertEquals(r.segmenter.stats.timestampJumps, 1);
-  assertEquals(r.segmenter.stats.droppedFrames, 0);
+  assert.equal(r.segmenter.stats.timestampJumps, 1);
+  assert.equal(r.segmenter.stats.droppedFrames, 0);
   const durations = readBack("video", r.video).flat().map((s) => s.duration);
-  assertEquals(Math.max(...durations), 3000, "no giant sample");
-  assertEquals(durations.length, 120);
+  assert.equal(Math.max(...durations), 3000, "no giant sample");
+  assert.equal(durations.length, 120);
   assertContinuous(r.video);
   // The keyframe after the jump is at decode time 1 s, so the first cut is the one at 2 s.
-  assertEquals(timing(r.video), [[1, 0, 180000, 60], [2, 180000, 180000, 60]]);
+  assert.deepEqual(timing(r.video), [[1, 0, 180000, 60], [2, 180000, 180000, 60]]);
 });
 
 Deno.test("Segmenter treats a backward jump beyond maxJumpMs as a discontinuity, not a stream of drops", () => {
   const events = [...videoRun(30, 30, 3_600 * 90000), ...videoRun(60, 30)];
   const r = run({ segmentDurationMs: 1000, firstNumber: 1, video: VIDEO_TRACK }, events);
-  assertEquals(r.segmenter.stats.timestampJumps, 1);
-  assertEquals(r.segmenter.stats.droppedFrames, 0);
-  assertEquals(r.video.reduce((n, s) => n + s.sampleCount, 0), 90);
+  assert.equal(r.segmenter.stats.timestampJumps, 1);
+  assert.equal(r.segmenter.stats.droppedFrames, 0);
+  assert.equal(r.video.reduce((n, s) => n + s.sampleCount, 0), 90);
   assertContinuous(r.video);
 });
 
@@ -184,47 +183,44 @@ Deno.test("Segmenter flush gives the last frame the previous duration, or 3000 t
     video(3003),
     video(6006),
   ]);
-  assertEquals(readBack("video", r.video)[0]?.map((s) => s.duration), [3003, 3003, 3003]);
+  assert.deepEqual(readBack("video", r.video)[0]?.map((s) => s.duration), [3003, 3003, 3003]);
   const alone = run({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK }, [video(500, true)]);
-  assertEquals(timing(alone.video), [[1, 500, 3000, 1]]);
+  assert.deepEqual(timing(alone.video), [[1, 500, 3000, 1]]);
 });
 
 Deno.test("Segmenter flush with nothing pushed emits nothing", () => {
-  assertEquals(run(AV, []).emitted, []);
-  assertEquals(run(AV, [video(0), audio(0)]).emitted, []);
+  assert.deepEqual(run(AV, []).emitted, []);
+  assert.deepEqual(run(AV, [video(0), audio(0)]).emitted, []);
 });
 
 Deno.test("Segmenter numbers both tracks from firstNumber and uses the number as mfhd sequence", () => {
   const r = run({ ...AV, firstNumber: 17 }, interleave(videoRun(180, 60), audioRun(300)));
-  assertEquals(r.video.map((s) => s.number), [17, 18, 19]);
-  assertEquals(r.audio.map((s) => s.number), [17, 18, 19]);
+  assert.deepEqual(r.video.map((s) => s.number), [17, 18, 19]);
+  assert.deepEqual(r.audio.map((s) => s.number), [17, 18, 19]);
   const file = parseMp4(concat([
-    initSegment({
-      ...VIDEO_TRACK,
-      codec: { kind: "avc", avcC: avcCFrom(SPS_720P, PPS_720P), widthPx: 8, heightPx: 8 },
-    }),
+    initSegment({ ...VIDEO_TRACK, codec: { kind: "avc", avcC: AVCC_720P, widthPx: 8, heightPx: 8 } }),
     ...r.video.map((s) => s.bytes),
   ])).file;
-  assertEquals(file.moofs.map((m) => m.mfhd?.sequence_number), [17, 18, 19]);
+  assert.deepEqual(file.moofs.map((m) => m.mfhd?.sequence_number), [17, 18, 19]);
 });
 
 Deno.test("Segmenter cuts audio at the first frame at or after each video cut", () => {
   // Video keyframes every 1 s; audio starts 10 ms after video, so no audio frame lands exactly on a cut.
   const r = run(AV, interleave(videoRun(300, 30), audioRun(500, 480)));
-  assertEquals(r.video.map((s) => s.startTicks), [0, 180000, 360000, 540000, 720000]);
+  assert.deepEqual(r.video.map((s) => s.startTicks), [0, 180000, 360000, 540000, 720000]);
   const videoCutsSeconds = r.video.map((s) => s.startTicks / 90000);
   const audioStartsSeconds = r.audio.map((s) => s.startTicks / 48000);
-  assertEquals(audioStartsSeconds, [0.01, 2.01, 4.01, 6.01, 8.01]);
+  assert.deepEqual(audioStartsSeconds, [0.01, 2.01, 4.01, 6.01, 8.01]);
   audioStartsSeconds.slice(1).forEach((start, k) => {
     const cut = videoCutsSeconds[k + 1] ?? NaN;
-    check(start >= cut && start < cut + 0.02, `audio segment ${k + 2} starts within one frame after the cut`);
+    assert.ok(start >= cut && start < cut + 0.02, `audio segment ${k + 2} starts within one frame after the cut`);
   });
   assertContinuous(r.audio);
-  assertEquals(r.audio.reduce((n, s) => n + s.sampleCount, 0), 500);
+  assert.equal(r.audio.reduce((n, s) => n + s.sampleCount, 0), 500);
   // Each audio segment is emitted when the first audio frame past the cut arrives, right after its video segment.
   for (const { segment, at } of r.emitted.filter((e) => e.segment.track === "audio").slice(0, -1)) {
     const video = r.emitted.find((e) => e.segment.track === "video" && e.segment.number === segment.number);
-    check(video !== undefined && video.at <= at, `audio ${segment.number} after video ${segment.number}`);
+    assert.ok(video !== undefined && video.at <= at, `audio ${segment.number} after video ${segment.number}`);
   }
 });
 
@@ -239,10 +235,10 @@ Deno.test("Segmenter drops audio before the first keyframe's time", () => {
   ];
   const r = run(AV, events);
   // The first keyframe is at 3000/90000 s = 1600 audio ticks, so frames at 0, 960 are dropped; 1920 is kept.
-  assertEquals(r.audio[0]?.startTicks, 1920);
-  assertEquals(r.segmenter.stats.droppedBeforeKeyframe, 3);
+  assert.equal(r.audio[0]?.startTicks, 1920);
+  assert.equal(r.segmenter.stats.droppedBeforeKeyframe, 3);
   const placedAudio = r.audio.reduce((n, s) => n + s.sampleCount, 0);
-  assertEquals(placedAudio, 141);
+  assert.equal(placedAudio, 141);
 });
 
 Deno.test("Segmenter buffers audio until video decides its cuts: same output in any arrival order", () => {
@@ -252,12 +248,12 @@ Deno.test("Segmenter buffers audio until video decides its cuts: same output in 
   const audioFirst = run(AV, [...audioEvents.slice(0, 200), ...videoEvents, ...audioEvents.slice(200)]);
   const videoFirst = run(AV, [...videoEvents, ...audioEvents]);
   for (const other of [audioFirst, videoFirst]) {
-    assertEquals(timing(other.video), timing(reference.video));
-    assertEquals(timing(other.audio), timing(reference.audio));
-    assertEquals(other.audio.map((s) => s.bytes), reference.audio.map((s) => s.bytes));
-    assertEquals(other.segmenter.stats.droppedFrames, 0);
+    assert.deepEqual(timing(other.video), timing(reference.video));
+    assert.deepEqual(timing(other.audio), timing(reference.audio));
+    assert.deepEqual(other.audio.map((s) => s.bytes), reference.audio.map((s) => s.bytes));
+    assert.equal(other.segmenter.stats.droppedFrames, 0);
   }
-  assertEquals(timing(reference.audio).length, 3);
+  assert.equal(timing(reference.audio).length, 3);
 });
 
 Deno.test("Segmenter absorbs lost audio into the previous sample so audio stays on its pts", () => {
@@ -265,9 +261,9 @@ Deno.test("Segmenter absorbs lost audio into the previous sample so audio stays 
   const events = audioRun(50).filter((_, i) => i < 10 || i >= 15);
   const r = run({ segmentDurationMs: 2000, firstNumber: 1, audio: AUDIO_TRACK }, events);
   const samples = readBack("audio", r.audio).flat();
-  assertEquals(samples[9]?.duration, 6 * 960);
-  assertEquals(samples[10]?.dts, 15 * 960);
-  assertEquals(samples.at(-1)?.duration, 960, "the last frame keeps its own duration");
+  assert.equal(samples[9]?.duration, 6 * 960);
+  assert.equal(samples[10]?.dts, 15 * 960);
+  assert.equal(samples.at(-1)?.duration, 960, "the last frame keeps its own duration");
 });
 
 Deno.test("Segmenter gives an audio frame that claims no duration the previous one at flush", () => {
@@ -276,73 +272,65 @@ Deno.test("Segmenter gives an audio frame that claims no duration the previous o
     audio(960),
     audio(1920, 0),
   ]);
-  assertEquals(readBack("audio", r.audio).flat().map((s) => s.duration), [960, 960, 960]);
+  assert.deepEqual(readBack("audio", r.audio).flat().map((s) => s.duration), [960, 960, 960]);
 });
 
 Deno.test("Segmenter cuts audio-only recordings every segment duration", () => {
   const r = run({ segmentDurationMs: 1000, firstNumber: 3, audio: AUDIO_TRACK }, audioRun(160, 960));
-  assertEquals(timing(r.audio), [
+  assert.deepEqual(timing(r.audio), [
     [3, 960, 48000, 50],
     [4, 48960, 48000, 50],
     [5, 96960, 48000, 50],
     [6, 144960, 9600, 10],
   ]);
-  assertEquals(readBack("audio", r.audio).flat().every((s) => s.isSync), true);
+  assert.ok(readBack("audio", r.audio).flat().every((s) => s.isSync));
 });
 
 Deno.test("Segmenter keeps audio flowing when video stalls, after maxAudioWaitMs, without losing frames", () => {
   // Video stops after 1 s; 30 s of audio keep coming; then flush.
   const r = run({ ...AV, maxAudioWaitMs: 5000 }, interleave(videoRun(30, 30), audioRun(1500)));
-  assertEquals(r.segmenter.stats.droppedFrames, 0);
-  assertEquals(r.audio.reduce((n, s) => n + s.sampleCount, 0), 1500);
-  check(r.segmenter.stats.audioPlacedEarly > 0, "audio was placed without waiting for video");
+  assert.equal(r.segmenter.stats.droppedFrames, 0);
+  assert.equal(r.audio.reduce((n, s) => n + s.sampleCount, 0), 1500);
+  assert.ok(r.segmenter.stats.audioPlacedEarly > 0, "audio was placed without waiting for video");
   // Placed audio was bounded by the wait: no more than ~5 s may sit in the queue at the end.
   const beforeFlush = r.emitted.filter((e) => e.at < 1530).length;
-  assertEquals(beforeFlush, 0, "no cut happened, nothing to emit before flush");
+  assert.equal(beforeFlush, 0, "no cut happened, nothing to emit before flush");
 });
 
 Deno.test("Segmenter drops audio that waits longer than maxAudioWaitMs for a first keyframe", () => {
   const r = run({ ...AV, maxAudioWaitMs: 1000 }, [...audioRun(200), ...videoRun(60, 30, 4 * 90000)]);
   // 4 s of audio, video starts at 4 s: all of it is either too old or before the keyframe.
-  assertEquals(r.segmenter.stats.droppedAudioWait + r.segmenter.stats.droppedBeforeKeyframe, 200);
-  check(r.segmenter.stats.droppedAudioWait > 0, "some audio was dropped while waiting");
-  assertEquals(r.audio, []);
+  assert.equal(r.segmenter.stats.droppedAudioWait + r.segmenter.stats.droppedBeforeKeyframe, 200);
+  assert.ok(r.segmenter.stats.droppedAudioWait > 0, "some audio was dropped while waiting");
+  assert.deepEqual(r.audio, []);
 });
 
 Deno.test("Segmenter drops all audio at flush when no video keyframe ever came", () => {
   const r = run(AV, [video(0), ...audioRun(100)]);
-  assertEquals(r.emitted, []);
-  assertEquals(r.segmenter.stats.droppedFrames, 101);
+  assert.deepEqual(r.emitted, []);
+  assert.equal(r.segmenter.stats.droppedFrames, 101);
 });
 
 Deno.test("Segmenter rejects misuse as bugs", () => {
-  const throws = (f: () => void) => {
-    try {
-      f();
-    } catch {
-      return true;
-    }
-    return false;
-  };
-  check(throws(() => new Segmenter({ segmentDurationMs: 2000, firstNumber: 1 })), "no track");
-  check(throws(() => new Segmenter({ segmentDurationMs: 0, firstNumber: 1, video: VIDEO_TRACK })), "zero duration");
+  assert.throws(() => new Segmenter({ segmentDurationMs: 2000, firstNumber: 1 }), Error, "no track");
+  assert.throws(
+    () => new Segmenter({ segmentDurationMs: 0, firstNumber: 1, video: VIDEO_TRACK }),
+    Error,
+    "zero duration",
+  );
   const videoOnly = new Segmenter({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK });
-  check(throws(() => videoOnly.pushAudio({ ptsTicks: 0, durationTicks: 960, data: new Uint8Array(1) })), "no audio");
+  assert.throws(
+    () => videoOnly.pushAudio({ ptsTicks: 0, durationTicks: 960, data: new Uint8Array(1) }),
+    Error,
+    "no audio",
+  );
   videoOnly.flush();
-  check(throws(() => videoOnly.pushVideo({ ptsTicks: 0, isKeyframe: true, data: new Uint8Array(1) })), "after flush");
+  assert.throws(
+    () => videoOnly.pushVideo({ ptsTicks: 0, isKeyframe: true, data: new Uint8Array(1) }),
+    Error,
+    "after flush",
+  );
 });
-
-/** Small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b_79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** A messy A/V session: leading P-frames, irregular GOPs, jitter, duplicates, loss, rare jumps, arrival skew. */
 function messySession(rand: () => number): { events: Event[]; maxAudioStepTicks: number; hasJump: boolean } {
@@ -396,7 +384,7 @@ function messySession(rand: () => number): { events: Event[]; maxAudioStepTicks:
 
 Deno.test("Segmenter invariants hold over random sessions (continuity, sync starts, no frame lost, alignment)", () => {
   for (let seed = 1; seed <= 100; seed++) {
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const { events, maxAudioStepTicks, hasJump } = messySession(rand);
     const opts: SegmenterOptions = {
       ...AV,
@@ -407,31 +395,34 @@ Deno.test("Segmenter invariants hold over random sessions (continuity, sync star
     const stats = r.segmenter.stats;
     const where = `seed ${seed}`;
     const placed = [...r.video, ...r.audio].reduce((n, s) => n + s.sampleCount, 0);
-    assertEquals(placed, stats.videoFrames + stats.audioFrames - stats.droppedFrames, `${where}: frames accounted`);
-    assertEquals(
+    assert.equal(placed, stats.videoFrames + stats.audioFrames - stats.droppedFrames, `${where}: frames accounted`);
+    assert.equal(
       stats.droppedFrames,
       stats.droppedBeforeKeyframe + stats.droppedNonIncreasing + stats.droppedAudioWait,
       `${where}: drop counters`,
     );
-    if (!hasJump) assertEquals(stats.droppedAudioWait, 0, `${where}: no audio waited 10 s`);
+    if (!hasJump) assert.equal(stats.droppedAudioWait, 0, `${where}: no audio waited 10 s`);
     for (const track of [r.video, r.audio]) {
-      assertEquals(track.map((s) => s.number), track.map((_, k) => opts.firstNumber + k), `${where}: numbering`);
+      assert.deepEqual(track.map((s) => s.number), track.map((_, k) => opts.firstNumber + k), `${where}: numbering`);
       assertContinuous(track);
     }
     const videoSamples = readBack("video", r.video);
     videoSamples.forEach((samples, k) => {
-      check(samples[0]?.isSync === true, `${where}: video segment ${k} starts with a sync sample`);
+      assert.ok(samples[0]?.isSync === true, `${where}: video segment ${k} starts with a sync sample`);
       const segment = r.video[k];
-      check(segment !== undefined, "segment");
-      assertEquals(samples[0]?.dts, segment.startTicks, `${where}: tfdt of video segment ${k}`);
-      assertEquals(samples.reduce((d, s) => d + s.duration, 0), segment.durationTicks, `${where}: duration ${k}`);
-      check(samples.every((s) => s.duration > 0 && s.duration <= 10 * 90000), `${where}: sane video durations`);
+      assert.ok(segment !== undefined, "segment");
+      assert.equal(samples[0]?.dts, segment.startTicks, `${where}: tfdt of video segment ${k}`);
+      assert.equal(samples.reduce((d, s) => d + s.duration, 0), segment.durationTicks, `${where}: duration ${k}`);
+      assert.ok(samples.every((s) => s.duration > 0 && s.duration <= 10 * 90000), `${where}: sane video durations`);
       if (k < r.video.length - 1) {
-        check(segment.durationTicks * 1000 >= opts.segmentDurationMs * 90, `${where}: video segment ${k} long enough`);
+        assert.ok(
+          segment.durationTicks * 1000 >= opts.segmentDurationMs * 90,
+          `${where}: video segment ${k} long enough`,
+        );
       }
     });
     readBack("audio", r.audio).forEach((samples, k) => {
-      assertEquals(samples[0]?.dts, r.audio[k]?.startTicks, `${where}: tfdt of audio segment ${k}`);
+      assert.equal(samples[0]?.dts, r.audio[k]?.startTicks, `${where}: tfdt of audio segment ${k}`);
     });
     if (stats.audioPlacedEarly === 0 && stats.timestampJumps === 0) {
       // Every audio boundary sits at or just after a video cut (within one audio step).
@@ -439,7 +430,7 @@ Deno.test("Segmenter invariants hold over random sessions (continuity, sync star
       for (const segment of r.audio.slice(1)) {
         const start = segment.startTicks / 48000;
         const ok = cuts.some((cut) => start >= cut && start < cut + maxAudioStepTicks / 48000 + 1e-9);
-        check(ok, `${where}: audio segment ${segment.number} at ${start}s is aligned to a video cut`);
+        assert.ok(ok, `${where}: audio segment ${segment.number} at ${start}s is aligned to a video cut`);
       }
     }
   }

@@ -5,23 +5,23 @@ import { type AccessUnit, H264Depacketizer } from "./h264_depacketizer.ts";
 import { packetizeH264 } from "./h264_packetizer.ts";
 import type { RtpPacket } from "./packet.ts";
 import { ReorderBuffer, type ReorderOutput } from "./reorder_buffer.ts";
-import { fromHex, randomBytes, randomInt, seededRandom } from "../codec/testing.ts";
+import { bin, randomBytes, randomInt, seededRandom } from "../shared/testing.ts";
 
-const sps = fromHex("67 42 c0 1f");
-const pps = fromHex("68 ce 38 80");
-const aud = fromHex("09 f0");
+const sps = bin("67 42 c0 1f");
+const pps = bin("68 ce 38 80");
+const aud = bin("09 f0");
 /** IDR slice with first_mb_in_slice = 0 (first bit after the header is 1). */
-const idr = fromHex("65 88 84 21");
+const idr = bin("65 88 84 21");
 /** Second IDR slice of a picture: first_mb_in_slice != 0. */
-const idrSecondSlice = fromHex("65 40 11");
-const pSlice = fromHex("41 9a 02");
+const idrSecondSlice = bin("65 40 11");
+const pSlice = bin("41 9a 02");
 
 /** Builds reorder-buffer outputs with consecutive extended sequence numbers. */
 class Packets {
   #sequence = 0;
 
   packet(payload: Uint8Array | string, timestamp: number, marker = false): ReorderOutput {
-    const bytes = typeof payload === "string" ? fromHex(payload) : payload;
+    const bytes = typeof payload === "string" ? bin(payload) : payload;
     const sequenceNumber = this.#sequence++;
     const packet: RtpPacket = { payloadType: 96, sequenceNumber, timestamp, marker, ssrc: 1, payload: bytes };
     return { type: "packet", packet, extendedSequence: sequenceNumber };
@@ -58,7 +58,7 @@ Deno.test("H264Depacketizer unpacks a STAP-A holding SPS, PPS and an IDR slice",
 Deno.test("H264Depacketizer reassembles an FU-A split over 3 packets", () => {
   const p = new Packets();
   const units = run([p.packet("7c 85 88 84", 90, false), p.packet("7c 05 21 22", 90), p.packet("7c 45 23", 90, true)]);
-  assert.deepEqual(units, [{ timestamp: 90, nalUnits: [fromHex("65 88 84 21 22 23")], keyframe: true }]);
+  assert.deepEqual(units, [{ timestamp: 90, nalUnits: [bin("65 88 84 21 22 23")], keyframe: true }]);
 });
 
 Deno.test("H264Depacketizer completes an access unit when the timestamp changes without a marker", () => {
@@ -95,8 +95,8 @@ Deno.test("H264Depacketizer prepends SPS and PPS sent apart to the keyframe, aft
 
 Deno.test("H264Depacketizer leaves a keyframe that carries its own parameter sets unchanged", () => {
   const p = new Packets();
-  const newSps = fromHex("67 64 00 28");
-  const newPps = fromHex("68 ee 3c 80");
+  const newSps = bin("67 64 00 28");
+  const newPps = bin("68 ee 3c 80");
   const units = run([
     p.packet(sps, 0),
     p.packet(pps, 0, true),
@@ -108,8 +108,8 @@ Deno.test("H264Depacketizer leaves a keyframe that carries its own parameter set
 
 Deno.test("H264Depacketizer fills in only the parameter set a keyframe lacks, in decodable order", () => {
   const p = new Packets();
-  const newSps = fromHex("67 64 00 28");
-  const newPps = fromHex("68 ee 3c 80");
+  const newSps = bin("67 64 00 28");
+  const newPps = bin("68 ee 3c 80");
   const units = run([
     p.packet(sps, 0),
     p.packet(pps, 0, true),
@@ -165,7 +165,7 @@ Deno.test("H264Depacketizer drops an access unit whose FU-A is interrupted by an
     p.packet("7c 85 88", 3000),
     p.packet("7c 45 84", 3000, true),
   ]);
-  assert.deepEqual(units, [{ timestamp: 3000, nalUnits: [fromHex("65 88 84")], keyframe: true }]);
+  assert.deepEqual(units, [{ timestamp: 3000, nalUnits: [bin("65 88 84")], keyframe: true }]);
 });
 
 Deno.test("H264Depacketizer drops an access unit whose FU-A never ends before the marker", () => {
@@ -267,7 +267,7 @@ function randomStream(random: () => number, count: number, maxNalBytes: number):
       nal[1] = slice === 0 ? nal[1]! | 0x80 : nal[1]! & 0x7f;
       return nal;
     });
-    const sei = random() < 0.2 ? [fromHex("06 05 02 aa bb")] : [];
+    const sei = random() < 0.2 ? [bin("06 05 02 aa bb")] : [];
     return { timestamp: 0, nalUnits: keyframe ? [sps, pps, ...sei, ...slices] : [...sei, ...slices], keyframe };
   });
 }

@@ -2,29 +2,29 @@
 
 import assert from "node:assert/strict";
 import { packetizeH264 } from "./h264_packetizer.ts";
-import { fromHex, toHex } from "../codec/testing.ts";
+import { bin, toHex } from "../shared/testing.ts";
 
-const sps = fromHex("67 42 c0 1f");
-const pps = fromHex("68 ce 38 80");
+const sps = bin("67 42 c0 1f");
+const pps = bin("68 ce 38 80");
 
 Deno.test("packetizeH264 aggregates small NAL units into one STAP-A", () => {
-  const sei = fromHex("06 05 01");
+  const sei = bin("06 05 01");
   const payloads = packetizeH264([sps, pps, sei], { mode: 1 });
   assert.deepEqual(payloads.map(toHex), ["78" + "0004" + "6742c01f" + "0004" + "68ce3880" + "0003" + "060501"]);
 });
 
 Deno.test("packetizeH264 gives a STAP-A the highest NRI of its NAL units", () => {
-  const payloads = packetizeH264([fromHex("06 05 01"), fromHex("48 ce"), fromHex("21 9a")], { mode: 1 });
+  const payloads = packetizeH264([bin("06 05 01"), bin("48 ce"), bin("21 9a")], { mode: 1 });
   assert.deepEqual(payloads.map(toHex), ["58" + "0003060501" + "000248ce" + "0002219a"]);
 });
 
 Deno.test("packetizeH264 sends a NAL unit alone as a single NAL unit packet", () => {
-  const idr = fromHex("65 88 84 00");
+  const idr = bin("65 88 84 00");
   assert.deepEqual(packetizeH264([idr], { mode: 1 }), [idr]);
 });
 
 Deno.test("packetizeH264 fragments a NAL unit larger than the MTU into FU-A", () => {
-  const idr = fromHex("65 01 02 03 04 05 06 07 08");
+  const idr = bin("65 01 02 03 04 05 06 07 08");
   const payloads = packetizeH264([sps, idr], { mode: 1, mtu: 5 });
   assert.deepEqual(payloads.map(toHex), ["6742c01f", "7c85010203", "7c05040506", "7c450708"]);
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { OpusDepacketizer } from "./opus_depacketizer.ts";
 import type { ReorderOutput } from "./reorder_buffer.ts";
-import { fromHex } from "../codec/testing.ts";
+import { bin } from "../shared/testing.ts";
 
 function packet(sequenceNumber: number, timestamp: number, payload: Uint8Array): ReorderOutput {
   const rtp = { payloadType: 111, sequenceNumber, timestamp, marker: false, ssrc: 2, payload };
@@ -12,7 +12,7 @@ function packet(sequenceNumber: number, timestamp: number, payload: Uint8Array):
 
 Deno.test("OpusDepacketizer passes each payload on as one Opus packet with its timestamp", () => {
   const depacketizer = new OpusDepacketizer();
-  const data = fromHex("fc ff fe");
+  const data = bin("fc ff fe");
   assert.deepEqual(depacketizer.push(packet(1, 960, data)), [{ timestamp: 960, data }]);
   assert.deepEqual(depacketizer.flush(), []);
   assert.deepEqual(depacketizer.stats, { accessUnits: 1, lostPackets: 0, emptyPackets: 0 });
@@ -21,10 +21,10 @@ Deno.test("OpusDepacketizer passes each payload on as one Opus packet with its t
 Deno.test("OpusDepacketizer skips losses and empty payloads and counts them", () => {
   const depacketizer = new OpusDepacketizer();
   const outputs = [
-    packet(1, 0, fromHex("fc 01")),
+    packet(1, 0, bin("fc 01")),
     { type: "loss", count: 2 } as const,
     packet(4, 2880, new Uint8Array()),
-    packet(5, 3840, fromHex("fc 02")),
+    packet(5, 3840, bin("fc 02")),
   ].flatMap((input) => depacketizer.push(input));
   assert.deepEqual(outputs.map((o) => o.timestamp), [0, 3840]);
   assert.deepEqual(depacketizer.stats, { accessUnits: 2, lostPackets: 2, emptyPackets: 1 });

@@ -3,22 +3,22 @@
 import assert from "node:assert/strict";
 import { BadRequestError } from "../shared/errors.ts";
 import { parseRtpPacket, serializeRtpPacket } from "./packet.ts";
-import { fromHex, randomBytes, randomInt, seededRandom, toHex } from "../codec/testing.ts";
+import { bin, randomBytes, randomInt, seededRandom, toHex } from "../shared/testing.ts";
 
 Deno.test("parseRtpPacket reads the fixed header of a minimal packet", () => {
-  const packet = parseRtpPacket(fromHex("80 e0 ff fe 00 01 5f 90 12 34 56 78 65 88"));
+  const packet = parseRtpPacket(bin("80 e0 ff fe 00 01 5f 90 12 34 56 78 65 88"));
   assert.deepEqual(packet, {
     payloadType: 96,
     sequenceNumber: 65534,
     timestamp: 90000,
     marker: true,
     ssrc: 0x12345678,
-    payload: fromHex("65 88"),
+    payload: bin("65 88"),
   });
 });
 
 Deno.test("parseRtpPacket skips CSRCs and the header extension and strips padding", () => {
-  const bytes = fromHex(
+  const bytes = bin(
     "b2 6f 00 07 ff ff ff ff de ad be ef" + // V=2 P=1 X=1 CC=2, PT=111, seq 7, ts 2^32-1
       "00 00 00 01 00 00 00 02" + // two CSRCs
       "be de 00 01 10 ff 00 00" + // one-byte header extension, 1 word
@@ -31,11 +31,11 @@ Deno.test("parseRtpPacket skips CSRCs and the header extension and strips paddin
   assert.deepEqual(packet.sequenceNumber, 7);
   assert.deepEqual(packet.timestamp, 0xffffffff);
   assert.deepEqual(packet.ssrc, 0xdeadbeef);
-  assert.deepEqual(packet.payload, fromHex("fc ff fe"));
+  assert.deepEqual(packet.payload, bin("fc ff fe"));
 });
 
 Deno.test("parseRtpPacket accepts an empty payload", () => {
-  assert.deepEqual(parseRtpPacket(fromHex("80 60 00 01 00 00 00 00 00 00 00 01")).payload, new Uint8Array());
+  assert.deepEqual(parseRtpPacket(bin("80 60 00 01 00 00 00 00 00 00 00 01")).payload, new Uint8Array());
 });
 
 Deno.test("parseRtpPacket rejects what is not well-formed RTP v2", () => {
@@ -49,7 +49,7 @@ Deno.test("parseRtpPacket rejects what is not well-formed RTP v2", () => {
     ["a0 60 00 01 00 00 00 00 00 00 00 01 aa 04", /need 16 bytes, packet has 14/],
   ];
   for (const [hex, message] of cases) {
-    assert.throws(() => parseRtpPacket(fromHex(hex)), { name: "BadRequestError", message });
+    assert.throws(() => parseRtpPacket(bin(hex)), { name: "BadRequestError", message });
   }
 });
 
@@ -60,7 +60,7 @@ Deno.test("serializeRtpPacket writes a minimal header that parses back", () => {
     timestamp: 0xfffffff0,
     marker: true,
     ssrc: 1,
-    payload: fromHex("7c 85"),
+    payload: bin("7c 85"),
   };
   const bytes = serializeRtpPacket(packet);
   assert.deepEqual(toHex(bytes), "80e0fffffffffff0000000017c85");

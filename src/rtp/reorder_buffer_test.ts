@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { RtpPacket } from "./packet.ts";
 import { ReorderBuffer, type ReorderOutput } from "./reorder_buffer.ts";
-import { randomInt, seededRandom } from "../codec/testing.ts";
+import { randomInt, seededRandom } from "../shared/testing.ts";
 
 function packet(sequenceNumber: number, timestamp = sequenceNumber * 100): RtpPacket {
   return {

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { SequenceUnwrapper, TimestampUnwrapper } from "./unwrap.ts";
-import { randomInt, seededRandom } from "../codec/testing.ts";
+import { randomInt, seededRandom } from "../shared/testing.ts";
 
 Deno.test("SequenceUnwrapper counts on across the 16-bit wrap", () => {
   const unwrapper = new SequenceUnwrapper();
