@@ -7,6 +7,12 @@ type Task = () => Promise<void> | void;
 
 const tasks: { name: string; task: Task }[] = [];
 let running: Promise<void> | undefined;
+let signalled = false;
+
+/** True once SIGINT or SIGTERM arrived; errors after that are the interruption, not failures worth a stack. */
+export function interrupted(): boolean {
+  return signalled;
+}
 
 /** Registers `task`; the returned function unregisters it (for resources already released the normal way). */
 export function onCleanup(name: string, task: Task): () => void {
@@ -37,6 +43,7 @@ export function runCleanup(): Promise<void> {
 export function cleanupOnSignals(): void {
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     Deno.addSignalListener(signal, () => {
+      signalled = true;
       console.error(`bench: ${signal}, stopping children and removing temp dirs`);
       void runCleanup().finally(() => Deno.exit(code));
     });
@@ -52,7 +59,7 @@ export async function endChild(
   try {
     child.kill(signal);
   } catch { /* already exited */ }
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const killed = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
       try {

@@ -7,6 +7,8 @@
 export interface ProcSample {
   /** utime + stime of every thread, in seconds. */
   cpuS: number;
+  /** The kernel-mode part of `cpuS` (stime): syscalls such as UDP receives and file writes. */
+  systemCpuS: number;
   rssBytes: number;
   /** Peak resident set size since the process started (VmHWM). */
   peakRssBytes: number;
@@ -42,16 +44,40 @@ export async function sampleProcess(pid: number): Promise<ProcSample> {
     Deno.readTextFile(`/proc/${pid}/stat`),
     Deno.readTextFile(`/proc/${pid}/status`),
   ]);
-  // Field 2 (comm) may hold spaces and parentheses; the fields after its closing ")" start at field 3 (state).
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
+  const { utime, stime } = parseStat(stat);
   return {
     cpuS: (utime + stime) / ticks,
+    systemCpuS: stime / ticks,
     rssBytes: statusKb(status, "VmRSS") * 1024,
     peakRssBytes: statusKb(status, "VmHWM") * 1024,
     atMs: performance.now(),
   };
+}
+
+/** CPU seconds of each live thread of `pid`, keyed by thread id, with the thread's name (comm). */
+export async function sampleThreads(pid: number): Promise<Map<number, { name: string; cpuS: number }>> {
+  const ticks = await clockTicks();
+  const threads = new Map<number, { name: string; cpuS: number }>();
+  for await (const entry of Deno.readDir(`/proc/${pid}/task`)) {
+    try {
+      const { comm, utime, stime } = parseStat(await Deno.readTextFile(`/proc/${pid}/task/${entry.name}/stat`));
+      threads.set(Number(entry.name), { name: comm, cpuS: (utime + stime) / ticks });
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return threads;
+}
+
+/** CPU seconds spent between two thread samples, summed by thread name (threads that ended are not seen). */
+export function threadCpuByName(
+  before: Map<number, { name: string; cpuS: number }>,
+  after: Map<number, { name: string; cpuS: number }>,
+): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const [tid, thread] of after) {
+    const spent = thread.cpuS - (before.get(tid)?.cpuS ?? 0);
+    byName[thread.name] = (byName[thread.name] ?? 0) + spent;
+  }
+  return byName;
 }
 
 /** The executable and command line of `pid`, to make sure a measured pid is the process meant. */
@@ -73,6 +99,17 @@ export async function sampleMachine(): Promise<MachineSample> {
   const idle = (n[3] ?? 0) + (n[4] ?? 0);
   const total = n.reduce((a, b) => a + b, 0);
   return { busyS: (total - idle) / ticks, totalS: total / ticks };
+}
+
+/** Fields of a proc(5) stat line; comm (field 2) may hold spaces and parentheses, so split after its last ")". */
+function parseStat(stat: string): { comm: string; utime: number; stime: number } {
+  const close = stat.lastIndexOf(")");
+  const fields = stat.slice(close + 2).split(" "); // fields[0] is field 3 (state)
+  return {
+    comm: stat.slice(stat.indexOf("(") + 1, close),
+    utime: Number(fields[14 - 3]),
+    stime: Number(fields[15 - 3]),
+  };
 }
 
 function statusKb(status: string, key: string): number {

@@ -77,7 +77,7 @@ export async function startBenchService(opts: {
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       listened,

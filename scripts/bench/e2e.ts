@@ -1,0 +1,267 @@
+/**
+ * One end-to-end run: a fresh service child with `auto_streams = ["bench-*"]` and fs storage, idle RSS, then N
+ * real-time WHIP publishers in a separate process, the service's CPU and RSS read from /proc from the first
+ * stream's start of media until every recording is finalized, and a check of what landed in storage. It runs the
+ * service and the publishers on the same machine; it does not try to keep them off each other's cores.
+ */
+
+import { endChild, onCleanup } from "./cleanup.ts";
+import { type Hotspot, hotspots, type Profiling, startProfiling } from "./profile.ts";
+import {
+  type MachineSample,
+  type ProcSample,
+  sampleMachine,
+  sampleProcess,
+  sampleThreads,
+  threadCpuByName,
+} from "./proc_stats.ts";
+import { benchStreamName, type PublisherEvent } from "./publishers.ts";
+import { checkRecording, type RecordingCheck } from "./recordings.ts";
+import { startBenchService } from "./service.ts";
+
+const PUBLISHERS = new URL("./publishers.ts", import.meta.url).pathname;
+/** How long the freshly started service may settle before its idle RSS is read. */
+const IDLE_SETTLE_MS = 2000;
+const RSS_SAMPLE_INTERVAL_MS = 250;
+/** Slack beyond the media duration for connecting, pacing lag and closing. */
+const PUBLISH_SLACK_MS = 60_000;
+const FINALIZE_TIMEOUT_MS = 30_000;
+
+export interface E2eOptions {
+  streams: number;
+  seconds: number;
+  segmentDurationS: number;
+  /** Parent dir for this run's config and storage. */
+  dir: string;
+  /** Write a CPU profile of the service to this path (.cpuprofile) and list hotspots. */
+  profilePath: string | undefined;
+}
+
+export interface E2eResult {
+  streams: number;
+  mediaSecondsPerStream: number;
+  /** Wall time from the first stream's first media to every recording finalized. */
+  windowS: number;
+  /** Wall time from the first to the last publisher connecting. */
+  connectSpreadS: number;
+  serviceCpuS: number;
+  /** The kernel-mode (stime) part of serviceCpuS. */
+  serviceSystemCpuS: number;
+  /** serviceCpuS split by thread name (main JS thread "deno", tokio workers, V8 GC helpers ...). */
+  serviceCpuSByThread: Record<string, number>;
+  cpuSPerMediaMinutePerStream: number;
+  /** Service CPU over the window as a share of one core. */
+  serviceCoreLoadPct: number;
+  idleRssBytes: number;
+  /** Highest VmRSS sampled during the window. */
+  peakRssBytes: number;
+  /** VmRSS once every recording is finalized. */
+  endRssBytes: number;
+  /** VmHWM at the end: the kernel's peak RSS over the service's whole life. */
+  hwmRssBytes: number;
+  publisherCpuS: number;
+  publisherCoreLoadPct: number;
+  /** Busy share of all cores of the machine over the window. */
+  machineBusyPct: number;
+  keyframeRequests: number;
+  recordings: RecordingCheck[];
+  hotspots: { functions: Hotspot[]; modules: Hotspot[] } | undefined;
+}
+
+/** Runs the service and N publishers, measures, checks storage, stops everything it started. */
+export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
+  const dir = await Deno.makeTempDir({ dir: opts.dir, prefix: `n${opts.streams}-` });
+  const service = await startBenchService({
+    dir,
+    autoStreams: ["bench-*"],
+    segmentDurationS: opts.segmentDurationS,
+    inspect: opts.profilePath !== undefined,
+  });
+  try {
+    await delay(IDLE_SETTLE_MS);
+    const idle = await sampleProcess(service.pid);
+    let profiling: Profiling | undefined;
+    if (opts.profilePath !== undefined) {
+      if (service.inspectorUrl === undefined) throw new Error("the service printed no inspector URL");
+      profiling = await startProfiling(service.inspectorUrl);
+    }
+    const publish = await publishAndSample(service.url, service.pid, opts);
+    await waitFinalized(service.url, opts.streams);
+    const [end, threadsEnd] = await Promise.all([sampleProcess(service.pid), sampleThreads(service.pid)]);
+    const machineEnd = await sampleMachine();
+    publish.stopRssSampler();
+    const profile = await profiling?.stop();
+    if (profile !== undefined && opts.profilePath !== undefined) {
+      await Deno.writeTextFile(opts.profilePath, JSON.stringify(profile));
+    }
+    const code = await service.stop();
+    if (code !== 0) console.error(`bench: service exited with ${code}:\n${service.logTail()}`);
+    const recordings = await Promise.all(
+      Array.from({ length: opts.streams }, (_, i) => checkRecording(service.root, benchStreamName(i))),
+    );
+
+    const { start, machineStart, threadsStart } = publish;
+    const serviceCpuS = end.cpuS - start.cpuS;
+    const windowS = (end.atMs - start.atMs) / 1000;
+    const mediaMinutes = opts.streams * opts.seconds / 60;
+    const machineTotalS = machineEnd.totalS - machineStart.totalS;
+    return {
+      streams: opts.streams,
+      mediaSecondsPerStream: opts.seconds,
+      windowS,
+      connectSpreadS: publish.connectSpreadS,
+      serviceCpuS,
+      serviceSystemCpuS: end.systemCpuS - start.systemCpuS,
+      serviceCpuSByThread: threadCpuByName(threadsStart, threadsEnd),
+      cpuSPerMediaMinutePerStream: serviceCpuS / mediaMinutes,
+      serviceCoreLoadPct: serviceCpuS / windowS * 100,
+      idleRssBytes: idle.rssBytes,
+      peakRssBytes: Math.max(publish.peakRssBytes(), end.rssBytes),
+      endRssBytes: end.rssBytes,
+      hwmRssBytes: end.peakRssBytes,
+      publisherCpuS: publish.publisherCpuS,
+      publisherCoreLoadPct: publish.publisherCpuS / windowS * 100,
+      machineBusyPct: machineTotalS > 0 ? (machineEnd.busyS - machineStart.busyS) / machineTotalS * 100 : 0,
+      keyframeRequests: publish.keyframeRequests,
+      recordings,
+      hotspots: profile === undefined ? undefined : hotspots(profile, 12),
+    };
+  } finally {
+    await service.stop();
+  }
+}
+
+/** Spawns the publisher process and follows its events; samples the service when the first stream connects. */
+async function publishAndSample(url: string, servicePid: number, opts: E2eOptions) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      PUBLISHERS,
+      "--url",
+      url,
+      "--streams",
+      String(opts.streams),
+      "--seconds",
+      String(opts.seconds),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const unregister = onCleanup(`publishers pid ${child.pid}`, () => endChild(child, "SIGKILL").then(() => {}));
+  let stderr = "";
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr = (stderr + chunk).slice(-4000);
+  })();
+
+  let start: ProcSample | undefined;
+  let machineStart: MachineSample | undefined;
+  let threadsStart: Awaited<ReturnType<typeof sampleThreads>> | undefined;
+  let firstConnectCpuS: number | undefined;
+  let firstConnectMs = 0;
+  let lastConnectMs = 0;
+  let peakRss = 0;
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  let keyframeRequests = 0;
+  let finished: (PublisherEvent & { event: "finished" }) | undefined;
+  const errors: string[] = [];
+  const deadline = setTimeout(() => {
+    errors.push(`publishers did not finish within ${opts.seconds} s + ${PUBLISH_SLACK_MS / 1000} s`);
+    void endChild(child, "SIGKILL");
+  }, opts.seconds * 1000 + PUBLISH_SLACK_MS);
+  try {
+    for await (const line of lines(child.stdout)) {
+      const event = parseEvent(line);
+      if (event === undefined) continue;
+      if (event.event === "connected") {
+        lastConnectMs = performance.now();
+        if (start === undefined) {
+          firstConnectMs = lastConnectMs;
+          firstConnectCpuS = event.cpuS;
+          [start, machineStart, threadsStart] = await Promise.all([
+            sampleProcess(servicePid),
+            sampleMachine(),
+            sampleThreads(servicePid),
+          ]);
+          peakRss = start.rssBytes;
+          sampler = setInterval(() => {
+            sampleProcess(servicePid).then((s) => (peakRss = Math.max(peakRss, s.rssBytes)), () => {});
+          }, RSS_SAMPLE_INTERVAL_MS);
+        }
+      } else if (event.event === "done") {
+        keyframeRequests += event.keyframeRequests;
+      } else if (event.event === "error") {
+        errors.push(`${event.stream}: ${event.message}`);
+      } else if (event.event === "finished") {
+        finished = event;
+      }
+    }
+    const status = await child.status;
+    await stderrDone;
+    if (errors.length > 0 || finished === undefined || status.code !== 0 || start === undefined) {
+      throw new Error(`publishers failed (exit ${status.code}): ${errors.join("; ")}\n${stderr}`);
+    }
+  } catch (error) {
+    clearInterval(sampler);
+    throw error;
+  } finally {
+    clearTimeout(deadline);
+    unregister();
+  }
+  return {
+    start,
+    machineStart: machineStart!,
+    threadsStart: threadsStart!,
+    connectSpreadS: (lastConnectMs - firstConnectMs) / 1000,
+    publisherCpuS: finished.cpuS - (firstConnectCpuS ?? 0),
+    keyframeRequests,
+    peakRssBytes: () => peakRss,
+    stopRssSampler: () => clearInterval(sampler),
+  };
+}
+
+/** Polls the recording API until no bench stream is recording any more (the final manifest is written). */
+async function waitFinalized(url: string, streams: number): Promise<void> {
+  const deadline = Date.now() + FINALIZE_TIMEOUT_MS;
+  for (;;) {
+    const states = await Promise.all(
+      Array.from({ length: streams }, async (_, i) => {
+        const response = await fetch(`${url}/api/record/${benchStreamName(i)}`);
+        return (await response.json() as { recording: boolean }).recording;
+      }),
+    );
+    if (!states.includes(true)) return;
+    if (Date.now() > deadline) throw new Error(`recordings not finalized within ${FINALIZE_TIMEOUT_MS} ms`);
+    await delay(100);
+  }
+}
+
+/** A publisher event, or undefined for anything else a library printed to stdout. */
+function parseEvent(line: string): PublisherEvent | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const value = JSON.parse(line);
+    return typeof value?.event === "string" ? value as PublisherEvent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buffered = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line !== "") yield line;
+    }
+  }
+  if (buffered.trim() !== "") yield buffered.trim();
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,106 @@
+/** Command-line flags of `deno task bench`, with their defaults; it parses and validates, nothing else. */
+
+export interface BenchFlags {
+  streams: number;
+  seconds: number;
+  remuxSeconds: number;
+  remuxRuns: number;
+  segmentDurationS: number;
+  remux: boolean;
+  e2e: boolean;
+  /** Path of the service CPU profile of the last end-to-end run, when profiling. */
+  profilePath: string | undefined;
+  jsonPath: string | undefined;
+  keep: boolean;
+}
+
+export const USAGE = `usage: deno task bench [flags]
+
+  --streams N           concurrent publishers of the second end-to-end run (default 4; the first run is always 1)
+  --seconds S           media seconds per end-to-end run (default 60)
+  --quick               15 s end-to-end runs and 3 remux runs (explicit flags still win)
+  --remux-seconds S     media seconds of the looped clip fed to the remux core (default 60)
+  --remux-runs N        timed remux runs after one warm-up run (default 5)
+  --segment-duration S  segment duration of the pipeline and the service, in seconds (default 6)
+  --no-remux            skip the remux-core benchmark
+  --no-e2e              skip the end-to-end runs
+  --profile [PATH]      CPU-profile the service during the last end-to-end run over the V8 inspector, list its
+                        hotspots and write the .cpuprofile to PATH (default: $TMPDIR/liverec-bench-service.cpuprofile)
+  --json PATH           also write the JSON summary to PATH
+  --keep                keep the temp dir (configs and recordings) and print its path
+  --help                this text`;
+
+/** Parses `args`; throws an Error naming the offending flag. */
+export function parseFlags(args: readonly string[]): BenchFlags {
+  const quick = args.includes("--quick");
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  const flags: BenchFlags = {
+    streams: 4,
+    seconds: quick ? 15 : 60,
+    remuxSeconds: 60,
+    remuxRuns: quick ? 3 : 5,
+    segmentDurationS: 6,
+    remux: true,
+    e2e: true,
+    profilePath: undefined,
+    jsonPath: undefined,
+    keep: false,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = () => {
+      const next = args[++i];
+      if (next === undefined || next.startsWith("--")) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    const number = (min: number, max: number, integer: boolean) => {
+      const text = value();
+      const n = Number(text);
+      if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+        throw new Error(`${arg} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${text}`);
+      }
+      return n;
+    };
+    switch (arg) {
+      case "--quick":
+        break;
+      case "--streams":
+        flags.streams = number(1, 64, true);
+        break;
+      case "--seconds":
+        flags.seconds = number(1, 3600, false);
+        break;
+      case "--remux-seconds":
+        flags.remuxSeconds = number(1, 3600, false);
+        break;
+      case "--remux-runs":
+        flags.remuxRuns = number(1, 100, true);
+        break;
+      case "--segment-duration":
+        flags.segmentDurationS = number(1, 30, true);
+        break;
+      case "--no-remux":
+        flags.remux = false;
+        break;
+      case "--no-e2e":
+        flags.e2e = false;
+        break;
+      case "--profile": {
+        const next = args[i + 1];
+        flags.profilePath = next !== undefined && !next.startsWith("--")
+          ? args[++i]
+          : `${tmp}/liverec-bench-service.cpuprofile`;
+        break;
+      }
+      case "--json":
+        flags.jsonPath = value();
+        break;
+      case "--keep":
+        flags.keep = true;
+        break;
+      default:
+        throw new Error(`unknown flag ${arg}`);
+    }
+  }
+  return flags;
+}
