@@ -80,7 +80,7 @@ interface TrackState {
 
 /** One recording's RTP-to-segments pipeline. */
 export class RecordingPipeline {
-  readonly stats: PipelineStats = {
+  readonly #counts: PipelineStats = {
     videoPackets: 0,
     audioPackets: 0,
     lostPackets: 0,
@@ -124,6 +124,15 @@ export class RecordingPipeline {
     return this.#video !== undefined && (this.#videoSps === undefined || this.#video.depacketizer.waitingForKeyframe);
   }
 
+  /** What the pipeline and its stages counted so far. */
+  get stats(): PipelineStats {
+    return {
+      ...this.#counts,
+      droppedAccessUnits: this.#video?.depacketizer.stats.droppedAccessUnits ?? 0,
+      droppedFrames: this.#counts.droppedFrames + this.#segmenter.stats.droppedFrames,
+    };
+  }
+
   /** True once the recording's time zero is fixed (its first frame was recorded). */
   get started(): boolean {
     return this.#zeroMs !== undefined;
@@ -151,11 +160,11 @@ export class RecordingPipeline {
   pushRtp(kind: TrackKind, packet: RtpPacket, arrivalMs: number): PipelineOutput[] {
     const out: PipelineOutput[] = [];
     if (kind === "video" && this.#video !== undefined) {
-      this.stats.videoPackets++;
+      this.#counts.videoPackets++;
       observeArrival(this.#video, packet.timestamp, arrivalMs);
       for (const item of this.#video.reorder.push(packet)) this.#videoItem(item, out);
     } else if (kind === "audio" && this.#audio !== undefined) {
-      this.stats.audioPackets++;
+      this.#counts.audioPackets++;
       observeArrival(this.#audio, packet.timestamp, arrivalMs);
       for (const item of this.#audio.reorder.push(packet)) this.#audioItem(item, out);
     }
@@ -179,28 +188,27 @@ export class RecordingPipeline {
       for (const item of this.#audio.reorder.flush()) this.#audioItem(item, out);
     }
     for (const segment of this.#segmenter.flush()) out.push({ type: "segment", segment });
-    this.#collectStats();
     return out;
   }
 
   #videoItem(item: ReorderOutput, out: PipelineOutput[]): void {
     const video = this.#video!;
-    if (item.type === "loss") this.stats.lostPackets += item.count;
+    if (item.type === "loss") this.#counts.lostPackets += item.count;
     for (const au of video.depacketizer.push(item)) this.#videoAccessUnit(au, out);
   }
 
   #audioItem(item: ReorderOutput, out: PipelineOutput[]): void {
     const audio = this.#audio!;
-    if (item.type === "loss") this.stats.lostPackets += item.count;
+    if (item.type === "loss") this.#counts.lostPackets += item.count;
     for (const frame of audio.depacketizer.push(item)) {
       const durationTicks = opusPacketDurationSamples(frame.data);
       if (durationTicks === 0) continue;
       const ticks = this.#ticks(audio, frame.timestamp, AUDIO_TIMESCALE, false);
       if (ticks === undefined) {
-        this.stats.droppedFrames++;
+        this.#counts.droppedFrames++;
         continue;
       }
-      this.stats.audioFrames++;
+      this.#counts.audioFrames++;
       for (const segment of this.#segmenter.pushAudio({ ptsTicks: ticks, durationTicks, data: frame.data })) {
         out.push({ type: "segment", segment });
       }
@@ -211,22 +219,22 @@ export class RecordingPipeline {
     const video = this.#video!;
     if (this.#videoSps === undefined) {
       if (!au.keyframe) {
-        this.stats.droppedFrames++;
+        this.#counts.droppedFrames++;
         return;
       }
       const init = this.#videoInit(au);
       if (init === undefined) {
-        this.stats.keyframesWithoutParameterSets++;
+        this.#counts.keyframesWithoutParameterSets++;
         return;
       }
       out.push(init);
     }
     const ticks = this.#ticks(video, au.timestamp, VIDEO_TIMESCALE, true);
     if (ticks === undefined) {
-      this.stats.droppedFrames++;
+      this.#counts.droppedFrames++;
       return;
     }
-    this.stats.videoFrames++;
+    this.#counts.videoFrames++;
     const frame = { ptsTicks: ticks, isKeyframe: au.keyframe, data: toAvcc(au.nalUnits) };
     for (const segment of this.#segmenter.pushVideo(frame)) out.push({ type: "segment", segment });
   }
@@ -294,11 +302,6 @@ export class RecordingPipeline {
       return state.sync.report.ntpMs + mediaMs - state.sync.report.extTimestamp * 1000 / state.clockRate;
     }
     return (state.sync.arrivalOffsetMs ?? 0) + mediaMs;
-  }
-
-  #collectStats(): void {
-    const video = this.#video?.depacketizer.stats;
-    this.stats.droppedAccessUnits = video?.droppedAccessUnits ?? 0;
   }
 }
 

@@ -67,7 +67,8 @@ export class RecordingSession {
   #nextPliAtMs = 0;
   #pliIntervalMs = PLI_FIRST_INTERVAL_MS;
   #sizeBytes = 0;
-  #trackBytes = { video: 0, audio: 0 };
+  /** Bytes and ticks of each track's stored segments, for its average bandwidth. */
+  #trackTotals = { video: { bytes: 0, ticks: 0 }, audio: { bytes: 0, ticks: 0 } };
   #segments = 0;
   #storageErrors = 0;
   #lastStorageError: string | undefined;
@@ -128,7 +129,7 @@ export class RecordingSession {
       sizeBytes: this.#sizeBytes,
       storageErrors: this.#storageErrors,
       lastStorageError: this.#lastStorageError,
-      stats: { ...this.#pipeline!.stats },
+      stats: this.#pipeline!.stats,
     };
   }
 
@@ -168,9 +169,10 @@ export class RecordingSession {
       if (track.segments.length === 0) track.startNumber = segment.number;
       track.segments.push({ startTicks: segment.startTicks, durationTicks: segment.durationTicks });
       this.#segments++;
-      this.#trackBytes[segment.track] += segment.bytes.length;
-      const seconds = track.segments.reduce((sum, s) => sum + s.durationTicks, 0) / track.timescale;
-      track.bandwidthBps = seconds > 0 ? Math.round(this.#trackBytes[segment.track] * 8 / seconds) : 0;
+      const totals = this.#trackTotals[segment.track];
+      totals.bytes += segment.bytes.length;
+      totals.ticks += segment.durationTicks;
+      track.bandwidthBps = totals.ticks > 0 ? Math.round(totals.bytes * 8 * track.timescale / totals.ticks) : 0;
       await this.#writeManifest();
     });
   }
