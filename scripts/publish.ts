@@ -24,6 +24,8 @@ export interface PublishClipOptions {
   onConnected?: () => void;
   /** Stops publishing early. */
   signal?: AbortSignal;
+  /** Called after each video frame is sent, with the count sent so far. */
+  onVideoFrame?: (framesSent: number) => void;
 }
 
 /** What was sent, for comparison with what was recorded. */
@@ -68,6 +70,7 @@ export async function publishClip(opts: PublishClipOptions): Promise<PublishResu
           const ts = videoStart + Math.round(loopMs * 90) + event.video.ticks;
           await publisher.sendVideo(event.video.nalUnits, ts >>> 0);
           result.videoFrames++;
+          opts.onVideoFrame?.(result.videoFrames);
         } else if (event.audio !== undefined) {
           const ts = audioStart + Math.round(loopMs * 48) + event.audio.ticks;
           await publisher.sendAudio(event.audio.data, ts >>> 0);

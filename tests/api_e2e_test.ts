@@ -28,8 +28,16 @@ function live(service: Service, streamId: string): Promise<true> {
 Deno.test("the API starts a recording into base_dir, reports it while live, and stops it into a static manifest", async () => {
   const service = await startService();
   try {
-    const publishing = publishClip({ url: `${service.url}/whip/api-1`, seconds: 9, clip });
-    await live(service, "api-1");
+    // Ask for the recording mid-GOP (the 10th frame of 30), so that it has to wait for, and ask for, a keyframe.
+    let midGop: () => void = () => {};
+    const reachedMidGop = new Promise<void>((resolve) => (midGop = resolve));
+    const publishing = publishClip({
+      url: `${service.url}/whip/api-1`,
+      seconds: 9,
+      clip,
+      onVideoFrame: (sent) => sent === 10 && midGop(),
+    });
+    await reachedMidGop;
     const startResponse = await service.fetch(`/api/record/api-1`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -54,7 +62,7 @@ Deno.test("the API starts a recording into base_dir, reports it while live, and 
     assert.match(dynamic, /availabilityStartTime=/);
     const running = await status(service, "api-1");
     assert.equal(running.recording, true);
-    assert.equal(running.mpdPath, "custom/dir/manifest.mpd");
+    assert.equal(running.mpd_path, "custom/dir/manifest.mpd");
     assert.ok(running.segments >= 1);
 
     const stopResponse = await service.fetch(`/api/record/api-1`, { method: "DELETE" });

@@ -18,7 +18,7 @@ const TOML = `[recorder]\nauto_streams = ["play-*"]\nsegment_duration = 2\n`;
 function recordingMpdPath(service: Service, streamId: string): Promise<string> {
   return waitFor(`${streamId} to be recording`, async () => {
     const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    return status.recording === true && typeof status.mpdPath === "string" ? status.mpdPath as string : undefined;
+    return status.recording === true && typeof status.mpd_path === "string" ? status.mpd_path as string : undefined;
   });
 }
 

@@ -1,7 +1,7 @@
 /** The seed's recording API: start, status and stop of a stream's recording under `/api/record/:streamId`. */
 
 import { Hono } from "hono";
-import type { RecordingManager } from "../recorder/mod.ts";
+import type { RecordingManager, RecordingStatus } from "../recorder/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
 
 /** Routes under `/api/record` (the object route is mounted before these). */
@@ -14,7 +14,7 @@ export function recordRoutes(manager: RecordingManager): Hono {
     return c.json(info, 200);
   });
 
-  app.get("/:streamId", (c) => c.json(manager.status(c.req.param("streamId"))));
+  app.get("/:streamId", (c) => c.json(statusJson(manager.status(c.req.param("streamId")))));
 
   app.delete("/:streamId", async (c) => c.json(await manager.stop(c.req.param("streamId"))));
 
@@ -41,4 +41,24 @@ function readStartBody(text: string): { baseDir?: string } {
     throw new BadRequestError(`base_dir must be a string, got ${JSON.stringify(baseDir)}`);
   }
   return { baseDir };
+}
+
+/** A recording's status in the API's snake_case, the same style as the seed's start answer. */
+function statusJson(status: RecordingStatus): Record<string, unknown> {
+  const { recording, streamLive, session } = status;
+  if (session === undefined) return { recording, stream_live: streamLive };
+  return {
+    recording,
+    stream_live: streamLive,
+    record_id: session.recordId,
+    record_dir: session.recordDir,
+    mpd_path: session.mpdPath,
+    started_at: session.startedAt,
+    duration_s: session.durationS,
+    segments: session.segments,
+    size_bytes: session.sizeBytes,
+    storage_errors: session.storageErrors,
+    last_storage_error: session.lastStorageError ?? null,
+    stats: session.stats,
+  };
 }

@@ -34,6 +34,13 @@ export interface RecordingInfo {
   node_alias?: string;
 }
 
+/** Whether a stream is live and recorded, and the recording's details when it is. */
+export interface RecordingStatus {
+  recording: boolean;
+  streamLive: boolean;
+  session: SessionStatus | undefined;
+}
+
 /** Recordings by stream name; at most one per stream. */
 export class RecordingManager {
   readonly #opts: ManagerOptions;
@@ -76,11 +83,10 @@ export class RecordingManager {
   }
 
   /** The stream's recording status; `recording: false` when none runs. */
-  status(streamId: string): { recording: boolean; stream_live: boolean } & Partial<SessionStatus> {
-    const live = this.#opts.hub.get(streamId) !== undefined;
-    const session = this.#sessions.get(streamId);
-    if (session === undefined) return { recording: false, stream_live: live };
-    return { recording: true, stream_live: live, ...session.status() };
+  status(streamId: string): RecordingStatus {
+    const streamLive = this.#opts.hub.get(streamId) !== undefined;
+    const session = this.#sessions.get(streamId)?.status();
+    return { recording: session !== undefined, streamLive, session };
   }
 
   /** Stops and finalizes the stream's recording; NotFoundError when none runs. */

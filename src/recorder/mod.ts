@@ -1,7 +1,7 @@
 /** The recorder: live streams (the hub), recordings of them (sessions) and the manager that runs them. */
 
 export { type HubListener, StreamHub } from "./hub.ts";
-export { type ManagerOptions, type RecordingInfo, RecordingManager } from "./manager.ts";
+export { type ManagerOptions, type RecordingInfo, RecordingManager, type RecordingStatus } from "./manager.ts";
 export type { SessionStatus } from "./session.ts";
 export type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "./source.ts";
 export { dailyRecordDir, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
