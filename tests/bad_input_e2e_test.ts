@@ -231,3 +231,30 @@ Deno.test("with [auth] tokens, API and WHIP requests need a valid bearer token",
     await service.stop();
   }
 });
+
+Deno.test("an invalid config stops start-up with one message naming the key, the value and what is allowed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liverec-config-" });
+  const cases: [string, RegExp][] = [
+    ["[recorder]\nsegment_duration = 0\n", /"recorder\.segment_duration" must be between 1 and 30 seconds, got 0/],
+    [
+      "[recorder]\nsegmnt_duration = 6\n",
+      /"recorder\.segmnt_duration" is an unknown key \(allowed: .*segment_duration/,
+    ],
+    ['[recorder.storage]\ntype = "s3"\n', /"recorder\.storage\.bucket" is required/],
+    ["[http\n", /not valid TOML/],
+  ];
+  for (const [toml, message] of cases) {
+    const path = `${dir}/config.toml`;
+    await Deno.writeTextFile(path, toml);
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", main, "--config", path],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2, stderr);
+    assert.match(stderr, message);
+    assert.equal(stderr.trim().split("\n")[0]!.startsWith("liverec: invalid config:"), true, stderr);
+  }
+});
