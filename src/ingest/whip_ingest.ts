@@ -13,6 +13,11 @@ import { WhipSession } from "./whip_session.ts";
 
 /** A publish that sends no media for this long is ended (ICE-lite gets no consent checks of its own). */
 const MEDIA_TIMEOUT_MS = 10_000;
+/**
+ * After a publisher's DELETE, media it sent just before may still be in flight (UDP, SRTP decryption): keep
+ * receiving this long before the stream ends, so the last packets are recorded too.
+ */
+const DRAIN_MS = 250;
 
 export interface WhipIngestOptions {
   hub: StreamHub;
@@ -20,6 +25,7 @@ export interface WhipIngestOptions {
   log: Logger;
   webrtc: WebrtcOptions;
   mediaTimeoutMs?: number;
+  drainMs?: number;
 }
 
 /** The WHIP endpoint's state: live sessions by id. */
@@ -69,9 +75,10 @@ export class WhipIngest {
     }
   }
 
-  /** Ends a publish (the WHIP resource's DELETE). */
+  /** Ends a publish (the WHIP resource's DELETE), after letting media still in flight arrive. */
   async end(streamId: string, sessionId: string): Promise<void> {
     const session = this.#find(streamId, sessionId);
+    await new Promise((resolve) => setTimeout(resolve, this.#opts.drainMs ?? DRAIN_MS));
     await this.#end(session, "publisher ended the session");
   }
 
