@@ -1,0 +1,207 @@
+/**
+ * Objects being recorded, as files under one local directory. A segment grows fragment by fragment in `KEY.part`,
+ * each append made durable (fdatasync) before it returns, and is closed by renaming it to `KEY`; small objects
+ * (init segments, indexes, manifests) are replaced atomically (temporary file, fsync, rename), so a crash leaves
+ * either the old or the new version, never half of one. For the fs backend this directory is the storage root;
+ * for object stores it is the spool that the upload queue drains.
+ */
+
+import { dirname, join } from "node:path";
+import { StorageError } from "../shared/errors.ts";
+import { checkedKey, checkedPrefix } from "./keys.ts";
+
+const PART_SUFFIX = ".part";
+const TEMP_MARKER = ".tmp-";
+
+/** A local file's identity for "has it changed since I read it". */
+export interface LocalStat {
+  sizeBytes: number;
+  mtimeMs: number;
+}
+
+/** Local files for objects, keyed like the store. */
+export class LocalObjects {
+  readonly dir: string;
+  readonly #open = new Map<string, Deno.FsFile>();
+  #totalBytes = 0;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Bytes held under the directory, as counted at `init()` plus what was written and deleted since. */
+  get totalBytes(): number {
+    return this.#totalBytes;
+  }
+
+  /** Creates the directory and counts what it holds. */
+  async init(): Promise<void> {
+    await this.#io("create", this.dir, () => Deno.mkdir(this.dir, { recursive: true }));
+    this.#totalBytes = 0;
+    for await (const file of walk(this.dir)) this.#totalBytes += file.sizeBytes;
+  }
+
+  /** Appends to the open object `key` (creating `KEY.part`) and makes the bytes durable. */
+  async append(key: string, bytes: Uint8Array): Promise<void> {
+    const path = this.#path(key) + PART_SUFFIX;
+    let file = this.#open.get(key);
+    if (file === undefined) {
+      await this.#io("create folder for", path, () => Deno.mkdir(dirname(path), { recursive: true }));
+      file = await this.#io("open", path, () => Deno.open(path, { create: true, append: true }));
+      this.#open.set(key, file);
+    }
+    const opened = file;
+    await this.#io("append to", path, async () => {
+      await writeAll(opened, bytes);
+      await opened.syncData();
+    });
+    this.#totalBytes += bytes.length;
+  }
+
+  /** Closes the open object `key`: `KEY.part` becomes `KEY`. A key never appended to is left alone. */
+  async close(key: string): Promise<void> {
+    const path = this.#path(key);
+    this.#open.get(key)?.close();
+    this.#open.delete(key);
+    try {
+      await Deno.rename(path + PART_SUFFIX, path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        throw new StorageError(`closing ${path} failed: ${message(error)}`, { cause: error });
+      }
+    }
+  }
+
+  /** Replaces `key` atomically with `bytes`. */
+  async replace(key: string, bytes: Uint8Array): Promise<void> {
+    const path = this.#path(key);
+    const temp = `${path}${TEMP_MARKER}${crypto.randomUUID().slice(0, 8)}`;
+    const before = (await this.stat(key))?.sizeBytes ?? 0;
+    await this.#io("create folder for", path, () => Deno.mkdir(dirname(path), { recursive: true }));
+    await this.#io("write", temp, async () => {
+      using file = await Deno.open(temp, { create: true, write: true, truncate: true });
+      await writeAll(file, bytes);
+      await file.syncData();
+    });
+    await this.#io("rename", temp, () => Deno.rename(temp, path));
+    this.#totalBytes += bytes.length - before;
+  }
+
+  /** The closed object's bytes, or undefined when there is none. */
+  async read(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await Deno.readFile(this.#path(key));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw new StorageError(`reading ${this.#path(key)} failed: ${message(error)}`, { cause: error });
+    }
+  }
+
+  async stat(key: string): Promise<LocalStat | undefined> {
+    return await statOf(this.#path(key));
+  }
+
+  /** Keys of closed objects below `prefix` (`""` for all). */
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const file of walk(join(this.dir, checkedPrefix(prefix)))) {
+      const key = file.path.slice(this.dir.length + 1);
+      if (!key.endsWith(PART_SUFFIX) && !key.includes(TEMP_MARKER)) keys.push(key);
+    }
+    return keys.sort();
+  }
+
+  /** Keys of objects left open (`KEY.part`) below `prefix`: what a crash interrupted. */
+  async openKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const file of walk(join(this.dir, checkedPrefix(prefix)))) {
+      const key = file.path.slice(this.dir.length + 1);
+      if (key.endsWith(PART_SUFFIX)) keys.push(key.slice(0, -PART_SUFFIX.length));
+    }
+    return keys.sort();
+  }
+
+  /** The bytes of an object left open, for recovery. */
+  async readOpen(key: string): Promise<Uint8Array> {
+    return await Deno.readFile(this.#path(key) + PART_SUFFIX);
+  }
+
+  /** Cuts an object left open back to `sizeBytes` (its last complete fragment) and closes it; 0 deletes it. */
+  async salvage(key: string, sizeBytes: number): Promise<void> {
+    const part = this.#path(key) + PART_SUFFIX;
+    const before = (await statOf(part))?.sizeBytes ?? 0;
+    if (sizeBytes === 0) {
+      await Deno.remove(part);
+    } else {
+      await Deno.truncate(part, sizeBytes);
+      await Deno.rename(part, this.#path(key));
+    }
+    this.#totalBytes -= before - sizeBytes;
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.#path(key);
+    const size = (await statOf(path))?.sizeBytes ?? 0;
+    try {
+      await Deno.remove(path);
+      this.#totalBytes -= size;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        throw new StorageError(`deleting ${path} failed: ${message(error)}`, { cause: error });
+      }
+    }
+  }
+
+  /** Closes every open file (the objects stay open on disk, to be salvaged or continued). */
+  dispose(): void {
+    for (const file of this.#open.values()) file.close();
+    this.#open.clear();
+  }
+
+  #path(key: string): string {
+    return join(this.dir, checkedKey(key));
+  }
+
+  async #io<T>(what: string, path: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw new StorageError(`cannot ${what} ${path}: ${message(error)}`, { cause: error });
+    }
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) written += await file.write(bytes.subarray(written));
+}
+
+async function statOf(path: string): Promise<LocalStat | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile ? { sizeBytes: info.size, mtimeMs: info.mtime?.getTime() ?? 0 } : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Every file below `dir` (none when it does not exist), leaving out hidden (dot) entries such as state folders. */
+async function* walk(dir: string): AsyncGenerator<{ path: string; sizeBytes: number }> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* walk(path);
+    else if (entry.isFile) yield { path, sizeBytes: (await Deno.stat(path)).size };
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

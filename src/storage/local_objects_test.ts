@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { BadRequestError } from "../shared/errors.ts";
+import { LocalObjects } from "./local_objects.ts";
+
+async function fresh(): Promise<LocalObjects> {
+  const local = new LocalObjects(await Deno.makeTempDir({ prefix: "liverec-local-" }));
+  await local.init();
+  return local;
+}
+
+Deno.test("LocalObjects grows an open object in KEY.part and closes it by rename", async () => {
+  const local = await fresh();
+  await local.append("cam/seg_0001.m4s", new Uint8Array([1, 2]));
+  await local.append("cam/seg_0001.m4s", new Uint8Array([3]));
+  assert.deepEqual(await local.list(""), []);
+  assert.deepEqual(await local.openKeys(""), ["cam/seg_0001.m4s"]);
+  assert.deepEqual(await Deno.readFile(join(local.dir, "cam/seg_0001.m4s.part")), new Uint8Array([1, 2, 3]));
+  await local.close("cam/seg_0001.m4s");
+  assert.deepEqual(await local.list(""), ["cam/seg_0001.m4s"]);
+  assert.deepEqual(await local.read("cam/seg_0001.m4s"), new Uint8Array([1, 2, 3]));
+  assert.equal(local.totalBytes, 3);
+});
+
+Deno.test("LocalObjects replaces small objects atomically and keeps its byte count", async () => {
+  const local = await fresh();
+  await local.replace("cam/manifest.mpd", new Uint8Array(10));
+  await local.replace("cam/manifest.mpd", new Uint8Array(4));
+  assert.equal((await local.read("cam/manifest.mpd"))?.length, 4);
+  assert.deepEqual(await local.list("cam/"), ["cam/manifest.mpd"]);
+  assert.equal(local.totalBytes, 4);
+  await local.delete("cam/manifest.mpd");
+  assert.equal(local.totalBytes, 0);
+  assert.equal(await local.read("cam/manifest.mpd"), undefined);
+});
+
+Deno.test("LocalObjects salvages an object a crash left open: cut back and closed, or removed", async () => {
+  const local = await fresh();
+  await local.append("a/seg_0001.m4s", new Uint8Array(100));
+  await local.append("a/seg_0002.m4s", new Uint8Array(50));
+  local.dispose();
+  const again = new LocalObjects(local.dir);
+  await again.init();
+  assert.equal(again.totalBytes, 150);
+  assert.deepEqual(await again.openKeys("a/"), ["a/seg_0001.m4s", "a/seg_0002.m4s"]);
+  await again.salvage("a/seg_0001.m4s", 60);
+  await again.salvage("a/seg_0002.m4s", 0);
+  assert.deepEqual(await again.list(""), ["a/seg_0001.m4s"]);
+  assert.equal((await again.read("a/seg_0001.m4s"))?.length, 60);
+  assert.equal(again.totalBytes, 60);
+});
+
+Deno.test("LocalObjects refuses keys that would leave its directory and ignores hidden state folders", async () => {
+  const local = await fresh();
+  for (const key of ["../x", "/abs", "a/../../x", "a\\b"]) {
+    await assert.rejects(local.append(key, new Uint8Array(1)), BadRequestError);
+    await assert.rejects(local.replace(key, new Uint8Array(1)), BadRequestError);
+  }
+  await Deno.mkdir(join(local.dir, ".liverec"));
+  await Deno.writeTextFile(join(local.dir, ".liverec", "state.json"), "{}");
+  assert.deepEqual(await local.list(""), []);
+});

@@ -1,0 +1,193 @@
+/**
+ * The upload queue of an object store: drains the local spool into the store, one object at a time, in the order
+ * that keeps the remote side consistent. The spool directory is the queue's journal: a closed file in it is an
+ * upload still owed, so the queue survives restarts by construction. Each object is uploaded, verified (its
+ * remote size), and only then deleted locally; failures are retried with back-off, forever, without loss.
+ *
+ * Order, per folder: first every immutable object (segments, init segments) by the time it was closed, then the
+ * mutable ones (index, manifest) as they were read *before* that listing, so a manifest never reaches the store
+ * ahead of a segment it lists, and an older manifest never replaces a newer one.
+ */
+
+import { dirname } from "node:path";
+import type { Logger } from "../shared/log.ts";
+import type { LocalObjects, LocalStat } from "./local_objects.ts";
+import type { ObjectStore } from "./object_store.ts";
+
+/** Objects rewritten in place while a recording runs; everything else is written once. */
+const MUTABLE = /(?:^|\/)(?:index\.json|manifest\.mpd|[^/]+\.m3u8)$/;
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+export interface UploadQueueOptions {
+  local: LocalObjects;
+  store: ObjectStore;
+  log: Logger;
+  retryFirstMs?: number;
+  retryMaxMs?: number;
+}
+
+/** What the queue has done and still owes. */
+export interface UploadStatus {
+  pendingObjects: number;
+  pendingBytes: number;
+  uploadedObjects: number;
+  failedAttempts: number;
+  lastError: string | undefined;
+}
+
+/** Uploads closed spool objects to the store until stopped. */
+export class UploadQueue {
+  readonly #opts: UploadQueueOptions;
+  #wake: (() => void) | undefined;
+  #pendingWake = false;
+  #stopped = false;
+  /** Objects found in the spool at start may have been uploaded just before a crash: check before sending. */
+  #checkFirst = true;
+  #loop: Promise<void> | undefined;
+  #idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  #status: UploadStatus = {
+    pendingObjects: 0,
+    pendingBytes: 0,
+    uploadedObjects: 0,
+    failedAttempts: 0,
+    lastError: undefined,
+  };
+
+  constructor(opts: UploadQueueOptions) {
+    this.#opts = opts;
+  }
+
+  get status(): UploadStatus {
+    return { ...this.#status, pendingBytes: this.#opts.local.totalBytes };
+  }
+
+  /** Starts draining, beginning with whatever an earlier run left in the spool. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Something new was closed in the spool. */
+  notify(): void {
+    this.#pendingWake = true;
+    this.#wake?.();
+  }
+
+  /** Resolves once the spool is empty (or after `timeoutMs`, with false). */
+  async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.#opts.local.list("")).length === 0 && !this.#pendingWake) return true;
+      this.notify();
+      this.#idle ??= withResolvers();
+      await Promise.race([this.#idle.promise, sleep(Math.min(200, deadline - Date.now()))]);
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const { retryFirstMs = RETRY_FIRST_MS, retryMaxMs = RETRY_MAX_MS, log } = this.#opts;
+    let backoffMs = retryFirstMs;
+    while (!this.#stopped) {
+      this.#pendingWake = false;
+      try {
+        const uploaded = await this.#drainOnce();
+        this.#checkFirst = false;
+        backoffMs = retryFirstMs;
+        if (uploaded === 0 && !this.#pendingWake) {
+          this.#idle?.resolve();
+          this.#idle = undefined;
+          await this.#sleepUntilWoken(60_000);
+        }
+      } catch (error) {
+        this.#status.failedAttempts++;
+        this.#status.lastError = error instanceof Error ? error.message : String(error);
+        log("warn", "upload failed; will retry", { error: this.#status.lastError, retryInMs: backoffMs });
+        await this.#sleepUntilWoken(backoffMs, false);
+        backoffMs = Math.min(backoffMs * 2, retryMaxMs);
+      }
+    }
+  }
+
+  /** One pass over the spool; returns how many objects it uploaded. Throws on the first failure. */
+  async #drainOnce(): Promise<number> {
+    const { local } = this.#opts;
+    const keys = await local.list("");
+    this.#status.pendingObjects = keys.length;
+    let uploaded = 0;
+    for (const folder of [...new Set(keys.map((key) => dirname(key)))]) {
+      const prefix = folder === "." ? "" : `${folder}/`;
+      // Snapshot the mutable objects first: everything they list was closed before this moment.
+      const snapshots: { key: string; bytes: Uint8Array; stat: LocalStat }[] = [];
+      for (const key of keys.filter((k) => dirname(k) === folder && MUTABLE.test(k))) {
+        const stat = await local.stat(key);
+        const bytes = await local.read(key);
+        if (stat !== undefined && bytes !== undefined) snapshots.push({ key, bytes, stat });
+      }
+      const immutable = (await local.list(prefix)).filter((k) => dirname(k) === folder && !MUTABLE.test(k));
+      const closedAt = new Map<string, number>();
+      for (const key of immutable) closedAt.set(key, (await local.stat(key))?.mtimeMs ?? 0);
+      immutable.sort((a, b) => closedAt.get(a)! - closedAt.get(b)! || a.localeCompare(b));
+      for (const key of immutable) {
+        const bytes = await local.read(key);
+        if (bytes === undefined) continue;
+        const already = this.#checkFirst && (await this.#opts.store.stat(key))?.sizeBytes === bytes.length;
+        if (!already) await this.#upload(key, bytes);
+        await local.delete(key);
+        uploaded++;
+      }
+      for (const { key, bytes, stat } of snapshots) {
+        await this.#upload(key, bytes);
+        const now = await local.stat(key);
+        if (now !== undefined && now.mtimeMs === stat.mtimeMs && now.sizeBytes === stat.sizeBytes) {
+          await local.delete(key);
+        }
+        uploaded++;
+      }
+    }
+    return uploaded;
+  }
+
+  /** Writes and verifies one object. */
+  async #upload(key: string, bytes: Uint8Array): Promise<void> {
+    const { store, log } = this.#opts;
+    await store.write(key, bytes);
+    const remote = await store.stat(key);
+    if (remote?.sizeBytes !== bytes.length) {
+      throw new Error(
+        `upload of "${key}" not verified: the store has ${remote?.sizeBytes ?? "no"} bytes, sent ${bytes.length}`,
+      );
+    }
+    this.#status.uploadedObjects++;
+    log("debug", "uploaded", { key, bytes: bytes.length });
+  }
+
+  #sleepUntilWoken(ms: number, wakeEarly = true): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = wakeEarly ? done : () => this.#stopped && done();
+    }).then(() => {
+      this.#wake = undefined;
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+function withResolvers(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

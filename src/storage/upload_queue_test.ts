@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { StorageError } from "../shared/errors.ts";
+import { silentLogger } from "../shared/log.ts";
+import { LocalObjects } from "./local_objects.ts";
+import { MemoryStore } from "./memory_store.ts";
+import { UploadQueue } from "./upload_queue.ts";
+
+async function setup() {
+  const local = new LocalObjects(await Deno.makeTempDir({ prefix: "liverec-spool-" }));
+  await local.init();
+  const store = new MemoryStore();
+  const writes: string[] = [];
+  let down = false;
+  const write = store.write.bind(store);
+  store.write = (key, data) => {
+    if (down) return Promise.reject(new StorageError("connection refused"));
+    writes.push(key);
+    return write(key, data);
+  };
+  const queue = new UploadQueue({ local, store, log: silentLogger, retryFirstMs: 10, retryMaxMs: 40 });
+  return { local, store, writes, queue, setDown: (value: boolean) => (down = value) };
+}
+
+Deno.test("UploadQueue uploads segments before the manifest that lists them, then empties the spool", async () => {
+  const { local, store, writes, queue } = await setup();
+  await local.replace("cam/manifest.mpd", new TextEncoder().encode("v1"));
+  await local.append("cam/seg_0001.m4s", new Uint8Array(5));
+  await local.close("cam/seg_0001.m4s");
+  await local.append("cam/seg_0002.m4s", new Uint8Array(6));
+  await local.close("cam/seg_0002.m4s");
+  queue.start();
+  assert.ok(await queue.drained(5_000));
+  await queue.stop();
+  assert.deepEqual(writes, ["cam/seg_0001.m4s", "cam/seg_0002.m4s", "cam/manifest.mpd"]);
+  assert.deepEqual([...store.objects.keys()].sort(), ["cam/manifest.mpd", "cam/seg_0001.m4s", "cam/seg_0002.m4s"]);
+  assert.deepEqual(await local.list(""), []);
+  assert.equal(queue.status.uploadedObjects, 3);
+});
+
+Deno.test("UploadQueue rides out a store outage: retries, loses nothing, uploads nothing twice", async () => {
+  const { local, store, writes, queue, setDown } = await setup();
+  setDown(true);
+  queue.start();
+  for (let n = 1; n <= 5; n++) {
+    const key = `cam/seg_000${n}.m4s`;
+    await local.append(key, new Uint8Array(n));
+    await local.close(key);
+    await local.replace("cam/manifest.mpd", new TextEncoder().encode(`v${n}`));
+    queue.notify();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(queue.status.failedAttempts >= 2);
+  assert.match(queue.status.lastError ?? "", /connection refused/);
+  assert.equal(store.objects.size, 0);
+  setDown(false);
+  assert.ok(await queue.drained(5_000));
+  await queue.stop();
+  assert.deepEqual(writes, [1, 2, 3, 4, 5].map((n) => `cam/seg_000${n}.m4s`).concat(["cam/manifest.mpd"]));
+  assert.equal(new TextDecoder().decode(store.objects.get("cam/manifest.mpd")), "v5");
+});
+
+Deno.test("UploadQueue never replaces a newer manifest with an older one", async () => {
+  const { local, store, queue } = await setup();
+  await local.replace("cam/manifest.mpd", new TextEncoder().encode("old"));
+  const write = store.write.bind(store);
+  let replaced = false;
+  store.write = async (key, data) => {
+    await write(key, data);
+    // A newer manifest lands in the spool while the older one is being uploaded.
+    if (!replaced) {
+      replaced = true;
+      await local.replace("cam/manifest.mpd", new TextEncoder().encode("new!"));
+      queue.notify();
+    }
+  };
+  queue.start();
+  assert.ok(await queue.drained(5_000));
+  await queue.stop();
+  assert.equal(new TextDecoder().decode(store.objects.get("cam/manifest.mpd")), "new!");
+});
+
+Deno.test("UploadQueue does not send again what a crash interrupted after a verified upload", async () => {
+  const { local, store, writes, queue } = await setup();
+  await local.append("cam/seg_0001.m4s", new Uint8Array(7));
+  await local.close("cam/seg_0001.m4s");
+  store.objects.set("cam/seg_0001.m4s", new Uint8Array(7));
+  queue.start();
+  assert.ok(await queue.drained(5_000));
+  await queue.stop();
+  assert.deepEqual(writes, []);
+  assert.deepEqual(await local.list(""), []);
+});
