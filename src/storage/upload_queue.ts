@@ -169,7 +169,7 @@ export class UploadQueue {
   }
 
   #sleepUntilWoken(ms: number, wakeEarly = true): Promise<void> {
-    return new Promise((resolve) => {
+    return new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
