@@ -39,6 +39,10 @@ export interface RecorderConfig {
   nodeAlias: string | undefined;
   /** Target media duration of one segment, in seconds (segments end on the first keyframe after it). */
   segmentDurationS: number;
+  /** Local directory where recordings wait for upload to an object store (unused with `fs` storage). */
+  spoolDir: string;
+  /** The spool's size limit; past it new media is dropped and the status says so. */
+  spoolMaxBytes: number;
   storage: StorageConfig;
 }
 
@@ -57,6 +61,9 @@ export interface Config {
 
 const DEFAULT_LISTEN = "0.0.0.0:7777";
 const DEFAULT_SEGMENT_DURATION_S = 6;
+const DEFAULT_SPOOL_DIR = "./spool";
+const DEFAULT_SPOOL_MAX_MB = 4096;
+const MIN_SPOOL_MAX_MB = 16;
 const MIN_SEGMENT_DURATION_S = 1;
 const MAX_SEGMENT_DURATION_S = 30;
 const MIN_UDP_PORT = 1024;
@@ -162,7 +169,7 @@ function parseUdpPorts(section: Section): [number, number] | undefined {
 }
 
 function parseRecorder(section: Section, env: Readonly<Record<string, string | undefined>>): RecorderConfig {
-  section.rejectUnknownKeys(["auto_streams", "node_alias", "segment_duration", "storage"]);
+  section.rejectUnknownKeys(["auto_streams", "node_alias", "segment_duration", "spool_dir", "spool_max_mb", "storage"]);
   const autoStreams = section.stringArray("auto_streams") ?? [];
   autoStreams.forEach((pattern, i) => {
     const problem = streamPatternProblem(pattern);
@@ -187,10 +194,23 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
       }`,
     );
   }
+  const spoolDir = section.string("spool_dir") ?? DEFAULT_SPOOL_DIR;
+  if (spoolDir.length === 0 || spoolDir.includes("\0")) {
+    throw section.error("spool_dir", `must be a directory path, got ${describe(spoolDir)}`);
+  }
+  const spoolMaxMb = section.number("spool_max_mb") ?? DEFAULT_SPOOL_MAX_MB;
+  if (!(Number.isInteger(spoolMaxMb) && spoolMaxMb >= MIN_SPOOL_MAX_MB)) {
+    throw section.error(
+      "spool_max_mb",
+      `must be a whole number of MiB, at least ${MIN_SPOOL_MAX_MB}, got ${describe(spoolMaxMb)}`,
+    );
+  }
   return {
     autoStreams,
     nodeAlias,
     segmentDurationS,
+    spoolDir,
+    spoolMaxBytes: spoolMaxMb * 1024 * 1024,
     storage: parseStorage(section.section("storage"), env),
   };
 }

@@ -16,6 +16,8 @@ const DEFAULTS: Config = {
     autoStreams: [],
     nodeAlias: undefined,
     segmentDurationS: 6,
+    spoolDir: "./spool",
+    spoolMaxBytes: 4096 * 1024 * 1024,
     storage: { type: "fs", root: "./records" },
   },
   auth: { tokens: [] },
@@ -98,6 +100,8 @@ tokens = ["s3cr3t-token", "another~token!"]
       autoStreams: ["*", "room1", "web-*"],
       nodeAlias: "live777-node-001",
       segmentDurationS: 2.5,
+      spoolDir: "./spool",
+      spoolMaxBytes: 4096 * 1024 * 1024,
       storage: { type: "fs", root: "/var/lib/live777/recordings" },
     },
     auth: { tokens: ["s3cr3t-token", "another~token!"] },
@@ -382,7 +386,8 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
     {
       toml: "[recorder]\nsegmnt_duration = 6",
       key: "recorder.segmnt_duration",
-      message: "is an unknown key (allowed: auto_streams, node_alias, segment_duration, storage)",
+      message:
+        "is an unknown key (allowed: auto_streams, node_alias, segment_duration, spool_dir, spool_max_mb, storage)",
     },
     { toml: "[recordr]", key: "recordr", message: "is an unknown key (allowed: auth, http, recorder, webrtc)" },
     { toml: "listen = 1", key: "listen", message: "is an unknown key (allowed: auth, http, recorder, webrtc)" },
@@ -641,4 +646,17 @@ Deno.test("bad values are refused with a message naming the key, the value and w
   for (const { toml, message, env } of cases) {
     assert.equal(errorOf(toml, env).message, `invalid config: ${message}`, toml);
   }
+});
+
+Deno.test("the spool settings are read and checked", () => {
+  const recorder = parseConfig('[recorder]\nspool_dir = "/var/spool/liverec"\nspool_max_mb = 100\n').recorder;
+  assert.equal(recorder.spoolDir, "/var/spool/liverec");
+  assert.equal(recorder.spoolMaxBytes, 100 * 1024 * 1024);
+  assert.throws(
+    () => parseConfig("[recorder]\nspool_max_mb = 1\n"),
+    { message: 'invalid config: "recorder.spool_max_mb" must be a whole number of MiB, at least 16, got 1' },
+  );
+  assert.throws(() => parseConfig('[recorder]\nspool_dir = ""\n'), {
+    message: /"recorder\.spool_dir" must be a directory/,
+  });
 });

@@ -35,6 +35,10 @@ auto_streams = []
 # node_alias = "liverec-node-001"
 # Target segment duration in seconds, 1-30; a segment ends at the first keyframe after it.
 segment_duration = 6
+# With s3 or oss storage, recordings are written here first and uploaded from here; nothing is deleted
+# before the store confirmed it. Past spool_max_mb (MiB), new media is dropped and the API status says so.
+spool_dir = "./spool"
+spool_max_mb = 4096
 
 [recorder.storage]
 # "fs" (a local directory), "s3" (AWS S3, MinIO and other S3-compatible stores) or "oss" (Alibaba Cloud OSS).

@@ -101,7 +101,7 @@ export function streamPatternMatches(pattern: string, name: string): boolean {
 
 /**
  * Why `path` is not a valid relative storage path (a `base_dir`, an object path), or undefined: segments separated
- * by "/", each 1–128 characters of `A-Z a-z 0-9 . _ ~ -` and neither "." nor "..", no leading or trailing "/",
+ * by "/", each 1–128 characters of `A-Z a-z 0-9 . _ ~ -` not starting with ".", no leading or trailing "/",
  * at most 512 characters in all.
  */
 export function relativePathProblem(path: string): string | undefined {
@@ -116,6 +116,7 @@ export function relativePathProblem(path: string): string | undefined {
   for (const segment of path.split("/")) {
     if (segment === "") return `path ${quoted} must not contain empty segments ("//" or a trailing "/")`;
     if (segment === "." || segment === "..") return `path ${quoted} must not contain "." or ".." segments`;
+    if (segment.startsWith(".")) return `path ${quoted} must not contain hidden segments (starting with ".")`;
     if (segment.length > MAX_PATH_SEGMENT_LENGTH) {
       return `path ${quoted} has a segment longer than ${MAX_PATH_SEGMENT_LENGTH} characters`;
     }

@@ -80,7 +80,7 @@ Deno.test("streamPatternMatches treats * as any run of characters and everything
 });
 
 Deno.test("relativePathProblem accepts plain relative paths", () => {
-  for (const path of ["a", "a/b/c", "live/2025/07/24", "seg_0001.m4s", ".hidden/x", "a..b/c", "x".repeat(128)]) {
+  for (const path of ["a", "a/b/c", "live/2025/07/24", "seg_0001.m4s", "a./x", "a..b/c", "x".repeat(128)]) {
     assert.equal(relativePathProblem(path), undefined, path);
   }
   const longest = Array.from({ length: 4 }, () => "x".repeat(127)).join("/") + "/abcd"; // 4 * 127 + 3 + 5 = 516
@@ -98,6 +98,8 @@ Deno.test("relativePathProblem refuses hostile paths with a message naming them"
     { path: "a/./b", problem: 'path "a/./b" must not contain "." or ".." segments' },
     { path: "../../etc/passwd", problem: 'path "../../etc/passwd" must not contain "." or ".." segments' },
     { path: "/abs", problem: 'path "/abs" must be relative (no leading "/")' },
+    { path: ".hidden/x", problem: 'path ".hidden/x" must not contain hidden segments (starting with ".")' },
+    { path: "a/.liverec", problem: 'path "a/.liverec" must not contain hidden segments (starting with ".")' },
     { path: "a//b", problem: 'path "a//b" must not contain empty segments ("//" or a trailing "/")' },
     { path: "a/", problem: 'path "a/" must not contain empty segments ("//" or a trailing "/")' },
     { path: "a\\b", problem: 'path "a\\\\b" must not contain backslashes' },
