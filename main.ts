@@ -9,11 +9,11 @@ import { resolve } from "node:path";
 import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from "./src/config/mod.ts";
 import { createApp } from "./src/http/mod.ts";
 import { WhipIngest } from "./src/ingest/mod.ts";
-import { RecordingManager, StreamHub } from "./src/recorder/mod.ts";
-import { OpenDalStore } from "./src/storage/mod.ts";
+import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
+import { LocalObjects, OpenDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
 import { systemClock } from "./src/shared/clock.ts";
 import { ConfigError } from "./src/shared/errors.ts";
-import { consoleLogger } from "./src/shared/log.ts";
+import { consoleLogger, type Logger } from "./src/shared/log.ts";
 
 const USAGE = `usage: liverec [--config config.toml]
 
@@ -36,6 +36,33 @@ async function loadConfig(args: string[]): Promise<{ config: Config; source: str
   return { config: parseConfig(text, Deno.env.toObject()), source: path };
 }
 
+/** How long a stop waits for the spool to drain before leaving the rest for the next start. */
+const SHUTDOWN_UPLOAD_WAIT_MS = 10_000;
+
+/**
+ * The storage of the config: for fs, durable files in the root itself; for object stores, a local spool drained by
+ * an upload queue. The backend is checked once; a problem is logged, and recording goes on into the spool.
+ */
+async function openStorage(
+  config: Config,
+  log: Logger,
+): Promise<{ files: RecordingFiles; queue: UploadQueue | undefined }> {
+  const target = openDalOptions(config.recorder.storage);
+  if (target.scheme === "fs") target.options.root = resolve(target.options.root ?? "./records");
+  const store = new OpenDalStore(target);
+  const problem = await store.check();
+  if (problem !== undefined) log("error", "storage backend check failed; recording continues locally", { problem });
+  if (target.scheme === "fs") {
+    const local = new LocalObjects(target.options.root!);
+    await local.init();
+    return { files: new RecordingFiles({ local, store }), queue: undefined };
+  }
+  const local = new LocalObjects(resolve(config.recorder.spoolDir));
+  await local.init();
+  const queue = new UploadQueue({ local, store, log });
+  return { files: new RecordingFiles({ local, store, queue, spoolLimitBytes: config.recorder.spoolMaxBytes }), queue };
+}
+
 async function main(args: string[]): Promise<void> {
   if (args.includes("--help") || args.includes("-h")) {
     console.log(USAGE);
@@ -51,13 +78,13 @@ async function main(args: string[]): Promise<void> {
     Deno.exit(2);
   }
   const { config, source } = loaded;
-  const target = openDalOptions(config.recorder.storage);
-  if (target.scheme === "fs") target.options.root = resolve(target.options.root ?? "./records");
-  const store = new OpenDalStore(target);
+  const { files, queue } = await openStorage(config, log);
+  const recovered = await recoverRecordings(files, systemClock, log);
+  queue?.start();
   const hub = new StreamHub();
   const manager = new RecordingManager({
     hub,
-    store,
+    files,
     clock: systemClock,
     log,
     autoStreams: config.recorder.autoStreams,
@@ -65,7 +92,7 @@ async function main(args: string[]): Promise<void> {
     nodeAlias: config.recorder.nodeAlias,
   });
   const ingest = new WhipIngest({ hub, clock: systemClock, log, webrtc: config.webrtc });
-  const app = createApp({ hub, manager, ingest, store, log, authTokens: config.auth.tokens });
+  const app = createApp({ hub, manager, ingest, files, log, authTokens: config.auth.tokens });
 
   const server = Deno.serve({
     hostname: config.http.listen.hostname,
@@ -74,7 +101,8 @@ async function main(args: string[]): Promise<void> {
       log("info", "liverec listening", {
         url: `http://${hostname}:${port}`,
         config: source,
-        storage: store.description,
+        storage: files.store.description,
+        recovered: recovered.length,
       });
     },
   }, app.fetch);
@@ -86,6 +114,13 @@ async function main(args: string[]): Promise<void> {
     log("info", "stopping: finalizing recordings", { signal });
     await manager.shutdown();
     await ingest.close();
+    if (queue !== undefined) {
+      const drained = await queue.drained(SHUTDOWN_UPLOAD_WAIT_MS);
+      if (!drained) {
+        log("warn", "uploads still pending; they stay in the spool for the next start", { ...queue.status });
+      }
+      await queue.stop();
+    }
     await server.shutdown();
     log("info", "stopped");
     Deno.exit(0);

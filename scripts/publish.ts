@@ -20,8 +20,8 @@ export interface PublishClipOptions {
   clip?: Clip;
   /** H.264 fmtp to offer (e.g. packetization-mode=0); see publishWhip. */
   h264Fmtp?: string;
-  /** Called once connected, before any media is sent. */
-  onConnected?: () => void;
+  /** Called once connected; media is sent after what it returns has settled. */
+  onConnected?: () => unknown;
   /** Stops publishing early. */
   signal?: AbortSignal;
   /** Called after each video frame is sent, with the count sent so far. */
@@ -48,7 +48,7 @@ export async function publishClip(opts: PublishClipOptions): Promise<PublishResu
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.h264Fmtp !== undefined ? { h264Fmtp: opts.h264Fmtp } : {}),
   });
-  opts.onConnected?.();
+  await opts.onConnected?.();
   const videoStart = opts.videoTimestampStart ?? randomUint32();
   const audioStart = opts.audioTimestampStart ?? randomUint32();
   const result: PublishResult = { videoFrames: 0, audioFrames: 0, keyframeRequests: 0, seconds: opts.seconds };

@@ -176,3 +176,27 @@ Deno.test("the answer is ICE-lite with host candidates from [webrtc]: public IPs
     await service.stop();
   }
 });
+
+Deno.test("a recording started through the API before media flows holds every frame sent", async () => {
+  const service = await startService();
+  try {
+    let response: Response | undefined;
+    const sent = await publishClip({
+      url: `${service.url}/whip/api-2`,
+      seconds: 6,
+      clip,
+      onConnected: async () => (response = await service.fetch(`/api/record/api-2`, { method: "POST" })),
+    });
+    assert.ok(response !== undefined);
+    assert.equal(response.status, 200);
+    const { mpd_path } = await response.json();
+    await waitFor("the recording to end", async () => (await status(service, "api-2")).recording ? undefined : true);
+    const mpd = join(service.root, mpd_path);
+    assert.equal(await decodeErrors(mpd), "");
+    const { streams } = await probe(mpd);
+    const video = streams.find((s) => s.codec_type === "video");
+    assert.equal(Number(video?.nb_read_frames), sent.videoFrames);
+  } finally {
+    await service.stop();
+  }
+});

@@ -105,7 +105,7 @@ export function runRemux(clip: PacketizedClip, segmentDurationMs = 6000): RemuxR
     for (const out of outputs) {
       if (out.type === "segment") {
         segments++;
-        outputBytes += out.segment.bytes.byteLength;
+        outputBytes += out.sizeBytes;
       } else {
         outputBytes += out.bytes.byteLength;
       }

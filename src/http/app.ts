@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { WhipIngest } from "../ingest/mod.ts";
 import type { RecordingManager, StreamHub } from "../recorder/mod.ts";
-import type { ObjectStore } from "../storage/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import { bearerAuth } from "./auth.ts";
 import { errorBody, errorHandler } from "./errors.ts";
@@ -16,7 +16,7 @@ export interface AppDeps {
   hub: StreamHub;
   manager: RecordingManager;
   ingest: WhipIngest;
-  store: ObjectStore;
+  files: RecordingFiles;
   log: Logger;
   authTokens: readonly string[];
 }
@@ -40,7 +40,8 @@ export function createApp(deps: AppDeps): Hono {
         recording: deps.manager.status(s.streamId).recording,
       })),
     }));
-  app.route("/api/record/object", objectRoutes(deps.store));
+  app.get("/api/storage", (c) => c.json(deps.files.status()));
+  app.route("/api/record/object", objectRoutes(deps.files));
   app.route("/api/record", recordRoutes(deps.manager));
   app.route("/whip", whipRoutes(deps.ingest));
   return app;

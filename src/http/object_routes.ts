@@ -4,7 +4,7 @@
  */
 
 import { Hono } from "hono";
-import type { ByteRange, ObjectStore } from "../storage/mod.ts";
+import type { ByteRange, RecordingFiles } from "../storage/mod.ts";
 import { BadRequestError, NotFoundError } from "../shared/errors.ts";
 import { errorBody } from "./errors.ts";
 
@@ -17,11 +17,11 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Routes under `/api/record/object`. */
-export function objectRoutes(store: ObjectStore): Hono {
+export function objectRoutes(files: RecordingFiles): Hono {
   const app = new Hono();
   app.on(["GET", "HEAD"], "/*", async (c) => {
     const key = objectKey(new URL(c.req.url).pathname);
-    const info = await store.stat(key);
+    const info = await files.stat(key);
     if (info === undefined) throw new NotFoundError(`no object "${key}"`);
     const extension = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
     c.header("Content-Type", CONTENT_TYPES[extension] ?? "application/octet-stream");
@@ -44,7 +44,8 @@ export function objectRoutes(store: ObjectStore): Hono {
     c.header("Content-Length", String(length));
     const status = range === undefined ? 200 : 206;
     if (c.req.method === "HEAD" || length === 0) return c.body(null, status);
-    const bytes = await store.read(key, range);
+    const bytes = await files.read(key, range);
+    if (bytes === undefined) throw new NotFoundError(`no object "${key}"`);
     return c.body(bytes as Uint8Array<ArrayBuffer>, status);
   });
   return app;

@@ -1,7 +1,7 @@
 /**
- * Init and media segments of single-track fragmented MP4 (ISO/IEC 14496-12, CMAF-compatible), each produced as one
- * Uint8Array sized in a measuring pass and filled in a second pass, so sample bytes are copied exactly once. No
- * sidx, no edit list: Opus pre-skip is left to the dOps PreSkip field.
+ * Init segments, media segments and the fragments that continue them, for single-track fragmented MP4 (ISO/IEC
+ * 14496-12, CMAF-compatible), each produced as one Uint8Array sized in a measuring pass and filled in a second pass,
+ * so sample bytes are copied exactly once. No sidx, no edit list: Opus pre-skip is left to the dOps PreSkip field.
  */
 
 import { type ByteWriter, encode, measure } from "./byte_writer.ts";
@@ -33,9 +33,9 @@ export function initSegment(track: TrackInfo): Uint8Array {
   });
 }
 
-/** Arguments of `mediaSegment`: one fragment of one track. */
+/** Arguments of `mediaSegment` and `mediaFragment`: one fragment of one track. */
 export interface MediaSegmentInput {
-  /** mfhd sequence number; liverec uses the segment number. */
+  /** mfhd sequence number, strictly increasing per track across the fragments of a recording (§8.8.5). */
   sequenceNumber: number;
   trackId: number;
   /** tfdt baseMediaDecodeTime of the first sample, in track timescale ticks. */
@@ -45,6 +45,15 @@ export interface MediaSegmentInput {
 
 /** styp + moof(mfhd, traf(tfhd, tfdt, trun)) + mdat for one track (ISO/IEC 14496-12 §8.16, CMAF segment). */
 export function mediaSegment(args: MediaSegmentInput): Uint8Array {
+  return encodeFragment(args, true);
+}
+
+/** moof + mdat: a fragment that continues a segment begun by `mediaSegment` (ISO/IEC 14496-12 §8.8.4, §8.1.1). */
+export function mediaFragment(args: MediaSegmentInput): Uint8Array {
+  return encodeFragment(args, false);
+}
+
+function encodeFragment(args: MediaSegmentInput, withStyp: boolean): Uint8Array {
   let payloadBytes = 0;
   for (const sample of args.samples) payloadBytes += sample.data.byteLength;
   const fragment = {
@@ -58,7 +67,7 @@ export function mediaSegment(args: MediaSegmentInput): Uint8Array {
   const moofBytes = measure((w) => moof(w, fragment));
   fragment.dataOffset = moofBytes + mdatHeaderSize(payloadBytes);
   return encode((w: ByteWriter) => {
-    styp(w, SEGMENT_BRANDS);
+    if (withStyp) styp(w, SEGMENT_BRANDS);
     moof(w, fragment);
     mdat(w, args.samples);
   });

@@ -1,13 +1,13 @@
 /**
- * End to end through real codecs: x264 and libopus output, segmented, written as init + media segments and read by
- * ffprobe/ffmpeg. Skipped (ignored) where ffmpeg is not installed.
+ * End to end through real codecs: x264 and libopus output, segmented into 250 ms fragments, written as init + media
+ * segments and read by ffprobe/ffmpeg. Skipped (ignored) where ffmpeg is not installed.
  */
 
 import assert from "node:assert/strict";
 import { avcDecoderConfigurationRecord, opusPacketDurationSamples, splitAnnexB } from "../codec/mod.ts";
 import { concat, toHex } from "../shared/testing.ts";
 import { initSegment } from "./fmp4.ts";
-import { Segmenter, type SegmentOut } from "./segmenter.ts";
+import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
 import { accessUnits, dOpsFromOpusHead, hasCommand, oggPackets, parseMp4 } from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
@@ -36,7 +36,7 @@ async function probe(path: string): Promise<ProbedStream[]> {
 }
 
 Deno.test({
-  name: "ffprobe and ffmpeg accept segmented x264 + libopus output and decode every frame without errors",
+  name: "ffprobe and ffmpeg accept fragmented x264 + libopus segments and decode every frame without errors",
   ignore: !HAS_FFMPEG,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "liverec-media-" });
@@ -60,11 +60,12 @@ Deno.test({
 
       const segmenter = new Segmenter({
         segmentDurationMs: 1000,
+        fragmentDurationMs: 250,
         firstNumber: 1,
         video: { trackId: 1, timescale: 90000 },
         audio: { trackId: 2, timescale: 48000 },
       });
-      const out: SegmentOut[] = [];
+      const out: SegmenterOutput[] = [];
       let audioPts = 0;
       let nextPacket = 0;
       units.forEach((unit, i) => {
@@ -83,19 +84,22 @@ Deno.test({
         audioPts += durationTicks;
       }
       out.push(...segmenter.flush());
-      const videoSegments = out.filter((s) => s.track === "video");
-      const audioSegments = out.filter((s) => s.track === "audio");
-      assert.deepEqual(videoSegments.map((s) => s.sampleCount), [30, 30]);
-      assert.equal(audioSegments.length, 2);
+      const segments = (track: "video" | "audio") => out.filter((o) => o.track === track && o.type === "segment");
+      const fragments = (track: "video" | "audio") =>
+        out.flatMap((o) => o.track === track && o.type === "fragment" ? [o] : []);
+      assert.deepEqual(segments("video").map((s) => s.sampleCount), [30, 30]);
+      assert.equal(segments("audio").length, 2);
+      assert.deepEqual(fragments("video").map((f) => f.sampleCount), [8, 8, 8, 6, 8, 8, 8, 6]);
+      assert.ok(fragments("audio").length >= 8, "audio in 250 ms fragments");
       assert.equal(segmenter.stats.droppedFrames, 0);
 
       const videoFile = concat([
         initSegment({ trackId: 1, timescale: 90000, codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 } }),
-        ...videoSegments.map((s) => s.bytes),
+        ...fragments("video").map((f) => f.bytes),
       ]);
       const audioFile = concat([
         initSegment({ trackId: 2, timescale: 48000, codec: { kind: "opus", dOps, channels: 2, sampleRate: 48000 } }),
-        ...audioSegments.map((s) => s.bytes),
+        ...fragments("audio").map((f) => f.bytes),
       ]);
       await Deno.writeFile(`${dir}/video.mp4`, videoFile);
       await Deno.writeFile(`${dir}/audio.mp4`, audioFile);

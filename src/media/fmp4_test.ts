@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { bin, concat, toHex } from "../shared/testing.ts";
-import { initSegment, mediaSegment } from "./fmp4.ts";
+import { initSegment, mediaFragment, mediaSegment } from "./fmp4.ts";
 import type { Sample, TrackInfo } from "./track.ts";
 import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
 
@@ -100,6 +100,18 @@ Deno.test("mediaSegment encodes styp + moof + mdat byte for byte", () => {
      0000000a 'mdat' f8ff`,
   );
   assert.equal(toHex(bytes), toHex(expected));
+});
+
+Deno.test("mediaFragment is the moof + mdat of mediaSegment, without the styp", () => {
+  const args = {
+    sequenceNumber: 6,
+    trackId: 2,
+    baseDecodeTimeTicks: 1920,
+    samples: [{ durationTicks: 960, ctsOffsetTicks: 0, isSync: true, data: bin("f8ff") }],
+  };
+  const segment = mediaSegment(args);
+  assert.equal(toHex(mediaFragment(args)), toHex(segment.subarray(0x18)));
+  assert.equal(toHex(segment.subarray(0, 8)), toHex(bin("00000018 'styp'")));
 });
 
 Deno.test("init + three media segments: mp4box extracts every sample with its time, duration, flags and bytes", () => {

@@ -1,11 +1,12 @@
 /**
  * Cuts a recording's video and audio frames into numbered fMP4 media segments: video at keyframes once the target
- * duration is reached, audio at the same decode times, both on gapless decode timelines. Pure and stateful
- * (`push*` / `flush` return segments); it does not write init segments, manifests or files.
+ * duration is reached, audio at the same decode times, both on gapless decode timelines. Each segment is emitted as
+ * fragments (moof + mdat) as soon as they complete, so a caller can append them to disk and lose little on a crash.
+ * Pure and stateful (`push*` / `flush` return outputs); it does not write init segments, manifests or files.
  */
 
 import { assert } from "../shared/assert.ts";
-import { mediaSegment } from "./fmp4.ts";
+import { mediaFragment, mediaSegment } from "./fmp4.ts";
 import type { Sample } from "./track.ts";
 
 /** One H.264 access unit; dts = pts because WebRTC sends no B-frames. */
@@ -26,17 +27,36 @@ export interface AudioFrame {
   data: Uint8Array;
 }
 
-/** A finished media segment of one track; `startTicks` is its tfdt, both values in the track timescale. */
-export interface SegmentOut {
+/** A completed fragment of the open segment of one track (ISO/IEC 14496-12 §8.8.4), ticks in the track timescale. */
+export interface FragmentOutput {
+  type: "fragment";
   track: "video" | "audio";
-  /** Segment number, counted per track from `firstNumber`; also the mfhd sequence number. */
-  number: number;
+  /** Number of the segment this fragment belongs to (its `segment` output follows its last fragment). */
+  segmentNumber: number;
+  /** tfdt of the fragment: decode time of its first sample. */
   startTicks: number;
   durationTicks: number;
   sampleCount: number;
-  /** The whole segment: styp + moof + mdat. */
+  /** styp + moof + mdat for the first fragment of a segment, moof + mdat for the others. */
   bytes: Uint8Array;
 }
+
+/** A completed segment: the concatenation of its fragments, all emitted before it, in order. */
+export interface SegmentOutput {
+  type: "segment";
+  track: "video" | "audio";
+  /** Segment number, counted per track from `firstNumber`. */
+  number: number;
+  /** tfdt of its first fragment, in the track timescale. */
+  startTicks: number;
+  durationTicks: number;
+  sampleCount: number;
+  /** Sum of its fragments' byte lengths: the size of the segment file. */
+  sizeBytes: number;
+}
+
+/** What `pushVideo`, `pushAudio` and `flush` return, in emission order. */
+export type SegmenterOutput = FragmentOutput | SegmentOutput;
 
 /** A track of the segmenter: its fMP4 track_ID and ticks per second. */
 export interface SegmenterTrack {
@@ -48,6 +68,8 @@ export interface SegmenterTrack {
 export interface SegmenterOptions {
   /** Target segment duration; video segments are cut at the first keyframe at or after it. */
   segmentDurationMs: number;
+  /** A fragment is closed once its samples span at least this long (on any frame); absent: one per segment. */
+  fragmentDurationMs?: number;
   /** Number of the first segment of each track (a later recording of the same day continues the numbering). */
   firstNumber: number;
   video?: SegmenterTrack;
@@ -91,25 +113,51 @@ interface HeldFrame {
   data: Uint8Array;
 }
 
-/** One track's decode timeline and open segment. */
+/** One track's decode timeline, open segment and open fragment. */
 class TrackLine {
+  readonly track: "video" | "audio";
   readonly trackId: number;
   readonly timescale: number;
   readonly maxJumpTicks: number;
+  readonly fragmentDurationMs: number | null;
   nextNumber: number;
+  /** mfhd sequence number of the next fragment, from 1, never reused (ISO/IEC 14496-12 §8.8.5). */
+  nextSequenceNumber = 1;
   started = false;
   held: HeldFrame | null = null;
   lastDurationTicks = 0;
   segmentStartTicks = 0;
   segmentDurationTicks = 0;
+  /** Samples and bytes of the open segment already emitted as fragments. */
+  segmentSampleCount = 0;
+  segmentSizeBytes = 0;
+  fragmentStartTicks = 0;
+  fragmentDurationTicks = 0;
+  /** Samples of the open fragment. */
   samples: Sample[] = [];
 
-  constructor(track: SegmenterTrack, firstNumber: number, maxJumpMs: number) {
-    assert(Number.isInteger(track.timescale) && track.timescale > 0, `timescale must be > 0, got ${track.timescale}`);
-    this.trackId = track.trackId;
-    this.timescale = track.timescale;
-    this.maxJumpTicks = (maxJumpMs * track.timescale) / 1000;
-    this.nextNumber = firstNumber;
+  constructor(
+    track: "video" | "audio",
+    config: SegmenterTrack,
+    opts: { firstNumber: number; maxJumpMs: number; fragmentDurationMs: number | null },
+  ) {
+    assert(
+      Number.isInteger(config.timescale) && config.timescale > 0,
+      `timescale must be > 0, got ${config.timescale}`,
+    );
+    this.track = track;
+    this.trackId = config.trackId;
+    this.timescale = config.timescale;
+    this.maxJumpTicks = (opts.maxJumpMs * config.timescale) / 1000;
+    this.fragmentDurationMs = opts.fragmentDurationMs;
+    this.nextNumber = opts.firstNumber;
+  }
+
+  /** Starts the timeline: the first segment and fragment begin at `dtsTicks`. */
+  start(dtsTicks: number): void {
+    this.started = true;
+    this.segmentStartTicks = dtsTicks;
+    this.fragmentStartTicks = dtsTicks;
   }
 
   /** Duration the held frame gets from a frame at `ptsTicks`, or null when that frame must be dropped. */
@@ -123,14 +171,17 @@ class TrackLine {
     return { durationTicks: deltaTicks, isJump: false };
   }
 
-  /** Closes the held frame with `durationTicks` and appends it to the open segment. */
-  release(durationTicks: number): void {
+  /** Closes the held frame with `durationTicks` into the open fragment, emitting the fragment once it is long enough. */
+  release(out: SegmenterOutput[], durationTicks: number): void {
     const held = this.held;
     assert(held !== null, "release without a held frame");
     this.samples.push({ durationTicks, ctsOffsetTicks: 0, isSync: held.isSync, data: held.data });
     this.segmentDurationTicks += durationTicks;
+    this.fragmentDurationTicks += durationTicks;
     this.lastDurationTicks = durationTicks;
     this.held = null;
+    const targetMs = this.fragmentDurationMs;
+    if (targetMs !== null && this.fragmentDurationTicks * 1000 >= targetMs * this.timescale) this.#closeFragment(out);
   }
 
   /** Decode time the next frame will have once the held one is released with `durationTicks`. */
@@ -144,23 +195,57 @@ class TrackLine {
     return (dtsTicks - this.segmentStartTicks) * 1000 >= durationMs * this.timescale;
   }
 
-  /** Emits the open segment (if it has samples) and opens the next one at `nextStartTicks`. */
-  close(track: "video" | "audio", nextStartTicks: number): SegmentOut | null {
-    const samples = this.samples;
-    const startTicks = this.segmentStartTicks;
-    const durationTicks = this.segmentDurationTicks;
-    this.samples = [];
+  /** Emits the open fragment and then the open segment (if it has samples); opens the next one at `nextStartTicks`.
+   * Returns whether a segment was emitted. */
+  close(out: SegmenterOutput[], nextStartTicks: number): boolean {
+    this.#closeFragment(out);
+    const sampleCount = this.segmentSampleCount;
+    if (sampleCount > 0) {
+      out.push({
+        type: "segment",
+        track: this.track,
+        number: this.nextNumber++,
+        startTicks: this.segmentStartTicks,
+        durationTicks: this.segmentDurationTicks,
+        sampleCount,
+        sizeBytes: this.segmentSizeBytes,
+      });
+    }
     this.segmentStartTicks = nextStartTicks;
     this.segmentDurationTicks = 0;
-    if (samples.length === 0) return null;
-    const number = this.nextNumber++;
-    const bytes = mediaSegment({
-      sequenceNumber: number,
+    this.segmentSampleCount = 0;
+    this.segmentSizeBytes = 0;
+    this.fragmentStartTicks = nextStartTicks;
+    return sampleCount > 0;
+  }
+
+  /** Emits the open fragment (if it has samples): with the styp when it is the first of its segment. */
+  #closeFragment(out: SegmenterOutput[]): void {
+    const samples = this.samples;
+    if (samples.length === 0) return;
+    const startTicks = this.fragmentStartTicks;
+    const durationTicks = this.fragmentDurationTicks;
+    const fragment = {
+      sequenceNumber: this.nextSequenceNumber++,
       trackId: this.trackId,
       baseDecodeTimeTicks: startTicks,
       samples,
+    };
+    const bytes = this.segmentSampleCount === 0 ? mediaSegment(fragment) : mediaFragment(fragment);
+    out.push({
+      type: "fragment",
+      track: this.track,
+      segmentNumber: this.nextNumber,
+      startTicks,
+      durationTicks,
+      sampleCount: samples.length,
+      bytes,
     });
-    return { track, number, startTicks, durationTicks, sampleCount: samples.length, bytes };
+    this.segmentSampleCount += samples.length;
+    this.segmentSizeBytes += bytes.byteLength;
+    this.samples = [];
+    this.fragmentStartTicks = startTicks + durationTicks;
+    this.fragmentDurationTicks = 0;
   }
 }
 
@@ -197,31 +282,38 @@ export class Segmenter {
     assert(opts.segmentDurationMs > 0, `segmentDurationMs must be > 0, got ${opts.segmentDurationMs}`);
     assert(opts.video !== undefined || opts.audio !== undefined, "a Segmenter needs a video or an audio track");
     assert(
+      opts.fragmentDurationMs === undefined || opts.fragmentDurationMs > 0,
+      `fragmentDurationMs must be > 0, got ${opts.fragmentDurationMs}`,
+    );
+    assert(
       Number.isInteger(opts.firstNumber) && opts.firstNumber >= 0,
       `firstNumber must be >= 0, got ${opts.firstNumber}`,
     );
-    const maxJumpMs = opts.maxJumpMs ?? DEFAULT_MAX_JUMP_MS;
+    const lineOpts = {
+      firstNumber: opts.firstNumber,
+      maxJumpMs: opts.maxJumpMs ?? DEFAULT_MAX_JUMP_MS,
+      fragmentDurationMs: opts.fragmentDurationMs ?? null,
+    };
     this.#segmentDurationMs = opts.segmentDurationMs;
-    this.#video = opts.video === undefined ? null : new TrackLine(opts.video, opts.firstNumber, maxJumpMs);
-    this.#audio = opts.audio === undefined ? null : new TrackLine(opts.audio, opts.firstNumber, maxJumpMs);
+    this.#video = opts.video === undefined ? null : new TrackLine("video", opts.video, lineOpts);
+    this.#audio = opts.audio === undefined ? null : new TrackLine("audio", opts.audio, lineOpts);
     this.#audioWaitTicks = ((opts.maxAudioWaitMs ?? DEFAULT_MAX_AUDIO_WAIT_MS) * (opts.audio?.timescale ?? 0)) / 1000;
     this.stats = this.#stats;
   }
 
-  /** Adds a video frame; returns the segments it completed (a video segment and possibly audio ones). */
-  pushVideo(frame: VideoFrame): SegmentOut[] {
+  /** Adds a video frame; returns the fragments and segments it completed, of video and possibly of audio. */
+  pushVideo(frame: VideoFrame): SegmenterOutput[] {
     const video = this.#video;
     assert(video !== null, "pushVideo on a Segmenter without video");
     assert(!this.#flushed, "pushVideo after flush");
     this.#stats.videoFrames++;
-    const out: SegmentOut[] = [];
+    const out: SegmenterOutput[] = [];
     if (!video.started) {
       if (!frame.isKeyframe) {
         this.#drop("droppedBeforeKeyframe");
         return out;
       }
-      video.started = true;
-      video.segmentStartTicks = frame.ptsTicks;
+      video.start(frame.ptsTicks);
       this.#videoStartTicks = frame.ptsTicks;
       this.#holdVideo(video, frame, frame.ptsTicks, Math.round(video.timescale / 30));
     } else {
@@ -232,9 +324,9 @@ export class Segmenter {
       }
       if (step.isJump) this.#stats.timestampJumps++;
       const dtsTicks = video.nextDts(step.durationTicks);
-      video.release(step.durationTicks);
+      video.release(out, step.durationTicks);
       if (frame.isKeyframe && video.isDue(dtsTicks, this.#segmentDurationMs)) {
-        this.#emit(out, video.close("video", dtsTicks));
+        this.#close(out, video, dtsTicks);
         if (this.#audio !== null) this.#pendingCuts.push(dtsTicks);
       }
       this.#holdVideo(video, frame, dtsTicks, video.lastDurationTicks);
@@ -243,28 +335,29 @@ export class Segmenter {
     return out;
   }
 
-  /** Adds an audio frame; returns the audio segments it completed (usually none). */
-  pushAudio(frame: AudioFrame): SegmentOut[] {
+  /** Adds an audio frame; returns the audio fragments and segments it completed (usually none). */
+  pushAudio(frame: AudioFrame): SegmenterOutput[] {
     assert(this.#audio !== null, "pushAudio on a Segmenter without audio");
     assert(!this.#flushed, "pushAudio after flush");
     this.#stats.audioFrames++;
     this.#audioQueue.push(frame);
-    const out: SegmentOut[] = [];
+    const out: SegmenterOutput[] = [];
     this.#drainAudio(out, false);
     return out;
   }
 
-  /** Closes both tracks: the held frames get a fallback duration and every queued frame is placed. */
-  flush(): SegmentOut[] {
+  /** Closes both tracks: the held frames get a fallback duration and every queued frame is placed; each track's
+   * last fragment comes out before its last segment. */
+  flush(): SegmenterOutput[] {
     assert(!this.#flushed, "flush twice");
     this.#flushed = true;
-    const out: SegmentOut[] = [];
+    const out: SegmenterOutput[] = [];
     const video = this.#video;
     if (video?.held) {
       const durationTicks = video.held.fallbackDurationTicks;
       const endTicks = video.nextDts(durationTicks);
-      video.release(durationTicks);
-      this.#emit(out, video.close("video", endTicks));
+      video.release(out, durationTicks);
+      this.#close(out, video, endTicks);
     }
     const audio = this.#audio;
     if (audio !== null) {
@@ -272,8 +365,8 @@ export class Segmenter {
       if (audio.held) {
         const durationTicks = audio.held.fallbackDurationTicks;
         const endTicks = audio.nextDts(durationTicks);
-        audio.release(durationTicks);
-        this.#emit(out, audio.close("audio", endTicks));
+        audio.release(out, durationTicks);
+        this.#close(out, audio, endTicks);
       }
     }
     return out;
@@ -290,7 +383,7 @@ export class Segmenter {
   }
 
   /** Places queued audio whose segment is decided: at or before the newest video decode time, or all at flush. */
-  #drainAudio(out: SegmentOut[], isFlush: boolean): void {
+  #drainAudio(out: SegmenterOutput[], isFlush: boolean): void {
     const audio = this.#audio;
     const video = this.#video;
     const queue = this.#audioQueue;
@@ -334,7 +427,7 @@ export class Segmenter {
   }
 
   /** Puts one audio frame on the audio timeline, closing the audio segment when it crosses a video cut. */
-  #placeAudio(out: SegmentOut[], audio: TrackLine, frame: AudioFrame): void {
+  #placeAudio(out: SegmenterOutput[], audio: TrackLine, frame: AudioFrame): void {
     const video = this.#video;
     const cuts = this.#pendingCuts;
     let dtsTicks: number;
@@ -343,9 +436,8 @@ export class Segmenter {
         this.#drop("droppedBeforeKeyframe");
         return;
       }
-      audio.started = true;
       dtsTicks = frame.ptsTicks;
-      audio.segmentStartTicks = dtsTicks;
+      audio.start(dtsTicks);
     } else {
       const step = audio.durationTo(frame.ptsTicks);
       if (step === null) {
@@ -354,7 +446,7 @@ export class Segmenter {
       }
       if (step.isJump) this.#stats.timestampJumps++;
       dtsTicks = audio.nextDts(step.durationTicks);
-      audio.release(step.durationTicks);
+      audio.release(out, step.durationTicks);
     }
     let isCut = false;
     if (video !== null) {
@@ -365,7 +457,7 @@ export class Segmenter {
     } else {
       isCut = audio.isDue(dtsTicks, this.#segmentDurationMs);
     }
-    if (isCut) this.#emit(out, audio.close("audio", dtsTicks));
+    if (isCut) this.#close(out, audio, dtsTicks);
     audio.held = {
       dtsTicks,
       ptsTicks: frame.ptsTicks,
@@ -380,10 +472,9 @@ export class Segmenter {
     };
   }
 
-  #emit(out: SegmentOut[], segment: SegmentOut | null): void {
-    if (segment === null) return;
-    out.push(segment);
-    if (segment.track === "video") this.#stats.videoSegments++;
+  #close(out: SegmenterOutput[], line: TrackLine, nextStartTicks: number): void {
+    if (!line.close(out, nextStartTicks)) return;
+    if (line.track === "video") this.#stats.videoSegments++;
     else this.#stats.audioSegments++;
   }
 

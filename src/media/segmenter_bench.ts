@@ -1,6 +1,13 @@
 /** Muxing throughput: one minute of 2.5 Mbps 30 fps video plus 20 ms Opus through the Segmenter (`deno bench`). */
 
-import { Segmenter } from "./segmenter.ts";
+import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
+
+/** Bytes of the fragments in `outputs`. */
+function fragmentBytes(outputs: readonly SegmenterOutput[]): number {
+  let bytes = 0;
+  for (const output of outputs) if (output.type === "fragment") bytes += output.bytes.byteLength;
+  return bytes;
+}
 
 const VIDEO_FRAMES = 60 * 30;
 const FRAME_BYTES = Math.round(2_500_000 / 8 / 30);
@@ -10,9 +17,10 @@ const frames = Array.from(
 );
 const packet = new Uint8Array(160);
 
-Deno.bench("Segmenter muxes 60 s of 2.5 Mbps video + Opus into 2 s segments", () => {
+Deno.bench("Segmenter muxes 60 s of 2.5 Mbps video + Opus into 2 s segments of 1 s fragments", () => {
   const segmenter = new Segmenter({
     segmentDurationMs: 2000,
+    fragmentDurationMs: 1000,
     firstNumber: 1,
     video: { trackId: 1, timescale: 90000 },
     audio: { trackId: 2, timescale: 48000 },
@@ -20,16 +28,12 @@ Deno.bench("Segmenter muxes 60 s of 2.5 Mbps video + Opus into 2 s segments", ()
   let audioPts = 0;
   let bytes = 0;
   frames.forEach((data, i) => {
-    for (const s of segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: i % 60 === 0, data })) {
-      bytes += s.bytes.byteLength;
-    }
+    bytes += fragmentBytes(segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: i % 60 === 0, data }));
     while (audioPts * 90000 <= i * 3000 * 48000) {
-      for (const s of segmenter.pushAudio({ ptsTicks: audioPts, durationTicks: 960, data: packet })) {
-        bytes += s.bytes.byteLength;
-      }
+      bytes += fragmentBytes(segmenter.pushAudio({ ptsTicks: audioPts, durationTicks: 960, data: packet }));
       audioPts += 960;
     }
   });
-  for (const s of segmenter.flush()) bytes += s.bytes.byteLength;
+  bytes += fragmentBytes(segmenter.flush());
   if (bytes < 60 * 2_500_000 / 8) throw new Error(`too few bytes: ${bytes}`);
 });

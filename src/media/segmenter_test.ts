@@ -1,9 +1,21 @@
-/** Segmenter behaviour: keyframe cuts, gapless timelines, audio alignment, drops, jumps, flush, and a property test. */
+/**
+ * Segmenter behaviour: keyframe cuts, gapless timelines, audio alignment, drops, jumps, flush, fragments within
+ * segments, and a property test.
+ */
 
 import assert from "node:assert/strict";
 import { concat, seededRandom } from "../shared/testing.ts";
 import { initSegment } from "./fmp4.ts";
-import { type AudioFrame, Segmenter, type SegmenterOptions, type SegmentOut, type VideoFrame } from "./segmenter.ts";
+import { scanSegment } from "./fmp4_reader.ts";
+import {
+  type AudioFrame,
+  type FragmentOutput,
+  Segmenter,
+  type SegmenterOptions,
+  type SegmenterOutput,
+  type SegmentOutput,
+  type VideoFrame,
+} from "./segmenter.ts";
 import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
 
 const VIDEO_TRACK = { trackId: 1, timescale: 90000 };
@@ -50,50 +62,114 @@ function interleave(videoEvents: Event[], audioEvents: Event[]): Event[] {
   return out;
 }
 
+/** A segment put back together from its outputs: its `segment` output plus its fragments and their bytes. */
+interface Segment extends SegmentOutput {
+  fragments: FragmentOutput[];
+  /** The segment file: its fragments' bytes back to back. */
+  bytes: Uint8Array;
+}
+
 interface Run {
   segmenter: Segmenter;
-  /** Segments in emission order, with the index of the event that produced each (events.length for flush). */
-  emitted: { at: number; segment: SegmentOut }[];
-  video: SegmentOut[];
-  audio: SegmentOut[];
+  /** Outputs in emission order, with the index of the event that produced each (events.length for flush). */
+  emitted: { at: number; output: SegmenterOutput }[];
+  video: Segment[];
+  audio: Segment[];
 }
 
 function run(opts: SegmenterOptions, events: readonly Event[]): Run {
   const segmenter = new Segmenter(opts);
-  const emitted: { at: number; segment: SegmentOut }[] = [];
+  const emitted: { at: number; output: SegmenterOutput }[] = [];
   events.forEach((event, at) => {
     const out = "video" in event ? segmenter.pushVideo(event.video) : segmenter.pushAudio(event.audio);
-    for (const segment of out) emitted.push({ at, segment });
+    for (const output of out) emitted.push({ at, output });
   });
-  for (const segment of segmenter.flush()) emitted.push({ at: events.length, segment });
-  const segments = emitted.map((e) => e.segment);
-  return {
-    segmenter,
-    emitted,
-    video: segments.filter((s) => s.track === "video"),
-    audio: segments.filter((s) => s.track === "audio"),
-  };
+  for (const output of segmenter.flush()) emitted.push({ at: events.length, output });
+  const outputs = emitted.map((e) => e.output);
+  return { segmenter, emitted, video: assemble("video", outputs), audio: assemble("audio", outputs) };
+}
+
+const STYP = "styp";
+const MOOF = "moof";
+
+/** The fourcc of the first box in `bytes`. */
+function firstBoxType(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes.subarray(4, 8));
+}
+
+/** Groups a track's fragments into the segments that follow them, asserting the output contract on the way: every
+ * fragment comes before its segment, a segment's fragments are contiguous and sum up to it, only the first of them
+ * carries the styp, and nothing is left open after flush. */
+function assemble(track: "video" | "audio", outputs: readonly SegmenterOutput[]): Segment[] {
+  const segments: Segment[] = [];
+  let open: FragmentOutput[] = [];
+  for (const output of outputs) {
+    if (output.track !== track) continue;
+    if (output.type === "fragment") {
+      const previous = open[open.length - 1];
+      if (previous !== undefined) {
+        assert.equal(output.segmentNumber, previous.segmentNumber, "fragments of one segment are contiguous");
+        assert.equal(
+          output.startTicks,
+          previous.startTicks + previous.durationTicks,
+          "fragment starts where the last ended",
+        );
+      }
+      assert.equal(firstBoxType(output.bytes), previous === undefined ? STYP : MOOF, "styp only on a first fragment");
+      assert.ok(output.sampleCount > 0 && output.durationTicks > 0, "a fragment is never empty");
+      open.push(output);
+      continue;
+    }
+    const first = open[0];
+    assert.ok(first !== undefined, `segment ${output.number} was preceded by its fragments`);
+    assert.equal(first.segmentNumber, output.number, "fragments name their segment");
+    assert.equal(first.startTicks, output.startTicks, "a segment starts with its first fragment");
+    assert.equal(open.reduce((d, f) => d + f.durationTicks, 0), output.durationTicks, "fragment durations add up");
+    assert.equal(open.reduce((n, f) => n + f.sampleCount, 0), output.sampleCount, "fragment samples add up");
+    const bytes = concat(open.map((f) => f.bytes));
+    assert.equal(bytes.byteLength, output.sizeBytes, "sizeBytes is the sum of the fragments' bytes");
+    segments.push({ ...output, fragments: open, bytes });
+    open = [];
+  }
+  assert.deepEqual(open, [], "no fragment without its segment");
+  return segments;
+}
+
+/** Segment outputs with the index of the event that emitted each. */
+function segmentsAt(r: Run): { at: number; segment: SegmentOutput }[] {
+  return r.emitted.flatMap(({ at, output }) => output.type === "segment" ? [{ at, segment: output }] : []);
 }
 
 /** Timing summary of segments: [number, startTicks, durationTicks, sampleCount]. */
-function timing(segments: readonly SegmentOut[]): number[][] {
+function timing(segments: readonly SegmentOutput[]): number[][] {
   return segments.map((s) => [s.number, s.startTicks, s.durationTicks, s.sampleCount]);
 }
 
-/** Samples of a track's segments as mp4box.js reads them, grouped per segment. */
-function readBack(kind: "video" | "audio", segments: readonly SegmentOut[]) {
-  const init = kind === "video"
+/** The init segment of a test track. */
+function init(kind: "video" | "audio"): Uint8Array {
+  return kind === "video"
     ? initSegment({ ...VIDEO_TRACK, codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 } })
     : initSegment({ ...AUDIO_TRACK, codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 } });
+}
+
+/** Samples of a track's segments as mp4box.js reads them, grouped per segment. */
+function readBack(kind: "video" | "audio", segments: readonly Segment[]) {
   const trackId = kind === "video" ? VIDEO_TRACK.trackId : AUDIO_TRACK.trackId;
-  const samples = parseMp4(concat([init, ...segments.map((s) => s.bytes)])).samples.get(trackId) ?? [];
-  const perSegment: { dts: number; duration: number; isSync: boolean; size: number }[][] = segments.map(() => []);
+  const samples = parseMp4(concat([init(kind), ...segments.map((s) => s.bytes)])).samples.get(trackId) ?? [];
+  const perSegment: { dts: number; duration: number; isSync: boolean; size: number; data: Uint8Array }[][] = segments
+    .map(() => []);
   let index = 0;
   segments.forEach((segment, k) => {
     for (let i = 0; i < segment.sampleCount; i++, index++) {
       const s = samples[index];
       assert.ok(s !== undefined, `mp4box found fewer samples than the segments announce (${index})`);
-      perSegment[k]?.push({ dts: s.dts, duration: s.duration, isSync: s.is_sync, size: s.size });
+      perSegment[k]?.push({
+        dts: s.dts,
+        duration: s.duration,
+        isSync: s.is_sync,
+        size: s.size,
+        data: s.data ?? new Uint8Array(),
+      });
     }
   });
   assert.equal(samples.length, index, "sample count read back");
@@ -101,7 +177,7 @@ function readBack(kind: "video" | "audio", segments: readonly SegmentOut[]) {
 }
 
 /** Asserts the decode timeline of consecutive segments has no gap or overlap. */
-function assertContinuous(segments: readonly SegmentOut[]): void {
+function assertContinuous(segments: readonly SegmentOutput[]): void {
   for (let k = 1; k < segments.length; k++) {
     const previous = segments[k - 1];
     const current = segments[k];
@@ -119,7 +195,7 @@ Deno.test("Segmenter cuts video at the first keyframe at or after the target dur
     [3, 540000, 60000, 20],
   ]);
   // A segment is emitted by the push of the keyframe that starts the next one.
-  assert.deepEqual(r.emitted.map((e) => e.at), [90, 180, 200]);
+  assert.deepEqual(segmentsAt(r).map((e) => e.at), [90, 180, 200]);
   const read = readBack("video", r.video);
   assert.deepEqual(read.map((segment) => segment[0]?.isSync), [true, true, true]);
   assert.equal(read.flat().filter((s) => s.isSync).length, Math.ceil(200 / 45));
@@ -193,15 +269,14 @@ Deno.test("Segmenter flush with nothing pushed emits nothing", () => {
   assert.deepEqual(run(AV, [video(0), audio(0)]).emitted, []);
 });
 
-Deno.test("Segmenter numbers both tracks from firstNumber and uses the number as mfhd sequence", () => {
+Deno.test("Segmenter numbers segments of both tracks from firstNumber and fragments (mfhd) from 1", () => {
   const r = run({ ...AV, firstNumber: 17 }, interleave(videoRun(180, 60), audioRun(300)));
   assert.deepEqual(r.video.map((s) => s.number), [17, 18, 19]);
   assert.deepEqual(r.audio.map((s) => s.number), [17, 18, 19]);
-  const file = parseMp4(concat([
-    initSegment({ ...VIDEO_TRACK, codec: { kind: "avc", avcC: AVCC_720P, widthPx: 8, heightPx: 8 } }),
-    ...r.video.map((s) => s.bytes),
-  ])).file;
-  assert.deepEqual(file.moofs.map((m) => m.mfhd?.sequence_number), [17, 18, 19]);
+  for (const kind of ["video", "audio"] as const) {
+    const file = parseMp4(concat([init(kind), ...r[kind].map((s) => s.bytes)])).file;
+    assert.deepEqual(file.moofs.map((m) => m.mfhd?.sequence_number), [1, 2, 3], `${kind} mfhd`);
+  }
 });
 
 Deno.test("Segmenter cuts audio at the first frame at or after each video cut", () => {
@@ -218,8 +293,9 @@ Deno.test("Segmenter cuts audio at the first frame at or after each video cut", 
   assertContinuous(r.audio);
   assert.equal(r.audio.reduce((n, s) => n + s.sampleCount, 0), 500);
   // Each audio segment is emitted when the first audio frame past the cut arrives, right after its video segment.
-  for (const { segment, at } of r.emitted.filter((e) => e.segment.track === "audio").slice(0, -1)) {
-    const video = r.emitted.find((e) => e.segment.track === "video" && e.segment.number === segment.number);
+  const emitted = segmentsAt(r);
+  for (const { segment, at } of emitted.filter((e) => e.segment.track === "audio").slice(0, -1)) {
+    const video = emitted.find((e) => e.segment.track === "video" && e.segment.number === segment.number);
     assert.ok(video !== undefined && video.at <= at, `audio ${segment.number} after video ${segment.number}`);
   }
 });
@@ -311,12 +387,132 @@ Deno.test("Segmenter drops all audio at flush when no video keyframe ever came",
   assert.equal(r.segmenter.stats.droppedFrames, 101);
 });
 
+/** Fragment summary: [segmentNumber, startTicks, durationTicks, sampleCount]. */
+function fragmentTiming(segments: readonly Segment[]): number[][] {
+  return segments.flatMap((s) =>
+    s.fragments.map((f) => [f.segmentNumber, f.startTicks, f.durationTicks, f.sampleCount])
+  );
+}
+
+Deno.test("Segmenter closes a fragment of 30 fps video or Opus once it spans fragmentDurationMs (1 s)", () => {
+  const events = interleave(videoRun(300, 60), audioRun(500));
+  const r = run({ ...AV, fragmentDurationMs: 1000 }, events);
+  const seconds = (n: number, ticksPerSecond: number, samples: number) =>
+    Array.from({ length: n }, (_, k) => [Math.floor(k / 2) + 1, k * ticksPerSecond, ticksPerSecond, samples]);
+  assert.deepEqual(fragmentTiming(r.video), seconds(10, 90000, 30));
+  assert.deepEqual(fragmentTiming(r.audio), seconds(10, 48000, 50));
+  assert.deepEqual(timing(r.video), [1, 2, 3, 4, 5].map((n) => [n, (n - 1) * 180000, 180000, 60]));
+  // A fragment goes out with the push of the first frame after its span (its last sample's duration is known then).
+  r.emitted.forEach(({ at, output }) => {
+    if (output.type !== "fragment" || at === events.length) return;
+    const event = events[at];
+    const endPts = output.startTicks + output.durationTicks;
+    assert.ok(
+      event !== undefined && output.track in event,
+      `${output.track} fragment emitted by a ${output.track} push`,
+    );
+    assert.equal("video" in event ? event.video.ptsTicks : "audio" in event ? event.audio.ptsTicks : NaN, endPts);
+  });
+  assert.equal(r.emitted.filter((e) => e.at === events.length).length, 4, "flush: last fragment and segment of each");
+});
+
+Deno.test("Segmenter ends a video fragment on any frame and starts a new one with every segment", () => {
+  // 700 ms fragments of 100 ms frames: 7 frames each; keyframes every 1.5 s cut 3 s segments.
+  const events = Array.from({ length: 60 }, (_, i) => video(i * 9000, i % 15 === 0));
+  const r = run({ segmentDurationMs: 2500, fragmentDurationMs: 700, firstNumber: 1, video: VIDEO_TRACK }, events);
+  assert.deepEqual(fragmentTiming(r.video), [
+    [1, 0, 63000, 7],
+    [1, 63000, 63000, 7],
+    [1, 126000, 63000, 7],
+    [1, 189000, 63000, 7],
+    [1, 252000, 18000, 2], // cut at 3 s by the keyframe, mid-fragment
+    [2, 270000, 63000, 7],
+    [2, 333000, 63000, 7],
+    [2, 396000, 63000, 7],
+    [2, 459000, 63000, 7],
+    [2, 522000, 18000, 2], // flush
+  ]);
+  const read = readBack("video", r.video).flat();
+  let index = 0;
+  for (const fragment of r.video.flatMap((s) => s.fragments)) {
+    assert.equal(read[index]?.dts, fragment.startTicks, "tfdt is the first sample's decode time");
+    index += fragment.sampleCount;
+  }
+});
+
+Deno.test("Segmenter fragments concatenate to the same samples as one-fragment segments (mp4box)", () => {
+  const events = interleave(videoRun(400, 45), audioRun(660, 480));
+  const whole = run(AV, events);
+  for (const fragmentDurationMs of [20, 333, 1000, 1900, 5000]) {
+    const r = run({ ...AV, fragmentDurationMs }, events);
+    for (const kind of ["video", "audio"] as const) {
+      const where = `${kind}, ${fragmentDurationMs} ms`;
+      assert.deepEqual(timing(r[kind]), timing(whole[kind]), `${where}: segments`);
+      assert.deepEqual(readBack(kind, r[kind]), readBack(kind, whole[kind]), `${where}: samples`);
+      // Each segment file alone, after the init segment, holds exactly its samples.
+      for (const segment of r[kind]) {
+        const trackId = kind === "video" ? VIDEO_TRACK.trackId : AUDIO_TRACK.trackId;
+        const samples = parseMp4(concat([init(kind), segment.bytes])).samples.get(trackId) ?? [];
+        assert.equal(samples.length, segment.sampleCount, `${where}: segment ${segment.number} samples`);
+        assert.equal(samples[0]?.dts, segment.startTicks, `${where}: segment ${segment.number} start`);
+      }
+    }
+    const fragmentsPerSegment = r.video.map((s) => s.fragments.length);
+    if (fragmentDurationMs < 1000) assert.ok(fragmentsPerSegment.every((n) => n > 1), "several fragments");
+    if (fragmentDurationMs >= 5000) assert.ok(fragmentsPerSegment.every((n) => n === 1), "fragment > segment: one");
+  }
+});
+
+Deno.test("Segmenter numbers fragments (mfhd) 1, 2, 3... per track with tfdt continuous across segments", () => {
+  const r = run({ ...AV, firstNumber: 40, fragmentDurationMs: 400 }, interleave(videoRun(200, 60), audioRun(330)));
+  for (const kind of ["video", "audio"] as const) {
+    const fragments = r[kind].flatMap((s) => s.fragments);
+    assert.ok(r[kind].length >= 3 && fragments.length > 2 * r[kind].length, `${kind}: several segments and fragments`);
+    const moofs = parseMp4(concat([init(kind), ...r[kind].map((s) => s.bytes)])).file.moofs;
+    assert.deepEqual(moofs.map((m) => m.mfhd?.sequence_number), fragments.map((_, k) => k + 1), `${kind} mfhd`);
+    assert.deepEqual(moofs.map((m) => m.trafs[0]?.tfdt?.baseMediaDecodeTime), fragments.map((f) => f.startTicks));
+    fragments.slice(1).forEach((f, k) => {
+      const previous = fragments[k];
+      assert.equal(f.startTicks, (previous?.startTicks ?? NaN) + (previous?.durationTicks ?? NaN), `${kind} tfdt ${k}`);
+    });
+  }
+});
+
+Deno.test("Segmenter flush emits each track's last fragment and then its segment", () => {
+  const r = run({ ...AV, fragmentDurationMs: 1000 }, interleave(videoRun(45, 30), audioRun(70)));
+  const flushed = r.emitted.filter((e) => e.at === 115).map((e) => [e.output.type, e.output.track]);
+  assert.deepEqual(flushed, [["fragment", "video"], ["segment", "video"], ["fragment", "audio"], ["segment", "audio"]]);
+  assert.deepEqual(fragmentTiming(r.video), [[1, 0, 90000, 30], [1, 90000, 45000, 15]]);
+  assert.deepEqual(fragmentTiming(r.audio), [[1, 0, 48000, 50], [1, 48000, 19200, 20]]);
+});
+
+Deno.test("Segmenter without fragmentDurationMs emits each segment as one fragment right before it", () => {
+  const r = run(AV, interleave(videoRun(200, 60), audioRun(330)));
+  const outputs = r.emitted.map((e) => e.output);
+  outputs.forEach((output, k) => {
+    if (output.type !== "segment") return;
+    const fragment = outputs[k - 1];
+    assert.ok(fragment?.type === "fragment" && fragment.track === output.track, "its fragment just before it");
+    assert.deepEqual(
+      [fragment.segmentNumber, fragment.startTicks, fragment.durationTicks, fragment.sampleCount],
+      [output.number, output.startTicks, output.durationTicks, output.sampleCount],
+    );
+  });
+  assert.equal(outputs.length, 2 * (r.video.length + r.audio.length));
+  assert.ok([...r.video, ...r.audio].every((s) => s.fragments.length === 1));
+});
+
 Deno.test("Segmenter rejects misuse as bugs", () => {
   assert.throws(() => new Segmenter({ segmentDurationMs: 2000, firstNumber: 1 }), Error, "no track");
   assert.throws(
     () => new Segmenter({ segmentDurationMs: 0, firstNumber: 1, video: VIDEO_TRACK }),
     Error,
     "zero duration",
+  );
+  assert.throws(
+    () => new Segmenter({ segmentDurationMs: 2000, fragmentDurationMs: 0, firstNumber: 1, video: VIDEO_TRACK }),
+    Error,
+    "zero fragment duration",
   );
   const videoOnly = new Segmenter({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK });
   assert.throws(
@@ -382,7 +578,50 @@ function messySession(rand: () => number): { events: Event[]; maxAudioStepTicks:
   return { events, maxAudioStepTicks, hasJump };
 }
 
-Deno.test("Segmenter invariants hold over random sessions (continuity, sync starts, no frame lost, alignment)", () => {
+/** Asserts a track's fragments against the segments they make up: each one closed as soon as it spanned
+ * `fragmentDurationMs` (or by its segment's end), mfhd 1, 2, 3..., and `scanSegment` finding exactly them. */
+function assertFragments(
+  kind: "video" | "audio",
+  segments: readonly Segment[],
+  fragmentDurationMs: number | undefined,
+  where: string,
+): void {
+  const timescale = kind === "video" ? VIDEO_TRACK.timescale : AUDIO_TRACK.timescale;
+  const durations = readBack(kind, segments).map((samples) => samples.map((s) => s.duration));
+  let sequenceNumber = 1;
+  segments.forEach((segment, k) => {
+    if (fragmentDurationMs === undefined) assert.equal(segment.fragments.length, 1, `${where}: one fragment`);
+    let sampleIndex = 0;
+    let offset = 0;
+    const expected = segment.fragments.map((fragment, f) => {
+      const own = durations[k]?.slice(sampleIndex, sampleIndex + fragment.sampleCount) ?? [];
+      sampleIndex += fragment.sampleCount;
+      assert.equal(own.reduce((d, x) => d + x, 0), fragment.durationTicks, `${where}: ${kind} fragment duration`);
+      if (fragmentDurationMs !== undefined) {
+        const targetTicks = (fragmentDurationMs * timescale) / 1000;
+        const isLast = f === segment.fragments.length - 1;
+        if (!isLast) assert.ok(fragment.durationTicks >= targetTicks, `${where}: ${kind} fragment long enough`);
+        const withoutLast = fragment.durationTicks - (own[own.length - 1] ?? 0);
+        assert.ok(withoutLast < targetTicks, `${where}: ${kind} fragment closed as soon as it was long enough`);
+      }
+      // The styp heading the first fragment's bytes is not part of the scanned moof + mdat pair.
+      const stypBytes = f === 0 ? new DataView(fragment.bytes.buffer, fragment.bytes.byteOffset).getUint32(0) : 0;
+      const scanned = {
+        offset: offset + stypBytes,
+        sizeBytes: fragment.bytes.byteLength - stypBytes,
+        sequenceNumber: sequenceNumber++,
+        baseDecodeTimeTicks: fragment.startTicks,
+        durationTicks: fragment.durationTicks,
+        sampleCount: fragment.sampleCount,
+      };
+      offset += fragment.bytes.byteLength;
+      return scanned;
+    });
+    assert.deepEqual(scanSegment(segment.bytes), { fragments: expected, validBytes: segment.sizeBytes }, where);
+  });
+}
+
+Deno.test("Segmenter invariants hold over random sessions (continuity, sync starts, no frame lost, alignment, fragments)", () => {
   for (let seed = 1; seed <= 100; seed++) {
     const rand = seededRandom(seed);
     const { events, maxAudioStepTicks, hasJump } = messySession(rand);
@@ -391,7 +630,8 @@ Deno.test("Segmenter invariants hold over random sessions (continuity, sync star
       segmentDurationMs: 500 + Math.floor(rand() * 3000),
       firstNumber: 1 + Math.floor(rand() * 1000),
     };
-    const r = run(opts, events);
+    const fragmentDurationMs = rand() < 0.25 ? undefined : 20 + Math.floor(rand() * 2500);
+    const r = run(fragmentDurationMs === undefined ? opts : { ...opts, fragmentDurationMs }, events);
     const stats = r.segmenter.stats;
     const where = `seed ${seed}`;
     const placed = [...r.video, ...r.audio].reduce((n, s) => n + s.sampleCount, 0);
@@ -432,6 +672,13 @@ Deno.test("Segmenter invariants hold over random sessions (continuity, sync star
         const ok = cuts.some((cut) => start >= cut && start < cut + maxAudioStepTicks / 48000 + 1e-9);
         assert.ok(ok, `${where}: audio segment ${segment.number} at ${start}s is aligned to a video cut`);
       }
+    }
+    // Fragments change how segments are delivered, never what they contain.
+    const whole = fragmentDurationMs === undefined ? r : run(opts, events);
+    for (const kind of ["video", "audio"] as const) {
+      assertFragments(kind, r[kind], fragmentDurationMs, where);
+      assert.deepEqual(timing(r[kind]), timing(whole[kind]), `${where}: ${kind} segments as without fragments`);
+      assert.deepEqual(readBack(kind, r[kind]), readBack(kind, whole[kind]), `${where}: ${kind} samples`);
     }
   }
 });

@@ -4,7 +4,7 @@
  */
 
 import { relativePathProblem, streamNameProblem, streamPatternMatches } from "../config/mod.ts";
-import type { ObjectStore } from "../storage/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
@@ -15,7 +15,7 @@ import type { LiveSource } from "./source.ts";
 
 export interface ManagerOptions {
   hub: StreamHub;
-  store: ObjectStore;
+  files: RecordingFiles;
   clock: Clock;
   log: Logger;
   autoStreams: readonly string[];
@@ -112,9 +112,9 @@ export class RecordingManager {
   }
 
   async #startSession(source: LiveSource, recordDir: string): Promise<RecordingInfo> {
-    const { store, clock, log, segmentDurationMs } = this.#opts;
+    const { files, clock, log, segmentDurationMs } = this.#opts;
     const recordId = (this.#opts.newRecordId ?? defaultRecordId)(clock.nowMs());
-    const session = new RecordingSession({ source, store, clock, log, recordId, recordDir, segmentDurationMs });
+    const session = new RecordingSession({ source, files, clock, log, recordId, recordDir, segmentDurationMs });
     await session.start();
     this.#sessions.set(source.streamId, session);
     log("info", "recording started", { stream: source.streamId, recordId, mpd: session.mpdPath });

@@ -5,3 +5,4 @@ export { type ManagerOptions, type RecordingInfo, RecordingManager, type Recordi
 export type { SessionStatus } from "./session.ts";
 export type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "./source.ts";
 export { dailyRecordDir, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+export { type RecoveredRecording, recoverRecordings } from "./recovery.ts";

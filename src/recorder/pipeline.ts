@@ -15,7 +15,7 @@ import {
   parseSps,
   type Sps,
 } from "../codec/mod.ts";
-import { initSegment, Segmenter, type SegmentOut, type TrackInfo } from "../media/mod.ts";
+import { initSegment, Segmenter, type SegmenterOutput, type TrackInfo } from "../media/mod.ts";
 import {
   type AccessUnit,
   H264Depacketizer,
@@ -34,6 +34,8 @@ const VIDEO_TRACK_ID = 1;
 const AUDIO_TRACK_ID = 2;
 /** How long the reorder buffer waits for a missing packet before declaring it lost. */
 const REORDER_DELAY_MS = 300;
+/** Fragments are made durable as they complete: at most this much media is lost on a crash. */
+const FRAGMENT_DURATION_MS = 1000;
 
 /** What a track turned out to be, for the manifest. */
 export interface TrackDetails {
@@ -48,7 +50,7 @@ export interface TrackDetails {
 
 export type PipelineOutput =
   | { type: "init"; track: TrackKind; bytes: Uint8Array; details: TrackDetails }
-  | { type: "segment"; segment: SegmentOut };
+  | SegmenterOutput;
 
 /** Counters of what the pipeline saw and dropped; expected stream faults end up here, never in exceptions. */
 export interface PipelineStats {
@@ -113,6 +115,7 @@ export class RecordingPipeline {
     }
     this.#segmenter = new Segmenter({
       segmentDurationMs: opts.segmentDurationMs,
+      fragmentDurationMs: FRAGMENT_DURATION_MS,
       firstNumber: opts.firstNumber,
       ...(video !== undefined ? { video: { trackId: VIDEO_TRACK_ID, timescale: VIDEO_TIMESCALE } } : {}),
       ...(audio !== undefined ? { audio: { trackId: AUDIO_TRACK_ID, timescale: AUDIO_TIMESCALE } } : {}),
@@ -187,7 +190,7 @@ export class RecordingPipeline {
     if (this.#audio !== undefined) {
       for (const item of this.#audio.reorder.flush()) this.#audioItem(item, out);
     }
-    for (const segment of this.#segmenter.flush()) out.push({ type: "segment", segment });
+    out.push(...this.#segmenter.flush());
     return out;
   }
 
@@ -209,9 +212,7 @@ export class RecordingPipeline {
         continue;
       }
       this.#counts.audioFrames++;
-      for (const segment of this.#segmenter.pushAudio({ ptsTicks: ticks, durationTicks, data: frame.data })) {
-        out.push({ type: "segment", segment });
-      }
+      out.push(...this.#segmenter.pushAudio({ ptsTicks: ticks, durationTicks, data: frame.data }));
     }
   }
 
@@ -236,7 +237,7 @@ export class RecordingPipeline {
     }
     this.#counts.videoFrames++;
     const frame = { ptsTicks: ticks, isKeyframe: au.keyframe, data: toAvcc(au.nalUnits) };
-    for (const segment of this.#segmenter.pushVideo(frame)) out.push({ type: "segment", segment });
+    out.push(...this.#segmenter.pushVideo(frame));
   }
 
   /** Builds the video init segment from the keyframe's SPS/PPS (in-band first, then the SDP's). */

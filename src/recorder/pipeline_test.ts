@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadClip } from "../../scripts/clip.ts";
 import { clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
-import type { SegmentOut } from "../media/mod.ts";
+import type { SegmentOutput } from "../media/mod.ts";
 import { AUDIO_TIMESCALE, type PipelineOutput, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
 import type { SourceTrack } from "./source.ts";
 
@@ -16,8 +16,7 @@ function run(packets: TimedPacket[], tracks = TRACKS, segmentDurationMs = 2000) 
   const outputs: PipelineOutput[] = [...pipeline.start()];
   for (const { kind, packet, arrivalMs } of packets) outputs.push(...pipeline.pushRtp(kind, packet, arrivalMs));
   outputs.push(...pipeline.flush());
-  const segments = outputs.filter((o): o is PipelineOutput & { type: "segment" } => o.type === "segment")
-    .map((o) => o.segment);
+  const segments = outputs.filter((o): o is SegmentOutput => o.type === "segment");
   return {
     pipeline,
     outputs,
@@ -26,11 +25,11 @@ function run(packets: TimedPacket[], tracks = TRACKS, segmentDurationMs = 2000) 
   };
 }
 
-function frames(segments: SegmentOut[]): number {
+function frames(segments: SegmentOutput[]): number {
   return segments.reduce((sum, s) => sum + s.sampleCount, 0);
 }
 
-function assertContinuous(segments: SegmentOut[]): void {
+function assertContinuous(segments: SegmentOutput[]): void {
   for (let i = 1; i < segments.length; i++) {
     assert.equal(segments[i]!.startTicks, segments[i - 1]!.startTicks + segments[i - 1]!.durationTicks);
     assert.equal(segments[i]!.number, segments[i - 1]!.number + 1);
@@ -122,7 +121,7 @@ Deno.test("RecordingPipeline aligns audio and video from RTCP sender reports whe
     outputs.push(...pipeline.pushRtp(p.kind, p.packet, p.arrivalMs + (p.kind === "audio" ? 500 : 0)));
   }
   outputs.push(...pipeline.flush());
-  const audio = outputs.flatMap((o) => o.type === "segment" && o.segment.track === "audio" ? [o.segment] : []);
+  const audio = outputs.filter((o): o is SegmentOutput => o.type === "segment" && o.track === "audio");
   assert.ok(audio[0]!.startTicks < 48 * 34, `audio starts at ${audio[0]!.startTicks} ticks, not 500 ms late`);
 });
 

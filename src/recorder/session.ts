@@ -1,14 +1,15 @@
 /**
- * One recording of one live stream: the I/O shell around the pure RecordingPipeline. It feeds packets in, writes
- * what comes out (init and media segments, then the index and the manifest that list them) in order through one
- * write queue, asks for keyframes while the pipeline waits for one, and finalizes on stop. A failed write is
- * retried a few times, then logged and counted; recording goes on, and the manifest keeps the segment's place so
- * that every later segment keeps its number and time.
+ * One recording of one live stream: the I/O shell around the pure RecordingPipeline. It feeds packets in and
+ * writes what comes out, in order, through one write queue: each fMP4 fragment is appended (durably) to its
+ * segment as soon as it completes, a finished segment is closed and added to the index, and the index and the
+ * manifest rendered from it are replaced after the segments they list. It asks for keyframes while the pipeline
+ * waits for one and finalizes on stop. A failed write is logged and counted and recording goes on; a segment
+ * whose write failed keeps its place in the manifest, so every later segment keeps its number and time.
  */
 
 import { periodDurationS, type PeriodIndex, type RecordingIndex, renderMpd, type TrackIndex } from "../manifest/mod.ts";
-import type { SegmentOut } from "../media/mod.ts";
-import type { ObjectStore } from "../storage/mod.ts";
+import type { FragmentOutput, SegmentOutput } from "../media/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import { INDEX_NAME, initName, MANIFEST_NAME, MEDIA_PATTERN, segmentName } from "./layout.ts";
@@ -20,20 +21,16 @@ const PLI_FIRST_INTERVAL_MS = 250;
 const PLI_MAX_INTERVAL_MS = 2_000;
 /** How often the live (dynamic) manifest asks players to reload it. */
 const MANIFEST_UPDATE_PERIOD_S = 2;
-/** Waits before the retries of a failed write. */
-const RETRY_DELAYS_MS = [100, 500, 2_000];
 
 export interface SessionOptions {
   source: LiveSource;
-  store: ObjectStore;
+  files: RecordingFiles;
   clock: Clock;
   log: Logger;
   recordId: string;
   /** Folder of the recording's objects, relative to the store root, without a trailing slash. */
   recordDir: string;
   segmentDurationMs: number;
-  /** Waits before each retry of a failed write; the default backs off over 2.6 s. */
-  retryDelaysMs?: readonly number[];
 }
 
 /** What the API reports about a recording. */
@@ -70,6 +67,8 @@ export class RecordingSession {
   /** Bytes and ticks of each track's stored segments, for its average bandwidth. */
   #trackTotals = { video: { bytes: 0, ticks: 0 }, audio: { bytes: 0, ticks: 0 } };
   #segments = 0;
+  /** Segments with a failed append: the rest of their fragments are skipped. */
+  readonly #brokenSegments = new Set<string>();
   #storageErrors = 0;
   #lastStorageError: string | undefined;
 
@@ -82,10 +81,14 @@ export class RecordingSession {
     return `${this.#opts.recordDir}/${MANIFEST_NAME}`;
   }
 
-  /** Loads the folder's index (earlier recordings of the day), adds this recording's period and starts listening. */
+  /**
+   * Loads the folder's index (earlier recordings of the day), marks the recording as in progress (for crash
+   * recovery), adds its period and starts listening.
+   */
   async start(): Promise<void> {
-    const { source, segmentDurationMs } = this.#opts;
+    const { source, segmentDurationMs, files, recordId, recordDir } = this.#opts;
     const index = await this.#loadIndex();
+    await files.markActive({ recordId, streamId: source.streamId, recordDir, startedAt: this.#startedAt });
     this.#periodNumber = index.periods.length + 1;
     this.#period = { recordId: this.#opts.recordId, startedAt: this.#startedAt, status: "recording" };
     index.periods.push(this.#period);
@@ -111,6 +114,7 @@ export class RecordingSession {
     if (this.#pipeline !== undefined) this.#handle(this.#pipeline.flush());
     if (this.#period !== undefined) this.#period.status = "finished";
     this.#enqueue(() => this.#writeManifest());
+    this.#enqueue(() => this.#opts.files.clearActive(this.#opts.recordId));
     this.#stopped = this.#queue.then(() => {
       this.#state = "finished";
     });
@@ -141,7 +145,8 @@ export class RecordingSession {
     }
     for (const output of outputs) {
       if (output.type === "init") this.#onInit(output);
-      else this.#onSegment(output.segment);
+      else if (output.type === "fragment") this.#onFragment(output);
+      else this.#onSegment(output);
     }
     if (this.#stopped === undefined) this.#askForKeyframe();
   }
@@ -157,57 +162,75 @@ export class RecordingSession {
       bandwidthBps: 0,
     };
     this.#period![output.track] = track;
-    this.#enqueue(() => this.#write(name, output.bytes));
+    this.#enqueue(async () => {
+      await this.#write(name, () => this.#opts.files.replace(this.#key(name), output.bytes), output.bytes.length);
+      await this.#writeManifest();
+    });
   }
 
-  #onSegment(segment: SegmentOut): void {
-    const name = segmentName(segment.track, segment.number);
+  #onFragment(fragment: FragmentOutput): void {
+    const key = this.#key(segmentName(fragment.track, fragment.segmentNumber));
     this.#enqueue(async () => {
-      await this.#write(name, segment.bytes);
+      // After a failed append the segment keeps only its intact beginning: later fragments would not follow on.
+      if (this.#brokenSegments.has(key)) return;
+      const ok = await this.#write(
+        key,
+        () => this.#opts.files.appendFragment(key, fragment.bytes),
+        fragment.bytes.length,
+      );
+      if (!ok) this.#brokenSegments.add(key);
+    });
+  }
+
+  #onSegment(segment: SegmentOutput): void {
+    const key = this.#key(segmentName(segment.track, segment.number));
+    this.#enqueue(async () => {
+      this.#brokenSegments.delete(key);
+      await this.#write(key, () => this.#opts.files.close(key), 0);
       const track = this.#period![segment.track];
       if (track === undefined) return;
       if (track.segments.length === 0) track.startNumber = segment.number;
       track.segments.push({ startTicks: segment.startTicks, durationTicks: segment.durationTicks });
       this.#segments++;
       const totals = this.#trackTotals[segment.track];
-      totals.bytes += segment.bytes.length;
+      totals.bytes += segment.sizeBytes;
       totals.ticks += segment.durationTicks;
       track.bandwidthBps = totals.ticks > 0 ? Math.round(totals.bytes * 8 * track.timescale / totals.ticks) : 0;
       await this.#writeManifest();
     });
   }
 
-  /** Writes the index first (it is what a restart reads), then the manifest rendered from it. */
+  /** Replaces the index first (it is what a restart reads), then the manifest rendered from it. */
   async #writeManifest(): Promise<void> {
     const index = this.#index!;
-    const text = JSON.stringify(index);
-    await this.#write(INDEX_NAME, new TextEncoder().encode(text), false);
-    const nowIso = new Date(this.#opts.clock.nowMs()).toISOString();
-    const mpd = renderMpd(index, { nowIso, minimumUpdatePeriodS: MANIFEST_UPDATE_PERIOD_S });
-    await this.#write(MANIFEST_NAME, new TextEncoder().encode(mpd), false);
+    const { files, clock } = this.#opts;
+    const indexBytes = new TextEncoder().encode(JSON.stringify(index));
+    if (!(await this.#write(INDEX_NAME, () => files.replace(this.#key(INDEX_NAME), indexBytes), 0))) return;
+    const nowIso = new Date(clock.nowMs()).toISOString();
+    const mpd = new TextEncoder().encode(renderMpd(index, { nowIso, minimumUpdatePeriodS: MANIFEST_UPDATE_PERIOD_S }));
+    await this.#write(MANIFEST_NAME, () => files.replace(this.#key(MANIFEST_NAME), mpd), 0);
   }
 
-  /** Writes one object of the recording folder, retrying; a write that keeps failing is logged and counted. */
-  async #write(name: string, bytes: Uint8Array, countSize = true): Promise<void> {
-    const key = `${this.#opts.recordDir}/${name}`;
-    const delays = this.#opts.retryDelaysMs ?? RETRY_DELAYS_MS;
-    for (let attempt = 0;; attempt++) {
-      try {
-        await this.#opts.store.write(key, bytes);
-        if (countSize) this.#sizeBytes += bytes.length;
-        return;
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (attempt >= delays.length) {
-          this.#storageErrors++;
-          this.#lastStorageError = message;
-          this.#opts.log("error", "storage write failed; the object is missing", { key, error: message });
-          return;
-        }
-        this.#opts.log("warn", "storage write failed; retrying", { key, attempt: attempt + 1, error: message });
-        await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
-      }
+  /** Runs one write; a failure is logged and counted, and answered with false. */
+  async #write(what: string, write: () => Promise<void>, sizeBytes: number): Promise<boolean> {
+    try {
+      await write();
+      this.#sizeBytes += sizeBytes;
+      return true;
+    } catch (error) {
+      this.#storageErrors++;
+      this.#lastStorageError = error instanceof Error ? error.message : String(error);
+      this.#opts.log("error", "recording write failed", {
+        recordId: this.#opts.recordId,
+        what,
+        error: this.#lastStorageError,
+      });
+      return false;
     }
+  }
+
+  #key(name: string): string {
+    return `${this.#opts.recordDir}/${name}`;
   }
 
   #enqueue(task: () => Promise<unknown>): void {
@@ -230,26 +253,31 @@ export class RecordingSession {
 
   /** The folder's index, or a fresh one; an unreadable index is set aside, never overwritten in place. */
   async #loadIndex(): Promise<RecordingIndex> {
-    const { store, recordDir, source, log } = this.#opts;
+    const { files, recordDir, source, log } = this.#opts;
     const fresh: RecordingIndex = { version: 1, streamId: source.streamId, periods: [] };
-    const key = `${recordDir}/${INDEX_NAME}`;
     let bytes: Uint8Array | undefined;
     try {
-      if ((await store.stat(key)) === undefined) return fresh;
-      bytes = await store.read(key);
-      const index = JSON.parse(new TextDecoder().decode(bytes)) as RecordingIndex;
-      if (index.version !== 1 || !Array.isArray(index.periods)) throw new Error("not a version 1 index");
+      bytes = await files.read(this.#key(INDEX_NAME));
+      if (bytes === undefined) return fresh;
+      const index = parseIndex(bytes);
       for (const period of index.periods) period.status = "finished";
       return index;
     } catch (error) {
       const aside = `${recordDir}/index.unreadable-${Date.parse(this.#startedAt)}.json`;
-      log("warn", "recording index unreadable; starting a new one", { key, aside, error: String(error) });
-      if (bytes !== undefined) await store.write(aside, bytes).catch(() => {});
-      const existing = await store.list(`${recordDir}/`).catch(() => []);
+      log("warn", "recording index unreadable; starting a new one", { recordDir, aside, error: String(error) });
+      if (bytes !== undefined) await files.replace(aside, bytes).catch(() => {});
+      const existing = await files.list(`${recordDir}/`).catch(() => []);
       fresh.periods.push(...placeholderPeriods(existing));
       return fresh;
     }
   }
+}
+
+/** A stored recording index. */
+export function parseIndex(bytes: Uint8Array): RecordingIndex {
+  const index = JSON.parse(new TextDecoder().decode(bytes)) as RecordingIndex;
+  if (index.version !== 1 || !Array.isArray(index.periods)) throw new Error("not a version 1 index");
+  return index;
 }
 
 /** The first segment number after every segment already listed in the index. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { loadClip } from "../../scripts/clip.ts";
 import { clipPackets } from "../../tests/helpers/clip_packets.ts";
 import type { RecordingIndex } from "../manifest/mod.ts";
-import { MemoryStore } from "../storage/mod.ts";
+import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
 import { StorageError } from "../shared/errors.ts";
 import { silentLogger } from "../shared/log.ts";
 import { RecordingSession } from "./session.ts";
@@ -36,36 +36,49 @@ class ReplaySource implements LiveSource {
   }
 }
 
-function session(store: MemoryStore, source: ReplaySource, clock: { ms: number }, recordId: string, retries = 0) {
+/** Recording files on a fresh local folder, as with fs storage (the memory store stands in for the backend). */
+async function freshFiles(): Promise<RecordingFiles> {
+  const local = new LocalObjects(await Deno.makeTempDir({ prefix: "liverec-session-" }));
+  await local.init();
+  return new RecordingFiles({ local, store: new MemoryStore() });
+}
+
+async function objects(files: RecordingFiles): Promise<string[]> {
+  return (await files.local.list("cam/2026/11/21/")).map((k) => k.slice("cam/2026/11/21/".length));
+}
+
+async function text(files: RecordingFiles, name: string): Promise<string> {
+  return new TextDecoder().decode(await files.read(`cam/2026/11/21/${name}`));
+}
+
+function session(files: RecordingFiles, source: ReplaySource, clock: { ms: number }, recordId: string) {
   return new RecordingSession({
     source,
-    store,
+    files,
     clock: { nowMs: () => clock.ms },
     log: silentLogger,
     recordId,
     recordDir: "cam/2026/11/21",
     segmentDurationMs: 2000,
-    retryDelaysMs: Array(retries).fill(0),
   });
 }
 
-function index(store: MemoryStore): RecordingIndex {
-  return JSON.parse(new TextDecoder().decode(store.objects.get("cam/2026/11/21/index.json")!));
+async function index(files: RecordingFiles): Promise<RecordingIndex> {
+  return JSON.parse(await text(files, "index.json"));
 }
 
 Deno.test("RecordingSession writes inits, segments, the index and a manifest that turns static on stop", async () => {
-  const store = new MemoryStore();
+  const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  const recording = session(store, source, clock, "r1");
+  const recording = session(files, source, clock, "r1");
   await recording.start();
+  assert.equal((await files.activeRecordings()).length, 1, "marked in progress");
   source.replay(6, clock);
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  const live = new TextDecoder().decode(store.objects.get("cam/2026/11/21/manifest.mpd")!);
-  assert.match(live, /type="dynamic"/);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.match(await text(files, "manifest.mpd"), /type="dynamic"/);
   await recording.stop();
-  const keys = [...store.objects.keys()].map((k) => k.slice("cam/2026/11/21/".length)).sort();
-  assert.deepEqual(keys, [
+  assert.deepEqual(await objects(files), [
     "audio_init.m4s",
     "audio_seg_0001.m4s",
     "audio_seg_0002.m4s",
@@ -77,7 +90,7 @@ Deno.test("RecordingSession writes inits, segments, the index and a manifest tha
     "seg_0002.m4s",
     "seg_0003.m4s",
   ]);
-  const mpd = new TextDecoder().decode(store.objects.get("cam/2026/11/21/manifest.mpd")!);
+  const mpd = await text(files, "manifest.mpd");
   assert.match(mpd, /type="static"/);
   assert.match(mpd, /mediaPresentationDuration="PT6S"/);
   const status = recording.status();
@@ -85,70 +98,83 @@ Deno.test("RecordingSession writes inits, segments, the index and a manifest tha
   assert.equal(status.segments, 6);
   assert.equal(status.stats.videoFrames, 180);
   assert.ok(source.keyframeRequests >= 1, "asked for a keyframe at start");
+  assert.deepEqual(await files.activeRecordings(), [], "no longer in progress");
+});
+
+Deno.test("RecordingSession makes each fragment durable as it completes, before its segment closes", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource();
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const recording = session(files, source, clock, "r1");
+  await recording.start();
+  source.replay(1.5, clock);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The first 2 s segment is still open, but its first 1 s fragment is on disk already.
+  assert.deepEqual(await files.local.openKeys("cam/"), [
+    "cam/2026/11/21/audio_seg_0001.m4s",
+    "cam/2026/11/21/seg_0001.m4s",
+  ]);
+  const open = await files.local.readOpen("cam/2026/11/21/seg_0001.m4s");
+  assert.ok(open.length > 100_000, `${open.length} bytes of the open segment are on disk`);
+  await recording.stop();
 });
 
 Deno.test("RecordingSession continues numbering in a folder that already has a recording", async () => {
-  const store = new MemoryStore();
+  const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  const first = session(store, source, clock, "r1");
+  const first = session(files, source, clock, "r1");
   await first.start();
   source.replay(4, clock);
   await first.stop();
-  const firstSegment = store.objects.get("cam/2026/11/21/seg_0001.m4s");
-  const second = session(store, source, clock, "r2");
+  const firstSegment = await files.read("cam/2026/11/21/seg_0001.m4s");
+  const second = session(files, source, clock, "r2");
   await second.start();
   source.replay(4, clock);
   await second.stop();
-  const { periods } = index(store);
+  const { periods } = await index(files);
   assert.deepEqual(periods.map((p) => [p.recordId, p.video?.startNumber, p.video?.init]), [
     ["r1", 1, "init.m4s"],
     ["r2", 3, "init_2.m4s"],
   ]);
-  assert.equal(store.objects.get("cam/2026/11/21/seg_0001.m4s"), firstSegment);
+  assert.deepEqual(await files.read("cam/2026/11/21/seg_0001.m4s"), firstSegment);
 });
 
 Deno.test("RecordingSession sets an unreadable index aside and never reuses the folder's segment numbers", async () => {
-  const store = new MemoryStore();
-  await store.write("cam/2026/11/21/index.json", new TextEncoder().encode("{ torn"));
-  await store.write("cam/2026/11/21/init.m4s", new Uint8Array([1]));
-  await store.write("cam/2026/11/21/seg_0007.m4s", new Uint8Array([7]));
+  const files = await freshFiles();
+  await files.replace("cam/2026/11/21/index.json", new TextEncoder().encode("{ torn"));
+  await files.replace("cam/2026/11/21/init.m4s", new Uint8Array([1]));
+  await files.replace("cam/2026/11/21/seg_0007.m4s", new Uint8Array([7]));
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  const recording = session(store, source, clock, "r3");
+  const recording = session(files, source, clock, "r3");
   await recording.start();
   source.replay(4, clock);
   await recording.stop();
-  assert.deepEqual(store.objects.get("cam/2026/11/21/seg_0007.m4s"), new Uint8Array([7]));
-  assert.deepEqual(store.objects.get("cam/2026/11/21/init.m4s"), new Uint8Array([1]));
-  const aside = [...store.objects.keys()].find((k) => k.includes("index.unreadable-"));
-  assert.ok(aside, "the unreadable index is kept");
-  const period = index(store).periods.find((p) => p.recordId === "r3")!;
+  assert.deepEqual(await files.read("cam/2026/11/21/seg_0007.m4s"), new Uint8Array([7]));
+  assert.deepEqual(await files.read("cam/2026/11/21/init.m4s"), new Uint8Array([1]));
+  assert.ok((await objects(files)).some((k) => k.startsWith("index.unreadable-")), "the unreadable index is kept");
+  const period = (await index(files)).periods.find((p) => p.recordId === "r3")!;
   assert.ok(period.video!.startNumber >= 8, `starts at ${period.video!.startNumber}`);
   assert.equal(period.video!.init, "init_2.m4s");
 });
 
-Deno.test("RecordingSession retries a failed write, then keeps recording and reports what is missing", async () => {
-  const store = new MemoryStore();
-  let attempts = 0;
-  const write = store.write.bind(store);
-  store.write = (key, data) => {
-    if (!key.endsWith("/seg_0001.m4s")) return write(key, data);
-    attempts++;
-    return Promise.reject(new StorageError("disk on fire"));
-  };
+Deno.test("RecordingSession keeps recording through a failed write and reports what is missing", async () => {
+  const files = await freshFiles();
+  const append = files.appendFragment.bind(files);
+  files.appendFragment = (key, bytes) =>
+    key.endsWith("/seg_0001.m4s") ? Promise.reject(new StorageError("disk on fire")) : append(key, bytes);
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  const recording = session(store, source, clock, "r4", 2);
+  const recording = session(files, source, clock, "r4");
   await recording.start();
   source.replay(6, clock);
   await recording.stop();
   const status = recording.status();
-  assert.equal(attempts, 3, "one write and two retries");
-  assert.equal(status.storageErrors, 1);
+  assert.equal(status.storageErrors, 1, "the rest of a broken segment is skipped, not failed again");
   assert.match(status.lastStorageError ?? "", /disk on fire/);
-  assert.ok(!store.objects.has("cam/2026/11/21/seg_0001.m4s"));
-  assert.ok(store.objects.has("cam/2026/11/21/seg_0002.m4s"));
-  const mpd = new TextDecoder().decode(store.objects.get("cam/2026/11/21/manifest.mpd")!);
+  assert.ok(!(await objects(files)).includes("seg_0001.m4s"));
+  assert.ok((await objects(files)).includes("seg_0002.m4s"));
+  const mpd = await text(files, "manifest.mpd");
   assert.match(mpd, /media="seg_\$Number%04d\$\.m4s" startNumber="1"/, "later segments keep their numbers");
 });

@@ -34,4 +34,19 @@ export class MemoryStore implements ObjectStore {
     this.objects.delete(checkedKey(key));
     return Promise.resolve();
   }
+
+  /** Memory is always there. */
+  check(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  /** Memory has no URLs; the key is still checked so callers see the same errors as with a real store. */
+  presignRead(key: string, _expiresS: number): Promise<string | undefined> {
+    try {
+      checkedKey(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve(undefined);
+  }
 }

@@ -25,4 +25,15 @@ export interface ObjectStore {
   /** Keys of every object below `prefix` (a folder key ending in `/`), recursively. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+  /**
+   * Probes the backend once (a one-key listing, nothing written) and says what is wrong: undefined when it answered,
+   * else one human sentence that tells bad credentials, a missing bucket and an unreachable endpoint apart.
+   * It never throws for a backend failure, so start-up can log the problem and carry on.
+   */
+  check(): Promise<string | undefined>;
+  /**
+   * A URL from which a plain HTTP GET (no extra headers) reads the object for `expiresS` seconds, or undefined when
+   * the backend cannot presign (fs, memory). The object is not looked up: the URL of a missing key answers 404.
+   */
+  presignRead(key: string, expiresS: number): Promise<string | undefined>;
 }

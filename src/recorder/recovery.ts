@@ -1,0 +1,101 @@
+/**
+ * Crash recovery at start-up: every recording that was in progress when the service last stopped without
+ * finalizing it (its marker is still there) is finished now. Segments a crash left open are cut back to their
+ * last complete fragment (or removed when none is complete) and closed; segments closed but not yet indexed are
+ * indexed; the period is marked finished and the index and a static manifest are written. For object stores the
+ * results go through the spool like any other write, and the upload queue takes it from there.
+ */
+
+import { periodDurationS, type RecordingIndex, renderMpd, type TrackIndex } from "../manifest/mod.ts";
+import { scanSegment } from "../media/mod.ts";
+import type { ActiveRecording, RecordingFiles } from "../storage/mod.ts";
+import type { Clock } from "../shared/clock.ts";
+import type { Logger } from "../shared/log.ts";
+import { INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+import { parseIndex } from "./session.ts";
+
+/** What recovery did to one recording. */
+export interface RecoveredRecording {
+  recordId: string;
+  recordDir: string;
+  salvagedSegments: number;
+  droppedSegments: number;
+  durationS: number;
+}
+
+const SEGMENT_NAME = /^(audio_)?seg_(\d+)\.m4s$/;
+
+/** Finishes every interrupted recording; one that cannot be recovered is logged and left for inspection. */
+export async function recoverRecordings(
+  files: RecordingFiles,
+  clock: Clock,
+  log: Logger,
+): Promise<RecoveredRecording[]> {
+  const recovered: RecoveredRecording[] = [];
+  for (const active of await files.activeRecordings()) {
+    try {
+      const result = await recoverOne(files, active, clock);
+      recovered.push(result);
+      log("warn", "recovered a recording interrupted by a crash", { ...result });
+    } catch (error) {
+      log("error", "could not recover an interrupted recording", { ...active, error: String(error) });
+    }
+  }
+  return recovered;
+}
+
+async function recoverOne(files: RecordingFiles, active: ActiveRecording, clock: Clock): Promise<RecoveredRecording> {
+  const { recordDir, recordId } = active;
+  const indexBytes = await files.read(`${recordDir}/${INDEX_NAME}`);
+  const index: RecordingIndex = indexBytes === undefined
+    ? { version: 1, streamId: active.streamId, periods: [] }
+    : parseIndex(indexBytes);
+  let period = index.periods.find((p) => p.recordId === recordId);
+  if (period === undefined) {
+    period = { recordId, startedAt: active.startedAt, status: "recording" };
+    index.periods.push(period);
+  }
+  const result: RecoveredRecording = { recordId, recordDir, salvagedSegments: 0, droppedSegments: 0, durationS: 0 };
+
+  // Segments left open by the crash: keep what is complete.
+  for (const key of await files.local.openKeys(`${recordDir}/`)) {
+    const bytes = await files.local.readOpen(key);
+    const { validBytes } = scanSegment(bytes);
+    await files.local.salvage(key, validBytes);
+    if (validBytes === 0) result.droppedSegments++;
+  }
+  // Segments closed (now or before the crash) that the index does not list yet, in number order.
+  const closed = (await files.list(`${recordDir}/`))
+    .map((key) => ({ key, match: SEGMENT_NAME.exec(key.slice(recordDir.length + 1)) }))
+    .filter((s): s is { key: string; match: RegExpExecArray } => s.match !== null)
+    .map(({ key, match }) => ({
+      key,
+      track: match[1] === undefined ? "video" as const : "audio" as const,
+      number: Number(match[2]),
+    }))
+    .sort((a, b) => a.number - b.number);
+  for (const segment of closed) {
+    const track = period[segment.track];
+    if (track === undefined || segment.number < nextNumberOf(track)) continue;
+    if (track.segments.length > 0 && segment.number !== nextNumberOf(track)) continue;
+    const bytes = await files.read(segment.key);
+    if (bytes === undefined) continue;
+    const { fragments } = scanSegment(bytes);
+    if (fragments.length === 0) continue;
+    if (track.segments.length === 0) track.startNumber = segment.number;
+    const durationTicks = fragments.reduce((sum, f) => sum + f.durationTicks, 0);
+    track.segments.push({ startTicks: fragments[0]!.baseDecodeTimeTicks, durationTicks });
+    result.salvagedSegments++;
+  }
+  period.status = "finished";
+  result.durationS = periodDurationS(period);
+  await files.replace(`${recordDir}/${INDEX_NAME}`, new TextEncoder().encode(JSON.stringify(index)));
+  const mpd = renderMpd(index, { nowIso: new Date(clock.nowMs()).toISOString() });
+  await files.replace(`${recordDir}/${MANIFEST_NAME}`, new TextEncoder().encode(mpd));
+  await files.clearActive(recordId);
+  return result;
+}
+
+function nextNumberOf(track: TrackIndex): number {
+  return track.segments.length === 0 ? 0 : track.startNumber + track.segments.length;
+}

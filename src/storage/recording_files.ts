@@ -1,0 +1,142 @@
+/**
+ * Where recordings are written: durable local files first (the storage root for `fs`, the spool for object
+ * stores), then, for object stores, the upload queue. Reads look at the local files first (the newest version of
+ * a manifest, a segment not uploaded yet), then at the store. It also keeps the markers of recordings in progress,
+ * in a hidden folder beside the objects, so that a restart can find what a crash interrupted.
+ */
+
+import { join } from "node:path";
+import { StorageError } from "../shared/errors.ts";
+import type { LocalObjects } from "./local_objects.ts";
+import type { ByteRange, ObjectInfo, ObjectStore } from "./object_store.ts";
+import type { UploadQueue, UploadStatus } from "./upload_queue.ts";
+
+const STATE_FOLDER = ".liverec/active";
+
+/** What a marker of a recording in progress holds. */
+export interface ActiveRecording {
+  recordId: string;
+  streamId: string;
+  recordDir: string;
+  startedAt: string;
+}
+
+/** The state of the local side, for status answers. */
+export interface FilesStatus {
+  backend: string;
+  localDir: string;
+  localBytes: number;
+  /** The spool's limit; undefined for fs storage, where the local files are the recordings. */
+  spoolLimitBytes: number | undefined;
+  upload: UploadStatus | undefined;
+}
+
+export interface RecordingFilesOptions {
+  local: LocalObjects;
+  store: ObjectStore;
+  /** Present for object stores: drains `local` (the spool) into `store`. */
+  queue?: UploadQueue;
+  spoolLimitBytes?: number;
+}
+
+/** The recorder's view of storage. */
+export class RecordingFiles {
+  readonly #opts: RecordingFilesOptions;
+
+  constructor(opts: RecordingFilesOptions) {
+    this.#opts = opts;
+  }
+
+  get store(): ObjectStore {
+    return this.#opts.store;
+  }
+
+  get local(): LocalObjects {
+    return this.#opts.local;
+  }
+
+  /** Appends a fragment to the open object `key`; durable when it resolves. */
+  async appendFragment(key: string, bytes: Uint8Array): Promise<void> {
+    const { local, spoolLimitBytes } = this.#opts;
+    if (spoolLimitBytes !== undefined && local.totalBytes + bytes.length > spoolLimitBytes) {
+      throw new StorageError(
+        `the spool ${local.dir} is full (${local.totalBytes} of ${spoolLimitBytes} bytes): uploads are not keeping up`,
+      );
+    }
+    await local.append(key, bytes);
+  }
+
+  /** The object is complete: for object stores it is now owed to the store. */
+  async close(key: string): Promise<void> {
+    await this.#opts.local.close(key);
+    this.#opts.queue?.notify();
+  }
+
+  /** Replaces a whole small object (init segment, index, manifest) atomically. */
+  async replace(key: string, bytes: Uint8Array): Promise<void> {
+    await this.#opts.local.replace(key, bytes);
+    this.#opts.queue?.notify();
+  }
+
+  /** The newest version of `key`: the local one, else the store's; undefined when neither has it. */
+  async read(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
+    const local = await this.#opts.local.read(key);
+    if (local !== undefined) return range === undefined ? local : local.slice(range.start, range.endInclusive + 1);
+    if ((await this.#opts.store.stat(key)) === undefined) return undefined;
+    return await this.#opts.store.read(key, range);
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const local = await this.#opts.local.stat(key);
+    return local !== undefined ? { sizeBytes: local.sizeBytes } : await this.#opts.store.stat(key);
+  }
+
+  /** Closed objects below `prefix`, local and stored. */
+  async list(prefix: string): Promise<string[]> {
+    const stored = await this.#opts.store.list(prefix).catch(() => []);
+    return [...new Set([...(await this.#opts.local.list(prefix)), ...stored])].sort();
+  }
+
+  status(): FilesStatus {
+    const { local, store, queue, spoolLimitBytes } = this.#opts;
+    return {
+      backend: store.description,
+      localDir: local.dir,
+      localBytes: local.totalBytes,
+      spoolLimitBytes,
+      upload: queue?.status,
+    };
+  }
+
+  /** Records that a recording is in progress (durably, before its first media). */
+  async markActive(recording: ActiveRecording): Promise<void> {
+    const dir = join(this.#opts.local.dir, STATE_FOLDER);
+    await Deno.mkdir(dir, { recursive: true });
+    const path = join(dir, `${recording.recordId}.json`);
+    const temp = `${path}.tmp`;
+    await Deno.writeTextFile(temp, JSON.stringify(recording));
+    await Deno.rename(temp, path);
+  }
+
+  /** The recording was finalized. */
+  async clearActive(recordId: string): Promise<void> {
+    await Deno.remove(join(this.#opts.local.dir, STATE_FOLDER, `${recordId}.json`)).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+
+  /** Recordings that were in progress when the service last stopped without finalizing them. */
+  async activeRecordings(): Promise<ActiveRecording[]> {
+    const dir = join(this.#opts.local.dir, STATE_FOLDER);
+    const found: ActiveRecording[] = [];
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+        found.push(JSON.parse(await Deno.readTextFile(join(dir, entry.name))) as ActiveRecording);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return found.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+}
