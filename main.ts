@@ -47,12 +47,17 @@ async function openStorage(
   config: Config,
   log: Logger,
 ): Promise<{ files: RecordingFiles; queue: UploadQueue | undefined }> {
-  const target = openDalOptions(config.recorder.storage);
+  const storage = config.recorder.storage;
+  if (storage.type === "oss" && storage.accessKeyId !== undefined && storage.securityToken === undefined) {
+    // OpenDAL's OSS service would pair the file's keys with an STS token from the environment.
+    Deno.env.delete("ALIBABA_CLOUD_SECURITY_TOKEN");
+  }
+  const target = openDalOptions(storage);
   if (target.scheme === "fs") target.options.root = resolve(target.options.root ?? "./records");
   const store = new OpenDalStore(target);
   const problem = await store.check();
   if (problem !== undefined) log("error", "storage backend check failed; recording continues locally", { problem });
-  if (target.scheme === "fs") {
+  if (storage.type === "fs") {
     const local = new LocalObjects(target.options.root!);
     await local.init();
     return { files: new RecordingFiles({ local, store }), queue: undefined };
@@ -60,7 +65,14 @@ async function openStorage(
   const local = new LocalObjects(resolve(config.recorder.spoolDir));
   await local.init();
   const queue = new UploadQueue({ local, store, log });
-  return { files: new RecordingFiles({ local, store, queue, spoolLimitBytes: config.recorder.spoolMaxBytes }), queue };
+  const files = new RecordingFiles({
+    local,
+    store,
+    queue,
+    spoolLimitBytes: config.recorder.spoolMaxBytes,
+    presignExpiresS: storage.presignExpiresS,
+  });
+  return { files, queue };
 }
 
 async function main(args: string[]): Promise<void> {

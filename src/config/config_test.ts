@@ -138,6 +138,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         region: "us-east-1",
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
+        presignExpiresS: 0,
       },
       scheme: "s3",
       options: { bucket: "my-live777-bucket", root: "/recordings", region: "us-east-1" },
@@ -155,6 +156,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         secretAccessKey: "...",
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
+        presignExpiresS: 0,
       },
       scheme: "s3",
       options: {
@@ -163,6 +165,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         region: "us-east-1",
         access_key_id: "AKIA...",
         secret_access_key: "...",
+        disable_config_load: "true",
       },
     },
     {
@@ -179,6 +182,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         sessionToken: "...",
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
+        presignExpiresS: 0,
       },
       scheme: "s3",
       options: {
@@ -188,6 +192,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         access_key_id: "ASIA...",
         secret_access_key: "...",
         session_token: "...",
+        disable_config_load: "true",
       },
     },
     {
@@ -205,6 +210,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         secretAccessKey: "minioadmin",
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
+        presignExpiresS: 0,
       },
       scheme: "s3",
       options: {
@@ -214,6 +220,8 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         endpoint: "http://localhost:9000",
         access_key_id: "minioadmin",
         secret_access_key: "minioadmin",
+        disable_config_load: "true",
+        disable_ec2_metadata: "true",
       },
     },
     {
@@ -223,6 +231,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         'access_key_secret = "your-access-secret"',
       storage: {
         type: "oss",
+        presignExpiresS: 0,
         bucket: "my-oss-bucket",
         root: "/recordings",
         region: "oss-cn-hangzhou",
@@ -246,6 +255,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         'access_key_secret = "..."\nsecurity_token = "..."',
       storage: {
         type: "oss",
+        presignExpiresS: 0,
         bucket: "my-oss-bucket",
         root: "/recordings",
         region: "oss-cn-hangzhou",
@@ -311,6 +321,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     sessionToken: "envtoken",
     disableConfigLoad: false,
     enableVirtualHostStyle: false,
+    presignExpiresS: 0,
   });
   // AWS_REGION wins over AWS_DEFAULT_REGION; the file wins over both.
   assert.equal(s3Of(s3, { ...env, AWS_REGION: "eu-central-1" }).region, "eu-central-1");
@@ -329,6 +340,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     root: "/",
     disableConfigLoad: true,
     enableVirtualHostStyle: false,
+    presignExpiresS: 0,
   });
   // Empty variables count as unset.
   assert.deepEqual(storageOf(s3, { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "" }), {
@@ -337,6 +349,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     root: "/",
     disableConfigLoad: false,
     enableVirtualHostStyle: false,
+    presignExpiresS: 0,
   });
 });
 
@@ -351,6 +364,7 @@ Deno.test("oss credentials fall back to the ALIBABA_CLOUD environment variables"
   };
   assert.deepEqual(storageOf(oss, env), {
     type: "oss",
+    presignExpiresS: 0,
     bucket: "bkt",
     root: "/",
     region: "oss-cn-hangzhou",
@@ -408,13 +422,13 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
       toml: '[recorder.storage]\ntype = "oss"\nsecret_access_key = "x"',
       key: "recorder.storage.secret_access_key",
       message: 'is not valid with type = "oss" (only with type = "s3") ' +
-        "(allowed: access_key_id, access_key_secret, bucket, endpoint, region, root, security_token, type)",
+        "(allowed: access_key_id, access_key_secret, bucket, endpoint, presign_expires, region, root, security_token, type)",
     },
     {
       toml: '[recorder.storage]\ntype = "s3"\naccess_key_secret = "x"',
       key: "recorder.storage.access_key_secret",
       message: 'is not valid with type = "s3" (only with type = "oss") (allowed: access_key_id, bucket, ' +
-        "disable_config_load, enable_virtual_host_style, endpoint, region, root, secret_access_key, session_token, type)",
+        "disable_config_load, enable_virtual_host_style, endpoint, presign_expires, region, root, secret_access_key, session_token, type)",
     },
     {
       toml: "[recorder.storage]\nroot_dir = 'x'",
@@ -659,4 +673,20 @@ Deno.test("the spool settings are read and checked", () => {
   assert.throws(() => parseConfig('[recorder]\nspool_dir = ""\n'), {
     message: /"recorder\.spool_dir" must be a directory/,
   });
+});
+
+Deno.test("s3 with an endpoint and no region signs for us-east-1; presign_expires is checked", () => {
+  const toml =
+    '[recorder.storage]\ntype = "s3"\nbucket = "bkt"\nendpoint = "http://127.0.0.1:9000"\npresign_expires = 600\n';
+  const storage = parseConfig(toml, {}).recorder.storage;
+  assert.ok(storage.type === "s3");
+  assert.equal(storage.presignExpiresS, 600);
+  assert.equal(openDalOptions(storage).options.region, "us-east-1");
+  assert.throws(
+    () => parseConfig(toml.replace("600", "-1"), {}),
+    {
+      message:
+        /"recorder\.storage\.presign_expires" must be a whole number of seconds from 0 \(off\) to 604800, got -1/,
+    },
+  );
 });

@@ -30,6 +30,8 @@ export interface S3StorageConfig {
   disableConfigLoad: boolean;
   /** Address the bucket as `bucket.endpoint` instead of `endpoint/bucket`. */
   enableVirtualHostStyle: boolean;
+  /** When > 0, stored objects are served as redirects to presigned URLs valid this long. */
+  presignExpiresS: number;
 }
 
 /** Alibaba Cloud OSS. */
@@ -44,6 +46,8 @@ export interface OssStorageConfig {
   accessKeyId?: string;
   accessKeySecret?: string;
   securityToken?: string;
+  /** When > 0, stored objects are served as redirects to presigned URLs valid this long. */
+  presignExpiresS: number;
 }
 
 /** Where recordings are stored. */
@@ -65,8 +69,19 @@ const KEYS: Record<StorageType, readonly string[]> = {
     "session_token",
     "disable_config_load",
     "enable_virtual_host_style",
+    "presign_expires",
   ],
-  oss: ["type", "bucket", "root", "region", "endpoint", "access_key_id", "access_key_secret", "security_token"],
+  oss: [
+    "type",
+    "bucket",
+    "root",
+    "region",
+    "endpoint",
+    "access_key_id",
+    "access_key_secret",
+    "security_token",
+    "presign_expires",
+  ],
 };
 
 const TYPES: readonly StorageType[] = ["fs", "s3", "oss"];
@@ -236,6 +251,7 @@ function parseS3(section: Section, env: Readonly<Record<string, string | undefin
     ...(sessionToken !== undefined ? { sessionToken } : {}),
     disableConfigLoad,
     enableVirtualHostStyle: section.boolean("enable_virtual_host_style") ?? false,
+    presignExpiresS: presignExpires(section),
   };
 }
 
@@ -269,7 +285,20 @@ function parseOss(section: Section, env: Readonly<Record<string, string | undefi
     ...(accessKeyId !== undefined ? { accessKeyId } : {}),
     ...(accessKeySecret !== undefined ? { accessKeySecret } : {}),
     ...(securityToken !== undefined ? { securityToken } : {}),
+    presignExpiresS: presignExpires(section),
   };
+}
+
+/** `presign_expires`: 0 (off) or 1 s to 7 days, the longest a presigned URL may live. */
+function presignExpires(section: Section): number {
+  const seconds = section.number("presign_expires") ?? 0;
+  if (!(Number.isInteger(seconds) && seconds >= 0 && seconds <= 7 * 24 * 3600)) {
+    throw section.error(
+      "presign_expires",
+      `must be a whole number of seconds from 0 (off) to 604800, got ${describe(seconds)}`,
+    );
+  }
+  return seconds;
 }
 
 /**
@@ -288,12 +317,16 @@ export function openDalOptions(storage: StorageConfig): { scheme: string; option
     case "s3":
       put("bucket", storage.bucket);
       put("root", storage.root);
-      put("region", storage.region);
+      // S3-compatible servers (MinIO) mostly ignore the region, but the signature needs one.
+      put("region", storage.region ?? (storage.endpoint !== undefined ? "us-east-1" : undefined));
       put("endpoint", storage.endpoint);
       put("access_key_id", storage.accessKeyId);
       put("secret_access_key", storage.secretAccessKey);
       put("session_token", storage.sessionToken);
-      if (storage.disableConfigLoad) put("disable_config_load", "true");
+      // With keys given, OpenDAL must not add a session token of its own from the environment or ~/.aws.
+      if (storage.disableConfigLoad || storage.accessKeyId !== undefined) put("disable_config_load", "true");
+      // Off AWS there is no instance metadata service to ask for credentials, and asking can hang.
+      if (storage.endpoint !== undefined) put("disable_ec2_metadata", "true");
       if (storage.enableVirtualHostStyle) put("enable_virtual_host_style", "true");
       break;
     case "oss":

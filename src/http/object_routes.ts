@@ -21,6 +21,8 @@ export function objectRoutes(files: RecordingFiles): Hono {
   const app = new Hono();
   app.on(["GET", "HEAD"], "/*", async (c) => {
     const key = objectKey(new URL(c.req.url).pathname);
+    const redirect = await files.redirectFor(key);
+    if (redirect !== undefined) return c.redirect(redirect, 302);
     const info = await files.stat(key);
     if (info === undefined) throw new NotFoundError(`no object "${key}"`);
     const extension = key.slice(key.lastIndexOf(".") + 1).toLowerCase();

@@ -37,6 +37,8 @@ export interface RecordingFilesOptions {
   /** Present for object stores: drains `local` (the spool) into `store`. */
   queue?: UploadQueue;
   spoolLimitBytes?: number;
+  /** When > 0, objects already in the store are served by redirect to a presigned URL valid this long. */
+  presignExpiresS?: number;
 }
 
 /** The recorder's view of storage. */
@@ -84,6 +86,16 @@ export class RecordingFiles {
     if (local !== undefined) return range === undefined ? local : local.slice(range.start, range.endInclusive + 1);
     if ((await this.#opts.store.stat(key)) === undefined) return undefined;
     return await this.#opts.store.read(key, range);
+  }
+
+  /**
+   * A presigned URL to send a reader of `key` to, when presigning is configured and the store (not the spool)
+   * holds the object; undefined otherwise.
+   */
+  async redirectFor(key: string): Promise<string | undefined> {
+    const { presignExpiresS = 0, local, store } = this.#opts;
+    if (presignExpiresS <= 0 || (await local.stat(key)) !== undefined) return undefined;
+    return await store.presignRead(key, presignExpiresS);
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
