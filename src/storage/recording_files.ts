@@ -123,11 +123,15 @@ export class RecordingFiles {
   /** Records that a recording is in progress (durably, before its first media). */
   async markActive(recording: ActiveRecording): Promise<void> {
     const dir = join(this.#opts.local.dir, STATE_FOLDER);
-    await Deno.mkdir(dir, { recursive: true });
     const path = join(dir, `${recording.recordId}.json`);
-    const temp = `${path}.tmp`;
-    await Deno.writeTextFile(temp, JSON.stringify(recording));
-    await Deno.rename(temp, path);
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(recording));
+      await Deno.rename(`${path}.tmp`, path);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StorageError(`cannot record in ${this.#opts.local.dir}: ${reason}`, { cause: error });
+    }
   }
 
   /** The recording was finalized. */

@@ -1,0 +1,127 @@
+/**
+ * Durability end to end: the service is killed with SIGKILL while it records a live WHIP publish, restarted on
+ * the same storage, and must hand back a finished, playable recording missing at most about the last second.
+ * Also: a full or read-only spool is reported clearly and leaves what was recorded intact.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadClip } from "../scripts/clip.ts";
+import { publishClip } from "../scripts/publish.ts";
+import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
+import { startService, todayFolder, waitFor } from "./helpers/service.ts";
+
+const clip = await loadClip();
+const TOML = `[recorder]\nauto_streams = ["*"]\nsegment_duration = 4\n`;
+
+Deno.test("kill -9 during a recording loses at most about a second, and the restart finalizes it", async () => {
+  const first = await startService({ toml: TOML });
+  const abort = new AbortController();
+  let framesAtKill = 0;
+  const publishing = publishClip({
+    url: `${first.url}/whip/crash`,
+    seconds: 30,
+    clip,
+    signal: abort.signal,
+    onVideoFrame: (sent) => (framesAtKill = sent),
+  }).catch(() => undefined);
+  try {
+    // Kill mid-segment: 4 s segments, killed 6.5 s in, so the second segment is open and half written.
+    await waitFor("6.5 s of media sent", () => Promise.resolve(framesAtKill >= 195 ? true : undefined), 20_000);
+  } finally {
+    await first.stop("SIGKILL");
+    abort.abort();
+    await publishing;
+  }
+  const sentBeforeKill = framesAtKill;
+  const dir = join(first.root, "crash", todayFolder());
+  const partsLeft = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".part"));
+  assert.ok(partsLeft.length > 0, "the kill interrupted an open segment");
+
+  const second = await startService({ toml: TOML, storageRoot: first.root, dir: first.dir });
+  try {
+    assert.match(second.logs(), /recovered a recording interrupted by a crash/);
+    const mpd = join(dir, "manifest.mpd");
+    const text = await Deno.readTextFile(mpd);
+    assert.match(text, /type="static"/);
+    assert.deepEqual([...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".part")), [], "no open segment is left");
+    assert.equal(await decodeErrors(mpd), "");
+    const { streams } = await probe(mpd);
+    const recorded = Number(streams.find((s) => s.codec_type === "video")?.nb_read_frames);
+    assert.ok(recorded <= sentBeforeKill, `recorded ${recorded} of ${sentBeforeKill} frames sent`);
+    assert.ok(
+      recorded >= sentBeforeKill - 45,
+      `at most ~1 s lost: recorded ${recorded} of ${sentBeforeKill} frames sent`,
+    );
+    const status = await (await second.fetch("/api/storage")).json();
+    assert.equal(status.localDir, first.root);
+  } finally {
+    await second.stop();
+  }
+});
+
+Deno.test({
+  name: "a full disk is reported in the log and the API status, and what was recorded before stays intact",
+  ignore: Deno.uid() !== 0, // mounting a small tmpfs needs root (CI runs as root)
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "liverec-fulldisk-" });
+    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", root]);
+    assert.equal(mounted.code, 0, mounted.stderr);
+    const service = await startService({ toml: TOML, storageRoot: root });
+    const abort = new AbortController();
+    try {
+      const publishing = publishClip({ url: `${service.url}/whip/full`, seconds: 20, clip, signal: abort.signal });
+      const failing = await waitFor("the API to report the full disk", async () => {
+        const status = await (await service.fetch("/api/record/full")).json();
+        return status.storage_errors > 0 ? status : undefined;
+      }, 20_000);
+      assert.equal(failing.recording, true, "recording goes on");
+      assert.match(failing.last_storage_error, /No space left on device/);
+      assert.match(service.logs(), /recording write failed.*No space left on device/);
+      abort.abort();
+      await publishing;
+      const dir = join(root, "full", todayFolder());
+      const whole = join(await Deno.makeTempDir(), "first.mp4");
+      const init = await Deno.readFile(join(dir, "init.m4s"));
+      const first = await Deno.readFile(join(dir, "seg_0001.m4s"));
+      await Deno.writeFile(whole, new Uint8Array([...init, ...first]));
+      assert.equal(await decodeErrors(whole), "", "the segment written before the disk filled decodes");
+      const frames = Number((await probe(whole)).streams[0]?.nb_read_frames);
+      assert.equal(frames, 120, "the first 4 s segment is whole");
+    } finally {
+      abort.abort();
+      await service.stop();
+      await run("umount", [root]);
+    }
+  },
+});
+
+Deno.test({
+  name: "a read-only recording folder refuses to start a recording with a 503 that says why",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "liverec-readonly-" });
+    const mounted = await run("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", root]);
+    assert.equal(mounted.code, 0, mounted.stderr);
+    const service = await startService({ toml: "", storageRoot: root });
+    const abort = new AbortController();
+    try {
+      let answer: Response | undefined;
+      await publishClip({
+        url: `${service.url}/whip/ro`,
+        seconds: 1,
+        clip,
+        signal: abort.signal,
+        onConnected: async () => (answer = await service.fetch("/api/record/ro", { method: "POST" })),
+      });
+      assert.equal(answer?.status, 503);
+      const body = await answer!.json();
+      assert.equal(body.error.code, "storage_unavailable");
+      assert.match(body.error.message, /Read-only file system/);
+    } finally {
+      abort.abort();
+      await service.stop();
+      await run("umount", [root]);
+    }
+  },
+});
