@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { publishWhip } from "../src/ingest/mod.ts";
-import { decodeErrors, probe } from "./helpers/media_tools.ts";
+import { decodeErrors, periodFiles, probe } from "./helpers/media_tools.ts";
 import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
@@ -113,9 +113,12 @@ Deno.test("a second recording of a stream on the same day adds a period and neve
     assert.equal(startNumbers[0], 1);
     assert.ok(startNumbers[1]! > 1, `numbering continues: ${startNumbers}`);
     assert.ok(Deno.statSync(join(dir, `seg_${String(startNumbers[1]).padStart(4, "0")}.m4s`)).isFile);
-    const video = (await probe(join(dir, "manifest.mpd"))).streams.find((s) => s.codec_type === "video");
-    assert.ok(Number(video?.nb_read_frames) >= Math.min(first.videoFrames, second.videoFrames));
-    assert.equal(await decodeErrors(join(dir, "manifest.mpd")), "");
+    const sent = [first.videoFrames, second.videoFrames];
+    for (const [i, period] of (await periodFiles(join(dir, "manifest.mpd"))).entries()) {
+      for (const file of [period.video!, period.audio!]) assert.equal(await decodeErrors(file), "", file);
+      const frames = Number((await probe(period.video!)).streams[0]?.nb_read_frames);
+      assert.equal(frames, sent[i], `period ${i + 1} holds every frame sent`);
+    }
   } finally {
     await service.stop();
   }

@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
-import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
+import { decodeErrors, periodFiles, probe, run } from "./helpers/media_tools.ts";
 import { startService, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
 const TOML = `[recorder]\nauto_streams = ["*"]\nsegment_duration = 4\n`;
 
-Deno.test("kill -9 during a recording loses at most about a second, and the restart finalizes it", async () => {
+Deno.test("kill -9 during a recording loses at most about a second; the restart finalizes it and recording goes on", async () => {
   const first = await startService({ toml: TOML });
   const abort = new AbortController();
   let framesAtKill = 0;
@@ -55,6 +55,22 @@ Deno.test("kill -9 during a recording loses at most about a second, and the rest
     );
     const status = await (await second.fetch("/api/storage")).json();
     assert.equal(status.localDir, first.root);
+
+    // The publisher comes back after the restart: a second period, and the day's manifest still plays whole.
+    const again = await publishClip({ url: `${second.url}/whip/crash`, seconds: 4, clip });
+    await waitFor("the second recording to end", async () => {
+      const status = await (await second.fetch("/api/record/crash")).json();
+      return status.recording ? undefined : true;
+    });
+    const periods = await periodFiles(mpd);
+    assert.equal(periods.length, 2, await Deno.readTextFile(mpd));
+    const frames: number[] = [];
+    for (const period of periods) {
+      for (const file of [period.video!, period.audio!]) assert.equal(await decodeErrors(file), "", file);
+      frames.push(Number((await probe(period.video!)).streams[0]?.nb_read_frames));
+    }
+    assert.equal(frames[0], recorded, "the recovered period is unchanged");
+    assert.equal(frames[1], again.videoFrames, "the new period holds every frame");
   } finally {
     await second.stop();
   }

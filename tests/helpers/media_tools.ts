@@ -69,3 +69,34 @@ export async function syncMarks(input: string): Promise<{ flashesS: number[]; be
   const beepsS = [...stderr.matchAll(/silence_end: ([\d.]+)/g)].map((m) => Number(m[1]));
   return { flashesS, beepsS };
 }
+
+/**
+ * Each Period of a DASH manifest on disk as plain fMP4 files (init + segments joined), one per track, so that
+ * ffmpeg can judge every period: its DASH demuxer plays only one period of a multi-period manifest.
+ */
+export async function periodFiles(mpdPath: string): Promise<{ video?: string; audio?: string }[]> {
+  const dir = mpdPath.slice(0, mpdPath.lastIndexOf("/"));
+  const out = await Deno.makeTempDir({ prefix: "liverec-periods-" });
+  const mpd = await Deno.readTextFile(mpdPath);
+  const periods: { video?: string; audio?: string }[] = [];
+  for (const [p, period] of mpd.split("<Period ").slice(1).entries()) {
+    const files: { video?: string; audio?: string } = {};
+    for (const set of period.split("<AdaptationSet ").slice(1)) {
+      const kind = /contentType="(video|audio)"/.exec(set)?.[1] as "video" | "audio";
+      const init = /initialization="([^"]+)"/.exec(set)![1]!;
+      const media = /media="([^"]+)"/.exec(set)![1]!;
+      const startNumber = Number(/startNumber="(\d+)"/.exec(set)![1]);
+      const count = [...set.matchAll(/<S ([^>]*)\/>/g)]
+        .reduce((n, m) => n + 1 + Number(/\br="(\d+)"/.exec(m[1]!)?.[1] ?? 0), 0);
+      const parts = [await Deno.readFile(`${dir}/${init}`)];
+      for (let n = startNumber; n < startNumber + count; n++) {
+        parts.push(await Deno.readFile(`${dir}/${media.replace("$Number%04d$", String(n).padStart(4, "0"))}`));
+      }
+      const path = `${out}/period${p + 1}_${kind}.mp4`;
+      await Deno.writeFile(path, new Uint8Array(parts.flatMap((part) => [...part])));
+      files[kind] = path;
+    }
+    periods.push(files);
+  }
+  return periods;
+}
