@@ -59,7 +59,7 @@ async function openStorage(
   if (problem !== undefined) log("error", "storage backend check failed; recording continues locally", { problem });
   if (storage.type === "fs") {
     const local = new LocalObjects(target.options.root!);
-    await local.init();
+    await local.init(false);
     return { files: new RecordingFiles({ local, store }), queue: undefined };
   }
   const local = new LocalObjects(resolve(config.recorder.spoolDir));

@@ -34,10 +34,14 @@ export class LocalObjects {
     return this.#totalBytes;
   }
 
-  /** Creates the directory and counts what it holds. */
-  async init(): Promise<void> {
+  /**
+   * Creates the directory and, for a spool, counts what it holds; a storage root full of recordings is not walked
+   * (its count then starts at zero).
+   */
+  async init(countExisting = true): Promise<void> {
     await this.#io("create", this.dir, () => Deno.mkdir(this.dir, { recursive: true }));
     this.#totalBytes = 0;
+    if (!countExisting) return;
     for await (const file of walk(this.dir)) this.#totalBytes += file.sizeBytes;
   }
 
