@@ -1,24 +1,32 @@
 /**
  * liverec's benchmark (`deno task bench`): the remux core alone (RTP packets -> fMP4 segments, per CPU second),
  * then end to end with the real service as a child process and real-time WHIP publishers in another process, at
- * 1 stream and at N, reading the service's CPU and RSS from /proc. It prints one figure a line, then a JSON
- * summary. It measures; it does not fail on a missed goal, only when a run breaks or a recording is missing.
+ * 1 stream and at N, reading the service's CPU and RSS from /proc. In between, the storage path alone: how long
+ * from a segment's close until it is durable, on fs and on S3 (s3rver on loopback), at 1 stream and at N. It
+ * prints one figure a line, then a JSON summary. It measures; it does not fail on a missed goal, only when a run
+ * breaks or a recording or segment is missing.
  *
- *   deno task bench [--quick] [--streams 4] [--seconds 60] [--profile] [--help for all flags]
+ *   deno task bench [--quick] [--streams 4] [--seconds 60] [--no-durability] [--profile] [--help for all flags]
  */
 
 import { loadClip } from "./clip.ts";
 import { cleanupOnSignals, interrupted, onCleanup, runCleanup } from "./bench/cleanup.ts";
+import { type DurabilityBackend, runDurability, startBenchS3 } from "./bench/durability.ts";
 import { type E2eResult, runEndToEnd } from "./bench/e2e.ts";
 import { parseFlags, USAGE } from "./bench/flags.ts";
 import { packetizeClip, runRemux } from "./bench/remux.ts";
 import { recordingOk } from "./bench/recordings.ts";
 import {
+  durabilityHeading,
+  durabilityLines,
+  type DurabilitySummary,
   e2eLines,
   GOAL_CPU_S_PER_MEDIA_MINUTE,
+  GOAL_DURABLE_P99_MS,
   hotspotLines,
   remuxLines,
   round,
+  summarizeDurability,
   summarizeRemux,
 } from "./bench/report.ts";
 
@@ -41,9 +49,19 @@ async function main(args: string[]): Promise<number> {
     deno: Deno.version.deno,
     cores,
     goalCpuSPerMediaMinutePerStream: GOAL_CPU_S_PER_MEDIA_MINUTE,
+    goalDurableP99Ms: GOAL_DURABLE_P99_MS,
     flags,
   };
   const clip = await loadClip();
+  let tempDir: string | undefined;
+  const benchDir = async () => {
+    if (tempDir !== undefined) return tempDir;
+    const made = tempDir = await Deno.makeTempDir({ prefix: "liverec-bench-" });
+    if (flags.keep) console.log(`bench: keeping ${made}`);
+    else onCleanup(`temp dir ${made}`, () => Deno.remove(made, { recursive: true }));
+    return made;
+  };
+  const counts = flags.streams === 1 ? [1] : [1, flags.streams];
 
   if (flags.remux) {
     const packetized = packetizeClip(clip, flags.remuxSeconds);
@@ -54,12 +72,35 @@ async function main(args: string[]): Promise<number> {
     console.log(remuxLines(remux).join("\n"));
   }
 
+  if (flags.durability) {
+    const server = await startBenchS3();
+    const results: DurabilitySummary[] = [];
+    for (const backend of ["fs", "s3"] as DurabilityBackend[]) {
+      for (const streams of counts) {
+        console.log(
+          `\nbench: durability run on ${backend} with ${streams} stream(s) x ${flags.durabilitySegments} segments ...`,
+        );
+        const run = await runDurability({
+          backend,
+          streams,
+          segmentsPerStream: flags.durabilitySegments,
+          segmentIntervalMs: flags.durabilityIntervalMs,
+          dir: await benchDir(),
+          server,
+        });
+        const result = summarizeDurability(run);
+        if (results.length === 0) console.log(durabilityHeading(result).join("\n"));
+        results.push(result);
+        console.log(durabilityLines(result).join("\n"));
+      }
+    }
+    await server.stop();
+    summary.durability = results;
+  }
+
   let failed = false;
   if (flags.e2e) {
-    const dir = await Deno.makeTempDir({ prefix: "liverec-bench-" });
-    if (flags.keep) console.log(`bench: keeping ${dir}`);
-    else onCleanup(`temp dir ${dir}`, () => Deno.remove(dir, { recursive: true }));
-    const counts = flags.streams === 1 ? [1] : [1, flags.streams];
+    const dir = await benchDir();
     const results: E2eResult[] = [];
     for (const [i, streams] of counts.entries()) {
       const last = i === counts.length - 1;

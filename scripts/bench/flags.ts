@@ -6,7 +6,12 @@ export interface BenchFlags {
   remuxSeconds: number;
   remuxRuns: number;
   segmentDurationS: number;
+  /** Segments per stream of each durability run. */
+  durabilitySegments: number;
+  /** Wall time between two segments of one stream in the durability runs (real time: the segment duration). */
+  durabilityIntervalMs: number;
   remux: boolean;
+  durability: boolean;
   e2e: boolean;
   /** Path of the service CPU profile of the last end-to-end run, when profiling. */
   profilePath: string | undefined;
@@ -18,11 +23,17 @@ export const USAGE = `usage: deno task bench [flags]
 
   --streams N           concurrent publishers of the second end-to-end run (default 4; the first run is always 1)
   --seconds S           media seconds per end-to-end run (default 60)
-  --quick               15 s end-to-end runs and 3 remux runs (explicit flags still win)
+  --quick               15 s end-to-end runs, 3 remux runs, 10 segments per durability run (explicit flags still win)
   --remux-seconds S     media seconds of the looped clip fed to the remux core (default 60)
   --remux-runs N        timed remux runs after one warm-up run (default 5)
   --segment-duration S  segment duration of the pipeline and the service, in seconds (default 6)
+  --durability-segments N
+                        segments per stream of each durability run (default 40)
+  --durability-interval MS
+                        ms between two segments of a stream in the durability runs (default 500: 12x real time
+                        for 6 s segments; 6000 is real time)
   --no-remux            skip the remux-core benchmark
+  --no-durability       skip the durability runs (segment close -> durable on fs and on S3 via s3rver)
   --no-e2e              skip the end-to-end runs
   --profile [PATH]      CPU-profile the service during the last end-to-end run over the V8 inspector, list its
                         hotspots and write the .cpuprofile to PATH (default: $TMPDIR/liverec-bench-service.cpuprofile)
@@ -40,7 +51,10 @@ export function parseFlags(args: readonly string[]): BenchFlags {
     remuxSeconds: 60,
     remuxRuns: quick ? 3 : 5,
     segmentDurationS: 6,
+    durabilitySegments: quick ? 10 : 40,
+    durabilityIntervalMs: 500,
     remux: true,
+    durability: true,
     e2e: true,
     profilePath: undefined,
     jsonPath: undefined,
@@ -79,8 +93,17 @@ export function parseFlags(args: readonly string[]): BenchFlags {
       case "--segment-duration":
         flags.segmentDurationS = number(1, 30, true);
         break;
+      case "--durability-segments":
+        flags.durabilitySegments = number(1, 10_000, true);
+        break;
+      case "--durability-interval":
+        flags.durabilityIntervalMs = number(6, 60_000, false);
+        break;
       case "--no-remux":
         flags.remux = false;
+        break;
+      case "--no-durability":
+        flags.durability = false;
         break;
       case "--no-e2e":
         flags.e2e = false;

@@ -3,11 +3,14 @@
  * values. Pure: it computes and formats, it neither measures nor prints.
  */
 
+import type { DurabilityRun } from "./durability.ts";
 import type { E2eResult } from "./e2e.ts";
 import type { PacketizedClip, RemuxRun } from "./remux.ts";
 
 /** The product goal for the service: CPU seconds per minute of media per stream. */
 export const GOAL_CPU_S_PER_MEDIA_MINUTE = 1.0;
+/** The product goal for storage: from a segment's close to durable (fs, and S3 on loopback), at p99, in ms. */
+export const GOAL_DURABLE_P99_MS = 1000;
 
 /** Throughput of one remux run, per CPU second. */
 export interface RemuxFigures {
@@ -115,6 +118,117 @@ export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): s
   ];
 }
 
+/** Latency percentiles of a set of samples, in ms; p99 is nearest rank, so with fewer than 100 samples the max. */
+export interface LatencyStats {
+  n: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface DurabilitySummary {
+  backend: DurabilityRun["backend"];
+  streams: number;
+  segmentsPerStream: number;
+  segmentIntervalMs: number;
+  fragmentsPerSegment: number;
+  fragmentBytes: number;
+  segmentBytes: number;
+  localFsType: string;
+  /** Fragment appends, fdatasync included (on s3: into the spool). */
+  append: LatencyStats;
+  close: LatencyStats;
+  /** From `close(key)` to durable: the figure the goal is about. */
+  durable: LatencyStats;
+  /** s3 only: a segment's PUT and verifying HEAD, without the time it waited in the queue. */
+  upload: LatencyStats | undefined;
+  /** The index and manifest replaced after each close. */
+  replace: LatencyStats;
+  /** s3: failed passes of the upload queue (each retried after a back-off) and the last error. */
+  uploadFailedPasses: number;
+  lastUploadError: string | undefined;
+  maxLagMs: number;
+  wallS: number;
+  meetsGoal: boolean;
+}
+
+/** Percentiles of each kind of sample of a durability run. */
+export function summarizeDurability(run: DurabilityRun): DurabilitySummary {
+  const durable = latency(run.durableMs);
+  return {
+    backend: run.backend,
+    streams: run.streams,
+    segmentsPerStream: run.segmentsPerStream,
+    segmentIntervalMs: run.segmentIntervalMs,
+    fragmentsPerSegment: run.fragmentsPerSegment,
+    fragmentBytes: run.fragmentBytes,
+    segmentBytes: run.segmentBytes,
+    localFsType: run.localFsType,
+    append: latency(run.appendMs),
+    close: latency(run.closeMs),
+    durable,
+    upload: run.backend === "s3" ? latency(run.uploadMs) : undefined,
+    replace: latency(run.replaceMs),
+    uploadFailedPasses: run.uploadFailedPasses,
+    lastUploadError: run.lastUploadError,
+    maxLagMs: run.maxLagMs,
+    wallS: run.wallS,
+    meetsGoal: durable.p99Ms <= GOAL_DURABLE_P99_MS,
+  };
+}
+
+/** Nearest-rank percentiles of `samples` (ms). */
+export function latency(samples: readonly number[]): LatencyStats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p / 100 * sorted.length) - 1)] ?? 0;
+  return { n: sorted.length, p50Ms: rank(50), p99Ms: rank(99), maxMs: sorted[sorted.length - 1] ?? 0 };
+}
+
+/** The heading of the durability runs, from the first of them. */
+export function durabilityHeading(s: DurabilitySummary): string[] {
+  const speedup = round(s.fragmentsPerSegment * 1000 / s.segmentIntervalMs, 1); // a fragment is 1 s of media
+  return [
+    `== durability: segment close -> durable, through RecordingFiles / LocalObjects / UploadQueue / OpenDAL`,
+    `   per stream: one ${round(s.segmentBytes / 1e6, 2)} MB video segment (${s.fragmentsPerSegment} fragments` +
+    ` of ${
+      round(s.fragmentBytes / 1000, 1)
+    } kB) every ${s.segmentIntervalMs} ms (${speedup}x real time), ${s.segmentsPerStream} segments,` +
+    ` index + manifest replaced after each close; no audio track`,
+    `   local files on ${s.localFsType}; s3 = s3rver (Node) on loopback; p99 is nearest rank (with < 100 samples, the max)`,
+  ];
+}
+
+/** The printed lines of one durability run. */
+export function durabilityLines(s: DurabilitySummary): string[] {
+  const tag = `${s.backend}[${s.streams}]`;
+  const verdict = s.meetsGoal ? "meets goal" : "ABOVE goal";
+  const lines = [
+    line(`${tag} ${s.backend === "fs" ? "fragment" : "spool"} append + fdatasync`, fmtLatency(s.append)),
+    line(`${tag} close()`, fmtLatency(s.close)),
+    line(
+      `${tag} close -> durable`,
+      `${fmtLatency(s.durable)}   (goal p99 <= ${GOAL_DURABLE_P99_MS} ms: ${verdict})`,
+    ),
+  ];
+  if (s.upload !== undefined) {
+    lines.push(
+      line(`${tag}   of which PUT + verifying HEAD`, fmtLatency(s.upload)),
+      line(
+        `${tag} upload passes failed, retried`,
+        `${s.uploadFailedPasses}${s.lastUploadError === undefined ? "" : `; last: ${s.lastUploadError}`}`,
+      ),
+    );
+  }
+  lines.push(
+    line(`${tag} index + manifest replace`, fmtLatency(s.replace)),
+    line(
+      `${tag} writers behind schedule`,
+      `max ${round(s.maxLagMs, 1)} ms; run took ${round(s.wallS, 1)} s`,
+    ),
+  );
+  return lines;
+}
+
 /** Hotspot lines of a profiled run. */
 export function hotspotLines(r: E2eResult, profilePath: string): string[] {
   if (r.hotspots === undefined) return [];
@@ -141,6 +255,11 @@ export function round(value: number, digits: number): number {
 
 function line(label: string, value: string): string {
   return `${label.padEnd(40)} ${value}`;
+}
+
+function fmtLatency(s: LatencyStats): string {
+  const ms = (v: number) => `${v < 10 ? round(v, 2) : round(v, 1)} ms`.padStart(10);
+  return `p50 ${ms(s.p50Ms)}   p99 ${ms(s.p99Ms)}   max ${ms(s.maxMs)}   (n=${s.n})`;
 }
 
 function fmtInt(n: number): string {

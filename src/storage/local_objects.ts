@@ -201,8 +201,13 @@ async function* walk(dir: string): AsyncGenerator<{ path: string; sizeBytes: num
   for (const entry of entries) {
     if (entry.name.startsWith(".")) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory) yield* walk(path);
-    else if (entry.isFile) yield { path, sizeBytes: (await Deno.stat(path)).size };
+    if (entry.isDirectory) {
+      yield* walk(path);
+    } else if (entry.isFile) {
+      // A file renamed away since the listing (a closed part, a replaced temporary file) is simply not there.
+      const stat = await statOf(path);
+      if (stat !== undefined) yield { path, sizeBytes: stat.sizeBytes };
+    }
   }
 }
 

@@ -90,3 +90,25 @@ Deno.test("UploadQueue does not send again what a crash interrupted after a veri
   assert.deepEqual(writes, []);
   assert.deepEqual(await local.list(""), []);
 });
+
+Deno.test("UploadQueue is not thrown off by objects being replaced while it lists the spool", async () => {
+  const { local, store, queue } = await setup();
+  let writing = true;
+  const writer = (async () => {
+    for (let n = 0; writing; n++) await local.replace("cam/manifest.mpd", new TextEncoder().encode(`v${n}`));
+  })();
+  queue.start();
+  for (let n = 1; n <= 20; n++) {
+    const key = `cam/seg_${String(n).padStart(4, "0")}.m4s`;
+    await local.append(key, new Uint8Array(100));
+    await local.close(key);
+    queue.notify();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  writing = false;
+  await writer;
+  assert.ok(await queue.drained(5_000));
+  await queue.stop();
+  assert.equal(queue.status.failedAttempts, 0, `last error: ${queue.status.lastError}`);
+  assert.equal([...store.objects.keys()].filter((k) => k.includes("seg_")).length, 20);
+});
