@@ -69,6 +69,7 @@ export class LocalObjects {
     this.#open.delete(key);
     try {
       await Deno.rename(path + PART_SUFFIX, path);
+      await syncFolder(dirname(path));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
         throw new StorageError(`closing ${path} failed: ${message(error)}`, { cause: error });
@@ -87,7 +88,10 @@ export class LocalObjects {
       await writeAll(file, bytes);
       await file.syncData();
     });
-    await this.#io("rename", temp, () => Deno.rename(temp, path));
+    await this.#io("rename", temp, async () => {
+      await Deno.rename(temp, path);
+      await syncFolder(dirname(path));
+    });
     this.#totalBytes += bytes.length - before;
   }
 
@@ -173,6 +177,12 @@ export class LocalObjects {
       throw new StorageError(`cannot ${what} ${path}: ${message(error)}`, { cause: error });
     }
   }
+}
+
+/** Makes a rename in `dir` durable (the new name survives a power cut). */
+async function syncFolder(dir: string): Promise<void> {
+  using folder = await Deno.open(dir, { read: true });
+  await folder.syncData();
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
