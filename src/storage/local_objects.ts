@@ -23,6 +23,8 @@ export interface LocalStat {
 export class LocalObjects {
   readonly dir: string;
   readonly #open = new Map<string, Deno.FsFile>();
+  /** Per key, the last replace or delete: they run one at a time, so the byte count and "is it still X" hold. */
+  readonly #busy = new Map<string, Promise<unknown>>();
   #totalBytes = 0;
 
   constructor(dir: string) {
@@ -78,7 +80,11 @@ export class LocalObjects {
   }
 
   /** Replaces `key` atomically with `bytes`. */
-  async replace(key: string, bytes: Uint8Array): Promise<void> {
+  replace(key: string, bytes: Uint8Array): Promise<void> {
+    return this.#serialized(key, () => this.#replace(key, bytes));
+  }
+
+  async #replace(key: string, bytes: Uint8Array): Promise<void> {
     const path = this.#path(key);
     const temp = `${path}${TEMP_MARKER}${crypto.randomUUID().slice(0, 8)}`;
     const before = (await this.stat(key))?.sizeBytes ?? 0;
@@ -147,7 +153,32 @@ export class LocalObjects {
     this.#totalBytes -= before - sizeBytes;
   }
 
-  async delete(key: string): Promise<void> {
+  delete(key: string): Promise<void> {
+    return this.#serialized(key, () => this.#delete(key));
+  }
+
+  /** Deletes `key` only if it still holds exactly `bytes` (no newer version replaced it); true when it did. */
+  deleteIfSame(key: string, bytes: Uint8Array): Promise<boolean> {
+    return this.#serialized(key, async () => {
+      const now = await this.read(key);
+      if (now === undefined || !sameBytes(now, bytes)) return false;
+      await this.#delete(key);
+      return true;
+    });
+  }
+
+  /** Runs `action` after every earlier serialized action on `key`. */
+  #serialized<T>(key: string, action: () => Promise<T>): Promise<T> {
+    const previous = this.#busy.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(action);
+    this.#busy.set(key, next);
+    void next.finally(() => {
+      if (this.#busy.get(key) === next) this.#busy.delete(key);
+    }).catch(() => {});
+    return next;
+  }
+
+  async #delete(key: string): Promise<void> {
     const path = this.#path(key);
     const size = (await statOf(path))?.sizeBytes ?? 0;
     try {
@@ -219,6 +250,12 @@ async function* walk(dir: string): AsyncGenerator<{ path: string; sizeBytes: num
       if (stat !== undefined) yield { path, sizeBytes: stat.sizeBytes };
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function message(error: unknown): string {

@@ -60,3 +60,18 @@ Deno.test("LocalObjects refuses keys that would leave its directory and ignores 
   await Deno.writeTextFile(join(local.dir, ".liverec", "state.json"), "{}");
   assert.deepEqual(await local.list(""), []);
 });
+
+Deno.test("LocalObjects keeps its count and never deletes a newer version when replace and delete race", async () => {
+  const local = await fresh();
+  const v1 = new Uint8Array(100).fill(1);
+  const v2 = new Uint8Array(250).fill(2);
+  for (let round = 0; round < 100; round++) {
+    await local.replace("cam/manifest.mpd", v1);
+    const racing = round % 2 === 0
+      ? [local.deleteIfSame("cam/manifest.mpd", v1), local.replace("cam/manifest.mpd", v2)]
+      : [local.replace("cam/manifest.mpd", v2), local.deleteIfSame("cam/manifest.mpd", v1)];
+    await Promise.all(racing);
+    assert.deepEqual(await local.read("cam/manifest.mpd"), v2, `round ${round}: the newer version survives`);
+    assert.equal(local.totalBytes, v2.length, `round ${round}: the count is right`);
+  }
+});

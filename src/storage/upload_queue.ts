@@ -11,7 +11,7 @@
 
 import { dirname } from "node:path";
 import type { Logger } from "../shared/log.ts";
-import type { LocalObjects, LocalStat } from "./local_objects.ts";
+import type { LocalObjects } from "./local_objects.ts";
 import type { ObjectStore } from "./object_store.ts";
 
 /** Objects rewritten in place while a recording runs; everything else is written once. */
@@ -44,6 +44,8 @@ export class UploadQueue {
   #stopped = false;
   /** Objects found in the spool at start may have been uploaded just before a crash: check before sending. */
   #checkFirst = true;
+  /** Immutable objects whose write went through but whose check did not: look before sending them again. */
+  readonly #unverified = new Set<string>();
   #loop: Promise<void> | undefined;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
   #status: UploadStatus = {
@@ -124,11 +126,10 @@ export class UploadQueue {
     for (const folder of [...new Set(keys.map((key) => dirname(key)))]) {
       const prefix = folder === "." ? "" : `${folder}/`;
       // Snapshot the mutable objects first: everything they list was closed before this moment.
-      const snapshots: { key: string; bytes: Uint8Array; stat: LocalStat }[] = [];
+      const snapshots: { key: string; bytes: Uint8Array }[] = [];
       for (const key of keys.filter((k) => dirname(k) === folder && MUTABLE.test(k))) {
-        const stat = await local.stat(key);
         const bytes = await local.read(key);
-        if (stat !== undefined && bytes !== undefined) snapshots.push({ key, bytes, stat });
+        if (bytes !== undefined) snapshots.push({ key, bytes });
       }
       const immutable = (await local.list(prefix)).filter((k) => dirname(k) === folder && !MUTABLE.test(k));
       const closedAt = new Map<string, number>();
@@ -137,27 +138,28 @@ export class UploadQueue {
       for (const key of immutable) {
         const bytes = await local.read(key);
         if (bytes === undefined) continue;
-        const already = this.#checkFirst && (await this.#opts.store.stat(key))?.sizeBytes === bytes.length;
-        if (!already) await this.#upload(key, bytes);
+        const look = this.#checkFirst || this.#unverified.has(key);
+        const already = look && (await this.#opts.store.stat(key))?.sizeBytes === bytes.length;
+        if (!already) await this.#upload(key, bytes, true);
+        this.#unverified.delete(key);
         await local.delete(key);
         uploaded++;
       }
-      for (const { key, bytes, stat } of snapshots) {
+      for (const { key, bytes } of snapshots) {
         await this.#upload(key, bytes);
-        const now = await local.stat(key);
-        if (now !== undefined && now.mtimeMs === stat.mtimeMs && now.sizeBytes === stat.sizeBytes) {
-          await local.delete(key);
-        }
+        // A newer version written meanwhile stays, for the next pass.
+        await local.deleteIfSame(key, bytes);
         uploaded++;
       }
     }
     return uploaded;
   }
 
-  /** Writes and verifies one object. */
-  async #upload(key: string, bytes: Uint8Array): Promise<void> {
+  /** Writes and verifies one object; an immutable one written but not verified is looked at before a resend. */
+  async #upload(key: string, bytes: Uint8Array, immutable = false): Promise<void> {
     const { store, log } = this.#opts;
     await store.write(key, bytes);
+    if (immutable) this.#unverified.add(key);
     const remote = await store.stat(key);
     if (remote?.sizeBytes !== bytes.length) {
       throw new Error(

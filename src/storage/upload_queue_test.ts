@@ -112,3 +112,20 @@ Deno.test("UploadQueue is not thrown off by objects being replaced while it list
   assert.equal(queue.status.failedAttempts, 0, `last error: ${queue.status.lastError}`);
   assert.equal([...store.objects.keys()].filter((k) => k.includes("seg_")).length, 20);
 });
+
+Deno.test("UploadQueue does not resend an object whose write succeeded but whose check failed", async () => {
+  const { local, store, writes, queue } = await setup();
+  const stat = store.stat.bind(store);
+  let failChecks = 0;
+  store.stat = (key) => failChecks-- > 0 ? Promise.reject(new StorageError("timeout")) : stat(key);
+  queue.start();
+  assert.ok(await queue.drained(5_000), "a first, empty pass");
+  failChecks = 1; // the check after the write fails once
+  await local.append("cam/seg_0001.m4s", new Uint8Array(9));
+  await local.close("cam/seg_0001.m4s");
+  queue.notify();
+  assert.ok(await queue.drained(5_000));
+  await queue.stop();
+  assert.equal(queue.status.failedAttempts, 1);
+  assert.deepEqual(writes, ["cam/seg_0001.m4s"], "written once");
+});
