@@ -57,7 +57,8 @@ export function objectRoutes(files: RecordingFiles): Hono {
 function objectKey(pathname: string): string {
   const marker = "/api/record/object/";
   const at = pathname.indexOf(marker);
-  const raw = at < 0 ? "" : pathname.slice(at + marker.length);
+  if (at < 0) throw new BadRequestError(`object path must stay below ${marker}, got ${JSON.stringify(pathname)}`);
+  const raw = pathname.slice(at + marker.length);
   try {
     return decodeURIComponent(raw);
   } catch {

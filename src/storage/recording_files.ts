@@ -95,6 +95,7 @@ export class RecordingFiles {
   async redirectFor(key: string): Promise<string | undefined> {
     const { presignExpiresS = 0, local, store } = this.#opts;
     if (presignExpiresS <= 0 || (await local.stat(key)) !== undefined) return undefined;
+    if ((await store.stat(key)) === undefined) return undefined;
     return await store.presignRead(key, presignExpiresS);
   }
 
