@@ -476,3 +476,47 @@ Deno.test("hostile object paths and base_dirs are refused with an s3 backend too
   const outside = (await bucketKeys(s3, "")).filter((key) => !key.startsWith(`${ROOT}/`));
   assert.deepEqual(outside, ["secret.txt"], "nothing was written outside the storage root");
 });
+
+Deno.test("kill -9 while recording to S3: the restart salvages the spool and the bucket gets the finished recording", async () => {
+  await using s3 = await startS3Server({ bucket: BUCKET });
+  const dir = await Deno.makeTempDir({ prefix: "liverec-s3crash-" });
+  const spool = join(dir, "spool");
+  const toml = s3Toml({ endpoint: s3.endpoint, spoolDir: spool, segmentDurationS: 4 });
+  const first = await startService({ dir, toml });
+  const abort = new AbortController();
+  let framesAtKill = 0;
+  const publishing = publishClip({
+    url: `${first.url}/whip/crash-s3`,
+    seconds: 30,
+    clip,
+    signal: abort.signal,
+    onVideoFrame: (sent) => (framesAtKill = sent),
+  }).catch(() => undefined);
+  try {
+    await waitFor("6.5 s of media sent", () => Promise.resolve(framesAtKill >= 195 ? true : undefined), 20_000);
+  } finally {
+    await first.stop("SIGKILL");
+    abort.abort();
+    await publishing;
+  }
+  const sentBeforeKill = framesAtKill;
+  assert.ok((await filesUnder(spool)).some((name) => name.endsWith(".part")), "an open segment was left in the spool");
+
+  const second = await startService({ dir, toml });
+  try {
+    assert.match(second.logs(), /recovered a recording interrupted by a crash/);
+    await spoolDrained(second, spool);
+    const { folder, keys } = await recordingInBucket(s3, "crash-s3");
+    await assertBucketMatchesManifest(s3, folder, keys);
+    const copy = join(dir, "from-bucket");
+    await Deno.mkdir(copy);
+    for (const key of keys) await Deno.writeFile(join(copy, basename(key)), await bucketObject(s3, key));
+    const mpd = join(copy, "manifest.mpd");
+    assert.equal(await decodeErrors(mpd), "");
+    const recorded = Number((await probe(mpd)).streams.find((s) => s.codec_type === "video")?.nb_read_frames);
+    assert.ok(recorded <= sentBeforeKill && recorded >= sentBeforeKill - 45, `${recorded} of ${sentBeforeKill} frames`);
+  } finally {
+    await second.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
