@@ -1,10 +1,12 @@
 /**
  * Public surface of src/media: single-track fragmented MP4 writers, the segmenter that emits fragments as they
- * complete, and the scanner that finds the complete fragments of a torn segment. Everything else in this folder (the
- * byte writer, individual box writers) is private to it.
+ * complete, the scanner that finds the complete fragments of a torn segment, the readers that turn init and media
+ * segments back into samples, and the progressive (faststart) MP4 export with its time-range selection. Everything
+ * else in this folder (the byte writer, individual box writers, the layout planner) is private to it.
  */
 
-export type { Sample, TrackCodec, TrackInfo } from "./track.ts";
+export type { Sample, SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
+export type { MediaTime } from "./media_time.ts";
 export {
   INIT_BRANDS,
   initSegment,
@@ -25,3 +27,12 @@ export {
   type SegmentOutput,
   type VideoFrame,
 } from "./segmenter.ts";
+export { readInit, readSegmentSamples } from "./fmp4_samples.ts";
+export {
+  type Mp4Track,
+  progressiveMp4,
+  type ProgressiveMp4Options,
+  progressiveMp4Parts,
+  type SampleShape,
+} from "./mp4_file.ts";
+export { type RangeSelection, selectRange, type TimeRange } from "./clip_range.ts";

@@ -38,3 +38,9 @@ export interface Sample {
   /** AVCC length-prefixed NAL units for video, one raw Opus packet for audio. */
   data: Uint8Array;
 }
+
+/** A sample placed on its track's decode timeline: what a segment holds once read back, and what a file is made of. */
+export interface SampleWithTime extends Sample {
+  /** Decode time in track timescale ticks on the recording's timeline (the tfdt base plus earlier durations). */
+  decodeTimeTicks: number;
+}

@@ -1,0 +1,314 @@
+/**
+ * ISO BMFF box writers for a progressive (non-fragmented) MP4 (ISO/IEC 14496-12:2022), one function per fourcc, one
+ * spec field per line: the movie and track headers with real durations, the edit list, and the sample tables. They
+ * write the values they are given; run-length coding, chunking and offsets are worked out by mp4_file.ts. Boxes that
+ * do not depend on the samples (hdlr, vmhd, smhd, dinf, the sample entries) are reused from boxes.ts.
+ */
+
+import type { ByteWriter } from "./byte_writer.ts";
+import { dinf, hdlr, mdatHeaderSize, smhd, stsd, TKHD_FLAGS, vmhd } from "./boxes.ts";
+import type { TrackInfo } from "./track.ts";
+
+const U32_MAX = 0xffff_ffff;
+
+/** Identity transformation matrix of mvhd and tkhd (ISO/IEC 14496-12 §6.2.2), 16.16 and 2.30 fixed point. */
+const UNITY_MATRIX = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] as const;
+
+/** ISO-639-2/T "und" packed as three 5-bit letters (ISO/IEC 14496-12 §8.4.2.3). */
+const LANGUAGE_UND = ((0x75 - 0x60) << 10) | ((0x6e - 0x60) << 5) | (0x64 - 0x60);
+
+/** One stts entry: `sampleCount` consecutive samples lasting `sampleDeltaTicks` each (ISO/IEC 14496-12 §8.6.1.2). */
+export interface TimeToSampleEntry {
+  sampleCount: number;
+  sampleDeltaTicks: number;
+}
+
+/** One ctts entry: `sampleCount` consecutive samples presented `sampleOffsetTicks` after they decode (§8.6.1.3). */
+export interface CompositionOffsetEntry {
+  sampleCount: number;
+  sampleOffsetTicks: number;
+}
+
+/** One stsc entry: chunks from `firstChunk` (1-based) on hold `samplesPerChunk` samples each (§8.7.4). */
+export interface SampleToChunkEntry {
+  firstChunk: number;
+  samplesPerChunk: number;
+  sampleDescriptionIndex: number;
+}
+
+/** One elst entry (ISO/IEC 14496-12 §8.6.6): `segmentDurationTicks` of the movie timescale showing the media from
+ * `mediaTimeTicks` (track timescale) on, or nothing when `mediaTimeTicks` is -1 (an empty edit). */
+export interface EditEntry {
+  segmentDurationTicks: number;
+  mediaTimeTicks: number;
+}
+
+/** Everything a progressive trak says about its track and samples, worked out before writing. */
+export interface TrackBoxesInput {
+  info: TrackInfo;
+  /** Track presentation duration in the movie timescale: the sum of its edits, or of its samples without edits. */
+  trackDurationTicks: number;
+  /** Sum of the sample durations in the track timescale. */
+  mediaDurationTicks: number;
+  /** Empty: no edts box, the media plays from the movie's start. */
+  edits: readonly EditEntry[];
+  timeToSample: readonly TimeToSampleEntry[];
+  /** Empty: no ctts box, every sample is presented when it decodes. */
+  compositionOffsets: readonly CompositionOffsetEntry[];
+  /** 1-based numbers of the sync samples; null: no stss box, every sample is a sync sample. */
+  syncSamples: readonly number[] | null;
+  sampleToChunk: readonly SampleToChunkEntry[];
+  sampleSizes: readonly number[];
+  /** Absolute file offsets of the chunks. */
+  chunkOffsets: readonly number[];
+  /** Write co64 instead of stco: some offset of the file is beyond 2^32 - 1. */
+  hasLargeOffsets: boolean;
+}
+
+/** The moov of a progressive file. */
+export interface MovieBoxesInput {
+  timescale: number;
+  /** Longest track duration, in the movie timescale. */
+  durationTicks: number;
+  tracks: readonly TrackBoxesInput[];
+}
+
+/** Movie box of a progressive file: header and one trak per track, no mvex (ISO/IEC 14496-12 §8.2.1). */
+export function moov(w: ByteWriter, movie: MovieBoxesInput): void {
+  const nextTrackId = Math.max(0, ...movie.tracks.map((track) => track.info.trackId)) + 1;
+  w.box("moov", () => {
+    mvhd(w, { timescale: movie.timescale, durationTicks: movie.durationTicks, nextTrackId });
+    for (const track of movie.tracks) trak(w, track);
+  });
+}
+
+/** Movie header with the presentation duration; version 1 only when it does not fit 32 bits (§8.2.2). */
+export function mvhd(w: ByteWriter, input: { timescale: number; durationTicks: number; nextTrackId: number }): void {
+  const version = input.durationTicks > U32_MAX ? 1 : 0;
+  w.fullBox("mvhd", version, 0, () => {
+    if (version === 1) {
+      w.u64(0); // creation_time
+      w.u64(0); // modification_time
+      w.u32(input.timescale); // timescale
+      w.u64(input.durationTicks); // duration
+    } else {
+      w.u32(0); // creation_time
+      w.u32(0); // modification_time
+      w.u32(input.timescale); // timescale
+      w.u32(input.durationTicks); // duration
+    }
+    w.u32(0x0001_0000); // rate, 1.0
+    w.u16(0x0100); // volume, 1.0
+    w.zeros(2); // reserved
+    w.zeros(8); // reserved[2]
+    for (const value of UNITY_MATRIX) w.u32(value); // matrix
+    w.zeros(24); // pre_defined[6]
+    w.u32(input.nextTrackId); // next_track_ID
+  });
+}
+
+/** Track box: header, optional edit list, media (ISO/IEC 14496-12 §8.3.1). */
+export function trak(w: ByteWriter, track: TrackBoxesInput): void {
+  w.box("trak", () => {
+    tkhd(w, { info: track.info, durationTicks: track.trackDurationTicks });
+    if (track.edits.length > 0) edts(w, track.edits);
+    mdia(w, track);
+  });
+}
+
+/** Track header with the track's duration in the movie timescale; version 1 only when it needs 64 bits (§8.3.2). */
+export function tkhd(w: ByteWriter, input: { info: TrackInfo; durationTicks: number }): void {
+  const codec = input.info.codec;
+  const isAudio = codec.kind === "opus";
+  const version = input.durationTicks > U32_MAX ? 1 : 0;
+  w.fullBox("tkhd", version, TKHD_FLAGS, () => {
+    if (version === 1) {
+      w.u64(0); // creation_time
+      w.u64(0); // modification_time
+      w.u32(input.info.trackId); // track_ID
+      w.zeros(4); // reserved
+      w.u64(input.durationTicks); // duration
+    } else {
+      w.u32(0); // creation_time
+      w.u32(0); // modification_time
+      w.u32(input.info.trackId); // track_ID
+      w.zeros(4); // reserved
+      w.u32(input.durationTicks); // duration
+    }
+    w.zeros(8); // reserved[2]
+    w.i16(0); // layer
+    w.i16(0); // alternate_group
+    w.i16(isAudio ? 0x0100 : 0); // volume, 1.0 for audio
+    w.zeros(2); // reserved
+    for (const value of UNITY_MATRIX) w.u32(value); // matrix
+    w.fixed16_16(isAudio ? 0 : codec.widthPx); // width
+    w.fixed16_16(isAudio ? 0 : codec.heightPx); // height
+  });
+}
+
+/** Edit box holding the edit list (ISO/IEC 14496-12 §8.6.5). */
+export function edts(w: ByteWriter, edits: readonly EditEntry[]): void {
+  w.box("edts", () => elst(w, edits));
+}
+
+/** Edit list: maps the track's media onto the movie timeline; version 1 only when a value needs 64 bits (§8.6.6). */
+export function elst(w: ByteWriter, edits: readonly EditEntry[]): void {
+  const version = edits.some((e) => e.segmentDurationTicks > U32_MAX || e.mediaTimeTicks > 0x7fff_ffff) ? 1 : 0;
+  w.fullBox("elst", version, 0, () => {
+    w.u32(edits.length); // entry_count
+    for (const edit of edits) {
+      if (version === 1) {
+        w.u64(edit.segmentDurationTicks); // segment_duration
+        if (edit.mediaTimeTicks < 0) {
+          w.u32(U32_MAX); // media_time, high word of -1: empty edit
+          w.u32(U32_MAX); // media_time, low word
+        } else {
+          w.u64(edit.mediaTimeTicks); // media_time
+        }
+      } else {
+        w.u32(edit.segmentDurationTicks); // segment_duration
+        w.i32(edit.mediaTimeTicks); // media_time, -1: empty edit
+      }
+      w.i16(1); // media_rate_integer
+      w.i16(0); // media_rate_fraction
+    }
+  });
+}
+
+/** Media box: header, handler and media information (ISO/IEC 14496-12 §8.4.1). */
+export function mdia(w: ByteWriter, track: TrackBoxesInput): void {
+  w.box("mdia", () => {
+    mdhd(w, { timescale: track.info.timescale, durationTicks: track.mediaDurationTicks });
+    hdlr(w, track.info.codec.kind === "avc" ? "vide" : "soun");
+    minf(w, track);
+  });
+}
+
+/** Media header with the media's duration in its own timescale; version 1 only when it needs 64 bits (§8.4.2). */
+export function mdhd(w: ByteWriter, input: { timescale: number; durationTicks: number }): void {
+  const version = input.durationTicks > U32_MAX ? 1 : 0;
+  w.fullBox("mdhd", version, 0, () => {
+    if (version === 1) {
+      w.u64(0); // creation_time
+      w.u64(0); // modification_time
+      w.u32(input.timescale); // timescale
+      w.u64(input.durationTicks); // duration
+    } else {
+      w.u32(0); // creation_time
+      w.u32(0); // modification_time
+      w.u32(input.timescale); // timescale
+      w.u32(input.durationTicks); // duration
+    }
+    w.u16(LANGUAGE_UND); // pad(1) + language(15)
+    w.u16(0); // pre_defined
+  });
+}
+
+/** Media information box: media header, data information, sample table (ISO/IEC 14496-12 §8.4.4). */
+export function minf(w: ByteWriter, track: TrackBoxesInput): void {
+  w.box("minf", () => {
+    if (track.info.codec.kind === "avc") vmhd(w);
+    else smhd(w);
+    dinf(w);
+    stbl(w, track);
+  });
+}
+
+/** Sample table: sample entry, timing, sync samples, chunking, sizes and chunk offsets (ISO/IEC 14496-12 §8.5.1). */
+export function stbl(w: ByteWriter, track: TrackBoxesInput): void {
+  w.box("stbl", () => {
+    stsd(w, track.info);
+    stts(w, track.timeToSample);
+    if (track.compositionOffsets.length > 0) ctts(w, track.compositionOffsets);
+    if (track.syncSamples !== null) stss(w, track.syncSamples);
+    stsc(w, track.sampleToChunk);
+    stsz(w, track.sampleSizes);
+    if (track.hasLargeOffsets) co64(w, track.chunkOffsets);
+    else stco(w, track.chunkOffsets);
+  });
+}
+
+/** Decoding time to sample, run-length coded (ISO/IEC 14496-12 §8.6.1.2). */
+export function stts(w: ByteWriter, entries: readonly TimeToSampleEntry[]): void {
+  w.fullBox("stts", 0, 0, () => {
+    w.u32(entries.length); // entry_count
+    for (const entry of entries) {
+      w.u32(entry.sampleCount); // sample_count
+      w.u32(entry.sampleDeltaTicks); // sample_delta
+    }
+  });
+}
+
+/** Composition time to sample, run-length coded; version 1 (signed offsets) only when one is negative (§8.6.1.3). */
+export function ctts(w: ByteWriter, entries: readonly CompositionOffsetEntry[]): void {
+  const version = entries.some((entry) => entry.sampleOffsetTicks < 0) ? 1 : 0;
+  w.fullBox("ctts", version, 0, () => {
+    w.u32(entries.length); // entry_count
+    for (const entry of entries) {
+      w.u32(entry.sampleCount); // sample_count
+      if (version === 1) w.i32(entry.sampleOffsetTicks); // sample_offset, signed
+      else w.u32(entry.sampleOffsetTicks); // sample_offset
+    }
+  });
+}
+
+/** Sync samples by 1-based number, ascending (ISO/IEC 14496-12 §8.6.2). */
+export function stss(w: ByteWriter, sampleNumbers: readonly number[]): void {
+  w.fullBox("stss", 0, 0, () => {
+    w.u32(sampleNumbers.length); // entry_count
+    for (const sampleNumber of sampleNumbers) w.u32(sampleNumber); // sample_number
+  });
+}
+
+/** Sample to chunk, one entry per change of samples per chunk (ISO/IEC 14496-12 §8.7.4). */
+export function stsc(w: ByteWriter, entries: readonly SampleToChunkEntry[]): void {
+  w.fullBox("stsc", 0, 0, () => {
+    w.u32(entries.length); // entry_count
+    for (const entry of entries) {
+      w.u32(entry.firstChunk); // first_chunk
+      w.u32(entry.samplesPerChunk); // samples_per_chunk
+      w.u32(entry.sampleDescriptionIndex); // sample_description_index
+    }
+  });
+}
+
+/** Sample sizes: one shared sample_size when all are equal, else a table (ISO/IEC 14496-12 §8.7.3.2). */
+export function stsz(w: ByteWriter, sizes: readonly number[]): void {
+  const first = sizes[0] ?? 0;
+  const isConstant = first > 0 && sizes.every((size) => size === first);
+  w.fullBox("stsz", 0, 0, () => {
+    w.u32(isConstant ? first : 0); // sample_size, 0: sizes follow
+    w.u32(sizes.length); // sample_count
+    if (!isConstant) { for (const size of sizes) w.u32(size); // entry_size
+     }
+  });
+}
+
+/** Chunk offsets from the start of the file, 32-bit (ISO/IEC 14496-12 §8.7.5). */
+export function stco(w: ByteWriter, offsets: readonly number[]): void {
+  w.fullBox("stco", 0, 0, () => {
+    w.u32(offsets.length); // entry_count
+    for (const offset of offsets) w.u32(offset); // chunk_offset
+  });
+}
+
+/** Chunk offsets from the start of the file, 64-bit, for files past 4 GiB (ISO/IEC 14496-12 §8.7.5). */
+export function co64(w: ByteWriter, offsets: readonly number[]): void {
+  w.fullBox("co64", 0, 0, () => {
+    w.u32(offsets.length); // entry_count
+    for (const offset of offsets) w.u64(offset); // chunk_offset
+  });
+}
+
+/** Header of the media data box holding `payloadBytes` of samples; a 64-bit largesize past 2^32 - 1 bytes (§4.2,
+ * §8.1.1). The payload itself is written (or streamed) by the caller. */
+export function mdatHeader(w: ByteWriter, payloadBytes: number): void {
+  if (mdatHeaderSize(payloadBytes) === 8) {
+    w.u32(8 + payloadBytes); // size
+    w.fourcc("mdat"); // type
+  } else {
+    w.u32(1); // size, 1: largesize follows
+    w.fourcc("mdat"); // type
+    w.u64(16 + payloadBytes); // largesize
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * A progressive, "faststart" MP4 of timed samples (ISO/IEC 14496-12 §6.2.3 order: ftyp, moov, mdat): the whole-file
+ * export of a finished recording or of a clip. The moov is laid out first, in a measuring pass, so the chunk offsets
+ * it carries are final before any byte is written (no rewrite, no seek back). Pure: it takes samples and returns
+ * bytes (or the parts to stream); it reads no segments, and writes one sample entry per track, so a codec
+ * configuration that changes between recordings is the caller's to split.
+ *
+ * Choices:
+ * - Decode times are authoritative: a sample lasts until the next one decodes (its own `durationTicks` is used only
+ *   for the last sample). A gap between recordings therefore stays a gap, both tracks keep their relative timing, and
+ *   a caller that wants gaps closed rebases `decodeTimeTicks` before calling.
+ * - Chunks: each track's samples are cut into chunks of about `chunkDurationMs` (1 s) of decode time, and the chunks
+ *   of all tracks are written in order of their first decode time, so a player reading A and V in step moves through
+ *   the mdat forwards, never more than a chunk apart.
+ * - Edit lists (ISO/IEC 14496-12 §8.6.6): the movie starts at `origin` (default: the earliest presentation start of
+ *   any track). A track presenting later than that gets an empty edit as long as the difference (a silent or black
+ *   lead-in), and one presenting earlier gets a media_time that skips its head; a track that starts exactly at the
+ *   origin with no composition delay gets no edts at all. So audio stays in sync with video however their first
+ *   samples fall, without moving or cutting any sample. Opus pre-skip stays in dOps, as in the fragmented segments.
+ */
+
+import { BadRequestError } from "../shared/errors.ts";
+import { assert } from "../shared/assert.ts";
+import { type Brands, ftyp, mdatHeaderSize } from "./boxes.ts";
+import { encode, measure } from "./byte_writer.ts";
+import { compareTimes, differenceTicks, type MediaTime, rescaleTicks } from "./media_time.ts";
+import {
+  type CompositionOffsetEntry,
+  type EditEntry,
+  mdatHeader,
+  moov,
+  type MovieBoxesInput,
+  type SampleToChunkEntry,
+  type TimeToSampleEntry,
+  type TrackBoxesInput,
+} from "./mp4_boxes.ts";
+import type { SampleWithTime, TrackInfo } from "./track.ts";
+
+const U32_MAX = 0xffff_ffff;
+
+/** What the layout needs of a sample: its timing, sync flag and size; the bytes only matter when writing. */
+export interface SampleShape {
+  decodeTimeTicks: number;
+  durationTicks: number;
+  ctsOffsetTicks: number;
+  isSync: boolean;
+  data: { readonly byteLength: number };
+}
+
+/** One track of a file: its codec configuration and its samples in decode order, times in `info.timescale`. */
+export interface Mp4Track<S extends SampleShape = SampleWithTime> {
+  info: TrackInfo;
+  samples: readonly S[];
+}
+
+/** Options of `progressiveMp4`. */
+export interface ProgressiveMp4Options {
+  /** Time on the recording timeline that becomes 0 in the file; default: the earliest presentation start of any
+   * track. A track starting later gets an empty edit, one starting earlier an edit that skips its head. */
+  origin?: MediaTime;
+  /** Timescale of mvhd, tkhd and elst durations. Default 1000. */
+  movieTimescale?: number;
+  /** Target decode duration of a chunk, the unit in which tracks are interleaved in the mdat. Default 1000. */
+  chunkDurationMs?: number;
+}
+
+/** Brands of a progressive MP4 as most tools write them: ISO base media, version 2 features, AVC, MP4 v1 (§4.3).
+ * "avc1" is listed only when a track is H.264. */
+export function progressiveBrands(hasAvc: boolean): Brands {
+  return {
+    majorBrand: "isom",
+    minorVersion: 0x200,
+    compatibleBrands: hasAvc ? ["isom", "iso2", "avc1", "mp41"] : ["isom", "iso2", "mp41"],
+  };
+}
+
+/** A run of consecutive samples of one track stored back to back in the mdat (ISO/IEC 14496-12 §8.7.4). */
+export interface Mp4Chunk {
+  /** Index into the non-empty tracks, in the order given. */
+  trackIndex: number;
+  firstSample: number;
+  sampleCount: number;
+}
+
+/** A laid-out file: the bytes before the samples, and the order the samples follow in. */
+export interface Mp4Layout<S extends SampleShape = SampleWithTime> {
+  /** ftyp + moov + the mdat header. */
+  header: Uint8Array;
+  /** The chunks in file order; their samples' bytes follow the header back to back. */
+  chunks: Mp4Chunk[];
+  /** The tracks that have samples (empty ones are left out of the file), indexed by `Mp4Chunk.trackIndex`. */
+  tracks: Mp4Track<S>[];
+  /** Size of the whole file. */
+  sizeBytes: number;
+}
+
+/** A progressive MP4 with moov before mdat holding every sample of `tracks` (empty tracks are left out). Throws
+ * BadRequestError when no track has samples or decode times do not increase. */
+export function progressiveMp4(tracks: readonly Mp4Track[], opts: ProgressiveMp4Options = {}): Uint8Array {
+  const parts = progressiveMp4Parts(tracks, opts);
+  const bytes = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  return bytes;
+}
+
+/** The file of `progressiveMp4` as parts to stream without copying: the header, then views of the sample bytes. */
+export function progressiveMp4Parts(tracks: readonly Mp4Track[], opts: ProgressiveMp4Options = {}): Uint8Array[] {
+  const layout = layoutProgressiveMp4(tracks, opts);
+  const parts = [layout.header];
+  for (const chunk of layout.chunks) {
+    const samples = layout.tracks[chunk.trackIndex]?.samples;
+    assert(samples !== undefined, `chunk of unknown track ${chunk.trackIndex}`);
+    for (let i = chunk.firstSample; i < chunk.firstSample + chunk.sampleCount; i++) {
+      const sample = samples[i];
+      assert(sample !== undefined, `chunk sample ${i} out of range`);
+      parts.push(sample.data);
+    }
+  }
+  return parts;
+}
+
+/** The moov (and so the whole layout) of a progressive MP4, from the samples' timing and sizes alone. */
+export function layoutProgressiveMp4<S extends SampleShape>(
+  tracks: readonly Mp4Track<S>[],
+  opts: ProgressiveMp4Options = {},
+): Mp4Layout<S> {
+  const movieTimescale = opts.movieTimescale ?? 1000;
+  const chunkDurationMs = opts.chunkDurationMs ?? 1000;
+  assert(Number.isInteger(movieTimescale) && movieTimescale > 0, `movieTimescale must be > 0, got ${movieTimescale}`);
+  assert(chunkDurationMs > 0, `chunkDurationMs must be > 0, got ${chunkDurationMs}`);
+  const present: Mp4Track<S>[] = tracks.filter((track) => track.samples.length > 0);
+  if (present.length === 0) throw new BadRequestError("cannot write an MP4 without samples: every track is empty");
+  const ids = new Set(present.map((track) => track.info.trackId));
+  assert(ids.size === present.length, "track IDs must be unique");
+
+  const timings = present.map(trackTiming);
+  const origin = opts.origin ??
+    timings.map((t) => t.presentationStart).reduce((a, b) => compareTimes(a, b) <= 0 ? a : b);
+
+  // Chunks of every track, then all of them in order of first decode time (ties: track order).
+  const chunks = present.flatMap((track, trackIndex) => chunksOf(track, trackIndex, chunkDurationMs));
+  chunks.sort((a, b) => compareTimes(a.start, b.start) || a.trackIndex - b.trackIndex);
+  let payloadBytes = 0;
+  for (const chunk of chunks) {
+    chunk.offset = payloadBytes;
+    payloadBytes += chunk.sizeBytes;
+  }
+
+  const boxes: TrackBoxesInput[] = present.map((track, trackIndex) => {
+    const timing = timings[trackIndex];
+    assert(timing !== undefined, "timing per track");
+    const own = chunks.filter((chunk) => chunk.trackIndex === trackIndex);
+    const edit = editsOf(track.info, timing, origin, movieTimescale);
+    return {
+      info: track.info,
+      trackDurationTicks: edit.trackDurationTicks,
+      mediaDurationTicks: timing.mediaDurationTicks,
+      edits: edit.edits,
+      timeToSample: timing.timeToSample,
+      compositionOffsets: timing.compositionOffsets,
+      syncSamples: timing.syncSamples,
+      sampleToChunk: sampleToChunk(own),
+      sampleSizes: track.samples.map((sample) => sample.data.byteLength),
+      chunkOffsets: own.map(() => 0), // measured with placeholders: the size does not depend on the values
+      hasLargeOffsets: false,
+    };
+  });
+  const movie: MovieBoxesInput = {
+    timescale: movieTimescale,
+    durationTicks: Math.max(...boxes.map((track) => track.trackDurationTicks)),
+    tracks: boxes,
+  };
+
+  // Two passes: the moov's size fixes where the mdat payload starts. co64 only grows the moov, so once an offset is
+  // past 2^32 - 1 with stco it stays past it with co64.
+  const brands = progressiveBrands(present.some((track) => track.info.codec.kind === "avc"));
+  const mdatHeaderBytes = mdatHeaderSize(payloadBytes);
+  const payloadStart = () => measure((w) => ftyp(w, brands)) + measure((w) => moov(w, movie)) + mdatHeaderBytes;
+  const lastChunkStart = chunks[chunks.length - 1]?.offset ?? 0;
+  const hasLargeOffsets = payloadStart() + lastChunkStart > U32_MAX;
+  for (const track of boxes) track.hasLargeOffsets = hasLargeOffsets;
+  const start = payloadStart();
+  boxes.forEach((track, trackIndex) => {
+    track.chunkOffsets = chunks.filter((chunk) => chunk.trackIndex === trackIndex).map((chunk) => start + chunk.offset);
+  });
+
+  const header = encode((w) => {
+    ftyp(w, brands);
+    moov(w, movie);
+    mdatHeader(w, payloadBytes);
+  });
+  assert(header.byteLength === start, `header of ${header.byteLength} bytes, laid out ${start}`);
+  return {
+    header,
+    chunks: chunks.map(({ trackIndex, firstSample, sampleCount }) => ({ trackIndex, firstSample, sampleCount })),
+    tracks: present,
+    sizeBytes: start + payloadBytes,
+  };
+}
+
+/** A track's sample timing tables and where its presentation starts. */
+interface TrackTiming {
+  timeToSample: TimeToSampleEntry[];
+  compositionOffsets: CompositionOffsetEntry[];
+  syncSamples: number[] | null;
+  mediaDurationTicks: number;
+  /** Decode time of the first sample: media time 0. */
+  firstDecode: MediaTime;
+  /** Earliest composition time of any sample. */
+  presentationStart: MediaTime;
+}
+
+/** stts from decode time differences (the last sample keeps its duration), ctts, stss, and the track's extent. */
+function trackTiming(track: Mp4Track<SampleShape>): TrackTiming {
+  const { samples, info } = track;
+  const timeToSample: TimeToSampleEntry[] = [];
+  const compositionOffsets: CompositionOffsetEntry[] = [];
+  const syncSamples: number[] = [];
+  let earliestPresentation = Infinity;
+  samples.forEach((sample, i) => {
+    const next = samples[i + 1];
+    const deltaTicks = next === undefined ? sample.durationTicks : next.decodeTimeTicks - sample.decodeTimeTicks;
+    if (next !== undefined && deltaTicks <= 0) {
+      throw new BadRequestError(
+        `track ${info.trackId}: decode times must increase, sample ${i + 1} at ${next.decodeTimeTicks} ticks ` +
+          `follows ${sample.decodeTimeTicks}`,
+      );
+    }
+    if (deltaTicks < 0 || deltaTicks > U32_MAX) {
+      throw new BadRequestError(`track ${info.trackId}: sample ${i} lasts ${deltaTicks} ticks, beyond 32 bits`);
+    }
+    const lastDelta = timeToSample[timeToSample.length - 1];
+    if (lastDelta?.sampleDeltaTicks === deltaTicks) lastDelta.sampleCount++;
+    else timeToSample.push({ sampleCount: 1, sampleDeltaTicks: deltaTicks });
+    const lastOffset = compositionOffsets[compositionOffsets.length - 1];
+    if (lastOffset?.sampleOffsetTicks === sample.ctsOffsetTicks) lastOffset.sampleCount++;
+    else compositionOffsets.push({ sampleCount: 1, sampleOffsetTicks: sample.ctsOffsetTicks });
+    if (sample.isSync) syncSamples.push(i + 1);
+    earliestPresentation = Math.min(earliestPresentation, sample.decodeTimeTicks + sample.ctsOffsetTicks);
+  });
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  assert(first !== undefined && last !== undefined, "timing of an empty track");
+  const hasOffsets = compositionOffsets.some((entry) => entry.sampleOffsetTicks !== 0);
+  return {
+    timeToSample,
+    compositionOffsets: hasOffsets ? compositionOffsets : [],
+    syncSamples: syncSamples.length === samples.length ? null : syncSamples,
+    mediaDurationTicks: last.decodeTimeTicks + last.durationTicks - first.decodeTimeTicks,
+    firstDecode: { ticks: first.decodeTimeTicks, timescale: info.timescale },
+    presentationStart: { ticks: earliestPresentation, timescale: info.timescale },
+  };
+}
+
+/** The edit list placing a track's presentation on the movie timeline that starts at `origin`, and the track's
+ * duration on it (see the file comment). Durations in the movie timescale round up so no sample is cut off. */
+function editsOf(
+  info: TrackInfo,
+  timing: TrackTiming,
+  origin: MediaTime,
+  movieTimescale: number,
+): { edits: EditEntry[]; trackDurationTicks: number } {
+  const edits: EditEntry[] = [];
+  const emptyTicks = differenceTicks(timing.presentationStart, origin, movieTimescale, "round");
+  const mediaStart = compareTimes(timing.presentationStart, origin) >= 0 ? timing.presentationStart : origin;
+  // A negative composition offset can put the first presentation before the first decode; an edit cannot reach it.
+  const mediaTimeTicks = Math.max(0, differenceTicks(mediaStart, timing.firstDecode, info.timescale, "round"));
+  if (mediaTimeTicks >= timing.mediaDurationTicks) {
+    throw new BadRequestError(
+      `track ${info.trackId} ends before the export origin ${origin.ticks}/${origin.timescale}`,
+    );
+  }
+  const segmentDurationTicks = rescaleTicks(
+    timing.mediaDurationTicks - mediaTimeTicks,
+    info.timescale,
+    movieTimescale,
+    "ceil",
+  );
+  if (emptyTicks > 0) edits.push({ segmentDurationTicks: emptyTicks, mediaTimeTicks: -1 });
+  if (edits.length === 0 && mediaTimeTicks === 0) return { edits, trackDurationTicks: segmentDurationTicks };
+  edits.push({ segmentDurationTicks, mediaTimeTicks });
+  return { edits, trackDurationTicks: edits.reduce((total, edit) => total + edit.segmentDurationTicks, 0) };
+}
+
+/** A chunk being laid out: where it starts in time, its size, and its offset in the mdat payload. */
+interface PlannedChunk extends Mp4Chunk {
+  start: MediaTime;
+  sizeBytes: number;
+  offset: number;
+}
+
+/** A track's samples cut into chunks of about `chunkDurationMs` of decode time. */
+function chunksOf(track: Mp4Track<SampleShape>, trackIndex: number, chunkDurationMs: number): PlannedChunk[] {
+  const timescale = track.info.timescale;
+  const chunks: PlannedChunk[] = [];
+  let open: PlannedChunk | undefined;
+  for (let i = 0; i < track.samples.length; i++) {
+    const sample = track.samples[i];
+    assert(sample !== undefined, "sample index");
+    if (open === undefined || (sample.decodeTimeTicks - open.start.ticks) * 1000 >= chunkDurationMs * timescale) {
+      open = {
+        trackIndex,
+        firstSample: i,
+        sampleCount: 0,
+        start: { ticks: sample.decodeTimeTicks, timescale },
+        sizeBytes: 0,
+        offset: 0,
+      };
+      chunks.push(open);
+    }
+    open.sampleCount++;
+    open.sizeBytes += sample.data.byteLength;
+  }
+  return chunks;
+}
+
+/** stsc entries of a track's chunks: a new entry only where the number of samples per chunk changes (§8.7.4). */
+function sampleToChunk(chunks: readonly Mp4Chunk[]): SampleToChunkEntry[] {
+  const entries: SampleToChunkEntry[] = [];
+  chunks.forEach((chunk, i) => {
+    if (entries[entries.length - 1]?.samplesPerChunk === chunk.sampleCount) return;
+    entries.push({ firstChunk: i + 1, samplesPerChunk: chunk.sampleCount, sampleDescriptionIndex: 1 });
+  });
+  return entries;
+}
