@@ -48,6 +48,7 @@ Deno.test("the API starts a recording into base_dir, reports it while live, and 
     assert.equal(started.id, "api-1");
     assert.equal(started.record_dir, "custom/dir");
     assert.equal(started.mpd_path, "custom/dir/manifest.mpd");
+    assert.equal(started.hls_path, "custom/dir/index.m3u8");
     assert.match(started.record_id, /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
 
     const again = await service.fetch(`/api/record/api-1`, { method: "POST" });

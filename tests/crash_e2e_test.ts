@@ -44,6 +44,9 @@ Deno.test("kill -9 during a recording loses at most about a second; the restart 
     const mpd = join(dir, "manifest.mpd");
     const text = await Deno.readTextFile(mpd);
     assert.match(text, /type="static"/);
+    for (const name of ["video.m3u8", "audio.m3u8"]) {
+      assert.match(await Deno.readTextFile(join(dir, name)), /\n#EXT-X-ENDLIST\n$/, `recovery finishes ${name}`);
+    }
     assert.deepEqual([...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".part")), [], "no open segment is left");
     assert.equal(await decodeErrors(mpd), "");
     const { streams } = await probe(mpd);
@@ -71,6 +74,13 @@ Deno.test("kill -9 during a recording loses at most about a second; the restart 
     }
     assert.equal(frames[0], recorded, "the recovered period is unchanged");
     assert.equal(frames[1], again.videoFrames, "the new period holds every frame");
+    const playlist = await Deno.readTextFile(join(dir, "video.m3u8"));
+    assert.deepEqual(playlist.match(/^#EXT-X-(DISCONTINUITY|MAP:.*|ENDLIST)$/gm), [
+      '#EXT-X-MAP:URI="init.m4s"',
+      "#EXT-X-DISCONTINUITY",
+      '#EXT-X-MAP:URI="init_2.m4s"',
+      "#EXT-X-ENDLIST",
+    ]);
   } finally {
     await second.stop();
   }

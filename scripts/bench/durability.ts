@@ -5,15 +5,16 @@
  * (seen as the queue deleting the spool copy, which it does only after a verified upload). Each stream writes what
  * a session writes for its video track, through the real storage stack (RecordingFiles, LocalObjects, UploadQueue,
  * OpenDalStore): an init segment, then per segment 6 fragments of 1 s of 2.5 Mbit/s, the close, and the index and
- * manifest replaced, on a fixed schedule compressed from real time; N streams share one stack in this process, as
- * in the service. It leaves out the audio track, the media pipeline and WebRTC: only the storage path is timed.
+ * manifests (MPD, HLS playlists) replaced, on a fixed schedule compressed from real time; N streams share one stack
+ * in this process, as in the service. It leaves out the audio track, the media pipeline and WebRTC: only the
+ * storage path is timed.
  */
 
 import { join } from "node:path";
 import { openDalOptions } from "../../src/config/mod.ts";
-import { renderMpd } from "../../src/manifest/mod.ts";
 import type { RecordingIndex, TrackIndex } from "../../src/manifest/mod.ts";
-import { INDEX_NAME, initName, MANIFEST_NAME, MEDIA_PATTERN, segmentName } from "../../src/recorder/layout.ts";
+import { initName, MEDIA_PATTERN, segmentName } from "../../src/recorder/layout.ts";
+import { renderManifests } from "../../src/recorder/manifests.ts";
 import { silentLogger } from "../../src/shared/log.ts";
 import {
   type ByteRange,
@@ -275,9 +276,9 @@ async function writeStream(w: StreamWriter): Promise<void> {
   };
   const writeManifest = async () => {
     const startMs = performance.now();
-    await files.replace(`${folder}/${INDEX_NAME}`, new TextEncoder().encode(JSON.stringify(index)));
-    const mpd = renderMpd(index, { nowIso: new Date().toISOString(), minimumUpdatePeriodS: 2 });
-    await files.replace(`${folder}/${MANIFEST_NAME}`, new TextEncoder().encode(mpd));
+    for (const { name, text } of renderManifests(index, new Date().toISOString())) {
+      await files.replace(`${folder}/${name}`, new TextEncoder().encode(text));
+    }
     run.replaceMs.push(performance.now() - startMs);
   };
   await files.replace(`${folder}/${track.init}`, new Uint8Array(INIT_BYTES));

@@ -1,7 +1,7 @@
 /** The seed's recording API: start, status and stop of a stream's recording under `/api/record/:streamId`. */
 
 import { Hono } from "hono";
-import type { RecordingManager, RecordingStatus } from "../recorder/mod.ts";
+import { HLS_MULTIVARIANT_NAME, type RecordingManager, type RecordingStatus } from "../recorder/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
 
 /** Routes under `/api/record` (the object route is mounted before these). */
@@ -53,6 +53,7 @@ function statusJson(status: RecordingStatus): Record<string, unknown> {
     record_id: session.recordId,
     record_dir: session.recordDir,
     mpd_path: session.mpdPath,
+    hls_path: `${session.recordDir}/${HLS_MULTIVARIANT_NAME}`,
     started_at: session.startedAt,
     duration_s: session.durationS,
     segments: session.segments,

@@ -1,6 +1,6 @@
 /**
- * Public surface of src/manifest: the recording index types and the DASH MPD rendered from them. Pure strings;
- * writing the manifest is the recorder's job.
+ * Public surface of src/manifest: the recording index types, and the DASH MPD and HLS playlists rendered from them.
+ * Pure strings; writing the manifests is the recorder's job.
  */
 
 export {
@@ -13,3 +13,4 @@ export {
   type TrackIndex,
 } from "./recording_index.ts";
 export { formatDuration, type MpdOptions, renderMpd } from "./mpd.ts";
+export { type HlsMultivariantOptions, type HlsTrack, hlsTracks, renderHlsMedia, renderHlsMultivariant } from "./hls.ts";

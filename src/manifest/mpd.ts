@@ -6,7 +6,13 @@
  */
 
 import { assert } from "../shared/assert.ts";
-import { nonEmptyTracks, periodDurationS, type RecordingIndex, type TrackIndex } from "./recording_index.ts";
+import {
+  checkIndex,
+  nonEmptyTracks,
+  periodDurationS,
+  type RecordingIndex,
+  type TrackIndex,
+} from "./recording_index.ts";
 import { el, serializeXml, type XmlElement } from "./xml.ts";
 
 /** Options of renderMpd. */
@@ -72,23 +78,6 @@ export function formatFrameRate(fps: number): string {
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
-}
-
-function isNonNegativeInteger(n: number): boolean {
-  return Number.isSafeInteger(n) && n >= 0;
-}
-
-function checkTrack(track: TrackIndex, where: string): void {
-  assert(isNonNegativeInteger(track.timescale) && track.timescale > 0, `${where}: bad timescale ${track.timescale}`);
-  assert(isNonNegativeInteger(track.startNumber), `${where}: bad startNumber ${track.startNumber}`);
-  assert(Number.isFinite(track.bandwidthBps) && track.bandwidthBps >= 0, `${where}: bad bandwidth`);
-  let previousEnd = 0;
-  for (const [i, s] of track.segments.entries()) {
-    assert(isNonNegativeInteger(s.startTicks), `${where}: segment ${i} has bad startTicks ${s.startTicks}`);
-    assert(isNonNegativeInteger(s.durationTicks) && s.durationTicks > 0, `${where}: segment ${i} has no duration`);
-    assert(i === 0 || s.startTicks >= previousEnd, `${where}: segment ${i} overlaps the one before`);
-    previousEnd = s.startTicks + s.durationTicks;
-  }
 }
 
 /**
@@ -191,15 +180,8 @@ function parseIso(iso: string, what: string): number {
  * durations, so the live edge is at wall-clock time. Tracks without segments, and periods without any, are left out.
  */
 export function renderMpd(index: RecordingIndex, opts: MpdOptions): string {
-  assert(index.version === 1, `unknown recording index version ${index.version}`);
+  checkIndex(index);
   const nowMs = parseIso(opts.nowIso, "nowIso");
-  const ids = new Set<string>();
-  for (const period of index.periods) {
-    assert(!ids.has(period.recordId), `duplicate recordId ${JSON.stringify(period.recordId)}`);
-    ids.add(period.recordId);
-    if (period.video !== undefined) checkTrack(period.video, `${period.recordId} video`);
-    if (period.audio !== undefined) checkTrack(period.audio, `${period.recordId} audio`);
-  }
 
   const lastPeriod = index.periods[index.periods.length - 1];
   const dynamic = lastPeriod?.status === "recording";

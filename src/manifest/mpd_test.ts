@@ -8,44 +8,8 @@ import {
   type TrackIndex,
 } from "./mod.ts";
 import { formatFrameRate, segmentTimeline } from "./mpd.ts";
-import { findAll, readXml } from "./test_helpers.ts";
+import { audio, findAll, readXml, video } from "./test_helpers.ts";
 import { serializeXml } from "./xml.ts";
-
-/** Segments from [startTicks, durationTicks] pairs. */
-function runs(pairs: [number, number][]): TrackIndex["segments"] {
-  return pairs.map(([startTicks, durationTicks]) => ({ startTicks, durationTicks }));
-}
-
-function video(pairs: [number, number][], overrides: Partial<TrackIndex> = {}): TrackIndex {
-  return {
-    codecs: "avc1.42c01f",
-    timescale: 90000,
-    init: "init.m4s",
-    media: "seg_$Number%04d$.m4s",
-    startNumber: 1,
-    segments: runs(pairs),
-    bandwidthBps: 1_000_000.4,
-    widthPx: 1280,
-    heightPx: 720,
-    frameRate: 30,
-    ...overrides,
-  };
-}
-
-function audio(pairs: [number, number][], overrides: Partial<TrackIndex> = {}): TrackIndex {
-  return {
-    codecs: "opus",
-    timescale: 48000,
-    init: "audio_init.m4s",
-    media: "audio_seg_$Number%04d$.m4s",
-    startNumber: 1,
-    segments: runs(pairs),
-    bandwidthBps: 64000,
-    sampleRate: 48000,
-    channels: 2,
-    ...overrides,
-  };
-}
 
 const NOW = "2025-07-24T10:00:13.250Z";
 

@@ -4,6 +4,8 @@
  * reading, updating and writing it.
  */
 
+import { assert } from "../shared/assert.ts";
+
 /** One media segment of a track; `startTicks` is the segment's tfdt baseMediaDecodeTime (ISO/IEC 14496-12 §8.8.12). */
 export interface SegmentRun {
   /** Media time of the first sample, in the track's timescale; 0 is the start of the recording for every track. */
@@ -79,4 +81,36 @@ export function periodDurationS(p: PeriodIndex): number {
   let durationS = 0;
   for (const track of nonEmptyTracks(p)) durationS = Math.max(durationS, trackEndTicks(track) / track.timescale);
   return durationS;
+}
+
+function isNonNegativeInteger(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+function checkTrack(track: TrackIndex, where: string): void {
+  assert(isNonNegativeInteger(track.timescale) && track.timescale > 0, `${where}: bad timescale ${track.timescale}`);
+  assert(isNonNegativeInteger(track.startNumber), `${where}: bad startNumber ${track.startNumber}`);
+  assert(Number.isFinite(track.bandwidthBps) && track.bandwidthBps >= 0, `${where}: bad bandwidth`);
+  let previousEnd = 0;
+  for (const [i, s] of track.segments.entries()) {
+    assert(isNonNegativeInteger(s.startTicks), `${where}: segment ${i} has bad startTicks ${s.startTicks}`);
+    assert(isNonNegativeInteger(s.durationTicks) && s.durationTicks > 0, `${where}: segment ${i} has no duration`);
+    assert(i === 0 || s.startTicks >= previousEnd, `${where}: segment ${i} overlaps the one before`);
+    previousEnd = s.startTicks + s.durationTicks;
+  }
+}
+
+/**
+ * Asserts what every renderer relies on: a known version, unique recordIds, positive timescales and whole-tick
+ * segments that follow each other without overlap. A failure is a bug in whoever built the index.
+ */
+export function checkIndex(index: RecordingIndex): void {
+  assert(index.version === 1, `unknown recording index version ${index.version}`);
+  const ids = new Set<string>();
+  for (const period of index.periods) {
+    assert(!ids.has(period.recordId), `duplicate recordId ${JSON.stringify(period.recordId)}`);
+    ids.add(period.recordId);
+    if (period.video !== undefined) checkTrack(period.video, `${period.recordId} video`);
+    if (period.audio !== undefined) checkTrack(period.audio, `${period.recordId} audio`);
+  }
 }

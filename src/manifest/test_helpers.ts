@@ -1,8 +1,48 @@
 /**
- * Test-only: a small XML reader, independent of xml.ts, that checks well-formedness and returns a tree, so tests can
- * read rendered manifests back. It knows elements, attributes, text, the five predefined entities, character
- * references and an XML declaration; no DTDs, comments, CDATA or namespaces.
+ * Test-only: builders of index tracks, and a small XML reader, independent of xml.ts, that checks well-formedness
+ * and returns a tree, so tests can read rendered manifests back. The reader knows elements, attributes, text, the
+ * five predefined entities, character references and an XML declaration; no DTDs, comments, CDATA or namespaces.
  */
+
+import type { TrackIndex } from "./recording_index.ts";
+
+/** Segments from [startTicks, durationTicks] pairs. */
+function runs(pairs: [number, number][]): TrackIndex["segments"] {
+  return pairs.map(([startTicks, durationTicks]) => ({ startTicks, durationTicks }));
+}
+
+/** A 720p30 H.264 track at 90 kHz numbered from 1, with `pairs` as its segments. */
+export function video(pairs: [number, number][], overrides: Partial<TrackIndex> = {}): TrackIndex {
+  return {
+    codecs: "avc1.42c01f",
+    timescale: 90000,
+    init: "init.m4s",
+    media: "seg_$Number%04d$.m4s",
+    startNumber: 1,
+    segments: runs(pairs),
+    bandwidthBps: 1_000_000.4,
+    widthPx: 1280,
+    heightPx: 720,
+    frameRate: 30,
+    ...overrides,
+  };
+}
+
+/** A stereo Opus track at 48 kHz numbered from 1, with `pairs` as its segments. */
+export function audio(pairs: [number, number][], overrides: Partial<TrackIndex> = {}): TrackIndex {
+  return {
+    codecs: "opus",
+    timescale: 48000,
+    init: "audio_init.m4s",
+    media: "audio_seg_$Number%04d$.m4s",
+    startNumber: 1,
+    segments: runs(pairs),
+    bandwidthBps: 64000,
+    sampleRate: 48000,
+    channels: 2,
+    ...overrides,
+  };
+}
 
 /** An element read back from XML text; attribute values and text are unescaped. */
 export interface XmlNode {

@@ -11,6 +11,10 @@ export function dailyRecordDir(streamId: string, nowMs: number): string {
 
 export const MANIFEST_NAME = "manifest.mpd";
 export const INDEX_NAME = "index.json";
+/** The HLS multivariant playlist (RFC 8216 §4.3.4), beside the MPD. */
+export const HLS_MULTIVARIANT_NAME = "index.m3u8";
+/** The HLS media playlist of each track (RFC 8216 §4.3.3). */
+export const HLS_MEDIA_NAME = { video: "video.m3u8", audio: "audio.m3u8" } as const;
 
 /** DASH SegmentTemplate patterns of the two tracks (ISO/IEC 23009-1 §5.3.9.4.4). */
 export const MEDIA_PATTERN = { video: "seg_$Number%04d$.m4s", audio: "audio_seg_$Number%04d$.m4s" } as const;

@@ -9,7 +9,7 @@ import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import type { StreamHub } from "./hub.ts";
-import { dailyRecordDir } from "./layout.ts";
+import { dailyRecordDir, HLS_MULTIVARIANT_NAME } from "./layout.ts";
 import { RecordingSession, type SessionStatus } from "./session.ts";
 import type { LiveSource } from "./source.ts";
 
@@ -31,6 +31,8 @@ export interface RecordingInfo {
   record_id: string;
   record_dir: string;
   mpd_path: string;
+  /** The HLS multivariant playlist over the same segments. */
+  hls_path: string;
   node_alias?: string;
 }
 
@@ -128,6 +130,7 @@ export class RecordingManager {
       record_id: status.recordId,
       record_dir: status.recordDir,
       mpd_path: status.mpdPath,
+      hls_path: `${status.recordDir}/${HLS_MULTIVARIANT_NAME}`,
       ...(nodeAlias !== undefined ? { node_alias: nodeAlias } : {}),
     };
   }

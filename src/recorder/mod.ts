@@ -4,5 +4,5 @@ export { type HubListener, StreamHub } from "./hub.ts";
 export { type ManagerOptions, type RecordingInfo, RecordingManager, type RecordingStatus } from "./manager.ts";
 export type { SessionStatus } from "./session.ts";
 export type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "./source.ts";
-export { dailyRecordDir, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+export { dailyRecordDir, HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
 export { type RecoveredRecording, recoverRecordings } from "./recovery.ts";

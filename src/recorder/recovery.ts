@@ -2,16 +2,17 @@
  * Crash recovery at start-up: every recording that was in progress when the service last stopped without
  * finalizing it (its marker is still there) is finished now. Segments a crash left open are cut back to their
  * last complete fragment (or removed when none is complete) and closed; segments closed but not yet indexed are
- * indexed; the period is marked finished and the index and a static manifest are written. For object stores the
- * results go through the spool like any other write, and the upload queue takes it from there.
+ * indexed; the period is marked finished and the index, a static MPD and finished HLS playlists are written. For
+ * object stores the results go through the spool like any other write, and the upload queue takes it from there.
  */
 
-import { periodDurationS, type RecordingIndex, renderMpd, type TrackIndex } from "../manifest/mod.ts";
+import { periodDurationS, type RecordingIndex, type TrackIndex } from "../manifest/mod.ts";
 import { scanSegment } from "../media/mod.ts";
 import type { ActiveRecording, RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import { INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+import { INDEX_NAME } from "./layout.ts";
+import { renderManifests } from "./manifests.ts";
 import { parseIndex } from "./session.ts";
 
 /** What recovery did to one recording. */
@@ -89,9 +90,9 @@ async function recoverOne(files: RecordingFiles, active: ActiveRecording, clock:
   }
   period.status = "finished";
   result.durationS = periodDurationS(period);
-  await files.replace(`${recordDir}/${INDEX_NAME}`, new TextEncoder().encode(JSON.stringify(index)));
-  const mpd = renderMpd(index, { nowIso: new Date(clock.nowMs()).toISOString() });
-  await files.replace(`${recordDir}/${MANIFEST_NAME}`, new TextEncoder().encode(mpd));
+  for (const { name, text } of renderManifests(index, new Date(clock.nowMs()).toISOString())) {
+    await files.replace(`${recordDir}/${name}`, new TextEncoder().encode(text));
+  }
   await files.clearActive(recordId);
   return result;
 }

@@ -2,25 +2,25 @@
  * One recording of one live stream: the I/O shell around the pure RecordingPipeline. It feeds packets in and
  * writes what comes out, in order, through one write queue: each fMP4 fragment is appended (durably) to its
  * segment as soon as it completes, a finished segment is closed and added to the index, and the index and the
- * manifest rendered from it are replaced after the segments they list. It asks for keyframes while the pipeline
- * waits for one and finalizes on stop. A failed write is logged and counted and recording goes on; a segment
- * whose write failed keeps its place in the manifest, so every later segment keeps its number and time.
+ * manifests rendered from it (DASH MPD, HLS playlists) are replaced after the segments they list. It asks for
+ * keyframes while the pipeline waits for one and finalizes on stop. A failed write is logged and counted and
+ * recording goes on; a segment whose write failed keeps its place in the manifest, so every later segment keeps
+ * its number and time.
  */
 
-import { periodDurationS, type PeriodIndex, type RecordingIndex, renderMpd, type TrackIndex } from "../manifest/mod.ts";
+import { periodDurationS, type PeriodIndex, type RecordingIndex, type TrackIndex } from "../manifest/mod.ts";
 import type { FragmentOutput, SegmentOutput } from "../media/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import { INDEX_NAME, initName, MANIFEST_NAME, MEDIA_PATTERN, segmentName } from "./layout.ts";
+import { renderManifests } from "./manifests.ts";
 import { type PipelineOutput, type PipelineStats, RecordingPipeline } from "./pipeline.ts";
 import type { LiveSource, TrackKind } from "./source.ts";
 
 /** Keyframe requests back off from the first to the last interval while the pipeline keeps waiting. */
 const PLI_FIRST_INTERVAL_MS = 250;
 const PLI_MAX_INTERVAL_MS = 2_000;
-/** How often the live (dynamic) manifest asks players to reload it. */
-const MANIFEST_UPDATE_PERIOD_S = 2;
 
 export interface SessionOptions {
   source: LiveSource;
@@ -200,15 +200,16 @@ export class RecordingSession {
     });
   }
 
-  /** Replaces the index first (it is what a restart reads), then the manifest rendered from it. */
+  /**
+   * Replaces the index first (it is what a restart reads), then the MPD and the HLS playlists rendered from it,
+   * stopping at the first failed write; the next segment's close writes them all again.
+   */
   async #writeManifest(): Promise<void> {
-    const index = this.#index!;
     const { files, clock } = this.#opts;
-    const indexBytes = new TextEncoder().encode(JSON.stringify(index));
-    if (!(await this.#write(INDEX_NAME, () => files.replace(this.#key(INDEX_NAME), indexBytes), 0))) return;
-    const nowIso = new Date(clock.nowMs()).toISOString();
-    const mpd = new TextEncoder().encode(renderMpd(index, { nowIso, minimumUpdatePeriodS: MANIFEST_UPDATE_PERIOD_S }));
-    await this.#write(MANIFEST_NAME, () => files.replace(this.#key(MANIFEST_NAME), mpd), 0);
+    for (const { name, text } of renderManifests(this.#index!, new Date(clock.nowMs()).toISOString())) {
+      const bytes = new TextEncoder().encode(text);
+      if (!(await this.#write(name, () => files.replace(this.#key(name), bytes), 0))) return;
+    }
   }
 
   /** Runs one write; a failure is logged and counted, and answered with false. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadClip } from "../../scripts/clip.ts";
 import { clipPackets } from "../../tests/helpers/clip_packets.ts";
+import { waitFor } from "../../tests/helpers/service.ts";
 import type { RecordingIndex } from "../manifest/mod.ts";
 import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
 import { StorageError } from "../shared/errors.ts";
@@ -79,16 +80,19 @@ Deno.test("RecordingSession writes inits, segments, the index and a manifest tha
   assert.match(await text(files, "manifest.mpd"), /type="dynamic"/);
   await recording.stop();
   assert.deepEqual(await objects(files), [
+    "audio.m3u8",
     "audio_init.m4s",
     "audio_seg_0001.m4s",
     "audio_seg_0002.m4s",
     "audio_seg_0003.m4s",
     "index.json",
+    "index.m3u8",
     "init.m4s",
     "manifest.mpd",
     "seg_0001.m4s",
     "seg_0002.m4s",
     "seg_0003.m4s",
+    "video.m3u8",
   ]);
   const mpd = await text(files, "manifest.mpd");
   assert.match(mpd, /type="static"/);
@@ -99,6 +103,38 @@ Deno.test("RecordingSession writes inits, segments, the index and a manifest tha
   assert.equal(status.stats.videoFrames, 180);
   assert.ok(source.keyframeRequests >= 1, "asked for a keyframe at start");
   assert.deepEqual(await files.activeRecordings(), [], "no longer in progress");
+});
+
+Deno.test("RecordingSession writes EVENT HLS playlists that list each closed segment and end with ENDLIST on stop", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource();
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const recording = session(files, source, clock, "r1");
+  await recording.start();
+  source.replay(4.5, clock);
+  const segmentLines = (playlist: string) => playlist.split("\n").filter((line) => line.endsWith(".m4s"));
+  // 4.5 s of media close two 2 s segments per track; the third stays open until stop.
+  const expected = {
+    "video.m3u8": ["seg_0001.m4s", "seg_0002.m4s"],
+    "audio.m3u8": ["audio_seg_0001.m4s", "audio_seg_0002.m4s"],
+  };
+  for (const [name, segments] of Object.entries(expected)) {
+    const live = await waitFor(`${name} to list ${segments.length} segments`, async () => {
+      const playlist = await text(files, name).catch(() => "");
+      return segmentLines(playlist).length >= segments.length ? playlist : undefined;
+    });
+    assert.match(live, /^#EXT-X-PLAYLIST-TYPE:EVENT$/m, name);
+    assert.doesNotMatch(live, /#EXT-X-ENDLIST/, `${name} has no ENDLIST while recording`);
+    assert.deepEqual(segmentLines(live), segments, `${name} lists the closed segments, not the open one`);
+  }
+  assert.match(await text(files, "index.m3u8"), /AUDIO="audio"\nvideo\.m3u8\n$/);
+  await recording.stop();
+  for (const name of ["video.m3u8", "audio.m3u8"]) {
+    const finished = await text(files, name);
+    assert.match(finished, /^#EXT-X-PLAYLIST-TYPE:EVENT$/m, name);
+    assert.match(finished, /\n#EXT-X-ENDLIST\n$/, `${name} ends with ENDLIST once finished`);
+    assert.equal(segmentLines(finished).length, 3, `${name} lists the tail segment too`);
+  }
 });
 
 Deno.test("RecordingSession makes each fragment durable as it completes, before its segment closes", async () => {

@@ -127,7 +127,8 @@ export class UploadQueue {
       const prefix = folder === "." ? "" : `${folder}/`;
       // Snapshot the mutable objects first: everything they list was closed before this moment.
       const snapshots: { key: string; bytes: Uint8Array }[] = [];
-      for (const key of keys.filter((k) => dirname(k) === folder && MUTABLE.test(k))) {
+      const mutable = keys.filter((k) => dirname(k) === folder && MUTABLE.test(k));
+      for (const key of mutable.sort((a, b) => mutableRank(a) - mutableRank(b))) {
         const bytes = await local.read(key);
         if (bytes !== undefined) snapshots.push({ key, bytes });
       }
@@ -182,6 +183,13 @@ export class UploadQueue {
       this.#wake = undefined;
     });
   }
+}
+
+/** Upload order of a folder's mutable objects: the index, then what lists segments, then what lists playlists. */
+function mutableRank(key: string): number {
+  if (key.endsWith("index.json")) return 0;
+  if (key.endsWith("index.m3u8")) return 2;
+  return 1;
 }
 
 function sleep(ms: number): Promise<void> {

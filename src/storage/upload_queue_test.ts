@@ -21,9 +21,12 @@ async function setup() {
   return { local, store, writes, queue, setDown: (value: boolean) => (down = value) };
 }
 
-Deno.test("UploadQueue uploads segments before the manifest that lists them, then empties the spool", async () => {
-  const { local, store, writes, queue } = await setup();
+Deno.test("UploadQueue uploads segments before the index, manifest and playlists that list them, then empties the spool", async () => {
+  const { local, writes, queue } = await setup();
+  await local.replace("cam/index.m3u8", new TextEncoder().encode("multivariant"));
+  await local.replace("cam/video.m3u8", new TextEncoder().encode("media playlist"));
   await local.replace("cam/manifest.mpd", new TextEncoder().encode("v1"));
+  await local.replace("cam/index.json", new TextEncoder().encode("{}"));
   await local.append("cam/seg_0001.m4s", new Uint8Array(5));
   await local.close("cam/seg_0001.m4s");
   await local.append("cam/seg_0002.m4s", new Uint8Array(6));
@@ -31,10 +34,16 @@ Deno.test("UploadQueue uploads segments before the manifest that lists them, the
   queue.start();
   assert.ok(await queue.drained(5_000));
   await queue.stop();
-  assert.deepEqual(writes, ["cam/seg_0001.m4s", "cam/seg_0002.m4s", "cam/manifest.mpd"]);
-  assert.deepEqual([...store.objects.keys()].sort(), ["cam/manifest.mpd", "cam/seg_0001.m4s", "cam/seg_0002.m4s"]);
+  assert.deepEqual(writes, [
+    "cam/seg_0001.m4s",
+    "cam/seg_0002.m4s",
+    "cam/index.json",
+    "cam/manifest.mpd",
+    "cam/video.m3u8",
+    "cam/index.m3u8",
+  ]);
   assert.deepEqual(await local.list(""), []);
-  assert.equal(queue.status.uploadedObjects, 3);
+  assert.equal(queue.status.uploadedObjects, 6);
 });
 
 Deno.test("UploadQueue rides out a store outage: retries, loses nothing, uploads nothing twice", async () => {

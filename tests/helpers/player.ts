@@ -1,15 +1,30 @@
 /**
- * Plays an MPD in stock dash.js inside headless Chromium (playwright-core, the Debian /usr/bin/chromium, offline
- * flags) and reads back what the player did. The page (tests/fixtures/player.html) and dash.all.min.js are served by
- * a loopback Deno.serve in the test process. It judges nothing itself: tests poll snapshots and assert.
+ * Plays a DASH MPD in stock dash.js, or an HLS playlist in stock hls.js, inside headless Chromium (playwright-core,
+ * the Debian /usr/bin/chromium, offline flags) and reads back what the player did. The player's page
+ * (tests/fixtures/player.html or hls_player.html) and script are served by a loopback Deno.serve in the test
+ * process. It judges nothing itself: tests poll snapshots and assert.
  */
 
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { waitFor } from "./service.ts";
 
-const PLAYER_HTML = new URL("../fixtures/player.html", import.meta.url);
-const DASH_JS = new URL("../../node_modules/dashjs/dist/modern/umd/dash.all.min.js", import.meta.url);
+/** Which player plays the manifest: stock dash.js for an MPD, stock hls.js for an m3u8. */
+export type PlayerKind = "dash.js" | "hls.js";
+
+/** Each player's page, and the one script it loads, by the path the page asks for it. */
+const PLAYERS: Record<PlayerKind, { page: URL; scriptPath: string; script: URL }> = {
+  "dash.js": {
+    page: new URL("../fixtures/player.html", import.meta.url),
+    scriptPath: "/dash.all.min.js",
+    script: new URL("../../node_modules/dashjs/dist/modern/umd/dash.all.min.js", import.meta.url),
+  },
+  "hls.js": {
+    page: new URL("../fixtures/hls_player.html", import.meta.url),
+    scriptPath: "/hls.min.js",
+    script: new URL("../../node_modules/hls.js/dist/hls.min.js", import.meta.url),
+  },
+};
 const CHROMIUM = "/usr/bin/chromium";
 /** No network beyond loopback, no first-run or background work, and autoplay without a user gesture. */
 const CHROMIUM_ARGS = [
@@ -33,22 +48,25 @@ export interface PlayerSnapshot {
   videoHeight: number;
   /** HTMLMediaElement.buffered as [start, end] pairs, in seconds. */
   buffered: [number, number][];
+  /** The track the player selected (dash.js), or fed to its SourceBuffer (hls.js). */
   videoTrack: { codec: string | null; mimeType: string | null } | null;
   audioTrack: { codec: string | null; mimeType: string | null } | null;
-  /** player.isDynamic(); null before the manifest is loaded. */
+  /** hls.js only: how many audio renditions (EXT-X-MEDIA TYPE=AUDIO) the multivariant playlist offered. */
+  audioRenditions?: number;
+  /** Whether the player treats the presentation as live; null before the manifest is loaded. */
   dynamic: boolean | null;
   liveLatencyS: number | null;
   durationS: number | null;
-  /** dash.js ERROR / PLAYBACK_ERROR events and <video> error events, in order. */
+  /** The player's error events (dash.js ERROR / PLAYBACK_ERROR, hls.js ERROR) and <video> error events, in order. */
   errors: string[];
-  /** A few dash.js lifecycle events, each prefixed with seconds since the page loaded. */
+  /** A few player lifecycle events, each prefixed with seconds since the page loaded. */
   events: string[];
 }
 
-/** A player page open on one MPD. */
+/** A player page open on one manifest. */
 export interface Player {
   snapshot(): Promise<PlayerSnapshot>;
-  /** The page's console messages and uncaught errors so far (dash.js logs warnings and errors there). */
+  /** The page's console messages and uncaught errors so far (the players log warnings and errors there). */
   consoleLines(): string[];
   /**
    * Polls snapshots every 100 ms until `check` returns a value other than undefined; on timeout the error carries
@@ -58,19 +76,23 @@ export interface Player {
 }
 
 /**
- * Serves the player page, launches Chromium with a fresh profile, opens `mpdUrl` in dash.js and hands the player to
- * `use`. When `use` throws, a screenshot is saved to a temporary file whose path is added to the error. Everything
- * started here is stopped before it returns.
+ * Serves the player page, launches Chromium with a fresh profile, opens `manifestUrl` in `kind` (dash.js unless
+ * told) and hands the player to `use`. When `use` throws, a screenshot is saved to a temporary file whose path is
+ * added to the error. Everything started here is stopped before it returns.
  */
-export async function withPlayer<T>(mpdUrl: string, use: (player: Player) => Promise<T>): Promise<T> {
-  const server = servePlayerPage();
+export async function withPlayer<T>(
+  manifestUrl: string,
+  use: (player: Player) => Promise<T>,
+  kind: PlayerKind = "dash.js",
+): Promise<T> {
+  const server = servePlayerPage(kind);
   const profileDir = await Deno.makeTempDir({ prefix: "liverec-chromium-" });
   let context: BrowserContext | undefined;
   try {
     context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const page = context.pages()[0] ?? await context.newPage();
     const player = playerOn(page);
-    await page.goto(`${server.url}/?mpd=${encodeURIComponent(mpdUrl)}`);
+    await page.goto(`${server.url}/?src=${encodeURIComponent(manifestUrl)}`);
     try {
       return await use(player);
     } catch (error) {
@@ -117,15 +139,16 @@ async function withScreenshot(error: unknown, page: Page): Promise<unknown> {
   return error;
 }
 
-/** The player page and dash.js on an ephemeral loopback port. */
-function servePlayerPage(): { url: string; close(): Promise<void> } {
+/** The page of player `kind` and its script on an ephemeral loopback port. */
+function servePlayerPage(kind: PlayerKind): { url: string; close(): Promise<void> } {
+  const { page, scriptPath, script } = PLAYERS[kind];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     const { pathname } = new URL(request.url);
     if (pathname === "/") {
-      return new Response(await Deno.readFile(PLAYER_HTML), { headers: { "content-type": "text/html" } });
+      return new Response(await Deno.readFile(page), { headers: { "content-type": "text/html" } });
     }
-    if (pathname === "/dash.all.min.js") {
-      return new Response(await Deno.readFile(DASH_JS), { headers: { "content-type": "text/javascript" } });
+    if (pathname === scriptPath) {
+      return new Response(await Deno.readFile(script), { headers: { "content-type": "text/javascript" } });
     }
     return new Response("not found", { status: 404 });
   });

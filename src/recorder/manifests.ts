@@ -1,0 +1,35 @@
+/**
+ * What a record folder's index renders to: index.json itself, the DASH MPD and the HLS playlists, named and in the
+ * order they are to be written. Shared by the session and crash recovery; it writes nothing itself.
+ */
+
+import { hlsTracks, type RecordingIndex, renderHlsMedia, renderHlsMultivariant, renderMpd } from "../manifest/mod.ts";
+import { HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+
+/** How often a live (dynamic) MPD asks players to reload it, in seconds. */
+const MANIFEST_UPDATE_PERIOD_S = 2;
+
+/** One object of a record folder, named relative to the folder. */
+export interface RenderedFile {
+  name: string;
+  text: string;
+}
+
+/**
+ * The folder's mutable objects rendered from `index` at wall-clock time `nowIso`, in write order: the index first
+ * (it is what a restart reads), then manifest.mpd, then a media playlist per track that has segments, then the
+ * multivariant playlist naming them (none before any track has a segment). Writing them in this order and stopping
+ * at the first failure never leaves a playlist naming one that was not written.
+ */
+export function renderManifests(index: RecordingIndex, nowIso: string): RenderedFile[] {
+  const tracks = hlsTracks(index);
+  return [
+    { name: INDEX_NAME, text: JSON.stringify(index) },
+    { name: MANIFEST_NAME, text: renderMpd(index, { nowIso, minimumUpdatePeriodS: MANIFEST_UPDATE_PERIOD_S }) },
+    ...tracks.map((track) => ({ name: HLS_MEDIA_NAME[track], text: renderHlsMedia(index, track) })),
+    ...(tracks.length === 0 ? [] : [{
+      name: HLS_MULTIVARIANT_NAME,
+      text: renderHlsMultivariant(index, { videoUri: HLS_MEDIA_NAME.video, audioUri: HLS_MEDIA_NAME.audio }),
+    }]),
+  ];
+}
