@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startService } from "./helpers/service.ts";
+import { rawRequest } from "./helpers/raw_http.ts";
 
 const VP8_ONLY_OFFER = [
   "v=0",
@@ -30,29 +31,6 @@ const VP8_ONLY_OFFER = [
 async function errorOf(response: Response): Promise<{ status: number; code: string; message: string }> {
   const body = await response.json();
   return { status: response.status, code: body.error?.code, message: body.error?.message };
-}
-
-/** Sends a request line exactly as given: fetch() would normalize `..` and `%2e%2e` segments away. */
-async function rawRequest(baseUrl: string, method: string, path: string): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(baseUrl);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  try {
-    const request = `${method} ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
-    await conn.write(new TextEncoder().encode(request));
-    let text = "";
-    const buffer = new Uint8Array(65536);
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      text += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? "0");
-    return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
-  } finally {
-    try {
-      conn.close();
-    } catch { /* closed by the server */ }
-  }
 }
 
 function postOffer(url: string, sdp: string, contentType = "application/sdp"): Promise<Response> {
