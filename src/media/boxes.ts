@@ -7,6 +7,9 @@
 import type { ByteWriter } from "./byte_writer.ts";
 import type { Sample, TrackInfo } from "./track.ts";
 
+/** Largest value of an unsigned 32-bit field; beyond it a header needs version 1 and 64-bit fields. */
+export const U32_MAX = 0xffff_ffff;
+
 /** Identity transformation matrix of mvhd and tkhd (ISO/IEC 14496-12 §6.2.2), 16.16 and 2.30 fixed point. */
 const UNITY_MATRIX = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] as const;
 
@@ -62,13 +65,26 @@ export function moov(w: ByteWriter, track: TrackInfo): void {
   });
 }
 
-/** Movie header, version 0; duration 0 because the samples live in fragments (ISO/IEC 14496-12 §8.2.2). */
-export function mvhd(w: ByteWriter, input: { timescale: number; nextTrackId: number }): void {
-  w.fullBox("mvhd", 0, 0, () => {
-    w.u32(0); // creation_time
-    w.u32(0); // modification_time
-    w.u32(input.timescale); // timescale
-    w.u32(0); // duration
+/** Movie header; duration 0 (the default) when the samples live in fragments, else the presentation duration in
+ * `timescale` ticks; version 1 only when it does not fit 32 bits (ISO/IEC 14496-12 §8.2.2). */
+export function mvhd(
+  w: ByteWriter,
+  input: { timescale: number; nextTrackId: number; durationTicks?: number },
+): void {
+  const durationTicks = input.durationTicks ?? 0;
+  const version = durationTicks > U32_MAX ? 1 : 0;
+  w.fullBox("mvhd", version, 0, () => {
+    if (version === 1) {
+      w.u64(0); // creation_time
+      w.u64(0); // modification_time
+      w.u32(input.timescale); // timescale
+      w.u64(durationTicks); // duration
+    } else {
+      w.u32(0); // creation_time
+      w.u32(0); // modification_time
+      w.u32(input.timescale); // timescale
+      w.u32(durationTicks); // duration
+    }
     w.u32(0x0001_0000); // rate, 1.0
     w.u16(0x0100); // volume, 1.0
     w.zeros(2); // reserved
@@ -87,16 +103,26 @@ export function trak(w: ByteWriter, track: TrackInfo): void {
   });
 }
 
-/** Track header, version 0; width and height are 0 for audio (ISO/IEC 14496-12 §8.3.2). */
-export function tkhd(w: ByteWriter, track: TrackInfo): void {
+/** Track header; `durationTicks` in the movie timescale, 0 (the default) in a fragmented file; version 1 only when
+ * it needs 64 bits; width and height are 0 for audio (ISO/IEC 14496-12 §8.3.2). */
+export function tkhd(w: ByteWriter, track: TrackInfo, durationTicks = 0): void {
   const codec = track.codec;
   const isAudio = codec.kind === "opus";
-  w.fullBox("tkhd", 0, TKHD_FLAGS, () => {
-    w.u32(0); // creation_time
-    w.u32(0); // modification_time
-    w.u32(track.trackId); // track_ID
-    w.zeros(4); // reserved
-    w.u32(0); // duration
+  const version = durationTicks > U32_MAX ? 1 : 0;
+  w.fullBox("tkhd", version, TKHD_FLAGS, () => {
+    if (version === 1) {
+      w.u64(0); // creation_time
+      w.u64(0); // modification_time
+      w.u32(track.trackId); // track_ID
+      w.zeros(4); // reserved
+      w.u64(durationTicks); // duration
+    } else {
+      w.u32(0); // creation_time
+      w.u32(0); // modification_time
+      w.u32(track.trackId); // track_ID
+      w.zeros(4); // reserved
+      w.u32(durationTicks); // duration
+    }
     w.zeros(8); // reserved[2]
     w.i16(0); // layer
     w.i16(0); // alternate_group
@@ -117,13 +143,22 @@ export function mdia(w: ByteWriter, track: TrackInfo): void {
   });
 }
 
-/** Media header, version 0: the track timescale every tick count in the fragments refers to (§8.4.2). */
-export function mdhd(w: ByteWriter, timescale: number): void {
-  w.fullBox("mdhd", 0, 0, () => {
-    w.u32(0); // creation_time
-    w.u32(0); // modification_time
-    w.u32(timescale); // timescale
-    w.u32(0); // duration
+/** Media header: the track timescale every tick count refers to, and the media's duration in it, 0 (the default)
+ * in a fragmented file; version 1 only when it needs 64 bits (ISO/IEC 14496-12 §8.4.2). */
+export function mdhd(w: ByteWriter, timescale: number, durationTicks = 0): void {
+  const version = durationTicks > U32_MAX ? 1 : 0;
+  w.fullBox("mdhd", version, 0, () => {
+    if (version === 1) {
+      w.u64(0); // creation_time
+      w.u64(0); // modification_time
+      w.u32(timescale); // timescale
+      w.u64(durationTicks); // duration
+    } else {
+      w.u32(0); // creation_time
+      w.u32(0); // modification_time
+      w.u32(timescale); // timescale
+      w.u32(durationTicks); // duration
+    }
     w.u16(LANGUAGE_UND); // pad(1) + language(15)
     w.u16(0); // pre_defined
   });

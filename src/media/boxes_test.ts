@@ -1,8 +1,7 @@
 /** Golden tables for the box writers: hand-derived bytes, and the same bytes read back by mp4box.js. */
 
 import assert from "node:assert/strict";
-import { bin, toHex } from "../shared/testing.ts";
-import { type ByteWriter, encode } from "./byte_writer.ts";
+import { bin } from "../shared/testing.ts";
 import {
   avc1,
   dinf,
@@ -27,36 +26,7 @@ import {
 } from "./boxes.ts";
 import { INIT_BRANDS, SEGMENT_BRANDS } from "./fmp4.ts";
 import type { Sample, TrackInfo } from "./track.ts";
-import { DOPS_STEREO, parseBox } from "./test_helpers.ts";
-
-/** One golden case: `input` encodes to exactly `bytes`; mp4box.js reads `fields` back from them (sample entries are
- * only parsed inside stsd, so fmp4_test.ts reads those back from a whole init segment). */
-interface Golden<T> {
-  name: string;
-  input: T;
-  bytes: Uint8Array;
-  fields?: Record<string, unknown>;
-}
-
-function golden<T>(box: string, write: (w: ByteWriter, input: T) => void, cases: Golden<T>[]): void {
-  for (const c of cases) {
-    Deno.test(`${box} encodes ${c.name}`, () => {
-      const bytes = encode((w) => write(w, c.input));
-      assert.equal(toHex(bytes), toHex(c.bytes));
-      const view = new DataView(bytes.buffer);
-      assert.equal(view.getUint32(0), bytes.byteLength, "size field equals byte length");
-    });
-    if (c.fields !== undefined) {
-      const fields = c.fields;
-      Deno.test(`${box} ${c.name} reads back with mp4box.js`, () => {
-        const parsed = parseBox(c.bytes);
-        assert.equal(parsed["type"], box);
-        assert.equal(parsed["size"], c.bytes.byteLength);
-        for (const [key, value] of Object.entries(fields)) assert.deepEqual(parsed[key], value, key);
-      });
-    }
-  }
-}
+import { DOPS_STEREO, golden } from "./test_helpers.ts";
 
 const MATRIX = "00010000 00000000 00000000 00000000 00010000 00000000 00000000 00000000 40000000";
 

@@ -4,21 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { avcDecoderConfigurationRecord, opusPacketDurationSamples, splitAnnexB } from "../codec/mod.ts";
+import { opusPacketDurationSamples } from "../codec/mod.ts";
 import { concat, toHex } from "../shared/testing.ts";
 import { initSegment } from "./fmp4.ts";
 import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
-import { accessUnits, dOpsFromOpusHead, hasCommand, oggPackets, parseMp4 } from "./test_helpers.ts";
+import { exec, hasCommand, parseMp4, realClip } from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
-
-async function exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const result = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
-  const stdout = new TextDecoder().decode(result.stdout);
-  const stderr = new TextDecoder().decode(result.stderr);
-  if (!result.success) throw new Error(`${command} ${args.join(" ")} failed: ${stderr}`);
-  return { stdout, stderr };
-}
 
 interface ProbedStream {
   codec_name: string;
@@ -41,22 +33,8 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "liverec-media-" });
     try {
-      const h264Path = `${dir}/clip.h264`;
-      const opusPath = `${dir}/clip.opus`;
-      await exec("ffmpeg", [
-        ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "2"],
-        ...["-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-sc_threshold", "0"],
-        ...["-bsf:v", "h264_mp4toannexb", "-f", "h264", h264Path],
-      ]);
-      await exec("ffmpeg", [
-        ...["-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-ac", "2"],
-        ...["-c:a", "libopus", "-b:a", "64k", "-f", "opus", opusPath],
-      ]);
-      const { sps, pps, units } = accessUnits(splitAnnexB(await Deno.readFile(h264Path)));
-      const [head, _tags, ...packets] = oggPackets(await Deno.readFile(opusPath));
-      assert.ok(head !== undefined && units.length === 60 && packets.length > 90, "fixtures generated");
-      const avcC = avcDecoderConfigurationRecord([sps], [pps]);
-      const dOps = dOpsFromOpusHead(head);
+      const { sps, avcC, dOps, units, packets } = await realClip(dir, { videoSeconds: 2, audioSeconds: 2 });
+      assert.ok(units.length === 60 && packets.length > 90, "fixtures generated");
 
       const segmenter = new Segmenter({
         segmentDurationMs: 1000,

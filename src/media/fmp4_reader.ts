@@ -5,6 +5,19 @@
  * It is no general MP4 parser: anything but the layout src/media writes ends the scan.
  */
 
+import {
+  type BoxHeader,
+  Cursor,
+  readBoxHeader,
+  readTfdt,
+  readTfhd,
+  readTrunHeader,
+  readTrunSample,
+  type TrackFragmentHeader,
+  TRUN_SAMPLE_DURATION,
+  TRUN_SAMPLE_SIZE,
+} from "./box_reader.ts";
+
 /** One complete fragment (moof + mdat) found in a segment file; ticks are in the track timescale. */
 export interface ScannedFragment {
   /** Byte offset of the moof in the segment. */
@@ -34,13 +47,13 @@ export function scanSegment(bytes: Uint8Array): SegmentScan {
   const fragments: ScannedFragment[] = [];
   let offset = 0;
   const first = readBoxHeader(view, 0, end);
-  if (first !== null && first.type === STYP) offset = first.sizeBytes;
+  if (first !== null && first.type === "styp") offset = first.sizeBytes;
   for (;;) {
     const moofBox = readBoxHeader(view, offset, end);
-    if (moofBox === null || moofBox.type !== MOOF) break;
+    if (moofBox === null || moofBox.type !== "moof") break;
     const mdatOffset = offset + moofBox.sizeBytes;
     const mdatBox = readBoxHeader(view, mdatOffset, end);
-    if (mdatBox === null || mdatBox.type !== MDAT) break;
+    if (mdatBox === null || mdatBox.type !== "mdat") break;
     const fragment = readMoof(view, offset, moofBox, mdatBox);
     if (fragment === null) break;
     fragments.push(fragment);
@@ -48,63 +61,6 @@ export function scanSegment(bytes: Uint8Array): SegmentScan {
   }
   const last = fragments[fragments.length - 1];
   return { fragments, validBytes: last === undefined ? 0 : last.offset + last.sizeBytes };
-}
-
-/** A box header (ISO/IEC 14496-12 §4.2) whose whole box lies within the bytes read. */
-interface BoxHeader {
-  type: number;
-  headerBytes: number;
-  sizeBytes: number;
-}
-
-function fourcc(code: string): number {
-  return ((code.charCodeAt(0) << 24) | (code.charCodeAt(1) << 16) | (code.charCodeAt(2) << 8) | code.charCodeAt(3)) >>>
-    0;
-}
-
-const STYP = fourcc("styp");
-const MOOF = fourcc("moof");
-const MDAT = fourcc("mdat");
-const MFHD = fourcc("mfhd");
-const TRAF = fourcc("traf");
-const TFHD = fourcc("tfhd");
-const TFDT = fourcc("tfdt");
-const TRUN = fourcc("trun");
-
-/** High 32-bit word of 2^53 - 1: 64-bit values above it are not exact in a number; no real tfdt comes near. */
-const MAX_SAFE_HIGH_WORD = 0x1f_ffff;
-
-/** tfhd flags (ISO/IEC 14496-12 §8.8.7.1). */
-const TFHD_BASE_DATA_OFFSET = 0x000001;
-const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
-const TFHD_DEFAULT_SAMPLE_DURATION = 0x000008;
-const TFHD_DEFAULT_SAMPLE_SIZE = 0x000010;
-const TFHD_DEFAULT_SAMPLE_FLAGS = 0x000020;
-
-/** trun flags (ISO/IEC 14496-12 §8.8.8.1). */
-const TRUN_DATA_OFFSET = 0x000001;
-const TRUN_FIRST_SAMPLE_FLAGS = 0x000004;
-const TRUN_SAMPLE_DURATION = 0x000100;
-const TRUN_SAMPLE_SIZE = 0x000200;
-const TRUN_SAMPLE_FLAGS = 0x000400;
-const TRUN_SAMPLE_CTS_OFFSET = 0x000800;
-
-/** The box at `offset` if its header is valid and the whole box ends by `end`; null otherwise. Size 0 ("to the end
- * of the file") is rejected: in a file that may be torn it cannot prove the box complete. */
-function readBoxHeader(view: DataView, offset: number, end: number): BoxHeader | null {
-  if (offset + 8 > end) return null;
-  const size32 = view.getUint32(offset);
-  const type = view.getUint32(offset + 4);
-  let headerBytes = 8;
-  let sizeBytes = size32;
-  if (size32 === 1) {
-    if (offset + 16 > end) return null;
-    headerBytes = 16;
-    // Inexact beyond 2^53, but then far beyond `end` too.
-    sizeBytes = view.getUint32(offset + 8) * 0x1_0000_0000 + view.getUint32(offset + 12);
-  }
-  if (sizeBytes < headerBytes || sizeBytes > end - offset) return null;
-  return { type, headerBytes, sizeBytes };
 }
 
 /** The fields of a moof (mfhd, first traf) checked against the mdat that follows; null if anything is off. */
@@ -117,12 +73,12 @@ function readMoof(view: DataView, moofOffset: number, moofBox: BoxHeader, mdatBo
   for (let at = moofOffset + moofBox.headerBytes; at < moofEnd;) {
     const child = readBoxHeader(view, at, moofEnd);
     if (child === null) return null;
-    if (child.type === MFHD) {
+    if (child.type === "mfhd") {
       const body = new Cursor(view, at + child.headerBytes, at + child.sizeBytes);
       body.skip(4); // version, flags
       sequenceNumber = body.u32(); // sequence_number
       if (body.failed) return null;
-    } else if (child.type === TRAF && trafRuns === null) {
+    } else if (child.type === "traf" && trafRuns === null) {
       trafRuns = readTraf(view, at, child, payload);
       if (trafRuns === null) return null;
     }
@@ -137,14 +93,6 @@ function readMoof(view: DataView, moofOffset: number, moofBox: BoxHeader, mdatBo
     durationTicks: trafRuns.durationTicks,
     sampleCount: trafRuns.sampleCount,
   };
-}
-
-/** What a traf's tfhd says about its samples (ISO/IEC 14496-12 §8.8.7). */
-interface TrackFragmentDefaults {
-  durationTicks: number | null;
-  sizeBytes: number | null;
-  /** An explicit base_data_offset counts from the file start, which a lone segment cannot check against. */
-  hasBaseDataOffset: boolean;
 }
 
 /** Totals of a traf's runs; `nextDataOffset` is where the next run's data starts, from the moof, null if unknown. */
@@ -163,7 +111,7 @@ function readTraf(
   payload: { start: number; end: number },
 ): TrafRuns | null {
   const trafEnd = trafOffset + traf.sizeBytes;
-  let defaults: TrackFragmentDefaults | null = null;
+  let defaults: TrackFragmentHeader | null = null;
   let baseDecodeTimeTicks: number | null = null;
   // Without a data_offset the first run starts at the base data offset: the moof's first byte (§8.8.7.1).
   const runs: TrafRuns = { baseDecodeTimeTicks: 0, durationTicks: 0, sampleCount: 0, nextDataOffset: 0 };
@@ -171,23 +119,14 @@ function readTraf(
     const child = readBoxHeader(view, at, trafEnd);
     if (child === null) return null;
     const body = new Cursor(view, at + child.headerBytes, at + child.sizeBytes);
-    if (child.type === TFHD) {
-      const flags = body.u32() & 0xff_ffff; // version, flags
-      body.skip(4); // track_ID
-      if (flags & TFHD_BASE_DATA_OFFSET) body.skip(8); // base_data_offset
-      if (flags & TFHD_SAMPLE_DESCRIPTION_INDEX) body.skip(4); // sample_description_index
-      const durationTicks = flags & TFHD_DEFAULT_SAMPLE_DURATION ? body.u32() : null; // default_sample_duration
-      const sizeBytes = flags & TFHD_DEFAULT_SAMPLE_SIZE ? body.u32() : null; // default_sample_size
-      if (flags & TFHD_DEFAULT_SAMPLE_FLAGS) body.skip(4); // default_sample_flags
-      if (body.failed) return null;
-      defaults = { durationTicks, sizeBytes, hasBaseDataOffset: (flags & TFHD_BASE_DATA_OFFSET) !== 0 };
+    if (child.type === "tfhd") {
+      defaults = readTfhd(body);
+      if (defaults === null) return null;
       if (defaults.hasBaseDataOffset) runs.nextDataOffset = null;
-    } else if (child.type === TFDT) {
-      const version = body.u32() >>> 24; // version, flags
-      if (version > 1) return null;
-      baseDecodeTimeTicks = version === 1 ? body.u64() : body.u32(); // baseMediaDecodeTime
-      if (body.failed) return null;
-    } else if (child.type === TRUN) {
+    } else if (child.type === "tfdt") {
+      baseDecodeTimeTicks = readTfdt(body);
+      if (baseDecodeTimeTicks === null) return null;
+    } else if (child.type === "trun") {
       // The tfhd comes first in a traf (§8.8.6); a run before it cannot be interpreted.
       if (defaults === null || !readTrun(body, defaults, payload, runs)) return null;
     }
@@ -202,36 +141,28 @@ function readTraf(
  * says or its data falls outside the mdat payload. */
 function readTrun(
   body: Cursor,
-  defaults: TrackFragmentDefaults,
+  defaults: TrackFragmentHeader,
   payload: { start: number; end: number },
   runs: TrafRuns,
 ): boolean {
-  const flags = body.u32() & 0xff_ffff; // version, flags
-  const sampleCount = body.u32(); // sample_count
-  const dataOffset = flags & TRUN_DATA_OFFSET ? body.i32() : null; // data_offset
-  if (flags & TRUN_FIRST_SAMPLE_FLAGS) body.skip(4); // first_sample_flags
-  if (body.failed) return false;
-  const hasDuration = (flags & TRUN_SAMPLE_DURATION) !== 0;
-  const hasSize = (flags & TRUN_SAMPLE_SIZE) !== 0;
-  const otherEntryBytes = (flags & TRUN_SAMPLE_FLAGS ? 4 : 0) + (flags & TRUN_SAMPLE_CTS_OFFSET ? 4 : 0);
-  const entryBytes = (hasDuration ? 4 : 0) + (hasSize ? 4 : 0) + otherEntryBytes;
-  // Checked before any loop, so a garbage sample_count is rejected instead of spun through.
-  if (sampleCount * entryBytes > body.remaining) return false;
+  const run = readTrunHeader(body);
+  if (run === null) return false;
+  const { sampleCount } = run;
   let durationTicks = 0;
   let dataBytes: number | null = 0;
-  if (hasDuration || hasSize) {
+  if (run.flags & (TRUN_SAMPLE_DURATION | TRUN_SAMPLE_SIZE)) {
     for (let i = 0; i < sampleCount; i++) {
-      durationTicks += hasDuration ? body.u32() : defaults.durationTicks ?? 0; // sample_duration
-      const sizeBytes = hasSize ? body.u32() : defaults.sizeBytes; // sample_size
-      dataBytes = dataBytes === null || sizeBytes === null ? null : dataBytes + sizeBytes;
-      body.skip(otherEntryBytes); // sample_flags, sample_composition_time_offset
+      const sample = readTrunSample(body, run, defaults, i);
+      durationTicks += sample.durationTicks;
+      dataBytes = dataBytes === null || sample.sizeBytes === null ? null : dataBytes + sample.sizeBytes;
     }
   } else {
-    durationTicks = sampleCount * (defaults.durationTicks ?? 0);
-    dataBytes = defaults.sizeBytes === null ? null : sampleCount * defaults.sizeBytes;
+    // Every sample takes the tfhd defaults: no need to walk a sample_count that may be garbage.
+    durationTicks = sampleCount * (defaults.defaultDurationTicks ?? 0);
+    dataBytes = defaults.defaultSizeBytes === null ? null : sampleCount * defaults.defaultSizeBytes;
   }
   if (body.failed) return false;
-  const start = defaults.hasBaseDataOffset ? null : dataOffset ?? runs.nextDataOffset;
+  const start = defaults.hasBaseDataOffset ? null : run.dataOffset ?? runs.nextDataOffset;
   const isOutside = start !== null && dataBytes !== null && dataBytes > 0 &&
     (start < payload.start || start + dataBytes > payload.end);
   if (isOutside) return false;
@@ -239,56 +170,4 @@ function readTrun(
   runs.durationTicks += durationTicks;
   runs.sampleCount += sampleCount;
   return true;
-}
-
-/** Big-endian reads within [offset, end); a read past the end sets `failed` and yields 0 instead of throwing. */
-class Cursor {
-  failed = false;
-  #offset: number;
-  readonly #end: number;
-  readonly #view: DataView;
-
-  constructor(view: DataView, offset: number, end: number) {
-    this.#view = view;
-    this.#offset = offset;
-    this.#end = end;
-  }
-
-  get remaining(): number {
-    return this.#end - this.#offset;
-  }
-
-  u32(): number {
-    if (!this.#take(4)) return 0;
-    return this.#view.getUint32(this.#offset - 4);
-  }
-
-  i32(): number {
-    if (!this.#take(4)) return 0;
-    return this.#view.getInt32(this.#offset - 4);
-  }
-
-  /** A 64-bit unsigned value; one at or above 2^53 fails (no exact number for it). */
-  u64(): number {
-    if (!this.#take(8)) return 0;
-    const high = this.#view.getUint32(this.#offset - 8);
-    if (high > MAX_SAFE_HIGH_WORD) {
-      this.failed = true;
-      return 0;
-    }
-    return high * 0x1_0000_0000 + this.#view.getUint32(this.#offset - 4);
-  }
-
-  skip(count: number): void {
-    this.#take(count);
-  }
-
-  #take(count: number): boolean {
-    if (this.failed || count > this.#end - this.#offset) {
-      this.failed = true;
-      return false;
-    }
-    this.#offset += count;
-    return true;
-  }
 }

@@ -6,6 +6,7 @@
  */
 
 import { BadRequestError, UnsupportedError } from "../shared/errors.ts";
+import { Cursor, readBoxHeader, readTfdt, readTfhd, readTrunHeader, readTrunSample } from "./box_reader.ts";
 import { scanSegment } from "./fmp4_reader.ts";
 import type { SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
 
@@ -21,24 +22,11 @@ interface Box {
  * the end of the enclosing box") is accepted only for the last box, which is what it means. */
 function children(view: DataView, start: number, end: number): Box[] {
   const boxes: Box[] = [];
-  for (let at = start; at + 8 <= end;) {
-    const size32 = view.getUint32(at);
-    const type = String.fromCharCode(
-      view.getUint8(at + 4),
-      view.getUint8(at + 5),
-      view.getUint8(at + 6),
-      view.getUint8(at + 7),
-    );
-    let headerBytes = 8;
-    let sizeBytes = size32 === 0 ? end - at : size32;
-    if (size32 === 1) {
-      if (at + 16 > end) break;
-      headerBytes = 16;
-      sizeBytes = view.getUint32(at + 8) * 0x1_0000_0000 + view.getUint32(at + 12);
-    }
-    if (sizeBytes < headerBytes || sizeBytes > end - at) break;
-    boxes.push({ type, start: at, bodyStart: at + headerBytes, end: at + sizeBytes });
-    at += sizeBytes;
+  for (let at = start;;) {
+    const header = readBoxHeader(view, at, end, { sizeZeroIsToEnd: true });
+    if (header === null) break;
+    boxes.push({ type: header.type, start: at, bodyStart: at + header.headerBytes, end: at + header.sizeBytes });
+    at += header.sizeBytes;
   }
   return boxes;
 }
@@ -145,21 +133,6 @@ function bodyCopy(view: DataView, box: Box): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset + box.bodyStart, box.end - box.bodyStart).slice();
 }
 
-/** tfhd flags (ISO/IEC 14496-12 §8.8.7.1). */
-const TFHD_BASE_DATA_OFFSET = 0x000001;
-const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
-const TFHD_DEFAULT_SAMPLE_DURATION = 0x000008;
-const TFHD_DEFAULT_SAMPLE_SIZE = 0x000010;
-const TFHD_DEFAULT_SAMPLE_FLAGS = 0x000020;
-
-/** trun flags (ISO/IEC 14496-12 §8.8.8.1). */
-const TRUN_DATA_OFFSET = 0x000001;
-const TRUN_FIRST_SAMPLE_FLAGS = 0x000004;
-const TRUN_SAMPLE_DURATION = 0x000100;
-const TRUN_SAMPLE_SIZE = 0x000200;
-const TRUN_SAMPLE_FLAGS = 0x000400;
-const TRUN_SAMPLE_CTS_OFFSET = 0x000800;
-
 /** sample_is_non_sync_sample of the sample flags (ISO/IEC 14496-12 §8.8.3.1). */
 const SAMPLE_IS_NON_SYNC = 0x0001_0000;
 
@@ -182,13 +155,6 @@ export function readSegmentSamples(bytes: Uint8Array): SampleWithTime[] {
   return samples;
 }
 
-/** The tfhd fields that apply to every run of a traf. */
-interface TrafDefaults {
-  durationTicks: number;
-  sizeBytes: number | null;
-  flags: number | null;
-}
-
 /** Appends the samples of a moof's first traf to `out`; false (and nothing appended) if anything does not add up. */
 function readFragment(bytes: Uint8Array, view: DataView, moof: Box, mdat: Box, out: SampleWithTime[]): boolean {
   const traf = children(view, moof.bodyStart, moof.end).find((box) => box.type === "traf");
@@ -198,20 +164,11 @@ function readFragment(bytes: Uint8Array, view: DataView, moof: Box, mdat: Box, o
   const tfdt = boxes.find((box) => box.type === "tfdt");
   if (tfhd === undefined || tfdt === undefined) return false;
 
-  const header = new Cursor(view, tfhd);
-  const tfhdFlags = header.u32() & 0xff_ffff; // version, flags
-  header.skip(4); // track_ID
-  if (tfhdFlags & TFHD_BASE_DATA_OFFSET) return false; // base_data_offset: from a file start we do not have
-  if (tfhdFlags & TFHD_SAMPLE_DESCRIPTION_INDEX) header.skip(4); // sample_description_index
-  const defaults: TrafDefaults = {
-    durationTicks: tfhdFlags & TFHD_DEFAULT_SAMPLE_DURATION ? header.u32() : 0, // default_sample_duration
-    sizeBytes: tfhdFlags & TFHD_DEFAULT_SAMPLE_SIZE ? header.u32() : null, // default_sample_size
-    flags: tfhdFlags & TFHD_DEFAULT_SAMPLE_FLAGS ? header.u32() : null, // default_sample_flags
-  };
-  const decodeTime = new Cursor(view, tfdt);
-  const tfdtVersion = decodeTime.u32() >>> 24; // version, flags
-  let decodeTimeTicks = tfdtVersion === 1 ? decodeTime.u64() : decodeTime.u32(); // baseMediaDecodeTime
-  if (header.failed || decodeTime.failed || tfdtVersion > 1) return false;
+  const defaults = readTfhd(new Cursor(view, tfhd.bodyStart, tfhd.end));
+  // A base_data_offset counts from a file start we do not have.
+  if (defaults === null || defaults.hasBaseDataOffset) return false;
+  let decodeTimeTicks = readTfdt(new Cursor(view, tfdt.bodyStart, tfdt.end));
+  if (decodeTimeTicks === null) return false;
 
   // Data offsets count from the moof (default-base-is-moof, or the first traf without a base, §8.8.7.1) and must
   // land in the mdat payload.
@@ -220,89 +177,28 @@ function readFragment(bytes: Uint8Array, view: DataView, moof: Box, mdat: Box, o
   const samples: SampleWithTime[] = [];
   for (const box of boxes) {
     if (box.type !== "trun") continue;
-    const run = new Cursor(view, box);
-    const versionAndFlags = run.u32(); // version, flags
-    const version = versionAndFlags >>> 24;
-    const flags = versionAndFlags & 0xff_ffff;
-    const sampleCount = run.u32(); // sample_count
-    if (flags & TRUN_DATA_OFFSET) dataAt = moof.start + run.i32(); // data_offset
-    const firstSampleFlags = flags & TRUN_FIRST_SAMPLE_FLAGS ? run.u32() : null; // first_sample_flags
-    const perSampleFields = [TRUN_SAMPLE_DURATION, TRUN_SAMPLE_SIZE, TRUN_SAMPLE_FLAGS, TRUN_SAMPLE_CTS_OFFSET];
-    const entryBytes = 4 * perSampleFields.filter((field) => flags & field).length;
-    // Checked before looping, so a garbage sample_count is rejected rather than spun through; a run without
-    // per-sample fields cannot describe more samples than its mdat has bytes.
-    if (run.failed || sampleCount * entryBytes > run.remaining) return false;
-    if (entryBytes === 0 && sampleCount > payload.end - payload.start) return false;
-    for (let i = 0; i < sampleCount; i++) {
-      const durationTicks = flags & TRUN_SAMPLE_DURATION ? run.u32() : defaults.durationTicks; // sample_duration
-      const sizeBytes = flags & TRUN_SAMPLE_SIZE ? run.u32() : defaults.sizeBytes; // sample_size
-      const sampleFlags = flags & TRUN_SAMPLE_FLAGS // sample_flags
-        ? run.u32()
-        : i === 0 && firstSampleFlags !== null
-        ? firstSampleFlags
-        : defaults.flags;
-      let ctsOffsetTicks = 0;
-      if (flags & TRUN_SAMPLE_CTS_OFFSET) ctsOffsetTicks = version === 0 ? run.u32() : run.i32(); // composition offset
+    const body = new Cursor(view, box.bodyStart, box.end);
+    // readTrunHeader rejects a garbage sample_count before any loop; a run without per-sample fields cannot
+    // describe more samples than its mdat has bytes.
+    const run = readTrunHeader(body);
+    if (run === null) return false;
+    if (run.dataOffset !== null) dataAt = moof.start + run.dataOffset;
+    if (run.entryBytes === 0 && run.sampleCount > payload.end - payload.start) return false;
+    for (let i = 0; i < run.sampleCount; i++) {
+      const { durationTicks, sizeBytes, flags, ctsOffsetTicks } = readTrunSample(body, run, defaults, i);
       if (sizeBytes === null || dataAt < payload.start || dataAt + sizeBytes > payload.end) return false;
       samples.push({
         decodeTimeTicks,
         durationTicks,
         ctsOffsetTicks,
-        isSync: sampleFlags === null || (sampleFlags & SAMPLE_IS_NON_SYNC) === 0,
+        isSync: flags === null || (flags & SAMPLE_IS_NON_SYNC) === 0,
         data: bytes.subarray(dataAt, dataAt + sizeBytes),
       });
       decodeTimeTicks += durationTicks;
       dataAt += sizeBytes;
     }
-    if (run.failed) return false;
+    if (body.failed) return false;
   }
   out.push(...samples);
   return true;
-}
-
-/** Big-endian reads within a box body; a read past its end sets `failed` and yields 0 instead of throwing. */
-class Cursor {
-  failed = false;
-  #offset: number;
-  readonly #end: number;
-  readonly #view: DataView;
-
-  constructor(view: DataView, box: Box) {
-    this.#view = view;
-    this.#offset = box.bodyStart;
-    this.#end = box.end;
-  }
-
-  get remaining(): number {
-    return this.#end - this.#offset;
-  }
-
-  u32(): number {
-    return this.#take(4) ? this.#view.getUint32(this.#offset - 4) : 0;
-  }
-
-  i32(): number {
-    return this.#take(4) ? this.#view.getInt32(this.#offset - 4) : 0;
-  }
-
-  /** A 64-bit unsigned value; one at or above 2^53 fails (no exact number for it). */
-  u64(): number {
-    if (!this.#take(8)) return 0;
-    const high = this.#view.getUint32(this.#offset - 8);
-    if (high > 0x1f_ffff) this.failed = true;
-    return this.failed ? 0 : high * 0x1_0000_0000 + this.#view.getUint32(this.#offset - 4);
-  }
-
-  skip(count: number): void {
-    this.#take(count);
-  }
-
-  #take(count: number): boolean {
-    if (this.failed || count > this.#end - this.#offset) {
-      this.failed = true;
-      return false;
-    }
-    this.#offset += count;
-    return true;
-  }
 }

@@ -1,21 +1,14 @@
 /**
  * ISO BMFF box writers for a progressive (non-fragmented) MP4 (ISO/IEC 14496-12:2022), one function per fourcc, one
- * spec field per line: the movie and track headers with real durations, the edit list, and the sample tables. They
- * write the values they are given; run-length coding, chunking and offsets are worked out by mp4_file.ts. Boxes that
- * do not depend on the samples (hdlr, vmhd, smhd, dinf, the sample entries) are reused from boxes.ts.
+ * spec field per line: the containers of a moov without mvex, the edit list, and the sample tables. They write the
+ * values they are given; run-length coding, chunking and offsets are worked out by mp4_file.ts. The headers (mvhd,
+ * tkhd, mdhd, given real durations here) and the boxes that do not depend on the samples (hdlr, vmhd, smhd, dinf,
+ * the sample entries) are reused from boxes.ts.
  */
 
 import type { ByteWriter } from "./byte_writer.ts";
-import { dinf, hdlr, mdatHeaderSize, smhd, stsd, TKHD_FLAGS, vmhd } from "./boxes.ts";
+import { dinf, hdlr, mdatHeaderSize, mdhd, mvhd, smhd, stsd, tkhd, U32_MAX, vmhd } from "./boxes.ts";
 import type { TrackInfo } from "./track.ts";
-
-const U32_MAX = 0xffff_ffff;
-
-/** Identity transformation matrix of mvhd and tkhd (ISO/IEC 14496-12 §6.2.2), 16.16 and 2.30 fixed point. */
-const UNITY_MATRIX = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] as const;
-
-/** ISO-639-2/T "und" packed as three 5-bit letters (ISO/IEC 14496-12 §8.4.2.3). */
-const LANGUAGE_UND = ((0x75 - 0x60) << 10) | ((0x6e - 0x60) << 5) | (0x64 - 0x60);
 
 /** One stts entry: `sampleCount` consecutive samples lasting `sampleDeltaTicks` each (ISO/IEC 14496-12 §8.6.1.2). */
 export interface TimeToSampleEntry {
@@ -82,67 +75,12 @@ export function moov(w: ByteWriter, movie: MovieBoxesInput): void {
   });
 }
 
-/** Movie header with the presentation duration; version 1 only when it does not fit 32 bits (§8.2.2). */
-export function mvhd(w: ByteWriter, input: { timescale: number; durationTicks: number; nextTrackId: number }): void {
-  const version = input.durationTicks > U32_MAX ? 1 : 0;
-  w.fullBox("mvhd", version, 0, () => {
-    if (version === 1) {
-      w.u64(0); // creation_time
-      w.u64(0); // modification_time
-      w.u32(input.timescale); // timescale
-      w.u64(input.durationTicks); // duration
-    } else {
-      w.u32(0); // creation_time
-      w.u32(0); // modification_time
-      w.u32(input.timescale); // timescale
-      w.u32(input.durationTicks); // duration
-    }
-    w.u32(0x0001_0000); // rate, 1.0
-    w.u16(0x0100); // volume, 1.0
-    w.zeros(2); // reserved
-    w.zeros(8); // reserved[2]
-    for (const value of UNITY_MATRIX) w.u32(value); // matrix
-    w.zeros(24); // pre_defined[6]
-    w.u32(input.nextTrackId); // next_track_ID
-  });
-}
-
 /** Track box: header, optional edit list, media (ISO/IEC 14496-12 §8.3.1). */
 export function trak(w: ByteWriter, track: TrackBoxesInput): void {
   w.box("trak", () => {
-    tkhd(w, { info: track.info, durationTicks: track.trackDurationTicks });
+    tkhd(w, track.info, track.trackDurationTicks);
     if (track.edits.length > 0) edts(w, track.edits);
     mdia(w, track);
-  });
-}
-
-/** Track header with the track's duration in the movie timescale; version 1 only when it needs 64 bits (§8.3.2). */
-export function tkhd(w: ByteWriter, input: { info: TrackInfo; durationTicks: number }): void {
-  const codec = input.info.codec;
-  const isAudio = codec.kind === "opus";
-  const version = input.durationTicks > U32_MAX ? 1 : 0;
-  w.fullBox("tkhd", version, TKHD_FLAGS, () => {
-    if (version === 1) {
-      w.u64(0); // creation_time
-      w.u64(0); // modification_time
-      w.u32(input.info.trackId); // track_ID
-      w.zeros(4); // reserved
-      w.u64(input.durationTicks); // duration
-    } else {
-      w.u32(0); // creation_time
-      w.u32(0); // modification_time
-      w.u32(input.info.trackId); // track_ID
-      w.zeros(4); // reserved
-      w.u32(input.durationTicks); // duration
-    }
-    w.zeros(8); // reserved[2]
-    w.i16(0); // layer
-    w.i16(0); // alternate_group
-    w.i16(isAudio ? 0x0100 : 0); // volume, 1.0 for audio
-    w.zeros(2); // reserved
-    for (const value of UNITY_MATRIX) w.u32(value); // matrix
-    w.fixed16_16(isAudio ? 0 : codec.widthPx); // width
-    w.fixed16_16(isAudio ? 0 : codec.heightPx); // height
   });
 }
 
@@ -178,29 +116,9 @@ export function elst(w: ByteWriter, edits: readonly EditEntry[]): void {
 /** Media box: header, handler and media information (ISO/IEC 14496-12 §8.4.1). */
 export function mdia(w: ByteWriter, track: TrackBoxesInput): void {
   w.box("mdia", () => {
-    mdhd(w, { timescale: track.info.timescale, durationTicks: track.mediaDurationTicks });
+    mdhd(w, track.info.timescale, track.mediaDurationTicks);
     hdlr(w, track.info.codec.kind === "avc" ? "vide" : "soun");
     minf(w, track);
-  });
-}
-
-/** Media header with the media's duration in its own timescale; version 1 only when it needs 64 bits (§8.4.2). */
-export function mdhd(w: ByteWriter, input: { timescale: number; durationTicks: number }): void {
-  const version = input.durationTicks > U32_MAX ? 1 : 0;
-  w.fullBox("mdhd", version, 0, () => {
-    if (version === 1) {
-      w.u64(0); // creation_time
-      w.u64(0); // modification_time
-      w.u32(input.timescale); // timescale
-      w.u64(input.durationTicks); // duration
-    } else {
-      w.u32(0); // creation_time
-      w.u32(0); // modification_time
-      w.u32(input.timescale); // timescale
-      w.u32(input.durationTicks); // duration
-    }
-    w.u16(LANGUAGE_UND); // pad(1) + language(15)
-    w.u16(0); // pre_defined
   });
 }
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { avcDecoderConfigurationRecord, opusPacketDurationSamples, splitAnnexB } from "../codec/mod.ts";
+import { opusPacketDurationSamples } from "../codec/mod.ts";
 import { concat } from "../shared/testing.ts";
 import { selectRange } from "./clip_range.ts";
 import { initSegment } from "./fmp4.ts";
@@ -13,17 +13,9 @@ import { readInit, readSegmentSamples } from "./fmp4_samples.ts";
 import { type Mp4Track, progressiveMp4 } from "./mp4_file.ts";
 import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
 import type { SampleWithTime, TrackInfo } from "./track.ts";
-import { accessUnits, dOpsFromOpusHead, hasCommand, oggPackets, parseMp4 } from "./test_helpers.ts";
+import { exec, hasCommand, parseMp4, realClip } from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
-
-async function exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const result = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
-  const stdout = new TextDecoder().decode(result.stdout);
-  const stderr = new TextDecoder().decode(result.stderr);
-  if (!result.success) throw new Error(`${command} ${args.join(" ")} failed: ${stderr}`);
-  return { stdout, stderr };
-}
 
 interface Probed {
   format: { duration: string };
@@ -71,29 +63,17 @@ const AUDIO_DELAY_TICKS = 24480; // 0.51 s at 48 kHz
 
 /** A 4 s recording of x264 (keyframe each second) and libopus, segmented into 1 s segments of 250 ms fragments. */
 async function recording(dir: string) {
-  const h264Path = `${dir}/clip.h264`;
-  const opusPath = `${dir}/clip.opus`;
-  await exec("ffmpeg", [
-    ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "4"],
-    ...["-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-sc_threshold", "0"],
-    ...["-bsf:v", "h264_mp4toannexb", "-f", "h264", h264Path],
-  ]);
-  await exec("ffmpeg", [
-    ...["-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3.4", "-ac", "2"],
-    ...["-c:a", "libopus", "-b:a", "64k", "-f", "opus", opusPath],
-  ]);
-  const { sps, pps, units } = accessUnits(splitAnnexB(await Deno.readFile(h264Path)));
-  const [head, _tags, ...packets] = oggPackets(await Deno.readFile(opusPath));
-  assert.ok(head !== undefined && units.length === 120 && packets.length >= 170, "fixtures generated");
+  const { avcC, dOps, units, packets } = await realClip(dir, { videoSeconds: 4, audioSeconds: 3.4 });
+  assert.ok(units.length === 120 && packets.length >= 170, "fixtures generated");
   const video: TrackInfo = {
     trackId: 1,
     timescale: 90000,
-    codec: { kind: "avc", avcC: avcDecoderConfigurationRecord([sps], [pps]), widthPx: 320, heightPx: 240 },
+    codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 },
   };
   const audio: TrackInfo = {
     trackId: 2,
     timescale: 48000,
-    codec: { kind: "opus", dOps: dOpsFromOpusHead(head), channels: 2, sampleRate: 48000 },
+    codec: { kind: "opus", dOps, channels: 2, sampleRate: 48000 },
   };
 
   const segmenter = new Segmenter({

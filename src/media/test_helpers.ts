@@ -1,11 +1,14 @@
 /**
- * Fixtures and readers shared by the src/media tests: codec configuration records, mp4box.js wrappers, and readers
- * that turn real encoder output (x264 Annex B, Ogg Opus) into samples. Test-only; never imported by mod.ts.
+ * Fixtures and readers shared by the src/media tests: codec configuration records, the golden-table runner for box
+ * writers, mp4box.js wrappers, and real x264/libopus clips made by ffmpeg and read back into samples. Test-only;
+ * never imported by mod.ts.
  */
 
+import assert from "node:assert/strict";
 import * as MP4Box from "mp4box";
-import { avcDecoderConfigurationRecord, dOpsPayload } from "../codec/mod.ts";
-import { bin, concat } from "../shared/testing.ts";
+import { avcDecoderConfigurationRecord, dOpsPayload, splitAnnexB } from "../codec/mod.ts";
+import { bin, concat, toHex } from "../shared/testing.ts";
+import { type ByteWriter, encode } from "./byte_writer.ts";
 
 /** avcC record (4-byte NAL lengths) of the SPS and PPS of a 1280x720 Constrained Baseline level 3.1 stream. */
 export const AVCC_720P = avcDecoderConfigurationRecord(
@@ -15,6 +18,44 @@ export const AVCC_720P = avcDecoderConfigurationRecord(
 
 /** dOps payload: version 0, stereo, pre-skip 312, 48 kHz input, gain 0, mapping family 0 (big-endian). */
 export const DOPS_STEREO = bin("00 02 0138 0000bb80 0000 00");
+
+/** One golden case: `input` encodes to exactly `bytes`; mp4box.js reads `fields` back from them (sample entries are
+ * only parsed inside stsd, so fmp4_test.ts reads those back from a whole init segment). */
+export interface Golden<T> {
+  name: string;
+  input: T;
+  bytes: Uint8Array;
+  fields?: Record<string, unknown>;
+}
+
+/** Registers the tests of one box writer's golden table: each case encodes to its bytes, whose size field is their
+ * length unless `wholeBox` is false (a header written ahead of its payload), and reads back with mp4box.js. */
+export function golden<T>(
+  box: string,
+  write: (w: ByteWriter, input: T) => void,
+  cases: Golden<T>[],
+  { wholeBox = true }: { wholeBox?: boolean } = {},
+): void {
+  for (const c of cases) {
+    Deno.test(`${box} encodes ${c.name}`, () => {
+      const bytes = encode((w) => write(w, c.input));
+      assert.equal(toHex(bytes), toHex(c.bytes));
+      if (wholeBox) {
+        const view = new DataView(bytes.buffer);
+        assert.equal(view.getUint32(0), bytes.byteLength, "size field equals byte length");
+      }
+    });
+    if (c.fields !== undefined) {
+      const fields = c.fields;
+      Deno.test(`${box} ${c.name} reads back with mp4box.js`, () => {
+        const parsed = parseBox(c.bytes);
+        assert.equal(parsed["type"], box);
+        assert.equal(parsed["size"], c.bytes.byteLength);
+        for (const [key, value] of Object.entries(fields)) assert.deepEqual(parsed[key], value, key);
+      });
+    }
+  }
+}
 
 /** What mp4box.js makes of a file: its movie info and every sample of every track, in decode order. */
 export interface Parsed {
@@ -149,4 +190,50 @@ export function hasCommand(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Runs a command to completion; throws with its stderr when it fails. */
+export async function exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const result = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
+  const stdout = new TextDecoder().decode(result.stdout);
+  const stderr = new TextDecoder().decode(result.stderr);
+  if (!result.success) throw new Error(`${command} ${args.join(" ")} failed: ${stderr}`);
+  return { stdout, stderr };
+}
+
+/** A real clip made by ffmpeg and read back: x264 Constrained Baseline 320x240 at 30 fps with a keyframe each
+ * second, and 48 kHz stereo libopus at 64 kb/s; the encoder output is written into `dir`. */
+export interface RealClip {
+  sps: Uint8Array;
+  pps: Uint8Array;
+  /** avcC record of `sps` and `pps`. */
+  avcC: Uint8Array;
+  /** dOps payload of the OpusHead. */
+  dOps: Uint8Array;
+  /** Video access units in AVCC form, in decode order. */
+  units: AccessUnit[];
+  /** Opus packets, without the OpusHead and OpusTags. */
+  packets: Uint8Array[];
+}
+
+/** Encodes `videoSeconds` of testsrc2 with libx264 and `audioSeconds` of a 440 Hz sine with libopus (see RealClip). */
+export async function realClip(
+  dir: string,
+  { videoSeconds, audioSeconds }: { videoSeconds: number; audioSeconds: number },
+): Promise<RealClip> {
+  const h264Path = `${dir}/clip.h264`;
+  const opusPath = `${dir}/clip.opus`;
+  await exec("ffmpeg", [
+    ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", String(videoSeconds)],
+    ...["-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-sc_threshold", "0"],
+    ...["-bsf:v", "h264_mp4toannexb", "-f", "h264", h264Path],
+  ]);
+  await exec("ffmpeg", [
+    ...["-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(audioSeconds)],
+    ...["-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-f", "opus", opusPath],
+  ]);
+  const { sps, pps, units } = accessUnits(splitAnnexB(await Deno.readFile(h264Path)));
+  const [head, _tags, ...packets] = oggPackets(await Deno.readFile(opusPath));
+  if (head === undefined) throw new Error("libopus wrote no OpusHead");
+  return { sps, pps, avcC: avcDecoderConfigurationRecord([sps], [pps]), dOps: dOpsFromOpusHead(head), units, packets };
 }
