@@ -32,7 +32,16 @@ export function peerConfig(
     ...(options.udpPortRange !== undefined ? { icePortRange: [...options.udpPortRange] as [number, number] } : {}),
     iceUseIpv6: false,
     iceUseTcp: false,
+    // Loopback talks to loopback only. Otherwise a publisher's check from its LAN address to our 127.0.0.1
+    // candidate succeeds, and werift's ICE-lite agent keeps the first pair nominated on it while the publisher
+    // goes on with another one: DTLS then never completes.
+    iceFilterStunResponse: (_message, address, protocol) =>
+      isLoopback(address[0]) === isLoopback(protocol.localIp ?? ""),
   };
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1";
 }
 
 /** An H.264 codec entry with the feedback liverec needs (NACK for loss, PLI for keyframes). */

@@ -278,6 +278,16 @@ export class Segmenter {
   #flushed = false;
 
   /** A segmenter for one recording; `opts` are trusted (validated by config), violations are bugs. */
+  /**
+   * True when the open video segment has reached the target duration and only waits for a keyframe to cut: the
+   * moment to ask a publisher that sends keyframes only on request (WebRTC encoders) for one.
+   */
+  get keyframeDue(): boolean {
+    const video = this.#video;
+    if (video === null || !video.started || video.held === null) return false;
+    return video.isDue(video.held.dtsTicks, this.#segmentDurationMs);
+  }
+
   constructor(opts: SegmenterOptions) {
     assert(opts.segmentDurationMs > 0, `segmentDurationMs must be > 0, got ${opts.segmentDurationMs}`);
     assert(opts.video !== undefined || opts.audio !== undefined, "a Segmenter needs a video or an audio track");

@@ -682,3 +682,16 @@ Deno.test("Segmenter invariants hold over random sessions (continuity, sync star
     }
   }
 });
+
+Deno.test("Segmenter says a keyframe is due once the open segment reaches the target, until one arrives", () => {
+  const segmenter = new Segmenter({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK });
+  assert.equal(segmenter.keyframeDue, false, "nothing recorded yet");
+  segmenter.pushVideo({ ptsTicks: 0, isKeyframe: true, data: new Uint8Array(4) });
+  for (let i = 1; i <= 60; i++) {
+    segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: false, data: new Uint8Array(4) });
+    assert.equal(segmenter.keyframeDue, i * 3000 >= 180000, `after frame ${i}`);
+  }
+  const cut = segmenter.pushVideo({ ptsTicks: 63 * 3000, isKeyframe: true, data: new Uint8Array(4) });
+  assert.ok(cut.some((o) => o.type === "segment"), "the keyframe cuts the overdue segment");
+  assert.equal(segmenter.keyframeDue, false, "a fresh segment is not due");
+});

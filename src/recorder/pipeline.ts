@@ -127,6 +127,11 @@ export class RecordingPipeline {
     return this.#video !== undefined && (this.#videoSps === undefined || this.#video.depacketizer.waitingForKeyframe);
   }
 
+  /** True when the publisher should be asked for a keyframe: one is missing, or the open segment is due a cut. */
+  get keyframeWanted(): boolean {
+    return this.waitingForKeyframe || this.#segmenter.keyframeDue;
+  }
+
   /** What the pipeline and its stages counted so far. */
   get stats(): PipelineStats {
     return {

@@ -241,7 +241,7 @@ export class RecordingSession {
   }
 
   #askForKeyframe(): void {
-    if (!this.#pipeline!.waitingForKeyframe) {
+    if (!this.#pipeline!.keyframeWanted) {
       this.#pliIntervalMs = PLI_FIRST_INTERVAL_MS;
       return;
     }

@@ -1,0 +1,202 @@
+/**
+ * End to end from a real browser: headless Chromium publishes its fake camera and microphone over WHIP (H.264
+ * preferred, Opus) into the running service, and the recording it leaves is judged by ffprobe/ffmpeg. It checks
+ * what a browser publisher needs (its SDP accepted, a keyframe on request, a clean stop by DELETE), not picture
+ * content: the fake camera has no sync marks, so A/V sync is left to record_e2e_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { decodeErrors, probe } from "./helpers/media_tools.ts";
+import { type Service, startService, waitFor } from "./helpers/service.ts";
+
+const TOML = `[recorder]\nauto_streams = ["browser-*"]\nsegment_duration = 2\n`;
+const PAGE = new URL("./fixtures/whip_publisher.html", import.meta.url);
+const CHROMIUM = "/usr/bin/chromium";
+/** As tests/helpers/player.ts, plus loopback ICE candidates and a fake camera and microphone granted without asking. */
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--autoplay-policy=no-user-gesture-required",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--allow-loopback-in-peer-connection",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+];
+
+/** What window.publisher in the publisher page holds. */
+interface PublisherState {
+  connectionState: string;
+  iceConnectionState: string;
+  states: string[];
+  errors: string[];
+  offerSdp: string | null;
+  answerSdp: string | null;
+  whipStatus: number | null;
+  location: string | null;
+  deleteStatus: number | null;
+  closed: boolean;
+}
+
+/** What window.outboundVideo() returns: the browser's own account of the video it sends. */
+interface OutboundVideo {
+  mimeType: string | null;
+  sdpFmtpLine: string | null;
+  frameWidth: number | null;
+  frameHeight: number | null;
+  framesEncoded: number;
+  keyFramesEncoded: number;
+  pliCount: number;
+  encoderImplementation: string | null;
+}
+
+/** The parts of `GET /api/record/:stream` this test reads. */
+interface RecordStatus {
+  recording: boolean;
+  mpd_path?: string;
+  segments?: number;
+  duration_s?: number;
+}
+
+/** The publisher page on an ephemeral loopback port. */
+function servePublisherPage(): { url: string; close(): Promise<void> } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    if (new URL(request.url).pathname !== "/") return new Response("not found", { status: 404 });
+    return new Response(await Deno.readFile(PAGE), { headers: { "content-type": "text/html" } });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+/** Everything worth reading when the publish goes wrong: the page's state with both SDPs, its console, the service log. */
+async function evidence(page: Page, consoleLines: string[], service: Service): Promise<string> {
+  const state = await publisherState(page).catch((error) => ({ unavailable: String(error) }));
+  const { offerSdp, answerSdp, ...rest } = state as Partial<PublisherState>;
+  return [
+    `publisher: ${JSON.stringify(rest)}`,
+    `outbound video: ${JSON.stringify(await outboundVideo(page).catch((error) => String(error)))}`,
+    `transport: ${
+      JSON.stringify(
+        await page.evaluate(() => (globalThis as unknown as { transportStats(): Promise<unknown> }).transportStats())
+          .catch((error) => String(error)),
+      )
+    }`,
+    `record status: ${await service.fetch("/api/record/browser-1").then((r) => r.text()).catch((error) =>
+      String(error)
+    )}`,
+    `--- offer SDP ---\n${offerSdp ?? "(none)"}`,
+    `--- answer SDP ---\n${answerSdp ?? "(none)"}`,
+    `--- page console ---\n${consoleLines.slice(-30).join("\n")}`,
+    `--- service log (tail) ---\n${service.logs().split("\n").slice(-80).join("\n")}`,
+  ].join("\n");
+}
+
+function publisherState(page: Page): Promise<PublisherState> {
+  return page.evaluate(() => (globalThis as unknown as { publisher: PublisherState }).publisher);
+}
+
+function outboundVideo(page: Page): Promise<OutboundVideo | null> {
+  return page.evaluate(() =>
+    (globalThis as unknown as { outboundVideo(): Promise<OutboundVideo | null> }).outboundVideo()
+  );
+}
+
+async function recordStatus(service: Service, streamId: string): Promise<RecordStatus> {
+  return await (await service.fetch(`/api/record/${streamId}`)).json() as RecordStatus;
+}
+
+Deno.test("headless Chromium publishes H.264 + Opus over WHIP: the recording decodes cleanly, both tracks, >= 3 s", async () => {
+  const service = await startService({ toml: TOML });
+  const server = servePublisherPage();
+  const profileDir = await Deno.makeTempDir({ prefix: "liverec-chromium-" });
+  let context: BrowserContext | undefined;
+  try {
+    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const page = context.pages()[0] ?? await context.newPage();
+    const consoleLines: string[] = [];
+    page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+    page.on("pageerror", (error) => consoleLines.push(`pageerror: ${error.message}`));
+    /** Runs one step; if it throws, the error carries the SDPs, the page console and the service log. */
+    const step = async <T>(what: Promise<T>): Promise<T> => {
+      try {
+        return await what;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${message}\n${await evidence(page, consoleLines, service)}`, { cause: error });
+      }
+    };
+
+    const whipUrl = `${service.url}/whip/browser-1`;
+    const startedMs = Date.now();
+    await page.goto(`${server.url}/?whip=${encodeURIComponent(whipUrl)}`);
+
+    await step(waitFor("the browser's peer connection to be connected", async () => {
+      const state = await publisherState(page);
+      if (state.errors.length > 0) throw new Error(`publisher errors: ${state.errors.join("; ")}`);
+      if (state.connectionState === "failed") throw new Error("the browser's peer connection failed");
+      return state.connectionState === "connected" ? state : undefined;
+    }, 15_000));
+    const connectedMs = Date.now();
+
+    const recording = await step(waitFor("the recording to have 3 segments", async () => {
+      const state = await publisherState(page);
+      if (state.connectionState !== "connected") {
+        throw new Error(`the browser's peer connection went ${state.connectionState}`);
+      }
+      const status = await recordStatus(service, "browser-1");
+      return status.recording && (status.segments ?? 0) >= 3 ? status : undefined;
+    }, 30_000));
+    const threeSegmentsMs = Date.now();
+    const sent = await outboundVideo(page);
+
+    const deleteStatus = await page.evaluate(() =>
+      (globalThis as unknown as { unpublish(): Promise<number | null> }).unpublish()
+    );
+    await step(waitFor("the recording to stop after the WHIP DELETE", async () => {
+      const status = await recordStatus(service, "browser-1");
+      return status.recording === false ? status : undefined;
+    }, 15_000));
+    const stoppedMs = Date.now();
+    const state = await publisherState(page);
+    const details = await evidence(page, consoleLines, service);
+    assert.equal(deleteStatus, 200, `WHIP DELETE of ${state.location} answered 200\n${details}`);
+    assert.deepEqual(state.errors, [], `no errors in the publisher page\n${details}`);
+    console.log(
+      `timings: connected ${connectedMs - startedMs} ms after page load, 3 segments after another ` +
+        `${threeSegmentsMs - connectedMs} ms, stopped ${stoppedMs - threeSegmentsMs} ms after DELETE; ` +
+        `browser sent ${JSON.stringify(sent)}`,
+    );
+
+    assert.ok(recording.mpd_path !== undefined, `the status names the MPD: ${JSON.stringify(recording)}`);
+    const mpd = join(service.root, recording.mpd_path);
+    const mpdText = await Deno.readTextFile(mpd);
+    assert.match(
+      mpdText,
+      /codecs="avc1\.42[0-9a-f]{4}"/i,
+      `MPD video codecs is constrained baseline H.264\n${mpdText}\n${details}`,
+    );
+    assert.match(mpdText, /codecs="opus"/, `MPD lists Opus audio\n${mpdText}`);
+    assert.equal(await decodeErrors(mpd), "", `ffmpeg decodes the recording without errors\n${details}`);
+
+    const { streams, durationS } = await probe(mpd);
+    const video = streams.find((s) => s.codec_type === "video");
+    const audio = streams.find((s) => s.codec_type === "audio");
+    assert.equal(video?.codec_name, "h264", `an H.264 video stream: ${JSON.stringify(streams)}`);
+    assert.equal(audio?.codec_name, "opus", `an Opus audio stream: ${JSON.stringify(streams)}`);
+    const expectedSize = sent?.frameWidth != null && sent.frameHeight != null
+      ? `${sent.frameWidth}x${sent.frameHeight}`
+      : "640x360";
+    assert.equal(`${video.width}x${video.height}`, expectedSize, "the frame size the browser encoded");
+    assert.ok(Number(video.nb_read_frames) > 0 && Number(audio.nb_read_frames) > 0, JSON.stringify(streams));
+    assert.ok(durationS >= 3, `recorded ${durationS} s, at least the 3 segments waited for`);
+  } finally {
+    await context?.close();
+    await server.close();
+    await service.stop();
+    await Deno.remove(profileDir, { recursive: true }).catch(() => {});
+  }
+});
