@@ -9,31 +9,15 @@ import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, periodFiles, probe, run } from "./helpers/media_tools.ts";
-import { startService, todayFolder, waitFor } from "./helpers/service.ts";
+import { publishAndKill, startService, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
 const TOML = `[recorder]\nauto_streams = ["*"]\nsegment_duration = 4\n`;
 
 Deno.test("kill -9 during a recording loses at most about a second; the restart finalizes it and recording goes on", async () => {
   const first = await startService({ toml: TOML });
-  const abort = new AbortController();
-  let framesAtKill = 0;
-  const publishing = publishClip({
-    url: `${first.url}/whip/crash`,
-    seconds: 30,
-    clip,
-    signal: abort.signal,
-    onVideoFrame: (sent) => (framesAtKill = sent),
-  }).catch(() => undefined);
-  try {
-    // Kill mid-segment: 4 s segments, killed 6.5 s in, so the second segment is open and half written.
-    await waitFor("6.5 s of media sent", () => Promise.resolve(framesAtKill >= 195 ? true : undefined), 20_000);
-  } finally {
-    await first.stop("SIGKILL");
-    abort.abort();
-    await publishing;
-  }
-  const sentBeforeKill = framesAtKill;
+  // Kill mid-segment: 4 s segments, killed 6.5 s in, so the second segment is open and half written.
+  const sentBeforeKill = await publishAndKill(first, "crash", clip, 195);
   const dir = join(first.root, "crash", todayFolder());
   const partsLeft = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".part"));
   assert.ok(partsLeft.length > 0, "the kill interrupted an open segment");

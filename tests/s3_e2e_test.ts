@@ -13,7 +13,7 @@ import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
 import { type S3Server, startS3Server } from "./helpers/s3_server.ts";
 import { type ProxiedRequest, startS3Proxy } from "./helpers/s3_proxy.ts";
-import { type Service, startService, waitFor } from "./helpers/service.ts";
+import { publishAndKill, type Service, startService, waitFor } from "./helpers/service.ts";
 import { rawRequest } from "./helpers/raw_http.ts";
 
 const clip = await loadClip();
@@ -461,23 +461,7 @@ Deno.test("kill -9 while recording to S3: the restart salvages the spool and the
   const spool = join(dir, "spool");
   const toml = s3Toml({ endpoint: s3.endpoint, spoolDir: spool, segmentDurationS: 4 });
   const first = await startService({ dir, toml });
-  const abort = new AbortController();
-  let framesAtKill = 0;
-  const publishing = publishClip({
-    url: `${first.url}/whip/crash-s3`,
-    seconds: 30,
-    clip,
-    signal: abort.signal,
-    onVideoFrame: (sent) => (framesAtKill = sent),
-  }).catch(() => undefined);
-  try {
-    await waitFor("6.5 s of media sent", () => Promise.resolve(framesAtKill >= 195 ? true : undefined), 20_000);
-  } finally {
-    await first.stop("SIGKILL");
-    abort.abort();
-    await publishing;
-  }
-  const sentBeforeKill = framesAtKill;
+  const sentBeforeKill = await publishAndKill(first, "crash-s3", clip, 195);
   assert.ok((await filesUnder(spool)).some((name) => name.endsWith(".part")), "an open segment was left in the spool");
 
   const second = await startService({ dir, toml });

@@ -19,6 +19,12 @@ export const HLS_MEDIA_NAME = { video: "video.m3u8", audio: "audio.m3u8" } as co
 /** DASH SegmentTemplate patterns of the two tracks (ISO/IEC 23009-1 §5.3.9.4.4). */
 export const MEDIA_PATTERN = { video: "seg_$Number%04d$.m4s", audio: "audio_seg_$Number%04d$.m4s" } as const;
 
+/** The track and number of a segment object name (the inverse of `segmentName`), or undefined for other names. */
+export function parseSegmentName(name: string): { track: "video" | "audio"; number: number } | undefined {
+  const match = /^(audio_)?seg_(\d+)\.m4s$/.exec(name);
+  return match === null ? undefined : { track: match[1] === undefined ? "video" : "audio", number: Number(match[2]) };
+}
+
 /** The object name of segment `number` of a track. */
 export function segmentName(track: "video" | "audio", number: number): string {
   return `${track === "video" ? "seg_" : "audio_seg_"}${String(number).padStart(4, "0")}.m4s`;

@@ -11,7 +11,7 @@ import { scanSegment } from "../media/mod.ts";
 import type { ActiveRecording, RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import { INDEX_NAME } from "./layout.ts";
+import { INDEX_NAME, parseSegmentName } from "./layout.ts";
 import { renderManifests } from "./manifests.ts";
 import { parseIndex } from "./session.ts";
 
@@ -23,8 +23,6 @@ export interface RecoveredRecording {
   droppedSegments: number;
   durationS: number;
 }
-
-const SEGMENT_NAME = /^(audio_)?seg_(\d+)\.m4s$/;
 
 /** Finishes every interrupted recording; one that cannot be recovered is logged and left for inspection. */
 export async function recoverRecordings(
@@ -67,13 +65,10 @@ async function recoverOne(files: RecordingFiles, active: ActiveRecording, clock:
   }
   // Segments closed (now or before the crash) that the index does not list yet, in number order.
   const closed = (await files.list(`${recordDir}/`))
-    .map((key) => ({ key, match: SEGMENT_NAME.exec(key.slice(recordDir.length + 1)) }))
-    .filter((s): s is { key: string; match: RegExpExecArray } => s.match !== null)
-    .map(({ key, match }) => ({
-      key,
-      track: match[1] === undefined ? "video" as const : "audio" as const,
-      number: Number(match[2]),
-    }))
+    .flatMap((key) => {
+      const parsed = parseSegmentName(key.slice(recordDir.length + 1));
+      return parsed === undefined ? [] : [{ key, ...parsed }];
+    })
     .sort((a, b) => a.number - b.number);
   for (const segment of closed) {
     const track = period[segment.track];

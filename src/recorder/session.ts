@@ -13,7 +13,7 @@ import type { FragmentOutput, SegmentOutput } from "../media/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import { INDEX_NAME, initName, MANIFEST_NAME, MEDIA_PATTERN, segmentName } from "./layout.ts";
+import { INDEX_NAME, initName, MANIFEST_NAME, MEDIA_PATTERN, parseSegmentName, segmentName } from "./layout.ts";
 import { renderManifests } from "./manifests.ts";
 import { type PipelineOutput, type PipelineStats, RecordingPipeline } from "./pipeline.ts";
 import type { LiveSource, TrackKind } from "./source.ts";
@@ -301,8 +301,8 @@ function placeholderPeriods(keys: string[]): PeriodIndex[] {
   let maxNumber = 0;
   let maxInit = 0;
   for (const key of keys) {
-    const segment = /(?:^|\/)(?:audio_)?seg_(\d+)\.m4s$/.exec(key);
-    if (segment !== null) maxNumber = Math.max(maxNumber, Number(segment[1]));
+    const segment = parseSegmentName(key.slice(key.lastIndexOf("/") + 1));
+    if (segment !== undefined) maxNumber = Math.max(maxNumber, segment.number);
     const init = /(?:^|\/)(?:audio_)?init(?:_(\d+))?\.m4s$/.exec(key);
     if (init !== null) maxInit = Math.max(maxInit, init[1] === undefined ? 1 : Number(init[1]));
   }

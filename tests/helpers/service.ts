@@ -5,6 +5,8 @@
 
 import { join } from "node:path";
 import { dailyRecordDir } from "../../src/recorder/mod.ts";
+import type { Clip } from "../../scripts/clip.ts";
+import { publishClip } from "../../scripts/publish.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -98,4 +100,37 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 /** The daily record folder (`YYYY/MM/DD`, UTC) that recordings started now go to. */
 export function todayFolder(): string {
   return dailyRecordDir("", Date.now()).slice(1);
+}
+
+/**
+ * Publishes the clip to `streamId` and SIGKILLs the service once `killAfterFrames` video frames were sent (mid-way
+ * through a segment, when the caller picks the number so); resolves with the frames sent before the kill.
+ */
+export async function publishAndKill(
+  service: Service,
+  streamId: string,
+  clip: Clip,
+  killAfterFrames: number,
+): Promise<number> {
+  const abort = new AbortController();
+  let sent = 0;
+  const publishing = publishClip({
+    url: `${service.url}/whip/${streamId}`,
+    seconds: 60,
+    clip,
+    signal: abort.signal,
+    onVideoFrame: (count) => (sent = count),
+  }).catch(() => undefined);
+  try {
+    await waitFor(
+      `${killAfterFrames} frames sent`,
+      () => Promise.resolve(sent >= killAfterFrames ? true : undefined),
+      30_000,
+    );
+  } finally {
+    await service.stop("SIGKILL");
+    abort.abort();
+    await publishing;
+  }
+  return sent;
 }
