@@ -159,7 +159,7 @@ Deno.test("SIGTERM finalizes a recording in progress before the service exits", 
   assert.ok(durationS >= 3, `finalized ${durationS} s`);
 });
 
-Deno.test("the answer is ICE-lite with host candidates from [webrtc]: public IPs, loopback, the UDP port range", async () => {
+Deno.test("the answer is ICE-lite, DTLS passive, with host candidates from [webrtc]: public IPs, loopback, the UDP port range", async () => {
   const service = await startService({
     toml: `[webrtc]\npublic_ips = ["203.0.113.7"]\nudp_port_range = [41000, 41010]\n`,
   });
@@ -168,6 +168,7 @@ Deno.test("the answer is ICE-lite with host candidates from [webrtc]: public IPs
     const candidates = publisher.answerSdp.split("\r\n").filter((line) => line.startsWith("a=candidate:"));
     await publisher.close();
     assert.match(publisher.answerSdp, /^a=ice-lite$/m);
+    assert.match(publisher.answerSdp, /^a=setup:passive$/m, "liverec is the DTLS server (see WhipSession.answer)");
     const hosts = candidates.map((line) => line.split(" "));
     assert.ok(hosts.every((parts) => parts[7] === "host"), "host candidates only: no STUN, no relay");
     const addresses = new Set(hosts.map((parts) => parts[4]));

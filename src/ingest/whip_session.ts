@@ -82,10 +82,22 @@ export class WhipSession implements LiveSource {
     });
   }
 
-  /** Answers the offer; resolves with the answer SDP once werift has its local description. */
+  /**
+   * Answers the offer; resolves with the answer SDP once werift has its local description.
+   *
+   * To an `actpass` offer liverec answers `setup:passive` and so is the DTLS server (RFC 5763 §5 allows either
+   * role). As a DTLS client, werift can handle a publisher's retransmitted ServerHello flight after the handshake
+   * has finished and derive fresh keys that the publisher never sees: every SRTP packet then fails authentication.
+   * Chromium retransmits within tens of milliseconds on loopback, so a busy machine hit this. werift's server side answers
+   * retransmitted flights from its cache instead.
+   */
   async answer(offerSdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const answer = await this.pc.createAnswer();
+    const sdp = /^a=setup:actpass\r?$/m.test(offerSdp)
+      ? answer.sdp.replace(/^a=setup:active(?=\r?$)/gm, "a=setup:passive")
+      : answer.sdp;
+    await this.pc.setLocalDescription({ type: "answer", sdp });
     return this.pc.localDescription!.sdp;
   }
 

@@ -76,8 +76,8 @@ Deno.test("RecordingSession writes inits, segments, the index and a manifest tha
   await recording.start();
   assert.equal((await files.activeRecordings()).length, 1, "marked in progress");
   source.replay(6, clock);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.match(await text(files, "manifest.mpd"), /type="dynamic"/);
+  const live = await waitFor("the live manifest", () => text(files, "manifest.mpd").catch(() => undefined));
+  assert.match(live, /type="dynamic"/);
   await recording.stop();
   assert.deepEqual(await objects(files), [
     "audio.m3u8",
@@ -144,12 +144,12 @@ Deno.test("RecordingSession makes each fragment durable as it completes, before 
   const recording = session(files, source, clock, "r1");
   await recording.start();
   source.replay(1.5, clock);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  // The first 2 s segment is still open, but its first 1 s fragment is on disk already.
-  assert.deepEqual(await files.local.openKeys("cam/"), [
-    "cam/2026/11/21/audio_seg_0001.m4s",
-    "cam/2026/11/21/seg_0001.m4s",
-  ]);
+  // The first 2 s segment is still open, but its first 1 s fragment reaches the disk.
+  const openKeys = await waitFor("both tracks' first fragment on disk", async () => {
+    const keys = await files.local.openKeys("cam/");
+    return keys.length === 2 ? keys : undefined;
+  });
+  assert.deepEqual(openKeys, ["cam/2026/11/21/audio_seg_0001.m4s", "cam/2026/11/21/seg_0001.m4s"]);
   const open = await files.local.readOpen("cam/2026/11/21/seg_0001.m4s");
   assert.ok(open.length > 100_000, `${open.length} bytes of the open segment are on disk`);
   await recording.stop();

@@ -1,3 +1,4 @@
+import { waitFor } from "../../tests/helpers/service.ts";
 import assert from "node:assert/strict";
 import { StorageError } from "../shared/errors.ts";
 import { silentLogger } from "../shared/log.ts";
@@ -57,8 +58,7 @@ Deno.test("UploadQueue rides out a store outage: retries, loses nothing, uploads
     await local.replace("cam/manifest.mpd", new TextEncoder().encode(`v${n}`));
     queue.notify();
   }
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.ok(queue.status.failedAttempts >= 2);
+  await waitFor("two failed attempts", () => Promise.resolve(queue.status.failedAttempts >= 2 || undefined));
   assert.match(queue.status.lastError ?? "", /connection refused/);
   assert.equal(store.objects.size, 0);
   setDown(false);
