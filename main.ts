@@ -7,6 +7,8 @@
 
 import { resolve } from "node:path";
 import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from "./src/config/mod.ts";
+import { Catalog } from "./src/catalog/mod.ts";
+import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
 import { createApp } from "./src/http/mod.ts";
 import { WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
@@ -38,6 +40,12 @@ async function loadConfig(args: string[]): Promise<{ config: Config; source: str
 
 /** How long a stop waits for the spool to drain before leaving the rest for the next start. */
 const SHUTDOWN_UPLOAD_WAIT_MS = 10_000;
+/** Webhook retries back off from the first to the last delay; an event undelivered for a day is dropped. */
+const WEBHOOK_RETRY_FIRST_MS = 1_000;
+const WEBHOOK_RETRY_MAX_MS = 300_000;
+const WEBHOOK_MAX_AGE_MS = 86_400_000;
+/** How long a stop waits for webhooks still being delivered (the rest stay on disk for the next start). */
+const SHUTDOWN_WEBHOOK_WAIT_MS = 3_000;
 
 /**
  * The storage of the config: for fs, durable files in the root itself; for object stores, a local spool drained by
@@ -93,18 +101,48 @@ async function main(args: string[]): Promise<void> {
   const { files, queue } = await openStorage(config, log);
   const recovered = await recoverRecordings(files, systemClock, log);
   queue?.start();
+  const stateDir = resolve(config.recorder.stateDir);
+  await Deno.mkdir(stateDir, { recursive: true });
+  const catalog = Catalog.open(`${stateDir}/recordings.db`, systemClock);
+  const { webhooks } = config;
+  const outbox = webhooks.urls.length === 0 ? undefined : new WebhookOutbox({
+    urls: webhooks.urls,
+    secret: webhooks.secret,
+    nodeAlias: config.recorder.nodeAlias,
+    dir: `${stateDir}/webhooks`,
+    timeoutMs: webhooks.timeoutMs,
+    retryFirstMs: WEBHOOK_RETRY_FIRST_MS,
+    retryMaxMs: WEBHOOK_RETRY_MAX_MS,
+    maxAgeMs: WEBHOOK_MAX_AGE_MS,
+    log,
+    clock: systemClock,
+  });
+  await outbox?.start();
+  const recoveredDurations = new Map(recovered.map((r) => [r.recordId, r.durationS]));
+  settleInterrupted(catalog, outbox, recoveredDurations, new Date().toISOString());
+  const events = recordingEvents({ catalog, outbox, files, log, nodeAlias: config.recorder.nodeAlias });
   const hub = new StreamHub();
   const manager = new RecordingManager({
     hub,
     files,
     clock: systemClock,
     log,
-    autoStreams: config.recorder.autoStreams,
-    segmentDurationMs: config.recorder.segmentDurationS * 1000,
+    rules: config.recorder.rules,
+    defaults: config.recorder.defaults,
     nodeAlias: config.recorder.nodeAlias,
+    observer: events.observer,
   });
   const ingest = new WhipIngest({ hub, clock: systemClock, log, webrtc: config.webrtc });
-  const app = createApp({ hub, manager, ingest, files, log, authTokens: config.auth.tokens });
+  const app = createApp({
+    hub,
+    manager,
+    ingest,
+    files,
+    catalog,
+    clock: systemClock,
+    log,
+    authTokens: config.auth.tokens,
+  });
 
   const server = Deno.serve({
     hostname: config.http.listen.hostname,
@@ -125,7 +163,10 @@ async function main(args: string[]): Promise<void> {
     stopping = true;
     log("info", "stopping: finalizing recordings", { signal });
     await manager.shutdown();
+    await events.idle();
     await ingest.close();
+    await outbox?.stop(SHUTDOWN_WEBHOOK_WAIT_MS);
+    catalog.close();
     if (queue !== undefined) {
       const drained = await queue.drained(SHUTDOWN_UPLOAD_WAIT_MS);
       if (!drained) {

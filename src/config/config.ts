@@ -8,6 +8,8 @@ import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "../shared/errors.ts";
 import { type HostPort, isIpLiteral, isPrintable, parseHostPort, parseStunUri } from "./checks.ts";
 import { streamPatternProblem } from "./names.ts";
+import { templateProblem } from "./path_template.ts";
+import { autoStreamRules, defaultRuleSettings, parseRules, type RecordRule, type RuleSettings } from "./rules.ts";
 import { describe, Section, type TomlTable } from "./section.ts";
 import { parseStorage, type StorageConfig } from "./storage.ts";
 
@@ -39,11 +41,25 @@ export interface RecorderConfig {
   nodeAlias: string | undefined;
   /** Target media duration of one segment, in seconds (segments end on the first keyframe after it). */
   segmentDurationS: number;
+  /** `[[recorder.rules]]` in file order, then one "always" rule per `auto_streams` pattern. */
+  rules: RecordRule[];
+  /** Settings of a recording no rule matches (one started through the API). */
+  defaults: RuleSettings;
+  /** Local directory of the service's own state: the recordings index and the webhook outbox. */
+  stateDir: string;
   /** Local directory where recordings wait for upload to an object store (unused with `fs` storage). */
   spoolDir: string;
   /** The spool's size limit; past it new media is dropped and the status says so. */
   spoolMaxBytes: number;
   storage: StorageConfig;
+}
+
+/** `[webhooks]`: where recording events are POSTed, signed with `secret` when set. */
+export interface WebhooksConfig {
+  urls: string[];
+  secret: string | undefined;
+  /** Time allowed for one delivery attempt, in milliseconds. */
+  timeoutMs: number;
 }
 
 /** `[auth]`: bearer tokens accepted by the HTTP API; empty means no authentication. */
@@ -56,12 +72,17 @@ export interface Config {
   http: HttpConfig;
   webrtc: WebRtcConfig;
   recorder: RecorderConfig;
+  webhooks: WebhooksConfig;
   auth: AuthConfig;
 }
 
 const DEFAULT_LISTEN = "0.0.0.0:7777";
 const DEFAULT_SEGMENT_DURATION_S = 6;
 const DEFAULT_SPOOL_DIR = "./spool";
+const DEFAULT_STATE_DIR = "./state";
+const DEFAULT_WEBHOOK_TIMEOUT_S = 5;
+const MAX_WEBHOOK_TIMEOUT_S = 60;
+const MIN_WEBHOOK_SECRET_LENGTH = 16;
 const DEFAULT_SPOOL_MAX_MB = 4096;
 const MIN_SPOOL_MAX_MB = 16;
 const MIN_SEGMENT_DURATION_S = 1;
@@ -79,11 +100,12 @@ const MAX_TOKEN_LENGTH = 256;
  */
 export function parseConfig(tomlText: string, env: Readonly<Record<string, string | undefined>> = {}): Config {
   const root = new Section("", parseToml(tomlText));
-  root.rejectUnknownKeys(["http", "webrtc", "recorder", "auth"]);
+  root.rejectUnknownKeys(["http", "webrtc", "recorder", "webhooks", "auth"]);
   return {
     http: parseHttp(root.section("http")),
     webrtc: parseWebRtc(root.section("webrtc")),
     recorder: parseRecorder(root.section("recorder"), env),
+    webhooks: parseWebhooks(root.section("webhooks")),
     auth: parseAuth(root.section("auth")),
   };
 }
@@ -169,7 +191,16 @@ function parseUdpPorts(section: Section): [number, number] | undefined {
 }
 
 function parseRecorder(section: Section, env: Readonly<Record<string, string | undefined>>): RecorderConfig {
-  section.rejectUnknownKeys(["auto_streams", "node_alias", "segment_duration", "spool_dir", "spool_max_mb", "storage"]);
+  section.rejectUnknownKeys([
+    "auto_streams",
+    "node_alias",
+    "segment_duration",
+    "spool_dir",
+    "spool_max_mb",
+    "state_dir",
+    "rules",
+    "storage",
+  ]);
   const autoStreams = section.stringArray("auto_streams") ?? [];
   autoStreams.forEach((pattern, i) => {
     const problem = streamPatternProblem(pattern);
@@ -205,14 +236,59 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
       `must be a whole number of MiB, at least ${MIN_SPOOL_MAX_MB}, got ${describe(spoolMaxMb)}`,
     );
   }
+  const stateDir = section.string("state_dir") ?? DEFAULT_STATE_DIR;
+  if (stateDir.length === 0 || stateDir.includes("\0")) {
+    throw section.error("state_dir", `must be a directory path, got ${describe(stateDir)}`);
+  }
+  const defaults = defaultRuleSettings(segmentDurationS);
+  const rules = [
+    ...parseRules(section, { segmentDurationS }, (key, template) => {
+      const problem = templateProblem(template, key === "path_template" ? "folder" : "file");
+      if (problem !== undefined) return problem;
+      if (key === "path_template" && !template.includes("{stream}")) {
+        return `folder template ${JSON.stringify(template)} must contain {stream}: a folder holds one stream`;
+      }
+      return undefined;
+    }),
+    ...autoStreamRules(autoStreams, defaults),
+  ];
   return {
     autoStreams,
     nodeAlias,
     segmentDurationS,
+    rules,
+    defaults,
+    stateDir,
     spoolDir,
     spoolMaxBytes: spoolMaxMb * 1024 * 1024,
     storage: parseStorage(section.section("storage"), env),
   };
+}
+
+function parseWebhooks(section: Section): WebhooksConfig {
+  section.rejectUnknownKeys(["urls", "secret", "timeout"]);
+  const urls = section.stringArray("urls") ?? [];
+  urls.forEach((url, i) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch { /* reported below */ }
+    if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+      throw section.error(`urls[${i}]`, `must be an http:// or https:// URL, got ${describe(url)}`);
+    }
+  });
+  const secret = section.string("secret", true);
+  if (secret !== undefined && secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+    throw section.error("secret", `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters, got ${secret.length}`);
+  }
+  const timeoutS = section.number("timeout") ?? DEFAULT_WEBHOOK_TIMEOUT_S;
+  if (!(timeoutS > 0 && timeoutS <= MAX_WEBHOOK_TIMEOUT_S)) {
+    throw section.error(
+      "timeout",
+      `must be more than 0 and at most ${MAX_WEBHOOK_TIMEOUT_S} seconds, got ${describe(timeoutS)}`,
+    );
+  }
+  return { urls, secret, timeoutMs: Math.round(timeoutS * 1000) };
 }
 
 function parseAuth(section: Section): AuthConfig {

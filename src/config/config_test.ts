@@ -16,12 +16,56 @@ const DEFAULTS: Config = {
     autoStreams: [],
     nodeAlias: undefined,
     segmentDurationS: 6,
+    rules: [],
+    defaults: {
+      segmentDurationS: 6,
+      recordPeriodS: 86_400,
+      spliceWindowS: 180,
+      pathTemplate: "{stream}/{yyyy}/{MM}/{dd}",
+      mp4Template: "{record_dir}/{stream}_{start}_{end}.mp4",
+      prefix: undefined,
+      formats: ["dash", "hls"],
+    },
+    stateDir: "./state",
     spoolDir: "./spool",
     spoolMaxBytes: 4096 * 1024 * 1024,
     storage: { type: "fs", root: "./records" },
   },
+  webhooks: { urls: [], secret: undefined, timeoutMs: 5000 },
   auth: { tokens: [] },
 };
+
+Deno.test("parseConfig turns auto_streams into rules after [[recorder.rules]], and checks rule templates", () => {
+  const config = parseConfig(
+    `[recorder]\nauto_streams = ["cam-*"]\n[[recorder.rules]]\nmatch = "cam-1"\nrecord = "never"\n`,
+  );
+  assert.deepEqual(config.recorder.rules.map((r) => [r.match, r.mode, r.source]), [
+    ["cam-1", "never", "recorder.rules[0]"],
+    ["cam-*", "always", "recorder.auto_streams[0]"],
+  ]);
+  assert.match(
+    errorOf(`[[recorder.rules]]\nmatch = "a"\npath_template = "../{stream}"\n`).message,
+    /recorder\.rules\[0\]\.path_template/,
+  );
+  assert.match(
+    errorOf(`[[recorder.rules]]\nmatch = "a"\npath_template = "all/{yyyy}"\n`).message,
+    /must contain \{stream\}/,
+  );
+});
+
+Deno.test("parseConfig reads [webhooks] and refuses what cannot work", () => {
+  const config = parseConfig(
+    `[webhooks]\nurls = ["http://127.0.0.1:9/hook"]\nsecret = "0123456789abcdef"\ntimeout = 2\n`,
+  );
+  assert.deepEqual(config.webhooks, {
+    urls: ["http://127.0.0.1:9/hook"],
+    secret: "0123456789abcdef",
+    timeoutMs: 2000,
+  });
+  assert.match(errorOf(`[webhooks]\nurls = ["ftp://x"]\n`).message, /webhooks\.urls\[0\]/);
+  assert.match(errorOf(`[webhooks]\nsecret = "short"\n`).message, /webhooks\.secret.*at least 16/);
+  assert.match(errorOf(`[webhooks]\ntimeout = 0\n`).message, /webhooks\.timeout/);
+});
 
 function storageOf(toml: string, env: Record<string, string | undefined> = {}): StorageConfig {
   return parseConfig(toml, env).recorder.storage;
@@ -87,7 +131,12 @@ root = "/var/lib/live777/recordings"
 [auth]
 tokens = ["s3cr3t-token", "another~token!"]
 `);
-  assert.deepEqual(config, {
+  const defaults = { ...DEFAULTS.recorder.defaults, segmentDurationS: 2.5 };
+  assert.deepEqual(
+    config.recorder.rules.map((r) => [r.match, r.mode, r.source, r.settings]),
+    ["*", "room1", "web-*"].map((match, i) => [match, "always", `recorder.auto_streams[${i}]`, defaults]),
+  );
+  assert.deepEqual({ ...config, recorder: { ...config.recorder, rules: [] } }, {
     http: { listen: { hostname: "::1", port: 8080 } },
     webrtc: {
       publicIps: ["203.0.113.7", "2001:db8::7"],
@@ -100,10 +149,14 @@ tokens = ["s3cr3t-token", "another~token!"]
       autoStreams: ["*", "room1", "web-*"],
       nodeAlias: "live777-node-001",
       segmentDurationS: 2.5,
+      rules: [],
+      defaults,
+      stateDir: "./state",
       spoolDir: "./spool",
       spoolMaxBytes: 4096 * 1024 * 1024,
       storage: { type: "fs", root: "/var/lib/live777/recordings" },
     },
+    webhooks: DEFAULTS.webhooks,
     auth: { tokens: ["s3cr3t-token", "another~token!"] },
   });
 });
@@ -401,10 +454,19 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
       toml: "[recorder]\nsegmnt_duration = 6",
       key: "recorder.segmnt_duration",
       message:
-        "is an unknown key (allowed: auto_streams, node_alias, segment_duration, spool_dir, spool_max_mb, storage)",
+        "is an unknown key (allowed: auto_streams, node_alias, rules, segment_duration, spool_dir, spool_max_mb, " +
+        "state_dir, storage)",
     },
-    { toml: "[recordr]", key: "recordr", message: "is an unknown key (allowed: auth, http, recorder, webrtc)" },
-    { toml: "listen = 1", key: "listen", message: "is an unknown key (allowed: auth, http, recorder, webrtc)" },
+    {
+      toml: "[recordr]",
+      key: "recordr",
+      message: "is an unknown key (allowed: auth, http, recorder, webhooks, webrtc)",
+    },
+    {
+      toml: "listen = 1",
+      key: "listen",
+      message: "is an unknown key (allowed: auth, http, recorder, webhooks, webrtc)",
+    },
     { toml: '[http]\nport = "1"', key: "http.port", message: "is an unknown key (allowed: listen)" },
     {
       toml: "[webrtc]\ninterfaces = []",
@@ -438,7 +500,7 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
     {
       toml: "__proto__ = 1",
       key: "__proto__",
-      message: "is an unknown key (allowed: auth, http, recorder, webrtc)",
+      message: "is an unknown key (allowed: auth, http, recorder, webhooks, webrtc)",
     },
   ];
   for (const { toml, key, message } of cases) {

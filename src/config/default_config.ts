@@ -39,6 +39,25 @@ segment_duration = 6
 # before the store confirmed it. Past spool_max_mb (MiB), new media is dropped and the API status says so.
 spool_dir = "./spool"
 spool_max_mb = 4096
+# The service's own state: the recordings index (recordings.db) and webhooks not yet delivered.
+state_dir = "./state"
+
+# Rules: which streams are recorded, and how. The most specific "match" wins: an exact name beats a
+# pattern with "*", which beats "*" alone; among patterns the longer literal part wins, then file order.
+# auto_streams patterns are rules with every setting at its default, after these.
+# [[recorder.rules]]
+# match = "web-*"                 # exact name, pattern with "*", or "*"
+# record = "always"               # "always", "never" or "on_demand"
+# segment_duration = 6            # seconds, 1-30
+# record_period = 86400           # seconds, 5-604800: a longer recording continues in a new one at a keyframe
+# splice_window = 180             # seconds, 0-21600: a publisher back within it continues the same recording
+# path_template = "{stream}/{yyyy}/{MM}/{dd}"   # folder; {stream} {yyyy} {MM} {dd} {HH} {mm} {ss} {start} {record_id}
+# mp4_template = "{record_dir}/{stream}_{start}_{end}.mp4"  # the final MP4, also {end} and {record_dir}
+# prefix = "archive"              # prepended to the folder
+# formats = ["dash", "hls"]       # "dash" (always), "hls", "mp4" (one progressive MP4 when a recording ends)
+# on_demand_url = "http://127.0.0.1:8080/should-record"   # with record = "on_demand": POSTed {"stream", ...}
+# on_demand_timeout = 3           # seconds to wait for the answer
+# on_demand_fallback = "skip"     # "record" or "skip" when the callback fails or is slow
 
 [recorder.storage]
 # "fs" (a local directory), "s3" (AWS S3, MinIO and other S3-compatible stores) or "oss" (Alibaba Cloud OSS).
@@ -52,6 +71,15 @@ root = "./records"
 # oss keys: bucket, region, endpoint (all required), root, access_key_id, access_key_secret, security_token.
 #   Without keys in this file the credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID,
 #   ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN.
+
+[webhooks]
+# URLs every recording event is POSTed to (recording.started, .segment, .finished, .spliced, .rotated,
+# .failed), retried with back-off until delivered, kept on disk across restarts.
+urls = []
+# HMAC-SHA256 key of the webhook-signature header (at least 16 characters). Unset: unsigned.
+# secret = "a-long-random-secret"
+# Seconds allowed for one delivery attempt.
+timeout = 5
 
 [auth]
 # Bearer tokens accepted by the HTTP API, 8-256 printable characters without spaces. Empty: no authentication.

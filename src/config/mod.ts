@@ -9,8 +9,21 @@ export {
   type HttpConfig,
   parseConfig,
   type RecorderConfig,
+  type WebhooksConfig,
   type WebRtcConfig,
 } from "./config.ts";
+export {
+  autoStreamRules,
+  defaultRuleSettings,
+  type OnDemand,
+  type RecordFormat,
+  type RecordMode,
+  type RecordRule,
+  resolveRule,
+  type RuleSettings,
+  settingRangeProblem,
+} from "./rules.ts";
+export { escapedTime, renderTemplate, templateProblem } from "./path_template.ts";
 export type { HostPort } from "./checks.ts";
 export {
   DEFAULT_STORAGE_ROOT,

@@ -3,13 +3,16 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { WhipIngest } from "../ingest/mod.ts";
+import type { Catalog } from "../catalog/mod.ts";
 import type { RecordingManager, StreamHub } from "../recorder/mod.ts";
+import type { Clock } from "../shared/clock.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import { bearerAuth } from "./auth.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { objectRoutes } from "./object_routes.ts";
 import { recordRoutes } from "./record_routes.ts";
+import { exportRoutes, recordingsRoutes } from "./recordings_routes.ts";
 import { whipRoutes } from "./whip_routes.ts";
 
 export interface AppDeps {
@@ -17,6 +20,8 @@ export interface AppDeps {
   manager: RecordingManager;
   ingest: WhipIngest;
   files: RecordingFiles;
+  catalog: Catalog;
+  clock: Clock;
   log: Logger;
   authTokens: readonly string[];
 }
@@ -43,6 +48,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/api/storage", (c) => c.json(deps.files.status()));
   app.route("/api/record/object", objectRoutes(deps.files));
   app.route("/api/record", recordRoutes(deps.manager));
+  app.route("/api/recordings", recordingsRoutes(deps));
+  app.route("/api/export", exportRoutes(deps));
   app.route("/whip", whipRoutes(deps.ingest));
   return app;
 }

@@ -1,7 +1,7 @@
 /** The seed's recording API: start, status and stop of a stream's recording under `/api/record/:streamId`. */
 
 import { Hono } from "hono";
-import { HLS_MULTIVARIANT_NAME, type RecordingManager, type RecordingStatus } from "../recorder/mod.ts";
+import type { RecordingManager, RecordingStatus } from "../recorder/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
 
 /** Routes under `/api/record` (the object route is mounted before these). */
@@ -50,16 +50,21 @@ function statusJson(status: RecordingStatus): Record<string, unknown> {
   return {
     recording,
     stream_live: streamLive,
+    state: session.state,
     record_id: session.recordId,
     record_dir: session.recordDir,
     mpd_path: session.mpdPath,
-    hls_path: `${session.recordDir}/${HLS_MULTIVARIANT_NAME}`,
+    hls_path: session.hlsPath ?? null,
     started_at: session.startedAt,
     duration_s: session.durationS,
+    periods: session.periods,
     segments: session.segments,
     size_bytes: session.sizeBytes,
+    codecs: session.codecs,
+    reason: session.reason,
+    splice_deadline: session.spliceDeadline ?? null,
     storage_errors: session.storageErrors,
     last_storage_error: session.lastStorageError ?? null,
-    stats: session.stats,
+    stats: session.stats ?? null,
   };
 }

@@ -6,7 +6,7 @@
 import { NotFoundError } from "../shared/errors.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import type { StreamHub } from "../recorder/mod.ts";
+import type { StreamHub, UnpublishReason } from "../recorder/mod.ts";
 import { chooseFromOffer } from "./offer.ts";
 import type { WebrtcOptions } from "./webrtc_config.ts";
 import { WhipSession } from "./whip_session.ts";
@@ -18,6 +18,11 @@ const MEDIA_TIMEOUT_MS = 10_000;
  * receiving this long before the stream ends, so the last packets are recorded too.
  */
 const DRAIN_MS = 250;
+/**
+ * A publisher that sent nothing for this long loses its stream to a new publisher of the same name: a client
+ * reconnecting after a network drop must not wait out the media timeout (and the recording can splice).
+ */
+const STALE_MS = 2_000;
 
 export interface WhipIngestOptions {
   hub: StreamHub;
@@ -40,7 +45,7 @@ export class WhipIngest {
     this.#watchdog = setInterval(() => {
       const now = opts.clock.nowMs();
       for (const session of this.#sessions.values()) {
-        if (now - session.lastPacketAtMs > timeoutMs) void this.#end(session, `no media for ${timeoutMs} ms`);
+        if (now - session.lastPacketAtMs > timeoutMs) void this.#end(session, `no media for ${timeoutMs} ms`, "lost");
       }
     }, Math.min(1_000, timeoutMs));
   }
@@ -49,6 +54,10 @@ export class WhipIngest {
   async publish(streamId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
     const { hub, clock, log, webrtc } = this.#opts;
     const choice = chooseFromOffer(offerSdp);
+    const stale = [...this.#sessions.values()].find((s) =>
+      s.streamId === streamId && clock.nowMs() - s.lastPacketAtMs >= STALE_MS
+    );
+    if (stale !== undefined) await this.#end(stale, "replaced by a new publisher", "lost");
     const session = new WhipSession(streamId, choice, webrtc, clock);
     try {
       hub.publish(session);
@@ -60,7 +69,7 @@ export class WhipIngest {
     try {
       const answerSdp = await session.answer(offerSdp);
       session.pc.connectionStateChange.subscribe((state) => {
-        if (state === "failed" || state === "closed") void this.#end(session, `connection ${state}`);
+        if (state === "failed" || state === "closed") void this.#end(session, `connection ${state}`, "lost");
       });
       log("info", "publish started", {
         stream: streamId,
@@ -70,7 +79,7 @@ export class WhipIngest {
       });
       return { sessionId: session.id, answerSdp };
     } catch (error) {
-      await this.#end(session, "negotiation failed");
+      await this.#end(session, "negotiation failed", "lost");
       throw error;
     }
   }
@@ -79,7 +88,7 @@ export class WhipIngest {
   async end(streamId: string, sessionId: string): Promise<void> {
     const session = this.#find(streamId, sessionId);
     await new Promise((resolve) => setTimeout(resolve, this.#opts.drainMs ?? DRAIN_MS));
-    await this.#end(session, "publisher ended the session");
+    await this.#end(session, "publisher ended the session", "ended");
   }
 
   /** Adds trickled candidates (RFC 8840 SDP fragment) to a publish. */
@@ -95,7 +104,7 @@ export class WhipIngest {
   /** Ends every publish; used at shutdown after recordings are finalized. */
   async close(): Promise<void> {
     clearInterval(this.#watchdog);
-    await Promise.allSettled([...this.#sessions.values()].map((s) => this.#end(s, "service stopping")));
+    await Promise.allSettled([...this.#sessions.values()].map((s) => this.#end(s, "service stopping", "ended")));
   }
 
   #find(streamId: string, sessionId: string): WhipSession {
@@ -106,10 +115,10 @@ export class WhipIngest {
     return session;
   }
 
-  async #end(session: WhipSession, reason: string): Promise<void> {
+  async #end(session: WhipSession, reason: string, kind: UnpublishReason): Promise<void> {
     if (!this.#sessions.delete(session.id)) return;
     this.#opts.log("info", "publish ended", { stream: session.streamId, session: session.id, reason });
-    this.#opts.hub.unpublish(session);
+    this.#opts.hub.unpublish(session, kind);
     await session.close();
   }
 }

@@ -133,7 +133,8 @@ export function renderHlsMedia(index: RecordingIndex, track: HlsTrack): string {
     lastListed = i;
     const times = segmentTimesMs(t);
     body.push(`#EXT-X-MAP:URI=${quoted(uri(t.init))}`);
-    body.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(startedAtMs(period) + (times[0]?.startMs ?? 0)).toISOString()}`);
+    const periodStartMs = startedAtMs(period) - ticksToMs(t.presentationTimeOffset ?? 0, t.timescale);
+    body.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(periodStartMs + (times[0]?.startMs ?? 0)).toISOString()}`);
     times.forEach(({ durationMs }, n) => {
       body.push(`#EXTINF:${(durationMs / 1000).toFixed(3)},`);
       body.push(uri(expandNumberTemplate(t.media, t.startNumber + n)));

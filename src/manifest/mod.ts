@@ -6,6 +6,7 @@
 export {
   nonEmptyTracks,
   periodDurationS,
+  periodId,
   type PeriodIndex,
   type RecordingIndex,
   type SegmentRun,

@@ -10,6 +10,7 @@ import {
   checkIndex,
   nonEmptyTracks,
   periodDurationS,
+  periodId,
   type RecordingIndex,
   type TrackIndex,
 } from "./recording_index.ts";
@@ -110,6 +111,7 @@ function segmentTemplate(track: TrackIndex): XmlElement {
     ["initialization", track.init],
     ["media", track.media],
     ["startNumber", track.startNumber],
+    ["presentationTimeOffset", track.presentationTimeOffset || undefined],
   ], [segmentTimeline(track)]);
 }
 
@@ -205,7 +207,7 @@ export function renderMpd(index: RecordingIndex, opts: MpdOptions): string {
     const endMs = startsMs[i + 1] ?? totalMs;
     const isLive = dynamic && period === lastPeriod;
     periods.push(el("Period", [
-      ["id", period.recordId],
+      ["id", periodId(period)],
       ["start", formatDuration(startMs)],
       ["duration", dynamic && !isLive ? formatDuration(endMs - startMs) : undefined],
     ], tracks));

@@ -361,7 +361,7 @@ Deno.test("renderMpd refuses an index that breaks its invariants", () => {
   assert.throws(render(period(video([[0, 0]]))), { message: /no duration/ });
   assert.throws(render(period(video([[0.5, 10]]))), { message: /bad startTicks/ });
   assert.throws(render(period(video([[0, 10]], { timescale: 0 }))), { message: /bad timescale/ });
-  assert.throws(render(period(video([[0, 10]])), period(video([[0, 10]]))), { message: /duplicate recordId/ });
+  assert.throws(render(period(video([[0, 10]])), period(video([[0, 10]]))), { message: /duplicate period id/ });
   assert.throws(() => renderMpd({ version: 1, streamId: "s", periods: [] }, { nowIso: "yesterday" }), {
     message: /nowIso/,
   });

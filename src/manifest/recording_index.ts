@@ -30,6 +30,11 @@ export interface TrackIndex {
   segments: SegmentRun[];
   /** Average bitrate, in bits per second, from the segment sizes. */
   bandwidthBps: number;
+  /**
+   * Media time, in the track's timescale, that is time 0 of the period (DASH SegmentBase@presentationTimeOffset);
+   * absent means 0. A period that a running recording rotated into starts where the previous one ended.
+   */
+  presentationTimeOffset?: number;
   widthPx?: number;
   heightPx?: number;
   /** Frames per second. */
@@ -41,8 +46,13 @@ export interface TrackIndex {
 
 /** One recording of the stream: a DASH Period. */
 export interface PeriodIndex {
-  /** Unique within the index; becomes Period@id. */
+  /** The recording this period belongs to; with `part`, unique within the index. */
   recordId: string;
+  /**
+   * The period's number within its recording, from 1, when a recording has several (a publisher that came back
+   * inside the splice window continues the same recording in a new period); absent means 1.
+   */
+  part?: number;
   /** Wall-clock time of media time 0 of this recording, ISO 8601 (e.g. "2025-07-24T10:00:00.000Z"). */
   startedAt: string;
   /** Only the last period may still be "recording"; an earlier one is treated as finished whatever it says. */
@@ -64,7 +74,12 @@ export interface RecordingIndex {
  */
 export function trackEndTicks(track: TrackIndex): number {
   const last = track.segments[track.segments.length - 1];
-  return last === undefined ? 0 : last.startTicks + last.durationTicks;
+  return last === undefined ? 0 : last.startTicks + last.durationTicks - (track.presentationTimeOffset ?? 0);
+}
+
+/** Period@id of `period`: the record id, with "-N" for the Nth part of a spliced recording. */
+export function periodId(period: PeriodIndex): string {
+  return (period.part ?? 1) > 1 ? `${period.recordId}-${period.part}` : period.recordId;
 }
 
 /** The tracks of `period` that have at least one segment, video first. */
@@ -91,6 +106,9 @@ function checkTrack(track: TrackIndex, where: string): void {
   assert(isNonNegativeInteger(track.timescale) && track.timescale > 0, `${where}: bad timescale ${track.timescale}`);
   assert(isNonNegativeInteger(track.startNumber), `${where}: bad startNumber ${track.startNumber}`);
   assert(Number.isFinite(track.bandwidthBps) && track.bandwidthBps >= 0, `${where}: bad bandwidth`);
+  const offset = track.presentationTimeOffset ?? 0;
+  assert(isNonNegativeInteger(offset), `${where}: bad presentationTimeOffset ${offset}`);
+  assert((track.segments[0]?.startTicks ?? offset) >= offset, `${where}: first segment starts before the period`);
   let previousEnd = 0;
   for (const [i, s] of track.segments.entries()) {
     assert(isNonNegativeInteger(s.startTicks), `${where}: segment ${i} has bad startTicks ${s.startTicks}`);
@@ -101,15 +119,16 @@ function checkTrack(track: TrackIndex, where: string): void {
 }
 
 /**
- * Asserts what every renderer relies on: a known version, unique recordIds, positive timescales and whole-tick
+ * Asserts what every renderer relies on: a known version, unique period ids, positive timescales and whole-tick
  * segments that follow each other without overlap. A failure is a bug in whoever built the index.
  */
 export function checkIndex(index: RecordingIndex): void {
   assert(index.version === 1, `unknown recording index version ${index.version}`);
   const ids = new Set<string>();
   for (const period of index.periods) {
-    assert(!ids.has(period.recordId), `duplicate recordId ${JSON.stringify(period.recordId)}`);
-    ids.add(period.recordId);
+    const id = periodId(period);
+    assert(!ids.has(id), `duplicate period id ${JSON.stringify(id)}`);
+    ids.add(id);
     if (period.video !== undefined) checkTrack(period.video, `${period.recordId} video`);
     if (period.audio !== undefined) checkTrack(period.audio, `${period.recordId} audio`);
   }

@@ -276,6 +276,8 @@ export class Segmenter {
   /** Decode time of the first video keyframe, in video ticks; audio before it is dropped. */
   #videoStartTicks = 0;
   #flushed = false;
+  /** The next keyframe (audio only: the next frame) cuts the open segment whatever its duration. */
+  #forceCut = false;
 
   /** A segmenter for one recording; `opts` are trusted (validated by config), violations are bugs. */
   /**
@@ -285,7 +287,19 @@ export class Segmenter {
   get keyframeDue(): boolean {
     const video = this.#video;
     if (video === null || !video.started || video.held === null) return false;
-    return video.isDue(video.held.dtsTicks, this.#segmentDurationMs);
+    return this.#forceCut || video.isDue(video.held.dtsTicks, this.#segmentDurationMs);
+  }
+
+  /**
+   * Makes the next keyframe (without video: the next audio frame) end the open segment whatever its duration, e.g.
+   * to start a new recording there. Answers the track that decides the cut and the number of its open segment, the
+   * last one before the cut; undefined before the first frame, when there is nothing to cut.
+   */
+  cutAtNextKeyframe(): { track: "video" | "audio"; number: number } | undefined {
+    const line = this.#video ?? this.#audio;
+    if (line === null || !line.started) return undefined;
+    this.#forceCut = true;
+    return { track: line.track, number: line.nextNumber };
   }
 
   constructor(opts: SegmenterOptions) {
@@ -335,7 +349,8 @@ export class Segmenter {
       if (step.isJump) this.#stats.timestampJumps++;
       const dtsTicks = video.nextDts(step.durationTicks);
       video.release(out, step.durationTicks);
-      if (frame.isKeyframe && video.isDue(dtsTicks, this.#segmentDurationMs)) {
+      if (frame.isKeyframe && (this.#forceCut || video.isDue(dtsTicks, this.#segmentDurationMs))) {
+        this.#forceCut = false;
         this.#close(out, video, dtsTicks);
         if (this.#audio !== null) this.#pendingCuts.push(dtsTicks);
       }
@@ -465,7 +480,8 @@ export class Segmenter {
         isCut = true;
       }
     } else {
-      isCut = audio.isDue(dtsTicks, this.#segmentDurationMs);
+      isCut = this.#forceCut || audio.isDue(dtsTicks, this.#segmentDurationMs);
+      this.#forceCut = false;
     }
     if (isCut) this.#close(out, audio, dtsTicks);
     audio.held = {

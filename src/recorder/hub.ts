@@ -3,10 +3,13 @@
 import { ConflictError } from "../shared/errors.ts";
 import type { LiveSource } from "./source.ts";
 
+/** Why a stream went away: its publisher ended it (a WHIP DELETE), or it was lost (timeout, failure, replaced). */
+export type UnpublishReason = "ended" | "lost";
+
 /** Called when a stream is published or unpublished. */
 export interface HubListener {
   published(source: LiveSource): void;
-  unpublished(source: LiveSource): void;
+  unpublished(source: LiveSource, reason: UnpublishReason): void;
 }
 
 /** Live streams by name. */
@@ -29,10 +32,10 @@ export class StreamHub {
   }
 
   /** Releases the stream if `source` still holds it. */
-  unpublish(source: LiveSource): void {
+  unpublish(source: LiveSource, reason: UnpublishReason): void {
     if (this.#sources.get(source.streamId) !== source) return;
     this.#sources.delete(source.streamId);
-    for (const listener of this.#listeners) listener.unpublished(source);
+    for (const listener of this.#listeners) listener.unpublished(source, reason);
   }
 
   get(streamId: string): LiveSource | undefined {

@@ -1,152 +1,484 @@
 /**
- * The recording manager: starts and stops recordings of live streams, on request (the API) or by the
- * `auto_streams` rules when streams are published, and finalizes them when publishers leave or the service stops.
+ * The recording manager: decides which published streams are recorded (the most specific rule, possibly by asking
+ * the on-demand callback; or the API, which overrides the rules until it stops the recording), and runs each
+ * recording through its life: captures into its record folder, rotation into a new recording when the record
+ * period is reached, a splice window in which a publisher that dropped out may come back to the same recording,
+ * and the end. It tells an observer (webhooks, the recordings index) about each step.
  */
 
-import { relativePathProblem, streamNameProblem, streamPatternMatches } from "../config/mod.ts";
+import {
+  type RecordRule,
+  relativePathProblem,
+  renderTemplate,
+  resolveRule,
+  type RuleSettings,
+  streamNameProblem,
+} from "../config/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
-import type { StreamHub } from "./hub.ts";
-import { dailyRecordDir, HLS_MULTIVARIANT_NAME } from "./layout.ts";
-import { RecordingSession, type SessionStatus } from "./session.ts";
+import { Capture, type CaptureTarget } from "./capture.ts";
+import type { StreamHub, UnpublishReason } from "./hub.ts";
+import { HLS_MULTIVARIANT_NAME, MANIFEST_NAME } from "./layout.ts";
+import { askOnDemand, type OnDemandAnswer } from "./on_demand.ts";
+import type { PipelineStats } from "./pipeline.ts";
+import { RecordFolder, type StoredSegment } from "./record_folder.ts";
 import type { LiveSource } from "./source.ts";
+
+/** How often running recordings are checked against their record period. */
+const ROTATION_CHECK_MS = 500;
 
 export interface ManagerOptions {
   hub: StreamHub;
   files: RecordingFiles;
   clock: Clock;
   log: Logger;
-  autoStreams: readonly string[];
-  segmentDurationMs: number;
+  /** Explicit rules first, then the auto_streams ones (see resolveRule). */
+  rules: readonly RecordRule[];
+  /** Settings of a recording no rule matches (started through the API). */
+  defaults: RuleSettings;
   nodeAlias: string | undefined;
+  observer?: RecordingObserver;
   /** Makes record ids; the default is the start time plus a random suffix. */
   newRecordId?: (nowMs: number) => string;
+  /** The on-demand callback client (replaceable in tests). */
+  askOnDemand?: typeof askOnDemand;
 }
 
-/** What starting a recording answers (the seed's fields plus the record's identity). */
+/** Told about each step of every recording; called synchronously, must not throw. */
+export interface RecordingObserver {
+  started?(recording: RecordingView): void;
+  segment?(recording: RecordingView, segment: StoredSegment): void;
+  /** The publisher left; the recording waits for it until `spliceDeadline`. */
+  waiting?(recording: RecordingView): void;
+  spliced?(recording: RecordingView): void;
+  rotated?(from: RecordingView, to: RecordingView): void;
+  finished?(recording: RecordingView): void;
+}
+
+export type RecordingState = "recording" | "waiting" | "finished";
+
+/** A recording as the API, the index and webhooks see it. */
+export interface RecordingView {
+  recordId: string;
+  streamId: string;
+  recordDir: string;
+  mpdPath: string;
+  hlsPath: string | undefined;
+  state: RecordingState;
+  startedAt: string;
+  endedAt: string | undefined;
+  durationS: number;
+  periods: number;
+  segments: number;
+  sizeBytes: number;
+  codecs: string[];
+  storageErrors: number;
+  lastStorageError: string | undefined;
+  /** Why it is recorded: "api" or the rule's source ("recorder.rules[0]", "recorder.auto_streams[1]"). */
+  reason: string;
+  settings: RuleSettings;
+  /** When the splice window of a waiting recording closes, ISO 8601. */
+  spliceDeadline: string | undefined;
+  stats: PipelineStats | undefined;
+}
+
+/** What starting or stopping a recording answers (the seed's fields plus the record's identity). */
 export interface RecordingInfo {
   id: string;
   record_id: string;
   record_dir: string;
   mpd_path: string;
   /** The HLS multivariant playlist over the same segments. */
-  hls_path: string;
-  node_alias?: string;
+  hls_path: string | undefined;
+  node_alias: string | null;
 }
 
 /** Whether a stream is live and recorded, and the recording's details when it is. */
 export interface RecordingStatus {
   recording: boolean;
   streamLive: boolean;
-  session: SessionStatus | undefined;
+  session: RecordingView | undefined;
+}
+
+/** One recording: a record id in a folder, and the capture feeding it while the publisher is there. */
+class Recording {
+  readonly recordId: string;
+  readonly streamId: string;
+  readonly folder: RecordFolder;
+  readonly settings: RuleSettings;
+  readonly reason: string;
+  /** The folder was given (an API `base_dir`), not rendered from the template: rotation stays in it. */
+  readonly fixedFolder: boolean;
+  startedAtMs: number;
+  endedAtMs: number | undefined;
+  state: RecordingState = "recording";
+  part = 1;
+  capture: Capture | undefined;
+  spliceTimer: ReturnType<typeof setTimeout> | undefined;
+  spliceDeadlineMs: number | undefined;
+  segments = 0;
+  sizeBytes = 0;
+
+  constructor(init: {
+    recordId: string;
+    streamId: string;
+    folder: RecordFolder;
+    settings: RuleSettings;
+    reason: string;
+    fixedFolder: boolean;
+    startedAtMs: number;
+  }) {
+    this.recordId = init.recordId;
+    this.streamId = init.streamId;
+    this.folder = init.folder;
+    this.settings = init.settings;
+    this.reason = init.reason;
+    this.fixedFolder = init.fixedFolder;
+    this.startedAtMs = init.startedAtMs;
+  }
+
+  view(): RecordingView {
+    const summary = this.folder.summary(this.recordId);
+    const hls = this.settings.formats.includes("hls");
+    return {
+      recordId: this.recordId,
+      streamId: this.streamId,
+      recordDir: this.folder.recordDir,
+      mpdPath: `${this.folder.recordDir}/${MANIFEST_NAME}`,
+      hlsPath: hls ? `${this.folder.recordDir}/${HLS_MULTIVARIANT_NAME}` : undefined,
+      state: this.state,
+      startedAt: new Date(this.startedAtMs).toISOString(),
+      endedAt: this.endedAtMs === undefined ? undefined : new Date(this.endedAtMs).toISOString(),
+      durationS: summary.durationS,
+      periods: summary.periods,
+      segments: this.segments,
+      sizeBytes: this.sizeBytes,
+      codecs: summary.codecs,
+      storageErrors: this.folder.storageErrors,
+      lastStorageError: this.folder.lastStorageError,
+      reason: this.reason,
+      settings: this.settings,
+      spliceDeadline: this.spliceDeadlineMs === undefined ? undefined : new Date(this.spliceDeadlineMs).toISOString(),
+      stats: this.capture?.stats,
+    };
+  }
 }
 
 /** Recordings by stream name; at most one per stream. */
 export class RecordingManager {
   readonly #opts: ManagerOptions;
-  readonly #sessions = new Map<string, RecordingSession>();
-  /** Starts in progress, so that stop and shutdown can wait for them. */
-  readonly #starting = new Map<string, Promise<RecordingInfo>>();
+  readonly #recordings = new Map<string, Recording>();
+  /** Starts in progress (an on-demand question), so that stop and shutdown can wait for them. */
+  readonly #starting = new Map<string, Promise<unknown>>();
+  readonly #rotationTimer: ReturnType<typeof setInterval>;
+  /** Ends in progress, until their folder has written everything. */
+  readonly #ending = new Set<Promise<void>>();
+  /** Recordings that rotation ended while their last segments are still being written, by record id. */
+  readonly #rotatedAway = new Map<string, Recording>();
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
     opts.hub.listen({
       published: (source) => this.#onPublished(source),
-      unpublished: (source) => this.#onUnpublished(source),
+      unpublished: (source, reason) => this.#onUnpublished(source, reason),
     });
+    this.#rotationTimer = setInterval(() => this.#checkRotations(), ROTATION_CHECK_MS);
   }
 
-  /** Starts recording a live stream; `baseDir` replaces the default daily folder. */
-  start(streamId: string, request: { baseDir?: string } = {}): Promise<RecordingInfo> {
+  /** Starts recording a live stream through the API, whatever the rules say; `baseDir` is its folder. */
+  async start(streamId: string, request: { baseDir?: string } = {}): Promise<RecordingInfo> {
     const problem = streamNameProblem(streamId);
-    if (problem !== undefined) return Promise.reject(new BadRequestError(problem));
+    if (problem !== undefined) throw new BadRequestError(problem);
     if (request.baseDir !== undefined) {
       const dirProblem = relativePathProblem(request.baseDir);
-      if (dirProblem !== undefined) return Promise.reject(new BadRequestError(`base_dir: ${dirProblem}`));
+      if (dirProblem !== undefined) throw new BadRequestError(`base_dir: ${dirProblem}`);
     }
     const source = this.#opts.hub.get(streamId);
-    if (source === undefined) {
-      return Promise.reject(new NotFoundError(`stream "${streamId}" is not being published`));
+    if (source === undefined) throw new NotFoundError(`stream "${streamId}" is not being published`);
+    await this.#starting.get(streamId)?.catch(() => {});
+    if (this.#recordings.has(streamId)) {
+      throw new ConflictError(`stream "${streamId}" is already being recorded`);
     }
-    if (this.#sessions.has(streamId) || this.#starting.has(streamId)) {
-      return Promise.reject(new ConflictError(`stream "${streamId}" is already being recorded`));
-    }
-    const recordDir = request.baseDir ?? dailyRecordDir(streamId, this.#opts.clock.nowMs());
-    for (const session of this.#sessions.values()) {
-      if (session.status().recordDir === recordDir) {
-        return Promise.reject(new ConflictError(`folder "${recordDir}" is in use by another recording`));
-      }
-    }
-    const starting = this.#startSession(source, recordDir).finally(() => this.#starting.delete(streamId));
-    this.#starting.set(streamId, starting);
-    return starting;
+    const rule = resolveRule(this.#opts.rules, streamId);
+    const settings = rule?.settings ?? this.#opts.defaults;
+    const recording = this.#begin(source, settings, "api", request.baseDir);
+    return this.#info(recording);
   }
 
-  /** The stream's recording status; `recording: false` when none runs. */
+  /** The stream's recording status; `recording: false` when none runs or waits. */
   status(streamId: string): RecordingStatus {
     const streamLive = this.#opts.hub.get(streamId) !== undefined;
-    const session = this.#sessions.get(streamId)?.status();
-    return { recording: session !== undefined, streamLive, session };
+    const recording = this.#recordings.get(streamId);
+    return { recording: recording !== undefined, streamLive, session: recording?.view() };
   }
 
-  /** Stops and finalizes the stream's recording; NotFoundError when none runs. */
+  /** Every recording running or waiting in its splice window. */
+  list(): RecordingView[] {
+    return [...this.#recordings.values()].map((recording) => recording.view());
+  }
+
+  /** Stops and finalizes the stream's recording (also one waiting for its publisher); NotFoundError when none. */
   async stop(streamId: string): Promise<RecordingInfo> {
     await this.#starting.get(streamId)?.catch(() => {});
-    const session = this.#sessions.get(streamId);
-    if (session === undefined) throw new NotFoundError(`stream "${streamId}" is not being recorded`);
-    await session.stop();
-    this.#sessions.delete(streamId);
-    const status = session.status();
-    this.#opts.log("info", "recording finished", {
-      stream: streamId,
-      recordId: status.recordId,
-      seconds: status.durationS,
-    });
-    return this.#info(streamId, status);
+    const recording = this.#recordings.get(streamId);
+    if (recording === undefined) throw new NotFoundError(`stream "${streamId}" is not being recorded`);
+    await this.#end(recording);
+    return this.#info(recording);
   }
 
   /** Finalizes every recording; used on SIGINT/SIGTERM. */
   async shutdown(): Promise<void> {
+    clearInterval(this.#rotationTimer);
     await Promise.allSettled([...this.#starting.values()]);
-    await Promise.allSettled([...this.#sessions.keys()].map((streamId) => this.stop(streamId)));
+    await Promise.allSettled([...this.#recordings.values()].map((recording) => this.#end(recording)));
+    await Promise.allSettled([...this.#ending]);
   }
 
-  async #startSession(source: LiveSource, recordDir: string): Promise<RecordingInfo> {
-    const { files, clock, log, segmentDurationMs } = this.#opts;
-    const recordId = (this.#opts.newRecordId ?? defaultRecordId)(clock.nowMs());
-    const session = new RecordingSession({ source, files, clock, log, recordId, recordDir, segmentDurationMs });
-    await session.start();
-    this.#sessions.set(source.streamId, session);
-    log("info", "recording started", { stream: source.streamId, recordId, mpd: session.mpdPath });
-    return this.#info(source.streamId, session.status());
+  #begin(source: LiveSource, settings: RuleSettings, reason: string, baseDir?: string): Recording {
+    const { clock, log } = this.#opts;
+    const nowMs = clock.nowMs();
+    const recordId = (this.#opts.newRecordId ?? defaultRecordId)(nowMs);
+    const recordDir = baseDir ?? this.#folderPath(settings, source.streamId, recordId, nowMs);
+    for (const other of this.#recordings.values()) {
+      if (other.folder.recordDir === recordDir) {
+        throw new ConflictError(`folder "${recordDir}" is in use by another recording`);
+      }
+    }
+    const recording = new Recording({
+      recordId,
+      streamId: source.streamId,
+      folder: this.#folder(source.streamId, recordDir, settings),
+      settings,
+      reason,
+      fixedFolder: baseDir !== undefined,
+      startedAtMs: nowMs,
+    });
+    this.#recordings.set(source.streamId, recording);
+    this.#capture(recording, source);
+    log("info", "recording started", { stream: source.streamId, recordId, mpd: recording.view().mpdPath, reason });
+    this.#opts.observer?.started?.(recording.view());
+    return recording;
   }
 
-  #info(streamId: string, status: SessionStatus): RecordingInfo {
-    const nodeAlias = this.#opts.nodeAlias;
-    return {
-      id: streamId,
-      record_id: status.recordId,
-      record_dir: status.recordDir,
-      mpd_path: status.mpdPath,
-      hls_path: `${status.recordDir}/${HLS_MULTIVARIANT_NAME}`,
-      ...(nodeAlias !== undefined ? { node_alias: nodeAlias } : {}),
-    };
+  #capture(recording: Recording, source: LiveSource): void {
+    recording.capture = new Capture({
+      source,
+      clock: this.#opts.clock,
+      segmentDurationMs: recording.settings.segmentDurationS * 1000,
+      target: { folder: recording.folder, recordId: recording.recordId },
+      part: recording.part,
+    });
+    recording.capture.start();
+  }
+
+  /** A folder writer whose segments are counted towards the recording they belong to. */
+  #folder(streamId: string, recordDir: string, settings: RuleSettings): RecordFolder {
+    const folder: RecordFolder = new RecordFolder({
+      files: this.#opts.files,
+      clock: this.#opts.clock,
+      log: this.#opts.log,
+      streamId,
+      recordDir,
+      hls: settings.formats.includes("hls"),
+      onSegment: (segment) => {
+        const recording = this.#find(segment.recordId);
+        if (recording === undefined) return;
+        recording.segments++;
+        recording.sizeBytes += segment.sizeBytes;
+        this.#opts.observer?.segment?.(recording.view(), segment);
+      },
+    });
+    return folder;
+  }
+
+  /** Running, waiting or just rotated-away-from recordings, by id. */
+  #find(recordId: string): Recording | undefined {
+    for (const recording of this.#recordings.values()) if (recording.recordId === recordId) return recording;
+    return this.#rotatedAway.get(recordId);
+  }
+
+  #folderPath(settings: RuleSettings, streamId: string, recordId: string, startMs: number): string {
+    const folder = renderTemplate(settings.pathTemplate, { stream: streamId, recordId, startMs });
+    return settings.prefix === undefined ? folder : `${settings.prefix}/${folder}`;
   }
 
   #onPublished(source: LiveSource): void {
-    if (!this.#opts.autoStreams.some((pattern) => streamPatternMatches(pattern, source.streamId))) return;
-    this.start(source.streamId).catch((error) => {
-      this.#opts.log("error", "auto recording did not start", { stream: source.streamId, error: String(error) });
+    const streamId = source.streamId;
+    const waiting = this.#recordings.get(streamId);
+    if (waiting !== undefined && waiting.state === "waiting") {
+      this.#splice(waiting, source);
+      return;
+    }
+    if (waiting !== undefined) return;
+    const rule = resolveRule(this.#opts.rules, streamId);
+    if (rule === undefined || rule.mode === "never") return;
+    const decided = rule.mode === "on_demand" ? this.#ask(rule, source) : Promise.resolve(rule.settings);
+    const starting = decided.then((settings) => {
+      if (settings === undefined || this.#opts.hub.get(streamId) !== source || this.#recordings.has(streamId)) return;
+      this.#begin(source, settings, rule.source);
+    }).catch((error) => {
+      this.#opts.log("error", "recording did not start", { stream: streamId, error: String(error) });
+    }).finally(() => {
+      if (this.#starting.get(streamId) === starting) this.#starting.delete(streamId);
+    });
+    this.#starting.set(streamId, starting);
+  }
+
+  /** The settings to record with, or undefined when the on-demand callback (or its fallback) says no. */
+  async #ask(rule: RecordRule, source: LiveSource): Promise<RuleSettings | undefined> {
+    const ask = this.#opts.askOnDemand ?? askOnDemand;
+    const answer: OnDemandAnswer = await ask(rule.onDemand!, {
+      stream: source.streamId,
+      nodeAlias: this.#opts.nodeAlias,
+      publishedAt: new Date(source.publishedAtMs).toISOString(),
+    });
+    this.#opts.log("info", "on-demand recording decided", {
+      stream: source.streamId,
+      record: answer.record,
+      reason: answer.reason,
+    });
+    if (!answer.record) return undefined;
+    return { ...rule.settings, ...answer.overrides };
+  }
+
+  #onUnpublished(source: LiveSource, reason: UnpublishReason): void {
+    const recording = this.#recordings.get(source.streamId);
+    const capture = recording?.capture;
+    if (recording === undefined || capture === undefined || recording.state !== "recording") return;
+    if (reason === "ended" || recording.settings.spliceWindowS === 0) {
+      this.#end(recording).catch((error) => {
+        this.#opts.log("error", "recording did not stop cleanly", { stream: source.streamId, error: String(error) });
+      });
+      return;
+    }
+    // The publisher dropped out: keep the recording open for the splice window.
+    recording.state = "waiting";
+    recording.capture = undefined;
+    const windowMs = recording.settings.spliceWindowS * 1000;
+    recording.spliceDeadlineMs = this.#opts.clock.nowMs() + windowMs;
+    recording.spliceTimer = setTimeout(() => {
+      this.#opts.log("info", "splice window closed", { stream: recording.streamId, recordId: recording.recordId });
+      void this.#end(recording);
+    }, windowMs);
+    void capture.stop().then(() => {
+      this.#opts.log("info", "recording waits for its publisher", {
+        stream: recording.streamId,
+        recordId: recording.recordId,
+        until: recording.view().spliceDeadline,
+      });
+      this.#opts.observer?.waiting?.(recording.view());
     });
   }
 
-  #onUnpublished(source: LiveSource): void {
-    if (!this.#sessions.has(source.streamId) && !this.#starting.has(source.streamId)) return;
-    this.stop(source.streamId).catch((error) => {
-      this.#opts.log("error", "recording did not stop cleanly", { stream: source.streamId, error: String(error) });
+  /** The publisher came back within the window: the same recording goes on in a new period. */
+  #splice(recording: Recording, source: LiveSource): void {
+    clearTimeout(recording.spliceTimer);
+    recording.spliceTimer = undefined;
+    recording.spliceDeadlineMs = undefined;
+    recording.state = "recording";
+    recording.part++;
+    this.#capture(recording, source);
+    this.#opts.log("info", "recording spliced", {
+      stream: recording.streamId,
+      recordId: recording.recordId,
+      part: recording.part,
     });
+    this.#opts.observer?.spliced?.(recording.view());
+  }
+
+  /** Stops the capture (if any) and finalizes; later calls wait for the same end. */
+  #end(recording: Recording): Promise<void> {
+    if (recording.state === "finished") return recording.folder.idle();
+    const capture = recording.capture;
+    recording.state = "finished";
+    recording.capture = undefined;
+    clearTimeout(recording.spliceTimer);
+    recording.spliceDeadlineMs = undefined;
+    const ended = (async () => {
+      await capture?.stop();
+      recording.endedAtMs = this.#opts.clock.nowMs();
+      recording.folder.finishRecording(recording.recordId);
+      await recording.folder.idle();
+      if (this.#recordings.get(recording.streamId) === recording) this.#recordings.delete(recording.streamId);
+      const view = recording.view();
+      this.#opts.log("info", "recording finished", {
+        stream: recording.streamId,
+        recordId: recording.recordId,
+        seconds: view.durationS,
+      });
+      this.#opts.observer?.finished?.(view);
+    })();
+    this.#ending.add(ended);
+    return ended.finally(() => this.#ending.delete(ended));
+  }
+
+  #checkRotations(): void {
+    for (const recording of this.#recordings.values()) {
+      const capture = recording.capture;
+      if (capture === undefined || capture.rotating || recording.state !== "recording") continue;
+      if (capture.recordedS < recording.settings.recordPeriodS) continue;
+      this.#rotate(recording, capture);
+    }
+  }
+
+  /** Ends `recording` at the next keyframe and continues the same capture into a new recording. */
+  #rotate(recording: Recording, capture: Capture): void {
+    const nowMs = this.#opts.clock.nowMs();
+    const recordId = (this.#opts.newRecordId ?? defaultRecordId)(nowMs);
+    const recordDir = recording.fixedFolder
+      ? recording.folder.recordDir
+      : this.#folderPath(recording.settings, recording.streamId, recordId, nowMs);
+    const folder = recordDir === recording.folder.recordDir
+      ? recording.folder
+      : this.#folder(recording.streamId, recordDir, recording.settings);
+    const next = new Recording({
+      recordId,
+      streamId: recording.streamId,
+      folder,
+      settings: recording.settings,
+      reason: recording.reason,
+      fixedFolder: recording.fixedFolder,
+      startedAtMs: nowMs,
+    });
+    const target: CaptureTarget = { folder, recordId };
+    const rotated = capture.rotate(target);
+    if (rotated === undefined) return;
+    // From now on segments after the cut count towards the new recording.
+    this.#rotatedAway.set(recording.recordId, recording);
+    this.#recordings.set(recording.streamId, next);
+    next.capture = capture;
+    void rotated.then(async ({ cutMs }) => {
+      next.startedAtMs = cutMs;
+      recording.state = "finished";
+      recording.capture = undefined;
+      recording.endedAtMs = cutMs;
+      recording.folder.finishRecording(recording.recordId);
+      await recording.folder.idle();
+      this.#rotatedAway.delete(recording.recordId);
+      this.#opts.log("info", "recording rotated", {
+        stream: recording.streamId,
+        from: recording.recordId,
+        to: next.recordId,
+        seconds: recording.view().durationS,
+      });
+      this.#opts.observer?.finished?.(recording.view());
+      this.#opts.observer?.rotated?.(recording.view(), next.view());
+      this.#opts.observer?.started?.(next.view());
+    });
+  }
+
+  #info(recording: Recording): RecordingInfo {
+    const view = recording.view();
+    return {
+      id: recording.streamId,
+      record_id: view.recordId,
+      record_dir: view.recordDir,
+      mpd_path: view.mpdPath,
+      hls_path: view.hlsPath,
+      node_alias: this.#opts.nodeAlias ?? null,
+    };
   }
 }
 

@@ -132,6 +132,11 @@ export class RecordingPipeline {
     return this.waitingForKeyframe || this.#segmenter.keyframeDue;
   }
 
+  /** See Segmenter.cutAtNextKeyframe: the next keyframe ends the open segment, whose track and number it answers. */
+  cutAtNextKeyframe(): { track: TrackKind; number: number } | undefined {
+    return this.#segmenter.cutAtNextKeyframe();
+  }
+
   /** What the pipeline and its stages counted so far. */
   get stats(): PipelineStats {
     return {

@@ -13,7 +13,7 @@ import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import { INDEX_NAME, parseSegmentName } from "./layout.ts";
 import { renderManifests } from "./manifests.ts";
-import { parseIndex } from "./session.ts";
+import { nextNumber, parseIndex } from "./record_folder.ts";
 
 /** What recovery did to one recording. */
 export interface RecoveredRecording {
@@ -49,11 +49,14 @@ async function recoverOne(files: RecordingFiles, active: ActiveRecording, clock:
   const index: RecordingIndex = indexBytes === undefined
     ? { version: 1, streamId: active.streamId, periods: [] }
     : parseIndex(indexBytes);
-  let period = index.periods.find((p) => p.recordId === recordId);
+  // The recording's last period (a spliced recording has several) is the one a crash can leave unfinished.
+  let period = index.periods.findLast((p) => p.recordId === recordId);
   if (period === undefined) {
     period = { recordId, startedAt: active.startedAt, status: "recording" };
     index.periods.push(period);
   }
+  // Numbers below this belong to the folder's other periods, never to this one.
+  const firstFree = nextNumber({ ...index, periods: index.periods.filter((p) => p !== period) });
   const result: RecoveredRecording = { recordId, recordDir, salvagedSegments: 0, droppedSegments: 0, durationS: 0 };
 
   // Segments left open by the crash: keep what is complete.
@@ -72,7 +75,7 @@ async function recoverOne(files: RecordingFiles, active: ActiveRecording, clock:
     .sort((a, b) => a.number - b.number);
   for (const segment of closed) {
     const track = period[segment.track];
-    if (track === undefined || segment.number < nextNumberOf(track)) continue;
+    if (track === undefined || segment.number < Math.max(firstFree, nextNumberOf(track))) continue;
     if (track.segments.length > 0 && segment.number !== nextNumberOf(track)) continue;
     const bytes = await files.read(segment.key);
     if (bytes === undefined) continue;

@@ -99,6 +99,12 @@ export class RecordingFiles {
     return await store.presignRead(key, presignExpiresS);
   }
 
+  /** Removes `key` locally and from the store; either may already lack it. */
+  async delete(key: string): Promise<void> {
+    await this.#opts.local.delete(key);
+    await this.#opts.store.delete(key);
+  }
+
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const local = await this.#opts.local.stat(key);
     return local !== undefined ? { sizeBytes: local.sizeBytes } : await this.#opts.store.stat(key);

@@ -30,7 +30,12 @@ export async function startService(
 ): Promise<Service> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "liverec-test-" });
   const root = opts.storageRoot ?? join(dir, "records");
-  const toml = opts.toml ?? "";
+  // Each service keeps its own state (recordings index, webhook outbox) in its test folder.
+  const stateDir = `state_dir = ${JSON.stringify(join(dir, "state"))}\n`;
+  const given = opts.toml ?? "";
+  const toml = /^\[recorder\]$/m.test(given) || /^state_dir/m.test(given)
+    ? given.replace(/^\[recorder\]\n/m, (header) => /^state_dir/m.test(given) ? header : header + stateDir)
+    : `[recorder]\n${stateDir}${given}`;
   const hasStorage = /\[recorder\.storage\]/.test(toml);
   const configText = [
     `[http]\nlisten = "127.0.0.1:0"\n`,

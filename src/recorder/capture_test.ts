@@ -6,7 +6,8 @@ import type { RecordingIndex } from "../manifest/mod.ts";
 import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
 import { StorageError } from "../shared/errors.ts";
 import { silentLogger } from "../shared/log.ts";
-import { RecordingSession } from "./session.ts";
+import { Capture } from "./capture.ts";
+import { RecordFolder } from "./record_folder.ts";
 import type { LiveSource, SourceListener, SourceTrack } from "./source.ts";
 
 const clip = await loadClip();
@@ -29,9 +30,15 @@ class ReplaySource implements LiveSource {
   requestKeyframe() {
     this.keyframeRequests++;
   }
-  replay(seconds: number, clock: { ms: number }) {
+  /** Replays `seconds` of the clip; `at` runs once when the media passes `at.seconds`. */
+  replay(seconds: number, clock: { ms: number }, at?: { seconds: number; run: () => void }) {
+    const startMs = clock.ms;
     for (const p of clipPackets(clip, { seconds, baseMs: clock.ms })) {
       clock.ms = p.arrivalMs;
+      if (at !== undefined && p.arrivalMs - startMs >= at.seconds * 1000) {
+        at.run();
+        at = undefined;
+      }
       this.#listener?.rtp(p.kind, p.packet, p.arrivalMs);
     }
   }
@@ -52,23 +59,58 @@ async function text(files: RecordingFiles, name: string): Promise<string> {
   return new TextDecoder().decode(await files.read(`cam/2026/11/21/${name}`));
 }
 
+/** A recording of the replayed source into the day's folder: a capture writing a period of a record folder. */
 function session(files: RecordingFiles, source: ReplaySource, clock: { ms: number }, recordId: string) {
-  return new RecordingSession({
-    source,
+  const nowMs = { nowMs: () => clock.ms };
+  const folder = new RecordFolder({
     files,
-    clock: { nowMs: () => clock.ms },
+    clock: nowMs,
     log: silentLogger,
-    recordId,
+    streamId: "cam",
     recordDir: "cam/2026/11/21",
-    segmentDurationMs: 2000,
+    hls: true,
   });
+  let segments = 0;
+  let finished = false;
+  const capture = new Capture({
+    source,
+    clock: nowMs,
+    segmentDurationMs: 2000,
+    target: { folder, recordId },
+    part: 1,
+  });
+  return {
+    folder,
+    capture,
+    async start() {
+      capture.start();
+      await folder.idle();
+    },
+    async stop() {
+      await capture.stop();
+      folder.finishRecording(recordId);
+      await folder.idle();
+      finished = true;
+      segments = (await index(files)).periods.filter((p) => p.recordId === recordId)
+        .reduce((n, p) => n + (p.video?.segments.length ?? 0) + (p.audio?.segments.length ?? 0), 0);
+    },
+    status() {
+      return {
+        state: finished ? "finished" : "recording",
+        segments,
+        stats: capture.stats,
+        storageErrors: folder.storageErrors,
+        lastStorageError: folder.lastStorageError,
+      };
+    },
+  };
 }
 
 async function index(files: RecordingFiles): Promise<RecordingIndex> {
   return JSON.parse(await text(files, "index.json"));
 }
 
-Deno.test("RecordingSession writes inits, segments, the index and a manifest that turns static on stop", async () => {
+Deno.test("Capture + RecordFolder writes inits, segments, the index and a manifest that turns static on stop", async () => {
   const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
@@ -105,7 +147,7 @@ Deno.test("RecordingSession writes inits, segments, the index and a manifest tha
   assert.deepEqual(await files.activeRecordings(), [], "no longer in progress");
 });
 
-Deno.test("RecordingSession writes EVENT HLS playlists that list each closed segment and end with ENDLIST on stop", async () => {
+Deno.test("Capture + RecordFolder writes EVENT HLS playlists that list each closed segment and end with ENDLIST on stop", async () => {
   const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
@@ -137,7 +179,7 @@ Deno.test("RecordingSession writes EVENT HLS playlists that list each closed seg
   }
 });
 
-Deno.test("RecordingSession makes each fragment durable as it completes, before its segment closes", async () => {
+Deno.test("Capture + RecordFolder makes each fragment durable as it completes, before its segment closes", async () => {
   const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
@@ -155,7 +197,7 @@ Deno.test("RecordingSession makes each fragment durable as it completes, before 
   await recording.stop();
 });
 
-Deno.test("RecordingSession continues numbering in a folder that already has a recording", async () => {
+Deno.test("Capture + RecordFolder continues numbering in a folder that already has a recording", async () => {
   const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
@@ -176,7 +218,7 @@ Deno.test("RecordingSession continues numbering in a folder that already has a r
   assert.deepEqual(await files.read("cam/2026/11/21/seg_0001.m4s"), firstSegment);
 });
 
-Deno.test("RecordingSession sets an unreadable index aside and never reuses the folder's segment numbers", async () => {
+Deno.test("Capture + RecordFolder sets an unreadable index aside and never reuses the folder's segment numbers", async () => {
   const files = await freshFiles();
   await files.replace("cam/2026/11/21/index.json", new TextEncoder().encode("{ torn"));
   await files.replace("cam/2026/11/21/init.m4s", new Uint8Array([1]));
@@ -195,7 +237,7 @@ Deno.test("RecordingSession sets an unreadable index aside and never reuses the 
   assert.equal(period.video!.init, "init_2.m4s");
 });
 
-Deno.test("RecordingSession keeps recording through a failed write and reports what is missing", async () => {
+Deno.test("Capture + RecordFolder keeps recording through a failed write and reports what is missing", async () => {
   const files = await freshFiles();
   const append = files.appendFragment.bind(files);
   files.appendFragment = (key, bytes) =>
@@ -213,4 +255,53 @@ Deno.test("RecordingSession keeps recording through a failed write and reports w
   assert.ok((await objects(files)).includes("seg_0002.m4s"));
   const mpd = await text(files, "manifest.mpd");
   assert.match(mpd, /media="seg_\$Number%04d\$\.m4s" startNumber="1"/, "later segments keep their numbers");
+});
+
+Deno.test("Capture rotates at the next keyframe into another folder: every frame in exactly one recording", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource();
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const nowMs = { nowMs: () => clock.ms };
+  const folder = (recordDir: string) =>
+    new RecordFolder({ files, clock: nowMs, log: silentLogger, streamId: "cam", recordDir, hls: true });
+  const first = folder("cam/r1");
+  const capture = new Capture({
+    source,
+    clock: nowMs,
+    segmentDurationMs: 2000,
+    target: { folder: first, recordId: "r1" },
+    part: 1,
+  });
+  capture.start();
+  const second = folder("cam/r2");
+  let rotated: Promise<{ cutMs: number }> | undefined;
+  source.replay(7, clock, { seconds: 3, run: () => (rotated = capture.rotate({ folder: second, recordId: "r2" })) });
+  assert.ok(rotated !== undefined);
+  const { cutMs } = await rotated;
+  await capture.stop();
+  first.finishRecording("r1");
+  second.finishRecording("r2");
+  await Promise.all([first.idle(), second.idle()]);
+
+  const indexOf = async (dir: string): Promise<RecordingIndex> =>
+    JSON.parse(new TextDecoder().decode(await files.read(`${dir}/index.json`)));
+  const [a, b] = [(await indexOf("cam/r1")).periods[0]!, (await indexOf("cam/r2")).periods[0]!];
+  const endOf = (t: NonNullable<typeof a.video>) => {
+    const last = t.segments[t.segments.length - 1]!;
+    return last.startTicks + last.durationTicks;
+  };
+  // The new recording starts exactly where the old one's video ended, at a keyframe (its first segment).
+  const cutTicks = endOf(a.video!);
+  assert.equal(b.video!.segments[0]!.startTicks, cutTicks);
+  assert.equal(b.video!.presentationTimeOffset, cutTicks);
+  assert.ok(b.audio!.segments[0]!.startTicks >= b.audio!.presentationTimeOffset!, "audio starts in its period");
+  assert.ok(endOf(a.audio!) <= b.audio!.segments[0]!.startTicks, "no audio in both");
+  assert.equal(Date.parse(b.startedAt), cutMs);
+  // Numbers continue in the new folder from 1, and its MPD starts the period at the cut.
+  assert.equal(b.video!.startNumber, 1);
+  const mpd = new TextDecoder().decode(await files.read("cam/r2/manifest.mpd"));
+  assert.match(mpd, new RegExp(`presentationTimeOffset="${cutTicks}"`));
+  assert.match(mpd, /type="static"/);
+  const frames = (p: typeof a) => p.video!.segments.reduce((n, s) => n + Math.round(s.durationTicks / 3000), 0);
+  assert.equal(frames(a) + frames(b), capture.stats.videoFrames, "every frame is in one of the two recordings");
 });

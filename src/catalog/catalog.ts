@@ -1,0 +1,764 @@
+/**
+ * The recordings catalog: one SQLite row per recording (Deno's built-in `node:sqlite`), listed newest first for the
+ * API and kept in step with Liveman through live777's pull / ack / delete sync. It holds index values only, never
+ * media, and knows nothing of HTTP beyond the pure JSON and query helpers at the end of this file.
+ *
+ * The sync differs from live777's `liveion/src/recorder/index.rs` in one deliberate way: live777 acknowledges a
+ * recording by key, turns its status into `Acked` and lets Liveman delete it, so a recording acked while still
+ * active loses its final state (`update_status` finds no entry once Liveman has deleted it, and a finish that lands
+ * between Liveman's pull and its ack is acked unseen). Here every change gets a strictly increasing version
+ * (`change_ts`, µs), an ack records the version it acknowledges, a row is in the sync while its newest version is
+ * unacknowledged, and only finished or failed rows whose newest version is acknowledged can be deleted.
+ */
+
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { assert } from "../shared/assert.ts";
+import type { Clock } from "../shared/clock.ts";
+import { BadRequestError, StorageError } from "../shared/errors.ts";
+
+/** The schema version stored in `PRAGMA user_version`; a newer file is refused rather than misread. */
+export const CATALOG_SCHEMA_VERSION = 1;
+
+/** Rows per page when a list or sync query names no limit (live777's `list_sessions` default too). */
+export const DEFAULT_PAGE_LIMIT = 100;
+
+/** The largest page a list or sync query may ask for. */
+export const MAX_PAGE_LIMIT = 1000;
+
+/** Where a recording is in its life. */
+export type RecordingState =
+  | "recording"
+  /** The publisher is gone and the recording waits inside the splice window for it to come back. */
+  | "waiting"
+  | "finished"
+  | "failed";
+
+/** Every state, in life order. */
+export const RECORDING_STATES: readonly RecordingState[] = ["recording", "waiting", "finished", "failed"];
+
+/** One recording as the catalog stores it. Times are UTC ISO 8601 with milliseconds. */
+export interface RecordingRow {
+  recordId: string;
+  stream: string;
+  /** Storage key prefix of the recording's objects. */
+  recordDir: string;
+  mpdPath: string;
+  hlsPath: string;
+  /** The progressive MP4, once one has been written. */
+  mp4Path: string | undefined;
+  startedAt: string;
+  endedAt: string | undefined;
+  durationS: number;
+  state: RecordingState;
+  sizeBytes: number;
+  segments: number;
+  /** RFC 6381 codec strings, e.g. `["avc1.42e01f", "opus"]`. */
+  codecs: string[];
+  /** `recorder.node_alias`, undefined when not configured. */
+  nodeAlias: string | undefined;
+  periods: number;
+  /** The clock's time of the row's newest change, set by the catalog. */
+  updatedAt: string;
+}
+
+/** What the recorder hands to `upsert`: a row without the catalog's own `updatedAt`. */
+export type RecordingInput = Omit<RecordingRow, "updatedAt">;
+
+/** The API's list query; `from` / `to` select recordings whose [startedAt, endedAt or now] overlaps them. */
+export interface ListFilter {
+  stream?: string;
+  from?: string;
+  to?: string;
+  state?: RecordingState;
+  /** Default 100, at most 1000. */
+  limit?: number;
+  offset?: number;
+}
+
+/** Liveman's pull: unacknowledged changes newer than `sinceTs`, oldest first. */
+export interface SyncQuery {
+  stream?: string;
+  /** A previous page's `lastTs` (µs); every unacknowledged change when absent. */
+  sinceTs?: number;
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+/** A row as the sync delivers it, with the version of the change it shows. */
+export interface RecordingChange {
+  row: RecordingRow;
+  /** The row's version: µs since the epoch, strictly increasing over every change in the catalog. */
+  changeTs: number;
+}
+
+/** One page of the sync. */
+export interface SyncPage {
+  changes: RecordingChange[];
+  /** The newest `changeTs` in the page (the cursor for the next pull); undefined when the page is empty. */
+  lastTs: number | undefined;
+}
+
+/** A recording named by an ack or delete; when `stream` is given it must match too (live777 keys are stream/record). */
+export interface SyncKey {
+  recordId: string;
+  stream?: string;
+}
+
+/**
+ * Liveman's acknowledgement. With `keys`, each named row is acknowledged up to `upToTs`, or when that is absent up
+ * to the change the sync last delivered for it (what stock live777 Liveman, which sends no version, has seen).
+ * Without `keys`, every change up to `upToTs` (of `stream`, when given) is acknowledged, cursor-style.
+ */
+export interface AckRequest {
+  keys?: readonly SyncKey[];
+  stream?: string;
+  upToTs?: number;
+}
+
+/** A row as SQLite returns it; the table is STRICT, so the column types hold. */
+interface StoredRow {
+  record_id: string;
+  stream: string;
+  record_dir: string;
+  mpd_path: string;
+  hls_path: string;
+  mp4_path: string | null;
+  started_ms: number;
+  ended_ms: number | null;
+  duration_s: number;
+  state: RecordingState;
+  size_bytes: number;
+  segments: number;
+  codecs: string;
+  node_alias: string | null;
+  periods: number;
+  updated_ms: number;
+  change_ts: number;
+  delivered_ts: number;
+  acked_ts: number;
+}
+
+const SCHEMA_V1 = `
+  CREATE TABLE recordings (
+    record_id TEXT PRIMARY KEY NOT NULL,
+    stream TEXT NOT NULL,
+    record_dir TEXT NOT NULL,
+    mpd_path TEXT NOT NULL,
+    hls_path TEXT NOT NULL,
+    mp4_path TEXT,
+    started_ms INTEGER NOT NULL,
+    ended_ms INTEGER,
+    duration_s REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('recording', 'waiting', 'finished', 'failed')),
+    size_bytes INTEGER NOT NULL,
+    segments INTEGER NOT NULL,
+    codecs TEXT NOT NULL,
+    node_alias TEXT,
+    periods INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    change_ts INTEGER NOT NULL,
+    delivered_ts INTEGER NOT NULL DEFAULT 0,
+    acked_ts INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX recordings_by_start ON recordings (started_ms DESC, record_id DESC);
+  CREATE INDEX recordings_by_stream ON recordings (stream, started_ms DESC);
+  CREATE UNIQUE INDEX recordings_by_change ON recordings (change_ts);
+  CREATE TABLE catalog_meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) STRICT;
+  INSERT INTO catalog_meta (key, value) VALUES ('last_change_ts', 0);
+`;
+
+const TERMINAL_STATES_SQL = "state IN ('finished', 'failed')";
+
+/** The recordings index of this node; synchronous, one connection, safe to share within the process. */
+export class Catalog {
+  readonly #db: DatabaseSync;
+  readonly #clock: Clock;
+
+  private constructor(db: DatabaseSync, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  /** Opens (creating or migrating) the catalog at `path`, a file or `":memory:"`; files use WAL. */
+  static open(path: string, clock: Clock): Catalog {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (cause) {
+      throw new StorageError(`cannot open the catalog at ${JSON.stringify(path)}: ${messageOf(cause)}`, { cause });
+    }
+    try {
+      if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
+      // FULL: a row the API has reported must survive a power cut, and the catalog writes a few rows a second.
+      db.exec("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000");
+      migrate(db, path);
+    } catch (cause) {
+      db.close();
+      if (cause instanceof StorageError) throw cause;
+      throw new StorageError(`cannot open the catalog at ${JSON.stringify(path)}: ${messageOf(cause)}`, { cause });
+    }
+    return new Catalog(db, clock);
+  }
+
+  /** Inserts or updates the row of `input.recordId`; a real change gets a new version, an identical one does not. */
+  upsert(input: RecordingInput): RecordingRow {
+    checkInput(input);
+    const startedMs = Date.parse(input.startedAt);
+    const endedMs = input.endedAt === undefined ? null : Date.parse(input.endedAt);
+    return this.#transaction(() => {
+      const existing = this.#stored(input.recordId);
+      if (existing !== undefined && sameContent(existing, input, startedMs, endedMs)) return rowOf(existing);
+      const nowMs = this.#clock.nowMs();
+      const changeTs = this.#nextChangeTs(nowMs);
+      const stored = this.#db.prepare(
+        `INSERT INTO recordings (record_id, stream, record_dir, mpd_path, hls_path, mp4_path, started_ms, ended_ms,
+           duration_s, state, size_bytes, segments, codecs, node_alias, periods, updated_ms, change_ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (record_id) DO UPDATE SET
+           stream = excluded.stream, record_dir = excluded.record_dir, mpd_path = excluded.mpd_path,
+           hls_path = excluded.hls_path, mp4_path = excluded.mp4_path, started_ms = excluded.started_ms,
+           ended_ms = excluded.ended_ms, duration_s = excluded.duration_s, state = excluded.state,
+           size_bytes = excluded.size_bytes, segments = excluded.segments, codecs = excluded.codecs,
+           node_alias = excluded.node_alias, periods = excluded.periods, updated_ms = excluded.updated_ms,
+           change_ts = excluded.change_ts
+         RETURNING *`,
+      ).get(
+        input.recordId,
+        input.stream,
+        input.recordDir,
+        input.mpdPath,
+        input.hlsPath,
+        input.mp4Path ?? null,
+        startedMs,
+        endedMs,
+        input.durationS,
+        input.state,
+        input.sizeBytes,
+        input.segments,
+        JSON.stringify(input.codecs),
+        input.nodeAlias ?? null,
+        input.periods,
+        nowMs,
+        changeTs,
+      ) as StoredRow | undefined;
+      assert(stored !== undefined, "upsert returned no row");
+      return rowOf(stored);
+    });
+  }
+
+  /** The row of `recordId`, if the catalog has one. */
+  get(recordId: string): RecordingRow | undefined {
+    const stored = this.#stored(recordId);
+    return stored === undefined ? undefined : rowOf(stored);
+  }
+
+  /** Rows matching `filter`, newest start first (ties by record id, descending). */
+  list(filter: ListFilter = {}): RecordingRow[] {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.stream !== undefined) {
+      where.push("stream = ?");
+      params.push(checkStream(filter.stream));
+    }
+    if (filter.state !== undefined) {
+      where.push("state = ?");
+      params.push(checkState(filter.state));
+    }
+    const fromMs = filter.from === undefined ? undefined : checkTime("from", filter.from);
+    const toMs = filter.to === undefined ? undefined : checkTime("to", filter.to);
+    if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) {
+      throw new BadRequestError(`from (${filter.from}) must not be after to (${filter.to})`);
+    }
+    if (fromMs !== undefined) {
+      where.push("COALESCE(ended_ms, ?) >= ?");
+      params.push(this.#clock.nowMs(), fromMs);
+    }
+    if (toMs !== undefined) {
+      where.push("started_ms <= ?");
+      params.push(toMs);
+    }
+    params.push(checkLimit(filter.limit), checkOffset(filter.offset));
+    const rows = this.#db.prepare(
+      `SELECT * FROM recordings ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY started_ms DESC, record_id DESC LIMIT ? OFFSET ?`,
+    ).all(...params) as unknown as StoredRow[];
+    return rows.map(rowOf);
+  }
+
+  /** Liveman's pull: rows whose newest change is unacknowledged and newer than `sinceTs`, oldest change first. */
+  changes(query: SyncQuery = {}): SyncPage {
+    const where = ["acked_ts < change_ts", "change_ts > ?"];
+    const params: SQLInputValue[] = [query.sinceTs === undefined ? 0 : checkVersion("since_ts", query.sinceTs)];
+    if (query.stream !== undefined) {
+      where.push("stream = ?");
+      params.push(checkStream(query.stream));
+    }
+    params.push(checkLimit(query.limit));
+    return this.#transaction(() => {
+      const rows = this.#db.prepare(
+        `SELECT * FROM recordings WHERE ${where.join(" AND ")} ORDER BY change_ts ASC LIMIT ?`,
+      ).all(...params) as unknown as StoredRow[];
+      // Remember what was delivered, so that an ack without a version cannot acknowledge a change nobody saw.
+      const delivered = this.#db.prepare("UPDATE recordings SET delivered_ts = ? WHERE record_id = ?");
+      for (const row of rows) delivered.run(row.change_ts, row.record_id);
+      const last = rows.at(-1);
+      return {
+        changes: rows.map((row) => ({ row: rowOf(row), changeTs: row.change_ts })),
+        lastTs: last?.change_ts,
+      };
+    });
+  }
+
+  /** Records Liveman's acknowledgement (see `AckRequest`); returns how many rows became fully acknowledged. */
+  ack(request: AckRequest): number {
+    const upToTs = request.upToTs === undefined ? undefined : checkVersion("up_to_ts", request.upToTs);
+    const stream = request.stream === undefined ? undefined : checkStream(request.stream);
+    if (request.keys === undefined) {
+      if (upToTs === undefined) throw new BadRequestError("an ack needs records or up_to_ts");
+      const streamSql = stream === undefined ? "" : " AND stream = ?";
+      const params: SQLInputValue[] = stream === undefined ? [upToTs] : [upToTs, stream];
+      return Number(
+        this.#db.prepare(
+          `UPDATE recordings SET acked_ts = change_ts WHERE acked_ts < change_ts AND change_ts <= ?${streamSql}`,
+        ).run(...params).changes,
+      );
+    }
+    const keys = checkKeys(request.keys);
+    return this.#transaction(() => {
+      const find = this.#db.prepare(
+        "SELECT stream, change_ts, delivered_ts, acked_ts FROM recordings WHERE record_id = ?",
+      );
+      const mark = this.#db.prepare("UPDATE recordings SET acked_ts = change_ts WHERE record_id = ?");
+      let acked = 0;
+      for (const key of keys) {
+        const found = find.get(key.recordId) as
+          | Pick<StoredRow, "stream" | "change_ts" | "delivered_ts" | "acked_ts">
+          | undefined;
+        if (found === undefined || !streamMatches(key, found.stream, stream)) continue;
+        if (found.acked_ts >= found.change_ts || found.change_ts > (upToTs ?? found.delivered_ts)) continue;
+        mark.run(key.recordId);
+        acked++;
+      }
+      return acked;
+    });
+  }
+
+  /**
+   * Deletes finished or failed rows whose newest change is acknowledged (all such rows when `keys` is absent);
+   * a row changed since its ack, or still recording, stays. Returns how many rows were deleted.
+   */
+  deleteAcked(keys?: readonly SyncKey[]): number {
+    const removable = `acked_ts >= change_ts AND ${TERMINAL_STATES_SQL}`;
+    if (keys === undefined) return Number(this.#db.prepare(`DELETE FROM recordings WHERE ${removable}`).run().changes);
+    const checked = checkKeys(keys);
+    return this.#transaction(() => {
+      const remove = this.#db.prepare(
+        `DELETE FROM recordings WHERE record_id = ? AND (? IS NULL OR stream = ?) AND ${removable}`,
+      );
+      let deleted = 0;
+      for (const key of checked) {
+        const stream = key.stream ?? null;
+        deleted += Number(remove.run(key.recordId, stream, stream).changes);
+      }
+      return deleted;
+    });
+  }
+
+  /** Deletes the row of `recordId` whatever its sync state (the recording's objects were deleted); true if it existed. */
+  remove(recordId: string): boolean {
+    return Number(this.#db.prepare("DELETE FROM recordings WHERE record_id = ?").run(recordId).changes) > 0;
+  }
+
+  /** Closes the database; the catalog is unusable afterwards. Closing twice is harmless. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #stored(recordId: string): StoredRow | undefined {
+    return this.#db.prepare("SELECT * FROM recordings WHERE record_id = ?").get(recordId) as StoredRow | undefined;
+  }
+
+  /** The next version: the clock in µs, or one past the last version when the clock has not moved on or stepped back. */
+  #nextChangeTs(nowMs: number): number {
+    const last = this.#db.prepare("SELECT value FROM catalog_meta WHERE key = 'last_change_ts'").get() as
+      | { value: number }
+      | undefined;
+    assert(last !== undefined, "catalog_meta has no last_change_ts");
+    const next = Math.max(Math.floor(nowMs) * 1000, last.value + 1);
+    this.#db.prepare("UPDATE catalog_meta SET value = ? WHERE key = 'last_change_ts'").run(next);
+    return next;
+  }
+
+  #transaction<T>(body: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = body();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
+
+/** Brings the schema at `path` to `CATALOG_SCHEMA_VERSION`. */
+function migrate(db: DatabaseSync, path: string): void {
+  const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  if (version === CATALOG_SCHEMA_VERSION) return;
+  if (version > CATALOG_SCHEMA_VERSION) {
+    throw new StorageError(
+      `the catalog at ${JSON.stringify(path)} has schema version ${version}, newer than this liverec's ` +
+        `${CATALOG_SCHEMA_VERSION}`,
+    );
+  }
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(SCHEMA_V1);
+    // PRAGMA takes no bound parameters; the value is our own constant.
+    db.exec(`PRAGMA user_version = ${CATALOG_SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function rowOf(stored: StoredRow): RecordingRow {
+  return {
+    recordId: stored.record_id,
+    stream: stored.stream,
+    recordDir: stored.record_dir,
+    mpdPath: stored.mpd_path,
+    hlsPath: stored.hls_path,
+    mp4Path: stored.mp4_path ?? undefined,
+    startedAt: new Date(stored.started_ms).toISOString(),
+    endedAt: stored.ended_ms === null ? undefined : new Date(stored.ended_ms).toISOString(),
+    durationS: stored.duration_s,
+    state: stored.state,
+    sizeBytes: stored.size_bytes,
+    segments: stored.segments,
+    codecs: JSON.parse(stored.codecs) as string[],
+    nodeAlias: stored.node_alias ?? undefined,
+    periods: stored.periods,
+    updatedAt: new Date(stored.updated_ms).toISOString(),
+  };
+}
+
+function sameContent(stored: StoredRow, input: RecordingInput, startedMs: number, endedMs: number | null): boolean {
+  return stored.stream === input.stream && stored.record_dir === input.recordDir &&
+    stored.mpd_path === input.mpdPath && stored.hls_path === input.hlsPath &&
+    stored.mp4_path === (input.mp4Path ?? null) && stored.started_ms === startedMs && stored.ended_ms === endedMs &&
+    stored.duration_s === input.durationS && stored.state === input.state && stored.size_bytes === input.sizeBytes &&
+    stored.segments === input.segments && stored.codecs === JSON.stringify(input.codecs) &&
+    stored.node_alias === (input.nodeAlias ?? null) && stored.periods === input.periods;
+}
+
+/** The recorder computes rows itself, so a bad one is a bug, not bad input. */
+function checkInput(input: RecordingInput): void {
+  assert(input.recordId !== "", "recordId is empty");
+  assert(input.stream !== "", "stream is empty");
+  assert(isIsoTime(input.startedAt), `startedAt is not an ISO time: ${JSON.stringify(input.startedAt)}`);
+  assert(
+    input.endedAt === undefined || isIsoTime(input.endedAt),
+    `endedAt is not an ISO time: ${JSON.stringify(input.endedAt)}`,
+  );
+  assert(RECORDING_STATES.includes(input.state), `unknown state ${JSON.stringify(input.state)}`);
+  assert(Number.isFinite(input.durationS) && input.durationS >= 0, `bad durationS ${input.durationS}`);
+  const counts = { sizeBytes: input.sizeBytes, segments: input.segments, periods: input.periods };
+  for (const [name, value] of Object.entries(counts)) {
+    assert(Number.isSafeInteger(value) && value >= 0, `bad ${name} ${value}`);
+  }
+  assert(input.codecs.every((codec) => typeof codec === "string"), "codecs must be strings");
+}
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** True for an ISO 8601 date-time with a zone whose fields are in range (V8 alone accepts Feb 30 and 24:00). */
+function isIsoTime(text: string): boolean {
+  const match = ISO_TIME.exec(text);
+  if (match === null || Number.isNaN(Date.parse(text))) return false;
+  const [year, month, day, hour, minute, second, zoneHour, zoneMinute] = match.slice(1).map((field) =>
+    field === undefined ? 0 : Number(field)
+  ) as [number, number, number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 &&
+    second <= 59 && zoneHour <= 23 && zoneMinute <= 59;
+}
+
+function checkTime(name: string, text: string): number {
+  if (typeof text !== "string" || !isIsoTime(text)) {
+    throw new BadRequestError(
+      `${name} must be an ISO 8601 date-time with a time zone (e.g. 2025-07-24T10:00:00Z), got ${JSON.stringify(text)}`,
+    );
+  }
+  return Date.parse(text);
+}
+
+function checkLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_PAGE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new BadRequestError(`limit must be an integer between 1 and ${MAX_PAGE_LIMIT}, got ${limit}`);
+  }
+  return limit;
+}
+
+function checkOffset(offset: number | undefined): number {
+  if (offset === undefined) return 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new BadRequestError(`offset must be a non-negative integer, got ${offset}`);
+  }
+  return offset;
+}
+
+function checkVersion(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new BadRequestError(`${name} must be a non-negative integer (µs since the epoch), got ${value}`);
+  }
+  return value;
+}
+
+function checkStream(stream: string): string {
+  if (typeof stream !== "string" || stream === "") {
+    throw new BadRequestError(`stream must be a non-empty string, got ${JSON.stringify(stream)}`);
+  }
+  return stream;
+}
+
+function checkState(state: string): RecordingState {
+  if (!(RECORDING_STATES as readonly string[]).includes(state)) {
+    throw new BadRequestError(`state must be one of ${RECORDING_STATES.join(", ")}, got ${JSON.stringify(state)}`);
+  }
+  return state as RecordingState;
+}
+
+function checkKeys(keys: readonly SyncKey[]): readonly SyncKey[] {
+  for (const key of keys) {
+    if (typeof key.recordId !== "string" || key.recordId === "") {
+      throw new BadRequestError(`record must be a non-empty string, got ${JSON.stringify(key.recordId)}`);
+    }
+    if (key.stream !== undefined) checkStream(key.stream);
+  }
+  return keys;
+}
+
+function streamMatches(key: SyncKey, rowStream: string, requestStream: string | undefined): boolean {
+  return (key.stream === undefined || key.stream === rowStream) &&
+    (requestStream === undefined || requestStream === rowStream);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// JSON: what the HTTP API answers, and the query strings and bodies it accepts. Pure.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A recording in the API's snake_case; absent values are `null` (`node_alias` is `null` when not configured). */
+export interface RecordingJson {
+  record_id: string;
+  stream: string;
+  record_dir: string;
+  mpd_path: string;
+  hls_path: string;
+  mp4_path: string | null;
+  started_at: string;
+  ended_at: string | null;
+  duration_s: number;
+  state: RecordingState;
+  size_bytes: number;
+  segments: number;
+  codecs: string[];
+  node_alias: string | null;
+  periods: number;
+  updated_at: string;
+}
+
+/** live777's `RecordingStatus` names (`libs/api/src/recorder.rs`); `Acked` is never sent, acks are versions here. */
+export type Live777Status = "Active" | "Completed" | "Failed";
+
+/**
+ * A sync entry: live777's `RecordingSession` fields (`id`, `stream`, `start_ts` / `end_ts` in µs, `duration_ms`,
+ * `mpd_path`, `status`) plus our full record and `updated_ts`, the change's version. Stock live777 Liveman ignores the
+ * extra fields.
+ */
+export interface SyncSessionJson extends RecordingJson {
+  id: string;
+  start_ts: number;
+  /** null until the recording is finished or failed, as in live777. */
+  end_ts: number | null;
+  /** null until the recording is finished or failed, as in live777. */
+  duration_ms: number | null;
+  status: Live777Status;
+  updated_ts: number;
+}
+
+/** live777's `PullRecordingsResponse`: `last_ts` is the cursor to send back as `since_ts`. */
+export interface SyncPageJson {
+  sessions: SyncSessionJson[];
+  last_ts: number | null;
+}
+
+/** `row` as the API answers it. */
+export function recordingJson(row: RecordingRow): RecordingJson {
+  return {
+    record_id: row.recordId,
+    stream: row.stream,
+    record_dir: row.recordDir,
+    mpd_path: row.mpdPath,
+    hls_path: row.hlsPath,
+    mp4_path: row.mp4Path ?? null,
+    started_at: row.startedAt,
+    ended_at: row.endedAt ?? null,
+    duration_s: row.durationS,
+    state: row.state,
+    size_bytes: row.sizeBytes,
+    segments: row.segments,
+    codecs: [...row.codecs],
+    node_alias: row.nodeAlias ?? null,
+    periods: row.periods,
+    updated_at: row.updatedAt,
+  };
+}
+
+/** The live777 status of `state`: a recording waiting for its publisher is still active. */
+export function live777Status(state: RecordingState): Live777Status {
+  switch (state) {
+    case "recording":
+    case "waiting":
+      return "Active";
+    case "finished":
+      return "Completed";
+    case "failed":
+      return "Failed";
+  }
+}
+
+/** One sync entry for `GET /api/recordings`. */
+export function syncSessionJson(change: RecordingChange): SyncSessionJson {
+  const { row } = change;
+  const ended = row.state === "finished" || row.state === "failed";
+  return {
+    id: row.recordId,
+    start_ts: Date.parse(row.startedAt) * 1000,
+    end_ts: ended && row.endedAt !== undefined ? Date.parse(row.endedAt) * 1000 : null,
+    duration_ms: ended ? Math.round(row.durationS * 1000) : null,
+    status: live777Status(row.state),
+    ...recordingJson(row),
+    updated_ts: change.changeTs,
+  };
+}
+
+/** The body of `GET /api/recordings`. */
+export function syncPageJson(page: SyncPage): SyncPageJson {
+  return { sessions: page.changes.map(syncSessionJson), last_ts: page.lastTs ?? null };
+}
+
+/** `GET /api/recordings?stream=&state=&from=&to=&limit=&offset=` as a filter; bad values are BadRequestErrors. */
+export function listFilterFromQuery(query: URLSearchParams): ListFilter {
+  const params = queryParams(query, ["stream", "state", "from", "to", "limit", "offset"]);
+  const filter: ListFilter = {};
+  if (params.stream !== undefined) filter.stream = checkStream(params.stream);
+  if (params.state !== undefined) filter.state = checkState(params.state);
+  if (params.from !== undefined) filter.from = params.from;
+  if (params.to !== undefined) filter.to = params.to;
+  if (params.limit !== undefined) filter.limit = queryInteger("limit", params.limit);
+  if (params.offset !== undefined) filter.offset = queryInteger("offset", params.offset);
+  return filter;
+}
+
+/** live777's pull query `?stream=&since_ts=&limit=` (`PullRecordingsRequest`); `limit=0` means the default, as there. */
+export function syncQueryFromQuery(query: URLSearchParams): SyncQuery {
+  const params = queryParams(query, ["stream", "since_ts", "limit"]);
+  const sync: SyncQuery = {};
+  if (params.stream !== undefined) sync.stream = checkStream(params.stream);
+  if (params.since_ts !== undefined) sync.sinceTs = queryInteger("since_ts", params.since_ts);
+  if (params.limit !== undefined) {
+    const limit = queryInteger("limit", params.limit);
+    if (limit !== 0) sync.limit = limit;
+  }
+  return sync;
+}
+
+/**
+ * live777's ack body `{"records": [{"stream": "s", "record": "id"}]}` (`AckRecordingsRequest`), extended with an
+ * optional `"up_to_ts"` (a page's `last_ts`) and, for a records-less cursor ack, `"stream"`. `record_id` is
+ * accepted for `record`.
+ */
+export function ackRequestFromJson(body: unknown): AckRequest {
+  const object = jsonObject(body, ["records", "up_to_ts", "stream"]);
+  const request: AckRequest = {};
+  if (object.records !== undefined) request.keys = syncKeysFromJson(object.records);
+  if (object.up_to_ts !== undefined) {
+    if (typeof object.up_to_ts !== "number") {
+      throw new BadRequestError(`up_to_ts must be a number, got ${JSON.stringify(object.up_to_ts)}`);
+    }
+    request.upToTs = checkVersion("up_to_ts", object.up_to_ts);
+  }
+  if (object.stream !== undefined) request.stream = checkStream(object.stream as string);
+  if (request.keys === undefined && request.upToTs === undefined) {
+    throw new BadRequestError('an ack needs "records" or "up_to_ts"');
+  }
+  return request;
+}
+
+/** live777's delete body `{"records": [{"stream": "s", "record": "id"}]}` (`DeleteRecordingsRequest`). */
+export function deleteKeysFromJson(body: unknown): SyncKey[] {
+  const object = jsonObject(body, ["records"]);
+  if (object.records === undefined) throw new BadRequestError('a delete needs "records"');
+  return syncKeysFromJson(object.records);
+}
+
+function syncKeysFromJson(records: unknown): SyncKey[] {
+  if (!Array.isArray(records)) throw new BadRequestError(`records must be an array, got ${JSON.stringify(records)}`);
+  if (records.length > MAX_PAGE_LIMIT) {
+    throw new BadRequestError(`records may name at most ${MAX_PAGE_LIMIT} recordings, got ${records.length}`);
+  }
+  return records.map((entry, i) => {
+    const key = jsonObject(entry, ["stream", "record", "record_id"], `records[${i}]`);
+    if ((key.record === undefined) === (key.record_id === undefined)) {
+      throw new BadRequestError(`records[${i}] needs exactly one of "record" and "record_id"`);
+    }
+    const recordId = key.record ?? key.record_id;
+    if (typeof recordId !== "string" || recordId === "") {
+      throw new BadRequestError(`records[${i}].record must be a non-empty string, got ${JSON.stringify(recordId)}`);
+    }
+    if (key.stream === undefined) return { recordId };
+    if (typeof key.stream !== "string" || key.stream === "") {
+      throw new BadRequestError(`records[${i}].stream must be a non-empty string, got ${JSON.stringify(key.stream)}`);
+    }
+    return { recordId, stream: key.stream };
+  });
+}
+
+function jsonObject(value: unknown, allowed: readonly string[], what = "request body"): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new BadRequestError(`${what} must be a JSON object, got ${JSON.stringify(value)}`);
+  }
+  const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) {
+    throw new BadRequestError(`${what} has unknown field(s) ${unknown.join(", ")} (allowed: ${allowed.join(", ")})`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function queryParams<K extends string>(query: URLSearchParams, allowed: readonly K[]): Partial<Record<K, string>> {
+  const params: Partial<Record<K, string>> = {};
+  for (const name of new Set(query.keys())) {
+    if (!(allowed as readonly string[]).includes(name)) {
+      throw new BadRequestError(`unknown query parameter ${JSON.stringify(name)} (allowed: ${allowed.join(", ")})`);
+    }
+    const values = query.getAll(name);
+    if (values.length > 1) throw new BadRequestError(`query parameter ${name} is given ${values.length} times`);
+    params[name as K] = values[0];
+  }
+  return params;
+}
+
+function queryInteger(name: string, text: string): number {
+  if (!/^\d{1,16}$/.test(text)) {
+    throw new BadRequestError(`${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}

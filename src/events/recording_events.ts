@@ -1,0 +1,193 @@
+/**
+ * What happens around a recording's life besides its media: every step is written to the recordings index and
+ * sent as a webhook, and a finished recording whose formats include "mp4" is merged into one progressive MP4 first,
+ * so that the index row and the `recording.finished` event name it. A merge that fails is logged, the recording is
+ * marked failed and `recording.failed` says why; its segments and manifests stay as they are.
+ */
+
+import type { Catalog, RecordingInput } from "../catalog/mod.ts";
+import { renderTemplate } from "../config/mod.ts";
+import { recordingMp4 } from "../export/mod.ts";
+import { INDEX_NAME, parseIndex, type RecordingObserver, type RecordingView } from "../recorder/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
+import type { Logger } from "../shared/log.ts";
+import type { WebhookOutbox } from "./webhooks.ts";
+
+export interface RecordingEventsOptions {
+  catalog: Catalog;
+  outbox: WebhookOutbox | undefined;
+  files: RecordingFiles;
+  log: Logger;
+  nodeAlias: string | undefined;
+}
+
+/** The observer to give the RecordingManager, and `idle()`, which waits for finishing work (merges) under way. */
+export function recordingEvents(opts: RecordingEventsOptions): { observer: RecordingObserver; idle(): Promise<void> } {
+  const { catalog, outbox, files, log, nodeAlias } = opts;
+  const mp4Paths = new Map<string, string>();
+  const finishing = new Set<Promise<void>>();
+
+  const save = (view: RecordingView, state: RecordingInput["state"] = view.state): void => {
+    try {
+      catalog.upsert(row(view, state, nodeAlias, mp4Paths.get(view.recordId)));
+    } catch (error) {
+      log("error", "recordings index update failed", { recordId: view.recordId, error: String(error) });
+    }
+  };
+  const send = (type: Parameters<WebhookOutbox["emit"]>[0], data: Record<string, unknown>): void => {
+    outbox?.emit(type, data).catch((error) => {
+      log("error", "webhook not queued", { type, error: String(error) });
+    });
+  };
+
+  const observer: RecordingObserver = {
+    started(view) {
+      save(view);
+      send("recording.started", eventData(view, nodeAlias));
+    },
+    segment(view, segment) {
+      save(view);
+      send("recording.segment", {
+        record_id: view.recordId,
+        stream: view.streamId,
+        track: segment.track,
+        key: segment.key,
+        number: segment.number,
+        duration_s: segment.durationS,
+        size_bytes: segment.sizeBytes,
+      });
+    },
+    waiting(view) {
+      save(view);
+    },
+    spliced(view) {
+      save(view);
+      send("recording.spliced", eventData(view, nodeAlias));
+    },
+    rotated(from, to) {
+      send("recording.rotated", { from: eventData(from, nodeAlias), to: eventData(to, nodeAlias) });
+    },
+    finished(view) {
+      const done = (async () => {
+        let failure: string | undefined;
+        if (view.settings.formats.includes("mp4") && view.segments > 0) {
+          try {
+            mp4Paths.set(view.recordId, await mergeMp4(files, view));
+          } catch (error) {
+            failure = `MP4 merge failed: ${error instanceof Error ? error.message : String(error)}`;
+            log("error", "MP4 merge failed", { recordId: view.recordId, error: failure });
+          }
+        }
+        if (view.segments === 0 && view.storageErrors > 0) failure = `nothing stored: ${view.lastStorageError}`;
+        save(view, failure === undefined ? "finished" : "failed");
+        const data = { ...eventData(view, nodeAlias), mp4_path: mp4Paths.get(view.recordId) ?? null };
+        send(failure === undefined ? "recording.finished" : "recording.failed", { ...data, error: failure ?? null });
+        mp4Paths.delete(view.recordId);
+      })();
+      finishing.add(done);
+      void done.finally(() => finishing.delete(done));
+    },
+  };
+  return { observer, idle: async () => void await Promise.allSettled([...finishing]) };
+}
+
+/**
+ * After a restart: index rows a crash left recording or waiting are finished, with the duration recovery found
+ * (`recovered`, by record id) when it handled them, and `recording.finished` is sent for each.
+ */
+export function settleInterrupted(
+  catalog: Catalog,
+  outbox: WebhookOutbox | undefined,
+  recovered: ReadonlyMap<string, number>,
+  nowIso: string,
+): number {
+  const open = [
+    ...catalog.list({ state: "recording", limit: 1000 }),
+    ...catalog.list({ state: "waiting", limit: 1000 }),
+  ];
+  for (const row of open) {
+    const { updatedAt: _, ...input } = row;
+    const settled = catalog.upsert({
+      ...input,
+      state: "finished",
+      endedAt: row.endedAt ?? nowIso,
+      durationS: recovered.get(row.recordId) ?? row.durationS,
+    });
+    void outbox?.emit("recording.finished", {
+      record_id: settled.recordId,
+      stream: settled.stream,
+      record_dir: settled.recordDir,
+      mpd_path: settled.mpdPath,
+      duration_s: settled.durationS,
+      ended_at: settled.endedAt ?? null,
+      node_alias: settled.nodeAlias ?? null,
+      recovered_after_crash: true,
+    }).catch(() => {});
+  }
+  return open.length;
+}
+
+/** Writes recording `view` as one progressive MP4 at its rendered mp4_template path; answers that path. */
+async function mergeMp4(files: RecordingFiles, view: RecordingView): Promise<string> {
+  const indexBytes = await files.read(`${view.recordDir}/${INDEX_NAME}`);
+  if (indexBytes === undefined) throw new Error(`${view.recordDir}/${INDEX_NAME} is missing`);
+  const periods = parseIndex(indexBytes).periods
+    .filter((period) => period.recordId === view.recordId)
+    .map((period) => ({ recordDir: view.recordDir, period }));
+  const mp4 = await recordingMp4((key) => files.read(key), periods);
+  const key = renderTemplate(view.settings.mp4Template, {
+    stream: view.streamId,
+    recordId: view.recordId,
+    startMs: Date.parse(view.startedAt),
+    endMs: Date.parse(view.endedAt ?? view.startedAt),
+    recordDir: view.recordDir,
+  });
+  await files.replace(key, mp4);
+  return key;
+}
+
+function row(
+  view: RecordingView,
+  state: RecordingInput["state"],
+  nodeAlias: string | undefined,
+  mp4Path: string | undefined,
+): RecordingInput {
+  return {
+    recordId: view.recordId,
+    stream: view.streamId,
+    recordDir: view.recordDir,
+    mpdPath: view.mpdPath,
+    hlsPath: view.hlsPath ?? "",
+    mp4Path,
+    startedAt: view.startedAt,
+    endedAt: view.endedAt,
+    durationS: view.durationS,
+    state,
+    sizeBytes: view.sizeBytes,
+    segments: view.segments,
+    codecs: view.codecs,
+    nodeAlias,
+    periods: view.periods,
+  };
+}
+
+/** The common body of recording events (snake_case, as the API). */
+function eventData(view: RecordingView, nodeAlias: string | undefined): Record<string, unknown> {
+  return {
+    record_id: view.recordId,
+    stream: view.streamId,
+    record_dir: view.recordDir,
+    mpd_path: view.mpdPath,
+    hls_path: view.hlsPath ?? null,
+    state: view.state,
+    started_at: view.startedAt,
+    ended_at: view.endedAt ?? null,
+    duration_s: view.durationS,
+    periods: view.periods,
+    segments: view.segments,
+    size_bytes: view.sizeBytes,
+    codecs: view.codecs,
+    node_alias: nodeAlias ?? null,
+    reason: view.reason,
+  };
+}

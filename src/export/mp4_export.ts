@@ -1,0 +1,354 @@
+/**
+ * MP4 export of stored recordings: reads the init and media segments of recorded periods back through a ReadObject
+ * port and remuxes them into one progressive (faststart) MP4, either whole recordings or "from wall-clock A for N
+ * seconds" across segments, periods and recordings. Remux only: nothing is decoded or re-encoded. It does not find
+ * the periods (the caller reads index.json and passes them in time order) and does not stream: the file is built in
+ * memory, which is why a range is capped at six hours.
+ *
+ * Choices:
+ * - Periods are joined back to back: each period's span (from its first sample, or for a range from where its
+ *   video starts, to its last sample's end) follows the previous one's with the wall-clock gap between them closed,
+ *   so a pause is neither a frozen frame nor silence. Within a period every track keeps its offset from the others;
+ *   a track that ends early (or is missing from a period) leaves a gap in that track only.
+ * - At a join, a sample that began before the joined period's span (an Opus packet straddling the keyframe a range
+ *   starts at, at most one per track) is dropped so the tracks never overlap; at the start of the file it is kept
+ *   and trimmed by the edit list instead, as selectRange intends.
+ * - A missing segment object is skipped and the export goes on: a recording that lost a segment still exports,
+ *   with a gap where the segment was (the frame before it lasts across the gap). A missing init segment drops its
+ *   track of that period the same way.
+ * - progressiveMp4 writes one sample entry per track, so periods joined into one file must share the video avcC
+ *   (and timescale) and the Opus channel count; otherwise this throws UnsupportedError. The first period's dOps is
+ *   used, so a later period's Opus pre-skip is not applied (a few milliseconds of decoder warm-up are heard).
+ */
+
+import type { PeriodIndex, TrackIndex } from "../manifest/mod.ts";
+import {
+  type MediaTime,
+  type Mp4Track,
+  progressiveMp4,
+  readInit,
+  readSegmentSamples,
+  type SampleWithTime,
+  selectRange,
+  type TimeRange,
+  type TrackInfo,
+} from "../media/mod.ts";
+import { assert } from "../shared/assert.ts";
+import { BadRequestError, NotFoundError, UnsupportedError } from "../shared/errors.ts";
+
+/** Reads one stored object (key relative to the storage root); undefined when it does not exist. */
+export type ReadObject = (key: string) => Promise<Uint8Array | undefined>;
+
+/** One period of a stored recording, located: the folder its index.json lives in, and the period. */
+export interface StoredPeriod {
+  recordDir: string;
+  period: PeriodIndex;
+}
+
+/** Longest range `rangeMp4` exports: six hours, in milliseconds. */
+export const MAX_RANGE_MS = 6 * 60 * 60 * 1000;
+
+/** How many segment reads run at once. */
+const READ_CONCURRENCY = 8;
+
+/** The common timeline of a file and of a period's span: microseconds. */
+const MICROS = 1_000_000;
+
+const KINDS = ["video", "audio"] as const;
+type Kind = typeof KINDS[number];
+
+/** track_ID of each track in the exported file, whatever the segments used. */
+const TRACK_IDS: Record<Kind, number> = { video: 1, audio: 2 };
+
+/** A track of one period as read: the init segment's track and samples on the period's timeline (0 = startedAt). */
+type LoadedTrack = Mp4Track;
+
+/** What one period adds to a file: its tracks and the span [startUs, endUs) of its timeline they cover. */
+interface Piece {
+  recordId: string;
+  tracks: Partial<Record<Kind, LoadedTrack>>;
+  startUs: number;
+  endUs: number;
+}
+
+/**
+ * All of `periods` (for a whole recording: every period of it in its folder's index, in order) as one MP4: the
+ * periods follow each other with the gaps between them closed and the A/V offsets within each period kept. A missing
+ * segment object is skipped (see the file comment). Throws NotFoundError when no segment could be read,
+ * UnsupportedError when the periods' codec configurations differ.
+ */
+export async function recordingMp4(read: ReadObject, periods: readonly StoredPeriod[]): Promise<Uint8Array> {
+  const pieces: Piece[] = [];
+  for (const { recordDir, period } of periods) {
+    const tracks: Partial<Record<Kind, LoadedTrack>> = {};
+    for (const kind of KINDS) {
+      const track = period[kind];
+      if (track === undefined) continue;
+      const loaded = await loadTrack(read, recordDir, track, track.segments.map((_, i) => i));
+      if (loaded !== undefined) tracks[kind] = loaded;
+    }
+    const piece = pieceOf(period.recordId, tracks, null);
+    if (piece !== undefined) pieces.push(piece);
+  }
+  if (pieces.length === 0) {
+    const ids = periods.map(({ period }) => JSON.stringify(period.recordId)).join(", ");
+    throw new NotFoundError(`no stored samples in recording ${ids === "" ? "(no periods)" : ids}`);
+  }
+  return joinPieces(pieces);
+}
+
+/**
+ * "From wall-clock `startMs` for `durationMs`" across segments, periods and recordings, as one MP4. `periods` may
+ * come from several folders and recordings, in time order. Only the segments overlapping the range are read; within
+ * each period selectRange's rule applies (video from the keyframe at or before the start, audio overlapping from
+ * there), and the periods are joined as in `recordingMp4`. A missing segment object is skipped. Throws
+ * BadRequestError for an invalid range (not finite, duration not in (0, 6 h]), NotFoundError when nothing was
+ * recorded in it, UnsupportedError when the periods joined have different codec configurations.
+ */
+export async function rangeMp4(
+  read: ReadObject,
+  periods: readonly StoredPeriod[],
+  range: { startMs: number; durationMs: number },
+): Promise<Uint8Array> {
+  checkRange(range);
+  const pieces: Piece[] = [];
+  for (const stored of periods) {
+    const piece = await rangePiece(read, stored, range);
+    if (piece !== undefined) pieces.push(piece);
+  }
+  if (pieces.length === 0) {
+    throw new NotFoundError(
+      `nothing recorded from ${new Date(range.startMs).toISOString()} for ${range.durationMs / 1000} s`,
+    );
+  }
+  return joinPieces(pieces);
+}
+
+/** Largest |time value| a Date holds (ECMA-262 §21.4.1.22), so the range start can be named in a message. */
+const MAX_DATE_MS = 8.64e15;
+
+function checkRange({ startMs, durationMs }: { startMs: number; durationMs: number }): void {
+  if (!Number.isFinite(startMs) || Math.abs(startMs) > MAX_DATE_MS) {
+    throw new BadRequestError(`invalid export range: "startMs" must be a wall-clock time in ms, got ${startMs}`);
+  }
+  if (!Number.isFinite(durationMs) || durationMs <= 0 || durationMs > MAX_RANGE_MS) {
+    throw new BadRequestError(
+      `invalid export range: "durationMs" must be more than 0 and at most ${MAX_RANGE_MS} (6 h), got ${durationMs}`,
+    );
+  }
+}
+
+/** The part of one period that a range export takes, reading only the segments it needs: video first, for the
+ * keyframe the clip starts at, then the audio overlapping from there. */
+async function rangePiece(
+  read: ReadObject,
+  { recordDir, period }: StoredPeriod,
+  range: { startMs: number; durationMs: number },
+): Promise<Piece | undefined> {
+  const startedAtMs = Date.parse(period.startedAt);
+  assert(Number.isFinite(startedAtMs), `startedAt of ${period.recordId} is not a date: ${period.startedAt}`);
+  const fromUs = Math.round((range.startMs - startedAtMs) * 1000);
+  const timeRange: TimeRange = {
+    startTicks: fromUs,
+    durationTicks: Math.round(range.durationMs * 1000),
+    timescale: MICROS,
+  };
+  const to: MediaTime = { ticks: fromUs + timeRange.durationTicks, timescale: MICROS };
+
+  const tracks: Partial<Record<Kind, LoadedTrack>> = {};
+  let from: MediaTime = { ticks: fromUs, timescale: MICROS };
+  if (period.video !== undefined) {
+    const wanted = overlappingSegments(period.video, from, to);
+    const video = await loadTrack(read, recordDir, period.video, wanted);
+    if (video !== undefined) {
+      tracks.video = video;
+      from = selectRange([video], timeRange).origin;
+    }
+  }
+  if (period.audio !== undefined) {
+    const wanted = overlappingSegments(period.audio, from, to);
+    const audio = await loadTrack(read, recordDir, period.audio, wanted);
+    if (audio !== undefined) tracks.audio = audio;
+  }
+
+  const kinds = KINDS.filter((kind) => tracks[kind] !== undefined);
+  const selection = selectRange(kinds.map((kind) => tracks[kind]!), timeRange);
+  const selected: Partial<Record<Kind, LoadedTrack>> = {};
+  kinds.forEach((kind, i) => {
+    const track = selection.tracks[i];
+    if (track !== undefined && track.samples.length > 0) selected[kind] = track;
+  });
+  return pieceOf(period.recordId, selected, toMicros(selection.origin.ticks, selection.origin.timescale));
+}
+
+/** Indexes into `track.segments` of the segments whose span on the period timeline overlaps [from, to). */
+function overlappingSegments(track: TrackIndex, from: MediaTime, to: MediaTime): number[] {
+  const offset = track.presentationTimeOffset ?? 0;
+  const wanted: number[] = [];
+  track.segments.forEach((segment, i) => {
+    const start = { ticks: segment.startTicks - offset, timescale: track.timescale };
+    const end = { ticks: segment.startTicks + segment.durationTicks - offset, timescale: track.timescale };
+    if (isBefore(start, to) && isBefore(from, end)) wanted.push(i);
+  });
+  return wanted;
+}
+
+/**
+ * The samples of segments `wanted` (indexes into `track.segments`) of a track, moved onto the period timeline (media
+ * time minus the presentation time offset). Undefined when there is nothing to read: no segment wanted, no init
+ * segment stored, or no sample in the segments that are stored. Missing segments are skipped.
+ */
+async function loadTrack(
+  read: ReadObject,
+  recordDir: string,
+  track: TrackIndex,
+  wanted: readonly number[],
+): Promise<LoadedTrack | undefined> {
+  if (wanted.length === 0) return undefined;
+  const init = await read(objectKey(recordDir, track.init));
+  if (init === undefined) return undefined;
+  const info = readInit(init);
+  const keys = wanted.map((i) => objectKey(recordDir, expandNumberTemplate(track.media, track.startNumber + i)));
+  const offset = track.presentationTimeOffset ?? 0;
+  const samples: SampleWithTime[] = [];
+  for (const bytes of await readAll(read, keys)) {
+    if (bytes === undefined) continue;
+    for (const sample of readSegmentSamples(bytes)) {
+      samples.push({ ...sample, decodeTimeTicks: sample.decodeTimeTicks - offset });
+    }
+  }
+  return samples.length === 0 ? undefined : { info, samples };
+}
+
+/** Reads `keys` with at most READ_CONCURRENCY reads in flight; the results are in the order of `keys`. */
+async function readAll(read: ReadObject, keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+  const results: (Uint8Array | undefined)[] = keys.map(() => undefined);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < keys.length; i = next++) results[i] = await read(keys[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, keys.length) }, worker));
+  return results;
+}
+
+/** A stored object's key: `name` in folder `recordDir` (the empty folder is the storage root). */
+function objectKey(recordDir: string, name: string): string {
+  const dir = recordDir.replace(/\/+$/, "");
+  return dir === "" ? name : `${dir}/${name}`;
+}
+
+/**
+ * A DASH SegmentTemplate@media (ISO/IEC 23009-1 §5.3.9.4.4) for segment `number`: `$Number$`, `$Number%0<width>d$`
+ * and `$$`. The recorder writes no other identifier; one in a stored index is named in an UnsupportedError.
+ */
+function expandNumberTemplate(template: string, number: number): string {
+  return template.replace(/\$([^$]*)\$/g, (_match, identifier: string) => {
+    if (identifier === "") return "$";
+    if (identifier === "Number") return String(number);
+    const width = /^Number%0(\d+)d$/.exec(identifier)?.[1];
+    if (width === undefined) {
+      throw new UnsupportedError(`segment template ${JSON.stringify(template)}: $${identifier}$ is not supported`);
+    }
+    return String(number).padStart(Number(width), "0");
+  });
+}
+
+/**
+ * A period's piece of the file: the tracks that have samples, and the span they cover on the period timeline, from
+ * the earliest first sample (but not before `originUs`, where a range's video starts) to the latest sample end.
+ * Undefined when no track has samples.
+ */
+function pieceOf(
+  recordId: string,
+  tracks: Partial<Record<Kind, LoadedTrack>>,
+  originUs: number | null,
+): Piece | undefined {
+  let startUs = Infinity;
+  let endUs = -Infinity;
+  for (const kind of KINDS) {
+    const track = tracks[kind];
+    const first = track?.samples[0];
+    const last = track?.samples[track.samples.length - 1];
+    if (track === undefined || first === undefined || last === undefined) continue;
+    startUs = Math.min(startUs, toMicros(first.decodeTimeTicks, track.info.timescale));
+    endUs = Math.max(endUs, toMicros(last.decodeTimeTicks + last.durationTicks, track.info.timescale));
+  }
+  if (startUs === Infinity) return undefined;
+  return { recordId, tracks, startUs: originUs === null ? startUs : Math.max(startUs, originUs), endUs };
+}
+
+/** One track of the file being joined: its sample entry (from the first period that has it) and its samples. */
+interface JoinedTrack {
+  info: TrackInfo;
+  recordId: string;
+  samples: SampleWithTime[];
+}
+
+/** The pieces back to back as one progressive MP4 (see the file comment for the rules at a join). */
+function joinPieces(pieces: readonly Piece[]): Uint8Array {
+  const joined: Partial<Record<Kind, JoinedTrack>> = {};
+  let offsetUs = 0;
+  pieces.forEach((piece, pieceIndex) => {
+    for (const kind of KINDS) {
+      const track = piece.tracks[kind];
+      if (track === undefined) continue;
+      const into = joined[kind] ??
+        (joined[kind] = { info: { ...track.info, trackId: TRACK_IDS[kind] }, recordId: piece.recordId, samples: [] });
+      checkSameConfiguration(kind, into, track.info, piece.recordId);
+      const timescale = track.info.timescale;
+      const shiftTicks = fromMicros(offsetUs - piece.startUs, timescale);
+      const firstTicks = pieceIndex === 0 ? -Infinity : fromMicros(piece.startUs, timescale);
+      for (const sample of track.samples) {
+        if (sample.decodeTimeTicks < firstTicks) continue;
+        into.samples.push({ ...sample, decodeTimeTicks: sample.decodeTimeTicks + shiftTicks });
+      }
+    }
+    offsetUs += piece.endUs - piece.startUs;
+  });
+  const tracks = KINDS.map((kind) => joined[kind]).filter((track) => track !== undefined);
+  return progressiveMp4(tracks, { origin: { ticks: 0, timescale: MICROS } });
+}
+
+/** Throws UnsupportedError, naming both recordings, when `info` cannot share the sample entry of `into`. */
+function checkSameConfiguration(kind: Kind, into: JoinedTrack, info: TrackInfo, recordId: string): void {
+  const a = into.info;
+  let difference: string | undefined;
+  if (a.timescale !== info.timescale) difference = `timescale ${a.timescale} vs ${info.timescale}`;
+  else if (a.codec.kind !== info.codec.kind) difference = `codec ${a.codec.kind} vs ${info.codec.kind}`;
+  else if (a.codec.kind === "avc" && info.codec.kind === "avc" && !sameBytes(a.codec.avcC, info.codec.avcC)) {
+    difference = "H.264 configuration (avcC)";
+  } else if (a.codec.kind === "opus" && info.codec.kind === "opus" && a.codec.channels !== info.codec.channels) {
+    difference = `Opus channels ${a.codec.channels} vs ${info.codec.channels}`;
+  }
+  if (difference === undefined) return;
+  throw new UnsupportedError(
+    `cannot join recordings ${JSON.stringify(into.recordId)} and ${JSON.stringify(recordId)} into one MP4: ` +
+      `their ${kind} differs (${difference}); export them separately`,
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
+
+/** Whether `a` is strictly before `b`, exactly (cross-multiplied in BigInt). */
+function isBefore(a: MediaTime, b: MediaTime): boolean {
+  return BigInt(a.ticks) * BigInt(b.timescale) < BigInt(b.ticks) * BigInt(a.timescale);
+}
+
+/** `ticks` of `timescale` in microseconds, rounded half away from zero; exact for any safe integers. */
+function toMicros(ticks: number, timescale: number): number {
+  return roundedQuotient(BigInt(ticks) * BigInt(MICROS), BigInt(timescale));
+}
+
+/** `us` microseconds in ticks of `timescale`, rounded half away from zero. Below 1 MHz a round trip through
+ * `toMicros` gives back the same tick. */
+function fromMicros(us: number, timescale: number): number {
+  return roundedQuotient(BigInt(us) * BigInt(timescale), BigInt(MICROS));
+}
+
+/** numerator / denominator (> 0) rounded half away from zero. */
+function roundedQuotient(numerator: bigint, denominator: bigint): number {
+  const magnitude = (2n * (numerator < 0n ? -numerator : numerator) + denominator) / (2n * denominator);
+  return Number(numerator < 0n ? -magnitude : magnitude);
+}

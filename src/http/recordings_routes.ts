@@ -1,0 +1,152 @@
+/**
+ * The recordings index over HTTP, and MP4 exports.
+ *
+ * - `GET /api/recordings?stream&from&to&state&limit&offset`: the index, newest first (`{"recordings": [...]}`).
+ * - `GET /api/recordings?stream&since_ts&limit`, `PATCH` and `DELETE /api/recordings`: live777's Liveman sync
+ *   (`{"sessions": [...], "last_ts"}`, `{"acked"}`, `{"deleted"}`); a query with none of the index's own filters
+ *   (from, to, state, offset) is a sync pull.
+ * - `GET /api/recordings/:recordId`, `DELETE /api/recordings/:recordId` (objects and row),
+ *   `GET /api/recordings/:recordId/mp4` (the whole recording as one MP4).
+ * - `GET /api/export/:streamId?start=<ISO 8601 or Unix ms>&duration=<seconds>`: an MP4 of the stream from `start`,
+ *   across segments, periods and recordings.
+ */
+
+import { Hono } from "hono";
+import type { Context } from "hono";
+import {
+  ackRequestFromJson,
+  type Catalog,
+  deleteKeysFromJson,
+  listFilterFromQuery,
+  recordingJson,
+  type RecordingRow,
+  syncPageJson,
+  syncQueryFromQuery,
+} from "../catalog/mod.ts";
+import { streamNameProblem } from "../config/mod.ts";
+import { rangeMp4, recordingMp4, type StoredPeriod } from "../export/mod.ts";
+import { deleteRecording, INDEX_NAME, parseIndex, type RecordingManager } from "../recorder/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
+import type { Clock } from "../shared/clock.ts";
+import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
+
+export interface RecordingsDeps {
+  catalog: Catalog;
+  files: RecordingFiles;
+  manager: RecordingManager;
+  clock: Clock;
+}
+
+/** Query parameters only the index listing has; any of them makes a GET a listing, not a sync pull. */
+const LIST_ONLY = ["from", "to", "state", "offset"];
+
+/** Routes under `/api/recordings`. */
+export function recordingsRoutes(deps: RecordingsDeps): Hono {
+  const { catalog, files, manager, clock } = deps;
+  const app = new Hono();
+
+  app.get("/", (c) => {
+    const query = new URL(c.req.url).searchParams;
+    if (LIST_ONLY.some((key) => query.has(key))) {
+      return c.json({ recordings: catalog.list(listFilterFromQuery(query)).map(recordingJson) });
+    }
+    return c.json(syncPageJson(catalog.changes(syncQueryFromQuery(query))));
+  });
+  app.patch("/", async (c) => c.json({ acked: catalog.ack(ackRequestFromJson(await jsonBody(c))) }));
+  app.delete("/", async (c) => c.json({ deleted: catalog.deleteAcked(deleteKeysFromJson(await jsonBody(c))) }));
+
+  app.get("/:recordId", (c) => c.json(recordingJson(rowOf(catalog, c.req.param("recordId")))));
+
+  app.delete("/:recordId", async (c) => {
+    const row = rowOf(catalog, c.req.param("recordId"));
+    if (manager.list().some((r) => r.recordId === row.recordId)) {
+      throw new ConflictError(`recording "${row.recordId}" is still running; stop it first`);
+    }
+    const extra = row.mp4Path === undefined ? [] : [row.mp4Path];
+    const objects = await deleteRecording(files, clock, row.recordDir, row.recordId, extra).catch((error) => {
+      // Objects already gone (deleted by hand): the row goes anyway.
+      if (error instanceof NotFoundError) return 0;
+      throw error;
+    });
+    catalog.remove(row.recordId);
+    return c.json({ deleted: true, record_id: row.recordId, objects });
+  });
+
+  app.get("/:recordId/mp4", async (c) => {
+    const row = rowOf(catalog, c.req.param("recordId"));
+    const periods = (await periodsOf(files, row.recordDir)).filter((p) => p.period.recordId === row.recordId);
+    return mp4Response(await recordingMp4((key) => files.read(key), periods), `${row.recordId}.mp4`);
+  });
+
+  return app;
+}
+
+/** `GET /api/export/:streamId?start&duration`. */
+export function exportRoutes(deps: RecordingsDeps): Hono {
+  const app = new Hono();
+  app.get("/:streamId", async (c) => {
+    const streamId = c.req.param("streamId");
+    const problem = streamNameProblem(streamId);
+    if (problem !== undefined) throw new BadRequestError(problem);
+    const startMs = parseStart(c.req.query("start"));
+    const durationS = Number(c.req.query("duration"));
+    if (!Number.isFinite(durationS) || durationS <= 0) {
+      throw new BadRequestError(`duration must be a positive number of seconds, got ${c.req.query("duration")}`);
+    }
+    const endMs = startMs + durationS * 1000;
+    const rows = deps.catalog.list({
+      stream: streamId,
+      from: new Date(startMs).toISOString(),
+      to: new Date(endMs).toISOString(),
+      limit: 1000,
+    }).sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+    const periods: StoredPeriod[] = [];
+    const folders = new Map<string, StoredPeriod[]>();
+    for (const row of rows) {
+      if (!folders.has(row.recordDir)) folders.set(row.recordDir, await periodsOf(deps.files, row.recordDir));
+      periods.push(...folders.get(row.recordDir)!.filter((p) => p.period.recordId === row.recordId));
+    }
+    const mp4 = await rangeMp4((key) => deps.files.read(key), periods, { startMs, durationMs: durationS * 1000 });
+    return mp4Response(mp4, `${streamId}_${new Date(startMs).toISOString().replace(/[:.]/g, "-")}.mp4`);
+  });
+  return app;
+}
+
+function rowOf(catalog: Catalog, recordId: string): RecordingRow {
+  const row = catalog.get(recordId);
+  if (row === undefined) throw new NotFoundError(`no recording "${recordId}" in the index`);
+  return row;
+}
+
+async function periodsOf(files: RecordingFiles, recordDir: string): Promise<StoredPeriod[]> {
+  const bytes = await files.read(`${recordDir}/${INDEX_NAME}`);
+  if (bytes === undefined) return [];
+  return parseIndex(bytes).periods.map((period) => ({ recordDir, period }));
+}
+
+function parseStart(value: string | undefined): number {
+  const ms = value === undefined ? NaN : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms) || (value !== undefined && !/^\d+$/.test(value) && !/(Z|[+-]\d\d:\d\d)$/.test(value))) {
+    throw new BadRequestError(`start must be an ISO 8601 time with a zone or Unix milliseconds, got ${value}`);
+  }
+  return ms;
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new BadRequestError(`request body is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
+  }
+}
+
+function mp4Response(bytes: Uint8Array, filename: string): Response {
+  return new Response(bytes as Uint8Array<ArrayBuffer>, {
+    headers: {
+      "content-type": "video/mp4",
+      "content-length": String(bytes.length),
+      "content-disposition": `attachment; filename="${filename}"`,
+    },
+  });
+}

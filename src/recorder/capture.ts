@@ -1,0 +1,217 @@
+/**
+ * One publish being recorded: feeds the source's packets through a RecordingPipeline and writes what comes out
+ * into a period of a record folder. It asks for keyframes while the pipeline waits for one, and it can rotate: at
+ * the next keyframe the open segment ends and every later segment goes to a new recording's period, so the two
+ * recordings meet without a gap and without a frame in both. The media timeline runs on across a rotation; the new
+ * period's presentation time offset makes its first frame time 0.
+ */
+
+import type { Clock } from "../shared/clock.ts";
+import {
+  AUDIO_TIMESCALE,
+  type PipelineOutput,
+  type PipelineStats,
+  RecordingPipeline,
+  VIDEO_TIMESCALE,
+} from "./pipeline.ts";
+import type { PeriodHandle, RecordFolder } from "./record_folder.ts";
+import type { LiveSource, TrackKind } from "./source.ts";
+
+/** Keyframe requests back off from the first to the last interval while the pipeline keeps waiting. */
+const PLI_FIRST_INTERVAL_MS = 250;
+const PLI_MAX_INTERVAL_MS = 2_000;
+
+/** Where a capture writes: a recording's period in a folder. */
+export interface CaptureTarget {
+  folder: RecordFolder;
+  recordId: string;
+}
+
+export interface CaptureOptions {
+  source: LiveSource;
+  clock: Clock;
+  segmentDurationMs: number;
+  target: CaptureTarget;
+  /** The period's number within its recording (a splice continues a recording in its next part). */
+  part: number;
+}
+
+/** A rotation asked for and not yet complete. */
+interface Rotation {
+  next: CaptureTarget;
+  /** The segment that ends the old recording, of the track that decides the cut. */
+  last: { track: TrackKind; number: number };
+  /** Video media time of the cut, once the last video segment closed. */
+  cutTicks: number | undefined;
+  handle: PeriodHandle | undefined;
+  done: (result: { cutMs: number }) => void;
+}
+
+/** A running capture; `start()` it, then `stop()` it once. */
+export class Capture {
+  readonly #opts: CaptureOptions;
+  readonly #pipeline: RecordingPipeline;
+  #target: CaptureTarget;
+  #handle: PeriodHandle;
+  /** Wall-clock time and video media time of the current period's time 0. */
+  #origin: { ms: number; ticks: number } | undefined;
+  /** Latest media time written, in video ticks. */
+  #endTicks = 0;
+  readonly #inits: PipelineOutput[] = [];
+  #rotation: Rotation | undefined;
+  #stopListening: (() => void) | undefined;
+  #stopped: Promise<void> | undefined;
+  #nextPliAtMs = 0;
+  #pliIntervalMs = PLI_FIRST_INTERVAL_MS;
+
+  constructor(opts: CaptureOptions) {
+    this.#opts = opts;
+    this.#target = opts.target;
+    this.#pipeline = new RecordingPipeline({
+      tracks: opts.source.tracks,
+      segmentDurationMs: opts.segmentDurationMs,
+      firstNumber: 1,
+    });
+    this.#handle = opts.target.folder.beginPeriod({ recordId: opts.target.recordId, part: opts.part });
+  }
+
+  /** The recording currently written to (it changes when a rotation completes). */
+  get target(): CaptureTarget {
+    return this.#target;
+  }
+
+  /** Seconds of media written to the current recording's period. */
+  get recordedS(): number {
+    return this.#origin === undefined ? 0 : (this.#endTicks - this.#origin.ticks) / VIDEO_TIMESCALE;
+  }
+
+  get stats(): PipelineStats {
+    return this.#pipeline.stats;
+  }
+
+  get #hasAudio(): boolean {
+    return this.#opts.source.tracks.some((track) => track.kind === "audio");
+  }
+
+  get rotating(): boolean {
+    return this.#rotation !== undefined;
+  }
+
+  start(): void {
+    this.#route(this.#pipeline.start());
+    this.#stopListening = this.#opts.source.addListener({
+      rtp: (kind, packet, arrivalMs) => this.#route(this.#pipeline.pushRtp(kind, packet, arrivalMs)),
+      senderReport: (kind, report) => this.#pipeline.pushSenderReport(kind, report),
+    });
+    this.#askForKeyframe();
+  }
+
+  /**
+   * Ends the current recording at the next keyframe and continues into `next`; resolves with the wall-clock time
+   * of the cut once the old recording has its last segment. Undefined when nothing was recorded yet (no cut to
+   * make) or a rotation is already under way.
+   */
+  rotate(next: CaptureTarget): Promise<{ cutMs: number }> | undefined {
+    if (this.#rotation !== undefined || this.#stopped !== undefined) return undefined;
+    const last = this.#pipeline.cutAtNextKeyframe();
+    if (last === undefined) return undefined;
+    return new Promise((done) => {
+      this.#rotation = { next, last, cutTicks: undefined, handle: undefined, done };
+      this.#askForKeyframe();
+    });
+  }
+
+  /** Stops listening and writes the tail; resolves when the folders have written everything. */
+  stop(): Promise<void> {
+    if (this.#stopped !== undefined) return this.#stopped;
+    this.#stopListening?.();
+    this.#route(this.#pipeline.flush());
+    const rotation = this.#rotation;
+    if (rotation !== undefined) this.#completeRotation(rotation);
+    this.#stopped = Promise.all([this.#target.folder.idle(), rotation?.next.folder.idle()]).then(() => {});
+    return this.#stopped;
+  }
+
+  #route(outputs: PipelineOutput[]): void {
+    if (this.#origin === undefined && this.#pipeline.started) {
+      this.#origin = { ms: this.#opts.clock.nowMs(), ticks: 0 };
+      this.#target.folder.anchor(this.#handle, this.#origin.ms);
+    }
+    for (const output of outputs) {
+      if (output.type === "init") this.#inits.push(output);
+      else this.#endTicks = Math.max(this.#endTicks, endInVideoTicks(output));
+      const rotation = this.#rotation;
+      if (rotation === undefined || !this.#isAfterCut(rotation, output)) {
+        this.#target.folder.write(this.#handle, output);
+        continue;
+      }
+      rotation.handle ??= this.#beginNext(rotation);
+      rotation.next.folder.write(rotation.handle, output);
+      // The old recording is complete once audio, which follows video's cut, has moved on too.
+      const follower = rotation.last.track === "video" && this.#hasAudio ? "audio" : rotation.last.track;
+      if (output.track === follower) this.#completeRotation(rotation);
+    }
+    if (this.#stopped === undefined) this.#askForKeyframe();
+  }
+
+  /** Whether `output` belongs to the recording after the cut. */
+  #isAfterCut(rotation: Rotation, output: PipelineOutput): boolean {
+    if (output.type === "init") return false;
+    const number = output.type === "fragment" ? output.segmentNumber : output.number;
+    if (output.track === rotation.last.track) {
+      if (output.type === "segment" && number === rotation.last.number && output.track === "video") {
+        rotation.cutTicks = output.startTicks + output.durationTicks;
+      }
+      return number > rotation.last.number;
+    }
+    // Audio of a stream with video: before the cut while its media time is.
+    return rotation.cutTicks !== undefined &&
+      output.startTicks * VIDEO_TIMESCALE >= rotation.cutTicks * AUDIO_TIMESCALE;
+  }
+
+  #beginNext(rotation: Rotation): PeriodHandle {
+    const cutTicks = rotation.cutTicks ?? this.#endTicks;
+    const origin = this.#origin ?? { ms: this.#opts.clock.nowMs(), ticks: 0 };
+    const cutMs = origin.ms + (cutTicks - origin.ticks) * 1000 / VIDEO_TIMESCALE;
+    const handle = rotation.next.folder.beginPeriod({
+      recordId: rotation.next.recordId,
+      part: 1,
+      startedAtMs: Math.round(cutMs),
+      offsets: { video: cutTicks, audio: Math.floor(cutTicks * AUDIO_TIMESCALE / VIDEO_TIMESCALE) },
+    });
+    for (const init of this.#inits) rotation.next.folder.write(handle, init);
+    return handle;
+  }
+
+  #completeRotation(rotation: Rotation): void {
+    if (this.#rotation !== rotation) return;
+    this.#rotation = undefined;
+    const cutTicks = rotation.cutTicks ?? this.#endTicks;
+    const origin = this.#origin ?? { ms: this.#opts.clock.nowMs(), ticks: 0 };
+    const cutMs = Math.round(origin.ms + (cutTicks - origin.ticks) * 1000 / VIDEO_TIMESCALE);
+    if (rotation.handle !== undefined) {
+      this.#target = rotation.next;
+      this.#handle = rotation.handle;
+      this.#origin = { ms: cutMs, ticks: cutTicks };
+    }
+    rotation.done({ cutMs });
+  }
+
+  #askForKeyframe(): void {
+    if (!this.#pipeline.keyframeWanted) {
+      this.#pliIntervalMs = PLI_FIRST_INTERVAL_MS;
+      return;
+    }
+    const now = this.#opts.clock.nowMs();
+    if (now < this.#nextPliAtMs) return;
+    this.#opts.source.requestKeyframe();
+    this.#nextPliAtMs = now + this.#pliIntervalMs;
+    this.#pliIntervalMs = Math.min(this.#pliIntervalMs * 2, PLI_MAX_INTERVAL_MS);
+  }
+}
+
+/** Where a fragment or segment ends, in video ticks. */
+function endInVideoTicks(output: PipelineOutput & { type: "fragment" | "segment" }): number {
+  const timescale = output.track === "video" ? VIDEO_TIMESCALE : AUDIO_TIMESCALE;
+  return Math.round((output.startTicks + output.durationTicks) * VIDEO_TIMESCALE / timescale);
+}

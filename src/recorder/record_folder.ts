@@ -1,0 +1,363 @@
+/**
+ * One record folder: its index (every recording and period it holds), the segments written into it and the
+ * manifests rendered from the index. Everything goes through one write queue, in call order, starting with loading
+ * the folder's index, so callers never wait: each fMP4 fragment is appended (durably) to its segment as it
+ * completes, a finished segment is closed and added to the index, and the index and manifests (DASH MPD, HLS
+ * playlists) are replaced after the segments they list. A failed write is logged and counted and recording goes on;
+ * a segment whose write failed keeps its place in the manifest, so every later segment keeps its number and time.
+ *
+ * Segment numbers are the folder's: a period's first segment takes the folder's next free number, whatever the
+ * pipeline numbered it, so recordings that share a folder (a second one the same day, a rotation into the same day)
+ * never overwrite each other.
+ */
+
+import { periodDurationS, type PeriodIndex, type RecordingIndex, type TrackIndex } from "../manifest/mod.ts";
+import type { FragmentOutput, SegmentOutput } from "../media/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
+import type { Clock } from "../shared/clock.ts";
+import type { Logger } from "../shared/log.ts";
+import { INDEX_NAME, initName, MEDIA_PATTERN, parseSegmentName, segmentName } from "./layout.ts";
+import { renderManifests } from "./manifests.ts";
+import type { PipelineOutput } from "./pipeline.ts";
+import type { TrackKind } from "./source.ts";
+
+export interface FolderOptions {
+  files: RecordingFiles;
+  clock: Clock;
+  log: Logger;
+  streamId: string;
+  /** Folder of the objects, relative to the store root, without a trailing slash. */
+  recordDir: string;
+  /** Write the HLS playlists beside the MPD. */
+  hls: boolean;
+  /** Told about every segment once it is closed and indexed. */
+  onSegment?: (segment: StoredSegment) => void;
+}
+
+/** How a period starts: a fresh pipeline starts at media time 0; a rotation continues a running one. */
+export interface PeriodStart {
+  recordId: string;
+  /** Which period of its recording this is, from 1 (splices add parts). */
+  part: number;
+  /** Wall-clock time of the period's time 0 when already known (a rotation); otherwise its first media's arrival. */
+  startedAtMs?: number;
+  /** Media time of the period's time 0 per track (a rotation's cut); absent means 0. */
+  offsets?: { video: number; audio: number };
+}
+
+/** A segment that is closed, durable and in the index. */
+export interface StoredSegment {
+  recordId: string;
+  track: TrackKind;
+  /** Object key, relative to the store root. */
+  key: string;
+  number: number;
+  durationS: number;
+  sizeBytes: number;
+}
+
+/** What the folder holds of one recording. */
+export interface RecordingSummary {
+  durationS: number;
+  periods: number;
+  codecs: string[];
+}
+
+/** The folder writer; create it, then call `beginPeriod` before writing a period's outputs. */
+export class RecordFolder {
+  readonly recordDir: string;
+  readonly #opts: FolderOptions;
+  #index: RecordingIndex;
+  /** Segments with a failed append: the rest of their fragments are skipped. */
+  readonly #brokenSegments = new Set<string>();
+  #queue: Promise<void>;
+  #storageErrors = 0;
+  #lastStorageError: string | undefined;
+
+  constructor(opts: FolderOptions) {
+    this.#opts = opts;
+    this.recordDir = opts.recordDir;
+    this.#index = { version: 1, streamId: opts.streamId, periods: [] };
+    this.#queue = this.#loadIndex().then((index) => {
+      this.#index = index;
+    });
+  }
+
+  get storageErrors(): number {
+    return this.#storageErrors;
+  }
+
+  get lastStorageError(): string | undefined {
+    return this.#lastStorageError;
+  }
+
+  /** Resolves once every write asked for so far is done (or failed and was logged). */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  /**
+   * Adds a period after every other in the index (the ones before it are finished from now on) and answers the
+   * handle its outputs are written through. Outputs of an earlier period may still arrive after it (a rotation's
+   * last audio segment) and still go to that period.
+   */
+  beginPeriod(start: PeriodStart): PeriodHandle {
+    const handle = new PeriodHandle(start);
+    this.#enqueue(async () => {
+      for (const period of this.#index.periods) period.status = "finished";
+      const startedAtMs = start.startedAtMs ?? this.#opts.clock.nowMs();
+      handle.period = {
+        recordId: start.recordId,
+        ...(start.part > 1 ? { part: start.part } : {}),
+        startedAt: new Date(startedAtMs).toISOString(),
+        status: "recording",
+      };
+      // Init names are numbered by period; after a deleted recording the count can be below a name in use.
+      handle.periodNumber = Math.max(this.#index.periods.length, lastInitNumber(this.#index)) + 1;
+      this.#index.periods.push(handle.period);
+      if (start.part === 1) {
+        await this.#opts.files.markActive({
+          recordId: start.recordId,
+          streamId: this.#opts.streamId,
+          recordDir: this.recordDir,
+          startedAt: handle.period.startedAt,
+        });
+      }
+    });
+    return handle;
+  }
+
+  /** The period's media began now: a live manifest's clock starts with its first keyframe. */
+  anchor(handle: PeriodHandle, nowMs: number): void {
+    this.#enqueue(() => {
+      if (handle.period !== undefined && handle.start.startedAtMs === undefined) {
+        handle.period.startedAt = new Date(nowMs).toISOString();
+      }
+      return Promise.resolve();
+    });
+  }
+
+  /** Writes one output of a pipeline into the period of `handle`. */
+  write(handle: PeriodHandle, output: PipelineOutput): void {
+    if (output.type === "init") this.#enqueue(() => this.#onInit(handle, output));
+    else if (output.type === "fragment") this.#enqueue(() => this.#onFragment(handle, output));
+    else this.#enqueue(() => this.#onSegment(handle, output));
+  }
+
+  /** Marks every period of `recordId` finished and writes the manifests (static unless another recording runs). */
+  finishRecording(recordId: string): void {
+    this.#enqueue(async () => {
+      for (const period of this.#index.periods) if (period.recordId === recordId) period.status = "finished";
+      await this.#writeManifests();
+      await this.#opts.files.clearActive(recordId);
+    });
+  }
+
+  /** Duration, period count and codecs of `recordId` in this folder, as indexed so far. */
+  summary(recordId: string): RecordingSummary {
+    const periods = this.#index.periods.filter((p) => p.recordId === recordId);
+    const codecs = new Set<string>();
+    for (const p of periods) for (const t of [p.video, p.audio]) if (t !== undefined) codecs.add(t.codecs);
+    return {
+      durationS: periods.reduce((sum, p) => sum + periodDurationS(p), 0),
+      periods: periods.length,
+      codecs: [...codecs],
+    };
+  }
+
+  async #onInit(handle: PeriodHandle, output: PipelineOutput & { type: "init" }): Promise<void> {
+    const period = handle.period;
+    if (period === undefined) return;
+    const name = initName(output.track, handle.periodNumber);
+    const offset = handle.start.offsets?.[output.track] ?? 0;
+    period[output.track] = {
+      ...output.details,
+      init: name,
+      media: MEDIA_PATTERN[output.track],
+      startNumber: 0,
+      segments: [],
+      bandwidthBps: 0,
+      ...(offset > 0 ? { presentationTimeOffset: offset } : {}),
+    };
+    await this.#write(name, () => this.#opts.files.replace(this.#key(name), output.bytes));
+    await this.#writeManifests();
+  }
+
+  async #onFragment(handle: PeriodHandle, fragment: FragmentOutput): Promise<void> {
+    const key = this.#key(segmentName(fragment.track, this.#number(handle, fragment.segmentNumber)));
+    // After a failed append the segment keeps only its intact beginning: later fragments would not follow on.
+    if (this.#brokenSegments.has(key)) return;
+    const ok = await this.#write(key, () => this.#opts.files.appendFragment(key, fragment.bytes));
+    if (!ok) this.#brokenSegments.add(key);
+  }
+
+  async #onSegment(handle: PeriodHandle, segment: SegmentOutput): Promise<void> {
+    const number = this.#number(handle, segment.number);
+    const key = this.#key(segmentName(segment.track, number));
+    this.#brokenSegments.delete(key);
+    await this.#write(key, () => this.#opts.files.close(key));
+    const track = handle.period?.[segment.track];
+    if (track === undefined) return;
+    if (track.segments.length === 0) track.startNumber = number;
+    track.segments.push({ startTicks: segment.startTicks, durationTicks: segment.durationTicks });
+    const totals = handle.totals[segment.track];
+    totals.bytes += segment.sizeBytes;
+    totals.ticks += segment.durationTicks;
+    track.bandwidthBps = totals.ticks > 0 ? Math.round(totals.bytes * 8 * track.timescale / totals.ticks) : 0;
+    await this.#writeManifests();
+    this.#opts.onSegment?.({
+      recordId: handle.start.recordId,
+      track: segment.track,
+      key,
+      number,
+      durationS: segment.durationTicks / track.timescale,
+      sizeBytes: segment.sizeBytes,
+    });
+  }
+
+  /**
+   * The folder's number for the pipeline's segment `pipelineNumber`: the period's first segment (of either track)
+   * takes the folder's next free number and the others follow it, so video and audio keep matching numbers.
+   */
+  #number(handle: PeriodHandle, pipelineNumber: number): number {
+    handle.shift ??= nextNumber(this.#index) - pipelineNumber;
+    return pipelineNumber + handle.shift;
+  }
+
+  /**
+   * Replaces the index first (it is what a restart reads), then the MPD and the HLS playlists rendered from it,
+   * stopping at the first failed write; the next segment's close writes them all again.
+   */
+  async #writeManifests(): Promise<void> {
+    const { files, clock, hls } = this.#opts;
+    for (const { name, text } of renderManifests(this.#index, new Date(clock.nowMs()).toISOString())) {
+      if (!hls && name.endsWith(".m3u8")) continue;
+      const bytes = new TextEncoder().encode(text);
+      if (!(await this.#write(name, () => files.replace(this.#key(name), bytes)))) return;
+    }
+  }
+
+  /** Runs one write; a failure is logged and counted, and answered with false. */
+  async #write(what: string, write: () => Promise<void>): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      this.#storageErrors++;
+      this.#lastStorageError = error instanceof Error ? error.message : String(error);
+      this.#opts.log("error", "recording write failed", {
+        recordDir: this.recordDir,
+        what,
+        error: this.#lastStorageError,
+      });
+      return false;
+    }
+  }
+
+  #key(name: string): string {
+    return `${this.recordDir}/${name}`;
+  }
+
+  #enqueue(task: () => Promise<unknown>): void {
+    this.#queue = this.#queue.then(task).then(() => {}, (error) => {
+      this.#opts.log("error", "recording task failed", { recordDir: this.recordDir, error: String(error) });
+    });
+  }
+
+  /** The folder's index, or a fresh one; an unreadable index is set aside, never overwritten in place. */
+  async #loadIndex(): Promise<RecordingIndex> {
+    const { files, recordDir, streamId, log, clock } = this.#opts;
+    const fresh: RecordingIndex = { version: 1, streamId, periods: [] };
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await files.read(this.#key(INDEX_NAME));
+      if (bytes === undefined) return fresh;
+      const index = parseIndex(bytes);
+      for (const period of index.periods) period.status = "finished";
+      return index;
+    } catch (error) {
+      const aside = `${recordDir}/index.unreadable-${clock.nowMs()}.json`;
+      log("warn", "recording index unreadable; starting a new one", { recordDir, aside, error: String(error) });
+      if (bytes !== undefined) await files.replace(aside, bytes).catch(() => {});
+      const existing = await files.list(`${recordDir}/`).catch(() => []);
+      fresh.periods.push(...placeholderPeriods(existing));
+      return fresh;
+    }
+  }
+}
+
+/** One period of a folder, as its writer sees it; opaque to callers. */
+export class PeriodHandle {
+  readonly start: PeriodStart;
+  period: PeriodIndex | undefined;
+  periodNumber = 0;
+  /** Folder number minus pipeline number, fixed by the period's first fragment. */
+  shift: number | undefined;
+  readonly totals = { video: { bytes: 0, ticks: 0 }, audio: { bytes: 0, ticks: 0 } };
+
+  constructor(start: PeriodStart) {
+    this.start = start;
+  }
+}
+
+/** A stored recording index. */
+export function parseIndex(bytes: Uint8Array): RecordingIndex {
+  const index = JSON.parse(new TextDecoder().decode(bytes)) as RecordingIndex;
+  if (index.version !== 1 || !Array.isArray(index.periods)) throw new Error("not a version 1 index");
+  return index;
+}
+
+/** The highest number of an init segment the index names (`init.m4s` is 1, `init_7.m4s` is 7), or 0. */
+function lastInitNumber(index: RecordingIndex): number {
+  let last = 0;
+  for (const period of index.periods) {
+    for (const track of [period.video, period.audio]) {
+      const match = track === undefined ? null : /init(?:_(\d+))?\.m4s$/.exec(track.init);
+      if (match !== null) last = Math.max(last, match[1] === undefined ? 1 : Number(match[1]));
+    }
+  }
+  return last;
+}
+
+/** The first segment number after every segment already listed in the index. */
+export function nextNumber(index: RecordingIndex): number {
+  let next = 1;
+  for (const period of index.periods) {
+    for (const kind of ["video", "audio"] as TrackKind[]) {
+      const track: TrackIndex | undefined = period[kind];
+      if (track !== undefined) next = Math.max(next, track.startNumber + track.segments.length);
+    }
+  }
+  return next;
+}
+
+/**
+ * When the index is lost, an empty stand-in period that reserves the numbers and init names already used by
+ * objects in the folder, so a new recording cannot overwrite them.
+ */
+function placeholderPeriods(keys: string[]): PeriodIndex[] {
+  let maxNumber = 0;
+  let maxInit = 0;
+  for (const key of keys) {
+    const segment = parseSegmentName(key.slice(key.lastIndexOf("/") + 1));
+    if (segment !== undefined) maxNumber = Math.max(maxNumber, segment.number);
+    const init = /(?:^|\/)(?:audio_)?init(?:_(\d+))?\.m4s$/.exec(key);
+    if (init !== null) maxInit = Math.max(maxInit, init[1] === undefined ? 1 : Number(init[1]));
+  }
+  const periods: PeriodIndex[] = [];
+  for (let i = 0; i < maxInit; i++) {
+    periods.push({ recordId: `lost-${i + 1}`, startedAt: new Date(0).toISOString(), status: "finished" });
+  }
+  if (periods.length > 0 && maxNumber > 0) {
+    periods[0]!.video = {
+      codecs: "",
+      timescale: 1,
+      init: "",
+      media: "",
+      startNumber: maxNumber + 1,
+      segments: [],
+      bandwidthBps: 0,
+    };
+  }
+  return periods;
+}
