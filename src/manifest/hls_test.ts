@@ -417,3 +417,17 @@ Deno.test("the HLS renderers refuse an index that breaks its invariants", () => 
   index.periods[0]!.startedAt = "yesterday";
   assert.throws(() => renderHlsMedia(index, "video"), { message: /startedAt/ });
 });
+
+Deno.test("renderHlsMedia: a rotated period's date is its start, not shifted by the presentation time offset", () => {
+  const index: RecordingIndex = {
+    version: 1,
+    streamId: "cam1",
+    periods: [{
+      recordId: "r2",
+      startedAt: "2025-07-24T10:00:00.000Z",
+      status: "finished",
+      video: video([[900000, 180000]], { presentationTimeOffset: 900000 }),
+    }],
+  };
+  assert.match(renderHlsMedia(index, "video"), /#EXT-X-PROGRAM-DATE-TIME:2025-07-24T10:00:00.000Z\n#EXTINF:2.000,/);
+});

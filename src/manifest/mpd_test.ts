@@ -403,3 +403,39 @@ Deno.test("formatFrameRate writes integers, NTSC rates and reduced fractions", (
   ], [12.345, "2469/200"]];
   for (const [fps, text] of cases) assert.equal(formatFrameRate(fps), text, String(fps));
 });
+
+Deno.test("renderMpd: a rotated period starts at its presentation time offset; a spliced part gets its own id", () => {
+  const index: RecordingIndex = {
+    version: 1,
+    streamId: "cam1",
+    periods: [
+      {
+        recordId: "r2",
+        startedAt: "2025-07-24T10:00:00.000Z",
+        status: "finished",
+        video: video([[900000, 180000]], { presentationTimeOffset: 900000 }),
+      },
+      {
+        recordId: "r2",
+        part: 2,
+        startedAt: "2025-07-24T10:05:00.000Z",
+        status: "finished",
+        video: video([[0, 90000]]),
+      },
+    ],
+  };
+  const mpd = renderMpd(index, { nowIso: NOW });
+  assert.match(mpd, /<Period id="r2" start="PT0S">/);
+  assert.match(mpd, /<Period id="r2-2" start="PT2S">/, "the first period lasts 2 s, not 12");
+  assert.match(mpd, /startNumber="1" presentationTimeOffset="900000">/);
+  assert.match(mpd, /mediaPresentationDuration="PT3S"/);
+  assert.equal(periodDurationS(index.periods[0]!), 2);
+  assert.throws(
+    () =>
+      renderMpd({
+        ...index,
+        periods: [index.periods[0]!, { ...index.periods[1]!, part: 1 }, index.periods[1]!],
+      }, { nowIso: NOW }),
+    /duplicate period id "r2"/,
+  );
+});

@@ -7,6 +7,8 @@ import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
 import { StorageError } from "../shared/errors.ts";
 import { silentLogger } from "../shared/log.ts";
 import { Capture } from "./capture.ts";
+import { deleteRecording } from "./delete_recording.ts";
+import { recoverRecordings } from "./recovery.ts";
 import { RecordFolder } from "./record_folder.ts";
 import type { LiveSource, SourceListener, SourceTrack } from "./source.ts";
 
@@ -304,4 +306,56 @@ Deno.test("Capture rotates at the next keyframe into another folder: every frame
   assert.match(mpd, /type="static"/);
   const frames = (p: typeof a) => p.video!.segments.reduce((n, s) => n + Math.round(s.durationTicks / 3000), 0);
   assert.equal(frames(a) + frames(b), capture.stats.videoFrames, "every frame is in one of the two recordings");
+});
+
+Deno.test("deleteRecording removes one recording's objects and period; later recordings never reuse its neighbours' names", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource();
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  for (const id of ["r1", "r2"]) {
+    const recording = session(files, source, clock, id);
+    await recording.start();
+    source.replay(4, clock);
+    await recording.stop();
+  }
+  const r2Init = await files.read("cam/2026/11/21/init_2.m4s");
+  const removed = await deleteRecording(files, { nowMs: () => clock.ms }, "cam/2026/11/21", "r1");
+  assert.equal(removed, 6, "two inits and two segments per track");
+  const left = await objects(files);
+  assert.ok(!left.includes("init.m4s") && !left.includes("seg_0001.m4s"), left.join(", "));
+  assert.ok(left.includes("init_2.m4s") && left.includes("seg_0003.m4s"), left.join(", "));
+  assert.deepEqual((await index(files)).periods.map((p) => p.recordId), ["r2"]);
+  assert.doesNotMatch(await text(files, "manifest.mpd"), /id="r1"/);
+  const third = session(files, source, clock, "r3");
+  await third.start();
+  source.replay(4, clock);
+  await third.stop();
+  assert.deepEqual(await files.read("cam/2026/11/21/init_2.m4s"), r2Init, "r2's init is not overwritten");
+  assert.deepEqual((await index(files)).periods.map((p) => [p.recordId, p.video?.init]), [
+    ["r2", "init_2.m4s"],
+    ["r3", "init_3.m4s"],
+  ]);
+  await assert.rejects(deleteRecording(files, { nowMs: () => clock.ms }, "cam/2026/11/21", "r1"), /not in/);
+});
+
+Deno.test("recovery gives a crashed second recording only its own segments, never the first one's", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource();
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const first = session(files, source, clock, "r1");
+  await first.start();
+  source.replay(4, clock);
+  await first.stop();
+  // The second recording is cut off by a crash before its first segment closed.
+  const second = session(files, source, clock, "r2");
+  await second.start();
+  source.replay(1.5, clock);
+  await second.folder.idle();
+  const [recovered] = await recoverRecordings(files, { nowMs: () => clock.ms }, silentLogger);
+  assert.equal(recovered?.recordId, "r2");
+  const periods = (await index(files)).periods;
+  assert.deepEqual(periods.map((p) => [p.recordId, p.video?.startNumber, p.video?.segments.length]), [
+    ["r1", 1, 2],
+    ["r2", 3, 1],
+  ]);
 });
