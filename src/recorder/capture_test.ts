@@ -108,6 +108,15 @@ function session(files: RecordingFiles, source: ReplaySource, clock: { ms: numbe
   };
 }
 
+/** A whole recording of `seconds` of the clip. */
+async function record(files: RecordingFiles, source: ReplaySource, clock: { ms: number }, id: string, seconds = 4) {
+  const recording = session(files, source, clock, id);
+  await recording.start();
+  source.replay(seconds, clock);
+  await recording.stop();
+  return recording;
+}
+
 async function index(files: RecordingFiles): Promise<RecordingIndex> {
   return JSON.parse(await text(files, "index.json"));
 }
@@ -203,15 +212,9 @@ Deno.test("Capture + RecordFolder continues numbering in a folder that already h
   const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  const first = session(files, source, clock, "r1");
-  await first.start();
-  source.replay(4, clock);
-  await first.stop();
+  await record(files, source, clock, "r1");
   const firstSegment = await files.read("cam/2026/11/21/seg_0001.m4s");
-  const second = session(files, source, clock, "r2");
-  await second.start();
-  source.replay(4, clock);
-  await second.stop();
+  await record(files, source, clock, "r2");
   const { periods } = await index(files);
   assert.deepEqual(periods.map((p) => [p.recordId, p.video?.startNumber, p.video?.init]), [
     ["r1", 1, "init.m4s"],
@@ -312,12 +315,7 @@ Deno.test("deleteRecording removes one recording's objects and period; later rec
   const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  for (const id of ["r1", "r2"]) {
-    const recording = session(files, source, clock, id);
-    await recording.start();
-    source.replay(4, clock);
-    await recording.stop();
-  }
+  for (const id of ["r1", "r2"]) await record(files, source, clock, id);
   const r2Init = await files.read("cam/2026/11/21/init_2.m4s");
   const removed = await deleteRecording(files, { nowMs: () => clock.ms }, "cam/2026/11/21", "r1");
   assert.equal(removed, 6, "two inits and two segments per track");
@@ -326,10 +324,7 @@ Deno.test("deleteRecording removes one recording's objects and period; later rec
   assert.ok(left.includes("init_2.m4s") && left.includes("seg_0003.m4s"), left.join(", "));
   assert.deepEqual((await index(files)).periods.map((p) => p.recordId), ["r2"]);
   assert.doesNotMatch(await text(files, "manifest.mpd"), /id="r1"/);
-  const third = session(files, source, clock, "r3");
-  await third.start();
-  source.replay(4, clock);
-  await third.stop();
+  await record(files, source, clock, "r3");
   assert.deepEqual(await files.read("cam/2026/11/21/init_2.m4s"), r2Init, "r2's init is not overwritten");
   assert.deepEqual((await index(files)).periods.map((p) => [p.recordId, p.video?.init]), [
     ["r2", "init_2.m4s"],
@@ -342,10 +337,7 @@ Deno.test("recovery gives a crashed second recording only its own segments, neve
   const files = await freshFiles();
   const source = new ReplaySource();
   const clock = { ms: Date.UTC(2026, 10, 21, 10) };
-  const first = session(files, source, clock, "r1");
-  await first.start();
-  source.replay(4, clock);
-  await first.stop();
+  await record(files, source, clock, "r1");
   // The second recording is cut off by a crash before its first segment closed.
   const second = session(files, source, clock, "r2");
   await second.start();

@@ -120,6 +120,8 @@ class Recording {
   spliceDeadlineMs: number | undefined;
   segments = 0;
   sizeBytes = 0;
+  /** Media seconds of the parts before the current capture (a spliced recording), toward the record period. */
+  earlierPartsS = 0;
 
   constructor(init: {
     recordId: string;
@@ -356,6 +358,7 @@ export class RecordingManager {
     // The publisher dropped out: keep the recording open for the splice window.
     recording.state = "waiting";
     recording.capture = undefined;
+    recording.earlierPartsS += capture.recordedS;
     const windowMs = recording.settings.spliceWindowS * 1000;
     recording.spliceDeadlineMs = this.#opts.clock.nowMs() + windowMs;
     recording.spliceTimer = setTimeout(() => {
@@ -418,7 +421,7 @@ export class RecordingManager {
     for (const recording of this.#recordings.values()) {
       const capture = recording.capture;
       if (capture === undefined || capture.rotating || recording.state !== "recording") continue;
-      if (capture.recordedS < recording.settings.recordPeriodS) continue;
+      if (recording.earlierPartsS + capture.recordedS < recording.settings.recordPeriodS) continue;
       this.#rotate(recording, capture);
     }
   }
