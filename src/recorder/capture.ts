@@ -73,6 +73,14 @@ export class Capture {
       firstNumber: 1,
     });
     this.#handle = opts.target.folder.beginPeriod({ recordId: opts.target.recordId, part: opts.part });
+    this.#firstHandle = this.#handle;
+  }
+
+  readonly #firstHandle: PeriodHandle;
+
+  /** Resolves once the first period is set up in its folder (index loaded, marked in progress); rejects if not. */
+  get begun(): Promise<void> {
+    return this.#firstHandle.begun;
   }
 
   /** The recording currently written to (it changes when a rotation completes). */

@@ -206,6 +206,7 @@ export class RecordingManager {
     const rule = resolveRule(this.#opts.rules, streamId);
     const settings = rule?.settings ?? this.#opts.defaults;
     const recording = this.#begin(source, settings, "api", request.baseDir);
+    await this.#begun(recording);
     return this.#info(recording);
   }
 
@@ -239,8 +240,7 @@ export class RecordingManager {
   }
 
   #begin(source: LiveSource, settings: RuleSettings, reason: string, baseDir?: string): Recording {
-    const { clock, log } = this.#opts;
-    const nowMs = clock.nowMs();
+    const nowMs = this.#opts.clock.nowMs();
     const recordId = (this.#opts.newRecordId ?? defaultRecordId)(nowMs);
     const recordDir = baseDir ?? this.#folderPath(settings, source.streamId, recordId, nowMs);
     for (const other of this.#recordings.values()) {
@@ -259,9 +259,28 @@ export class RecordingManager {
     });
     this.#recordings.set(source.streamId, recording);
     this.#capture(recording, source);
-    log("info", "recording started", { stream: source.streamId, recordId, mpd: recording.view().mpdPath, reason });
-    this.#opts.observer?.started?.(recording.view());
     return recording;
+  }
+
+  /** Waits until the recording is set up in its folder; if storage refused, the recording is dropped and the error thrown. */
+  async #begun(recording: Recording): Promise<void> {
+    try {
+      await recording.capture?.begun;
+      const view = recording.view();
+      this.#opts.log("info", "recording started", {
+        stream: view.streamId,
+        recordId: view.recordId,
+        mpd: view.mpdPath,
+        reason: view.reason,
+      });
+      this.#opts.observer?.started?.(view);
+    } catch (error) {
+      await recording.capture?.stop();
+      recording.capture = undefined;
+      recording.state = "finished";
+      if (this.#recordings.get(recording.streamId) === recording) this.#recordings.delete(recording.streamId);
+      throw error;
+    }
   }
 
   #capture(recording: Recording, source: LiveSource): void {
@@ -319,7 +338,7 @@ export class RecordingManager {
     const decided = rule.mode === "on_demand" ? this.#ask(rule, source) : Promise.resolve(rule.settings);
     const starting = decided.then((settings) => {
       if (settings === undefined || this.#opts.hub.get(streamId) !== source || this.#recordings.has(streamId)) return;
-      this.#begin(source, settings, rule.source);
+      return this.#begun(this.#begin(source, settings, rule.source));
     }).catch((error) => {
       this.#opts.log("error", "recording did not start", { stream: streamId, error: String(error) });
     }).finally(() => {

@@ -103,27 +103,29 @@ export class RecordFolder {
    */
   beginPeriod(start: PeriodStart): PeriodHandle {
     const handle = new PeriodHandle(start);
-    this.#enqueue(async () => {
-      for (const period of this.#index.periods) period.status = "finished";
-      const startedAtMs = start.startedAtMs ?? this.#opts.clock.nowMs();
-      handle.period = {
-        recordId: start.recordId,
-        ...(start.part > 1 ? { part: start.part } : {}),
-        startedAt: new Date(startedAtMs).toISOString(),
-        status: "recording",
-      };
-      // Init names are numbered by period; after a deleted recording the count can be below a name in use.
-      handle.periodNumber = Math.max(this.#index.periods.length, lastInitNumber(this.#index)) + 1;
-      this.#index.periods.push(handle.period);
-      if (start.part === 1) {
-        await this.#opts.files.markActive({
+    this.#enqueue(() =>
+      handle.settle(async () => {
+        for (const period of this.#index.periods) period.status = "finished";
+        const startedAtMs = start.startedAtMs ?? this.#opts.clock.nowMs();
+        handle.period = {
           recordId: start.recordId,
-          streamId: this.#opts.streamId,
-          recordDir: this.recordDir,
-          startedAt: handle.period.startedAt,
-        });
-      }
-    });
+          ...(start.part > 1 ? { part: start.part } : {}),
+          startedAt: new Date(startedAtMs).toISOString(),
+          status: "recording",
+        };
+        // Init names are numbered by period; after a deleted recording the count can be below a name in use.
+        handle.periodNumber = Math.max(this.#index.periods.length, lastInitNumber(this.#index)) + 1;
+        this.#index.periods.push(handle.period);
+        if (start.part === 1) {
+          await this.#opts.files.markActive({
+            recordId: start.recordId,
+            streamId: this.#opts.streamId,
+            recordDir: this.recordDir,
+            startedAt: handle.period.startedAt,
+          });
+        }
+      })
+    );
     return handle;
   }
 
@@ -294,9 +296,25 @@ export class PeriodHandle {
   /** Folder number minus pipeline number, fixed by the period's first fragment. */
   shift: number | undefined;
   readonly totals = { video: { bytes: 0, ticks: 0 }, audio: { bytes: 0, ticks: 0 } };
+  /** Resolves once the period is in the index and its recording is marked in progress; rejects if that failed. */
+  readonly begun: Promise<void>;
+  readonly #begun = Promise.withResolvers<void>();
 
   constructor(start: PeriodStart) {
     this.start = start;
+    this.begun = this.#begun.promise;
+    this.begun.catch(() => {}); // a caller that does not wait for it still sees the failure logged by the folder
+  }
+
+  /** Runs the folder's part of beginning the period and settles `begun` with its outcome. */
+  async settle(begin: () => Promise<void>): Promise<void> {
+    try {
+      await begin();
+      this.#begun.resolve();
+    } catch (error) {
+      this.#begun.reject(error);
+      throw error;
+    }
   }
 }
 
