@@ -42,6 +42,10 @@ Deno.test("kill -9 during a recording loses at most about a second; the restart 
     );
     const status = await (await second.fetch("/api/storage")).json();
     assert.equal(status.localDir, first.root);
+    // The recordings index, left saying "recording" by the crash, says finished, with the recovered duration.
+    const { recordings } = await (await second.fetch("/api/recordings?stream=crash&state=finished")).json();
+    assert.equal(recordings.length, 1, JSON.stringify(recordings));
+    assert.ok(Math.abs(recordings[0].duration_s - recorded / 30) < 0.5, JSON.stringify(recordings[0]));
 
     // The publisher comes back after the restart: a second period, and the day's manifest still plays whole.
     const again = await publishClip({ url: `${second.url}/whip/crash`, seconds: 4, clip });
