@@ -79,8 +79,9 @@ export function recordingEvents(opts: RecordingEventsOptions): { observer: Recor
           }
         }
         if (view.segments === 0 && view.storageErrors > 0) failure = `nothing stored: ${view.lastStorageError}`;
-        save(view, failure === undefined ? "finished" : "failed");
-        const data = { ...eventData(view, nodeAlias), mp4_path: mp4Paths.get(view.recordId) ?? null };
+        const state = failure === undefined ? "finished" : "failed";
+        save(view, state);
+        const data = { ...eventData(view, nodeAlias), state, mp4_path: mp4Paths.get(view.recordId) ?? null };
         send(failure === undefined ? "recording.finished" : "recording.failed", { ...data, error: failure ?? null });
         mp4Paths.delete(view.recordId);
       })();

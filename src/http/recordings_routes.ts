@@ -59,7 +59,10 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
 
   app.delete("/:recordId", async (c) => {
     const row = rowOf(catalog, c.req.param("recordId"));
-    if (manager.list().some((r) => r.recordId === row.recordId)) {
+    // The row turns finished only once the recording's end is fully handled (last segments, MP4 merge); a recording
+    // rotated away from, or merging, is no longer in the manager's list but still being written.
+    const ended = row.state === "finished" || row.state === "failed";
+    if (!ended || manager.list().some((r) => r.recordId === row.recordId)) {
       throw new ConflictError(`recording "${row.recordId}" is still running; stop it first`);
     }
     const extra = row.mp4Path === undefined ? [] : [row.mp4Path];

@@ -20,6 +20,8 @@ import type { LiveSource, TrackKind } from "./source.ts";
 /** Keyframe requests back off from the first to the last interval while the pipeline keeps waiting. */
 const PLI_FIRST_INTERVAL_MS = 250;
 const PLI_MAX_INTERVAL_MS = 2_000;
+/** A sender clock further than this from ours is not trusted to date a recording. */
+const MAX_CLOCK_SKEW_MS = 5_000;
 
 /** Where a capture writes: a recording's period in a folder. */
 export interface CaptureTarget {
@@ -142,7 +144,7 @@ export class Capture {
 
   #route(outputs: PipelineOutput[]): void {
     if (this.#origin === undefined && this.#pipeline.started) {
-      this.#origin = { ms: this.#opts.clock.nowMs(), ticks: 0 };
+      this.#origin = { ms: this.#wallClockZero(), ticks: 0 };
       this.#target.folder.anchor(this.#handle, this.#origin.ms);
     }
     for (const output of outputs) {
@@ -203,6 +205,18 @@ export class Capture {
       this.#origin = { ms: cutMs, ticks: cutTicks };
     }
     rotation.done({ cutMs });
+  }
+
+  /**
+   * Wall-clock time of the first frame: the pipeline's estimate (from the least-delayed packet, or the sender's
+   * reports) rather than now, which lags behind on a busy machine. Now when the estimate lies in the future (a live
+   * manifest must not promise segments early) or further back than `MAX_CLOCK_SKEW_MS` (a sender clock gone wrong).
+   */
+  #wallClockZero(): number {
+    const now = this.#opts.clock.nowMs();
+    const estimate = this.#pipeline.zeroMs;
+    if (estimate === undefined || estimate > now || now - estimate > MAX_CLOCK_SKEW_MS) return now;
+    return Math.round(estimate);
   }
 
   #askForKeyframe(): void {

@@ -122,6 +122,8 @@ class Recording {
   sizeBytes = 0;
   /** Media seconds of the parts before the current capture (a spliced recording), toward the record period. */
   earlierPartsS = 0;
+  /** Set once the recording is being ended. */
+  ending: Promise<void> | undefined;
 
   constructor(init: {
     recordId: string;
@@ -328,7 +330,7 @@ export class RecordingManager {
   #onPublished(source: LiveSource): void {
     const streamId = source.streamId;
     const waiting = this.#recordings.get(streamId);
-    if (waiting !== undefined && waiting.state === "waiting") {
+    if (waiting !== undefined && waiting.state === "waiting" && waiting.ending === undefined) {
       this.#splice(waiting, source);
       return;
     }
@@ -367,7 +369,7 @@ export class RecordingManager {
   #onUnpublished(source: LiveSource, reason: UnpublishReason): void {
     const recording = this.#recordings.get(source.streamId);
     const capture = recording?.capture;
-    if (recording === undefined || capture === undefined || recording.state !== "recording") return;
+    if (recording === undefined || capture === undefined || recording.ending !== undefined) return;
     if (reason === "ended" || recording.settings.spliceWindowS === 0) {
       this.#end(recording).catch((error) => {
         this.#opts.log("error", "recording did not stop cleanly", { stream: source.streamId, error: String(error) });
@@ -410,11 +412,13 @@ export class RecordingManager {
     this.#opts.observer?.spliced?.(recording.view());
   }
 
-  /** Stops the capture (if any) and finalizes; later calls wait for the same end. */
+  /**
+   * Stops the capture (if any) and finalizes; later calls wait for the same end. The state turns "finished" only
+   * once the last segments and the final manifests are stored, so everything reported before says "recording".
+   */
   #end(recording: Recording): Promise<void> {
-    if (recording.state === "finished") return recording.folder.idle();
+    if (recording.ending !== undefined) return recording.ending;
     const capture = recording.capture;
-    recording.state = "finished";
     recording.capture = undefined;
     clearTimeout(recording.spliceTimer);
     recording.spliceDeadlineMs = undefined;
@@ -423,6 +427,7 @@ export class RecordingManager {
       recording.endedAtMs = this.#opts.clock.nowMs();
       recording.folder.finishRecording(recording.recordId);
       await recording.folder.idle();
+      recording.state = "finished";
       if (this.#recordings.get(recording.streamId) === recording) this.#recordings.delete(recording.streamId);
       const view = recording.view();
       this.#opts.log("info", "recording finished", {
@@ -432,6 +437,7 @@ export class RecordingManager {
       });
       this.#opts.observer?.finished?.(view);
     })();
+    recording.ending = ended;
     this.#ending.add(ended);
     return ended.finally(() => this.#ending.delete(ended));
   }
@@ -439,7 +445,7 @@ export class RecordingManager {
   #checkRotations(): void {
     for (const recording of this.#recordings.values()) {
       const capture = recording.capture;
-      if (capture === undefined || capture.rotating || recording.state !== "recording") continue;
+      if (capture === undefined || capture.rotating || recording.ending !== undefined) continue;
       if (recording.earlierPartsS + capture.recordedS < recording.settings.recordPeriodS) continue;
       this.#rotate(recording, capture);
     }
@@ -473,11 +479,11 @@ export class RecordingManager {
     next.capture = capture;
     void rotated.then(async ({ cutMs }) => {
       next.startedAtMs = cutMs;
-      recording.state = "finished";
       recording.capture = undefined;
       recording.endedAtMs = cutMs;
       recording.folder.finishRecording(recording.recordId);
       await recording.folder.idle();
+      recording.state = "finished";
       this.#rotatedAway.delete(recording.recordId);
       this.#opts.log("info", "recording rotated", {
         stream: recording.streamId,

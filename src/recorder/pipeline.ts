@@ -151,6 +151,14 @@ export class RecordingPipeline {
     return this.#zeroMs !== undefined;
   }
 
+  /**
+   * Unix ms of media time 0 in the clock the tracks are synchronised on: the sender's (RTCP sender reports) or the
+   * earliest arrival seen; undefined before the first frame.
+   */
+  get zeroMs(): number | undefined {
+    return this.#zeroMs;
+  }
+
   /** The audio init segment, available at once (Opus needs nothing from the stream). */
   start(): PipelineOutput[] {
     const audio = this.#audio;
