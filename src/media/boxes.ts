@@ -1,7 +1,8 @@
 /**
  * ISO BMFF box writers for fragmented MP4 (ISO/IEC 14496-12:2022), one function per fourcc, each writing one spec
  * field per line into a ByteWriter. Only what a single-track CMAF init and media segment needs: no sidx, no edts,
- * no sample groups, no encryption. Codec configuration records (avcC, dOps) are copied, never parsed.
+ * no sample groups, no encryption. Codec configuration records (avcC, dOps) are copied, never parsed. The headers
+ * take durations and the mdat header stands alone so that mp4_boxes.ts reuses them for progressive files.
  */
 
 import type { ByteWriter } from "./byte_writer.ts";
@@ -17,19 +18,19 @@ const UNITY_MATRIX = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] a
 const LANGUAGE_UND = ((0x75 - 0x60) << 10) | ((0x6e - 0x60) << 5) | (0x64 - 0x60);
 
 /** tkhd flags track_enabled | track_in_movie (ISO/IEC 14496-12 §8.3.2.3). */
-export const TKHD_FLAGS = 0x000003;
+const TKHD_FLAGS = 0x000003;
 
 /** tfhd flag default-base-is-moof: data offsets count from the first byte of the moof (ISO/IEC 14496-12 §8.8.7.1). */
-export const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
+const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
 
 /** trun flags: data-offset, sample-duration, sample-size, sample-flags, sample-composition-time-offsets present. */
-export const TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800;
+const TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800;
 
 /** Sample flags of a sync sample: sample_depends_on = 2, "does not depend on others" (ISO/IEC 14496-12 §8.8.3.1). */
-export const SAMPLE_FLAGS_SYNC = 2 << 24;
+const SAMPLE_FLAGS_SYNC = 2 << 24;
 
 /** Sample flags of a non-sync sample: sample_depends_on = 1 and sample_is_non_sync_sample = 1 (§8.8.3.1). */
-export const SAMPLE_FLAGS_NON_SYNC = (1 << 24) | (1 << 16);
+const SAMPLE_FLAGS_NON_SYNC = (1 << 24) | (1 << 16);
 
 /** Brands of a file-type or segment-type box (ISO/IEC 14496-12 §4.3 and §8.16.2). */
 export interface Brands {
@@ -40,20 +41,25 @@ export interface Brands {
 
 /** File type box: brands the init segment conforms to (ISO/IEC 14496-12 §4.3). */
 export function ftyp(w: ByteWriter, input: Brands): void {
-  w.box("ftyp", () => {
-    w.fourcc(input.majorBrand); // major_brand
-    w.u32(input.minorVersion); // minor_version
-    for (const brand of input.compatibleBrands) w.fourcc(brand); // compatible_brands[]
-  });
+  w.box("ftyp", () => brands(w, input));
 }
 
 /** Segment type box: brands a media segment conforms to, same layout as ftyp (ISO/IEC 14496-12 §8.16.2). */
 export function styp(w: ByteWriter, input: Brands): void {
-  w.box("styp", () => {
-    w.fourcc(input.majorBrand); // major_brand
-    w.u32(input.minorVersion); // minor_version
-    for (const brand of input.compatibleBrands) w.fourcc(brand); // compatible_brands[]
-  });
+  w.box("styp", () => brands(w, input));
+}
+
+/** The body shared by ftyp and styp. */
+function brands(w: ByteWriter, input: Brands): void {
+  w.fourcc(input.majorBrand); // major_brand
+  w.u32(input.minorVersion); // minor_version
+  for (const brand of input.compatibleBrands) w.fourcc(brand); // compatible_brands[]
+}
+
+/** A field that is 64-bit in a version 1 header and 32-bit in version 0 (mvhd, tkhd, mdhd: §8.2.2, §8.3.2, §8.4.2). */
+function u32or64(w: ByteWriter, version: number, value: number): void {
+  if (version === 1) w.u64(value);
+  else w.u32(value);
 }
 
 /** Movie box of a fragmented file: header, one track, and mvex announcing fragments (ISO/IEC 14496-12 §8.2.1). */
@@ -74,17 +80,10 @@ export function mvhd(
   const durationTicks = input.durationTicks ?? 0;
   const version = durationTicks > U32_MAX ? 1 : 0;
   w.fullBox("mvhd", version, 0, () => {
-    if (version === 1) {
-      w.u64(0); // creation_time
-      w.u64(0); // modification_time
-      w.u32(input.timescale); // timescale
-      w.u64(durationTicks); // duration
-    } else {
-      w.u32(0); // creation_time
-      w.u32(0); // modification_time
-      w.u32(input.timescale); // timescale
-      w.u32(durationTicks); // duration
-    }
+    u32or64(w, version, 0); // creation_time
+    u32or64(w, version, 0); // modification_time
+    w.u32(input.timescale); // timescale
+    u32or64(w, version, durationTicks); // duration
     w.u32(0x0001_0000); // rate, 1.0
     w.u16(0x0100); // volume, 1.0
     w.zeros(2); // reserved
@@ -110,19 +109,11 @@ export function tkhd(w: ByteWriter, track: TrackInfo, durationTicks = 0): void {
   const isAudio = codec.kind === "opus";
   const version = durationTicks > U32_MAX ? 1 : 0;
   w.fullBox("tkhd", version, TKHD_FLAGS, () => {
-    if (version === 1) {
-      w.u64(0); // creation_time
-      w.u64(0); // modification_time
-      w.u32(track.trackId); // track_ID
-      w.zeros(4); // reserved
-      w.u64(durationTicks); // duration
-    } else {
-      w.u32(0); // creation_time
-      w.u32(0); // modification_time
-      w.u32(track.trackId); // track_ID
-      w.zeros(4); // reserved
-      w.u32(durationTicks); // duration
-    }
+    u32or64(w, version, 0); // creation_time
+    u32or64(w, version, 0); // modification_time
+    w.u32(track.trackId); // track_ID
+    w.zeros(4); // reserved
+    u32or64(w, version, durationTicks); // duration
     w.zeros(8); // reserved[2]
     w.i16(0); // layer
     w.i16(0); // alternate_group
@@ -148,17 +139,10 @@ export function mdia(w: ByteWriter, track: TrackInfo): void {
 export function mdhd(w: ByteWriter, timescale: number, durationTicks = 0): void {
   const version = durationTicks > U32_MAX ? 1 : 0;
   w.fullBox("mdhd", version, 0, () => {
-    if (version === 1) {
-      w.u64(0); // creation_time
-      w.u64(0); // modification_time
-      w.u32(timescale); // timescale
-      w.u64(durationTicks); // duration
-    } else {
-      w.u32(0); // creation_time
-      w.u32(0); // modification_time
-      w.u32(timescale); // timescale
-      w.u32(durationTicks); // duration
-    }
+    u32or64(w, version, 0); // creation_time
+    u32or64(w, version, 0); // modification_time
+    w.u32(timescale); // timescale
+    u32or64(w, version, durationTicks); // duration
     w.u16(LANGUAGE_UND); // pad(1) + language(15)
     w.u16(0); // pre_defined
   });
@@ -372,18 +356,23 @@ export function mdatHeaderSize(payloadBytes: number): number {
   return payloadBytes + 8 > 0xffff_ffff ? 16 : 8;
 }
 
-/** Media data box: the samples' bytes back to back, in trun order (ISO/IEC 14496-12 §8.1.1). */
-export function mdat(w: ByteWriter, samples: readonly Sample[]): void {
-  let payloadBytes = 0;
-  for (const sample of samples) payloadBytes += sample.data.byteLength;
-  const headerBytes = mdatHeaderSize(payloadBytes);
-  if (headerBytes === 8) {
-    w.u32(headerBytes + payloadBytes); // size
+/** Header of the media data box holding `payloadBytes`; a 64-bit largesize past 2^32 - 1 bytes (§4.2, §8.1.1). The
+ * payload itself is written (or streamed) by the caller. */
+export function mdatHeader(w: ByteWriter, payloadBytes: number): void {
+  if (mdatHeaderSize(payloadBytes) === 8) {
+    w.u32(8 + payloadBytes); // size
     w.fourcc("mdat"); // type
   } else {
     w.u32(1); // size, 1: largesize follows
     w.fourcc("mdat"); // type
-    w.u64(headerBytes + payloadBytes); // largesize
+    w.u64(16 + payloadBytes); // largesize
   }
+}
+
+/** Media data box: the samples' bytes back to back, in trun order (ISO/IEC 14496-12 §8.1.1). */
+export function mdat(w: ByteWriter, samples: readonly Sample[]): void {
+  let payloadBytes = 0;
+  for (const sample of samples) payloadBytes += sample.data.byteLength;
+  mdatHeader(w, payloadBytes);
   for (const sample of samples) w.bytes(sample.data); // data
 }

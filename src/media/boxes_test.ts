@@ -9,6 +9,7 @@ import {
   ftyp,
   hdlr,
   mdat,
+  mdatHeader,
   mdatHeaderSize,
   mdhd,
   mfhd,
@@ -26,24 +27,17 @@ import {
 } from "./boxes.ts";
 import { INIT_BRANDS, SEGMENT_BRANDS } from "./fmp4.ts";
 import type { Sample, TrackInfo } from "./track.ts";
-import { DOPS_STEREO, golden } from "./test_helpers.ts";
+import { AUDIO, DOPS_STEREO, golden, VIDEO } from "./test_helpers.ts";
 
 const MATRIX = "00010000 00000000 00000000 00000000 00010000 00000000 00000000 00000000 40000000";
+const PRE_DEFINED_6 = "000000000000000000000000000000000000000000000000";
+
+/** 5e9: past 2^32, so version 1 headers. */
+const BEYOND_32_BITS = 5_000_000_000;
 
 function sample(durationTicks: number, data: number[], isSync: boolean, ctsOffsetTicks = 0): Sample {
   return { durationTicks, ctsOffsetTicks, isSync, data: new Uint8Array(data) };
 }
-
-const VIDEO_TRACK: TrackInfo = {
-  trackId: 1,
-  timescale: 90000,
-  codec: { kind: "avc", avcC: bin("01 42c01f ff e1 0001 67 01 0001 68"), widthPx: 1280, heightPx: 720 },
-};
-const AUDIO_TRACK: TrackInfo = {
-  trackId: 2,
-  timescale: 48000,
-  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
-};
 
 golden("ftyp", ftyp, [
   {
@@ -69,16 +63,34 @@ golden("mvhd", mvhd, [
     input: { timescale: 1000, nextTrackId: 2 },
     bytes: bin(
       `0000006c 'mvhd' 00 000000 00000000 00000000 000003e8 00000000 00010000 0100 0000 00000000 00000000 ${MATRIX}
-       000000000000000000000000000000000000000000000000 00000002`,
+       ${PRE_DEFINED_6} 00000002`,
     ),
     fields: { timescale: 1000, duration: 0, next_track_id: 2 },
   },
+  {
+    name: "a 2.5 s movie at 1 kHz, version 0",
+    input: { timescale: 1000, durationTicks: 2500, nextTrackId: 3 },
+    bytes: bin(
+      `0000006c 'mvhd' 00 000000 00000000 00000000 000003e8 000009c4 00010000 0100 0000 00000000 00000000 ${MATRIX}
+       ${PRE_DEFINED_6} 00000003`,
+    ),
+    fields: { version: 0, timescale: 1000, duration: 2500, next_track_id: 3 },
+  },
+  {
+    name: "a duration beyond 32 bits, version 1",
+    input: { timescale: 1000, durationTicks: BEYOND_32_BITS, nextTrackId: 2 },
+    bytes: bin(
+      `00000078 'mvhd' 01 000000 0000000000000000 0000000000000000 000003e8 000000012a05f200
+       00010000 0100 0000 00000000 00000000 ${MATRIX} ${PRE_DEFINED_6} 00000002`,
+    ),
+    fields: { version: 1, timescale: 1000, duration: BEYOND_32_BITS, next_track_id: 2 },
+  },
 ]);
 
-golden("tkhd", tkhd, [
+golden("tkhd", (w, input: { info: TrackInfo; durationTicks?: number }) => tkhd(w, input.info, input.durationTicks), [
   {
     name: "a 1280x720 video track",
-    input: VIDEO_TRACK,
+    input: { info: VIDEO },
     bytes: bin(
       `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 00000000 00000000 00000000
        0000 0000 0000 0000 ${MATRIX} 05000000 02d00000`,
@@ -87,29 +99,63 @@ golden("tkhd", tkhd, [
   },
   {
     name: "an audio track: volume 1.0, no size",
-    input: AUDIO_TRACK,
+    input: { info: AUDIO },
     bytes: bin(
       `0000005c 'tkhd' 00 000003 00000000 00000000 00000002 00000000 00000000 00000000 00000000
        0000 0000 0100 0000 ${MATRIX} 00000000 00000000`,
     ),
     fields: { flags: 3, track_id: 2, width: 0, height: 0 },
   },
+  {
+    name: "a 2.5 s 1280x720 video track",
+    input: { info: VIDEO, durationTicks: 2500 },
+    bytes: bin(
+      `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 000009c4 00000000 00000000
+       0000 0000 0000 0000 ${MATRIX} 05000000 02d00000`,
+    ),
+    fields: { version: 0, flags: 3, track_id: 1, duration: 2500, volume: 0 },
+  },
+  {
+    name: "an audio track longer than 32 bits of the movie timescale, version 1",
+    input: { info: AUDIO, durationTicks: BEYOND_32_BITS },
+    bytes: bin(
+      `00000068 'tkhd' 01 000003 0000000000000000 0000000000000000 00000002 00000000 000000012a05f200
+       00000000 00000000 0000 0000 0100 0000 ${MATRIX} 00000000 00000000`,
+    ),
+    fields: { version: 1, track_id: 2, duration: BEYOND_32_BITS },
+  },
 ]);
 
-golden("mdhd", mdhd, [
-  {
-    name: "90 kHz, language und",
-    input: 90000,
-    bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 00015f90 00000000 55c4 0000"),
-    fields: { timescale: 90000, language: 0x55c4 },
-  },
-  {
-    name: "48 kHz",
-    input: 48000,
-    bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 0000bb80 00000000 55c4 0000"),
-    fields: { timescale: 48000 },
-  },
-]);
+golden(
+  "mdhd",
+  (w, input: { timescale: number; durationTicks?: number }) => mdhd(w, input.timescale, input.durationTicks),
+  [
+    {
+      name: "90 kHz, language und",
+      input: { timescale: 90000 },
+      bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 00015f90 00000000 55c4 0000"),
+      fields: { timescale: 90000, language: 0x55c4 },
+    },
+    {
+      name: "48 kHz",
+      input: { timescale: 48000 },
+      bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 0000bb80 00000000 55c4 0000"),
+      fields: { timescale: 48000 },
+    },
+    {
+      name: "2 s at 90 kHz, version 0",
+      input: { timescale: 90000, durationTicks: 180000 },
+      bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 00015f90 0002bf20 55c4 0000"),
+      fields: { version: 0, timescale: 90000, duration: 180000, language: 0x55c4 },
+    },
+    {
+      name: "2^32 ticks (13.3 h at 90 kHz), version 1",
+      input: { timescale: 90000, durationTicks: 0x1_0000_0000 },
+      bytes: bin("0000002c 'mdhd' 01 000000 0000000000000000 0000000000000000 00015f90 0000000100000000 55c4 0000"),
+      fields: { version: 1, timescale: 90000, duration: 0x1_0000_0000 },
+    },
+  ],
+);
 
 golden("hdlr", hdlr, [
   {
@@ -263,6 +309,15 @@ golden("mdat", mdat, [
     bytes: bin("0000000c 'mdat' 01020304"),
   },
 ]);
+
+golden("mdatHeader", mdatHeader, [
+  { name: "a 32-bit size", input: 4, bytes: bin("0000000c 'mdat'") },
+  {
+    name: "a largesize once the box passes 2^32 - 1 bytes",
+    input: 0xffff_fff8,
+    bytes: bin("00000001 'mdat' 00000001 00000008"),
+  },
+], { wholeBox: false });
 
 golden("moof", moof, [
   {

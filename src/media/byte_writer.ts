@@ -22,28 +22,28 @@ export class ByteWriter {
 
   /** Unsigned 8-bit integer. */
   u8(value: number): void {
-    assert(value >= 0 && value <= 0xff, `u8 out of range: ${value}`);
+    checkRange("u8", value, 0, 0xff);
     this.#view?.setUint8(this.position, value);
     this.position += 1;
   }
 
   /** Unsigned 16-bit integer. */
   u16(value: number): void {
-    assert(value >= 0 && value <= 0xffff, `u16 out of range: ${value}`);
+    checkRange("u16", value, 0, 0xffff);
     this.#view?.setUint16(this.position, value);
     this.position += 2;
   }
 
   /** Signed 16-bit integer. */
   i16(value: number): void {
-    assert(value >= -0x8000 && value <= 0x7fff, `i16 out of range: ${value}`);
+    checkRange("i16", value, -0x8000, 0x7fff);
     this.#view?.setInt16(this.position, value);
     this.position += 2;
   }
 
   /** Unsigned 24-bit integer (the `flags` of a full box). */
   u24(value: number): void {
-    assert(value >= 0 && value <= 0xff_ffff, `u24 out of range: ${value}`);
+    checkRange("u24", value, 0, 0xff_ffff);
     this.#view?.setUint8(this.position, value >>> 16);
     this.#view?.setUint16(this.position + 1, value & 0xffff);
     this.position += 3;
@@ -51,21 +51,21 @@ export class ByteWriter {
 
   /** Unsigned 32-bit integer. */
   u32(value: number): void {
-    assert(value >= 0 && value <= 0xffff_ffff, `u32 out of range: ${value}`);
+    checkRange("u32", value, 0, 0xffff_ffff);
     this.#view?.setUint32(this.position, value);
     this.position += 4;
   }
 
   /** Signed 32-bit integer. */
   i32(value: number): void {
-    assert(value >= -0x8000_0000 && value <= 0x7fff_ffff, `i32 out of range: ${value}`);
+    checkRange("i32", value, -0x8000_0000, 0x7fff_ffff);
     this.#view?.setInt32(this.position, value);
     this.position += 4;
   }
 
   /** Unsigned 64-bit integer from a safe JS integer, written as two 32-bit halves (no BigInt on the hot path). */
   u64(value: number): void {
-    assert(Number.isSafeInteger(value) && value >= 0, `u64 out of range: ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0) assert(false, `u64 out of range: ${value}`);
     this.#view?.setUint32(this.position, Math.floor(value / TWO_POW_32));
     this.#view?.setUint32(this.position + 4, value % TWO_POW_32);
     this.position += 8;
@@ -113,6 +113,11 @@ export class ByteWriter {
       body();
     });
   }
+}
+
+/** Asserts `min <= value <= max`; the message is built only on failure, as fields are written per sample. */
+function checkRange(field: string, value: number, min: number, max: number): void {
+  if (!(value >= min && value <= max)) assert(false, `${field} out of range: ${value}`);
 }
 
 /** Runs `write` once to measure and once to fill a buffer of exactly the measured size. */

@@ -4,19 +4,8 @@ import assert from "node:assert/strict";
 import { randomInt, seededRandom } from "../shared/testing.ts";
 import { overlapSpan, selectRange, syncSpan, type TimedSample, type TimeRange } from "./clip_range.ts";
 import { progressiveMp4 } from "./mp4_file.ts";
-import type { SampleWithTime, TrackInfo } from "./track.ts";
-import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
-
-const VIDEO: TrackInfo = {
-  trackId: 1,
-  timescale: 90000,
-  codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
-};
-const AUDIO: TrackInfo = {
-  trackId: 2,
-  timescale: 48000,
-  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
-};
+import type { SampleWithTime } from "./track.ts";
+import { AUDIO, parseMp4, VIDEO } from "./test_helpers.ts";
 
 /** 30 fps frames from `startTicks` with a keyframe every 30, data = the frame index. */
 function video(count: number, startTicks = 0): SampleWithTime[] {

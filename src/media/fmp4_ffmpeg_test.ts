@@ -4,11 +4,17 @@
  */
 
 import assert from "node:assert/strict";
-import { opusPacketDurationSamples } from "../codec/mod.ts";
 import { concat, toHex } from "../shared/testing.ts";
 import { initSegment } from "./fmp4.ts";
-import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
-import { exec, hasCommand, parseMp4, realClip } from "./test_helpers.ts";
+import {
+  exec,
+  hasCommand,
+  opusFrames,
+  parseMp4,
+  realClip,
+  segmentFrames,
+  SEGMENTS_1S_FRAGMENTS_250MS,
+} from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
 
@@ -33,52 +39,26 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "liverec-media-" });
     try {
-      const { sps, avcC, dOps, units, packets } = await realClip(dir, { videoSeconds: 2, audioSeconds: 2 });
+      const clip = await realClip(dir, { videoSeconds: 2, audioSeconds: 2 });
+      const { sps, units, packets } = clip;
       assert.ok(units.length === 60 && packets.length > 90, "fixtures generated");
 
-      const segmenter = new Segmenter({
-        segmentDurationMs: 1000,
-        fragmentDurationMs: 250,
-        firstNumber: 1,
-        video: { trackId: 1, timescale: 90000 },
-        audio: { trackId: 2, timescale: 48000 },
-      });
-      const out: SegmenterOutput[] = [];
-      let audioPts = 0;
-      let nextPacket = 0;
-      units.forEach((unit, i) => {
-        out.push(...segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc }));
-        while (nextPacket < packets.length && audioPts * 90000 <= i * 3000 * 48000) {
-          const packet = packets[nextPacket++];
-          assert.ok(packet !== undefined, "packet");
-          const durationTicks = opusPacketDurationSamples(packet);
-          out.push(...segmenter.pushAudio({ ptsTicks: audioPts, durationTicks, data: packet }));
-          audioPts += durationTicks;
-        }
-      });
-      for (const packet of packets.slice(nextPacket)) {
-        const durationTicks = opusPacketDurationSamples(packet);
-        out.push(...segmenter.pushAudio({ ptsTicks: audioPts, durationTicks, data: packet }));
-        audioPts += durationTicks;
-      }
-      out.push(...segmenter.flush());
-      const segments = (track: "video" | "audio") => out.filter((o) => o.track === track && o.type === "segment");
+      const { outputs, stats } = segmentFrames(
+        SEGMENTS_1S_FRAGMENTS_250MS,
+        units.map((unit, i) => ({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc })),
+        opusFrames(packets),
+      );
+      const segments = (track: "video" | "audio") => outputs.filter((o) => o.track === track && o.type === "segment");
       const fragments = (track: "video" | "audio") =>
-        out.flatMap((o) => o.track === track && o.type === "fragment" ? [o] : []);
+        outputs.flatMap((o) => o.track === track && o.type === "fragment" ? [o] : []);
       assert.deepEqual(segments("video").map((s) => s.sampleCount), [30, 30]);
       assert.equal(segments("audio").length, 2);
       assert.deepEqual(fragments("video").map((f) => f.sampleCount), [8, 8, 8, 6, 8, 8, 8, 6]);
       assert.ok(fragments("audio").length >= 8, "audio in 250 ms fragments");
-      assert.equal(segmenter.stats.droppedFrames, 0);
+      assert.equal(stats.droppedFrames, 0);
 
-      const videoFile = concat([
-        initSegment({ trackId: 1, timescale: 90000, codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 } }),
-        ...fragments("video").map((f) => f.bytes),
-      ]);
-      const audioFile = concat([
-        initSegment({ trackId: 2, timescale: 48000, codec: { kind: "opus", dOps, channels: 2, sampleRate: 48000 } }),
-        ...fragments("audio").map((f) => f.bytes),
-      ]);
+      const videoFile = concat([initSegment(clip.video), ...fragments("video").map((f) => f.bytes)]);
+      const audioFile = concat([initSegment(clip.audio), ...fragments("audio").map((f) => f.bytes)]);
       await Deno.writeFile(`${dir}/video.mp4`, videoFile);
       await Deno.writeFile(`${dir}/audio.mp4`, audioFile);
 

@@ -7,25 +7,16 @@ import { bin, concat, randomBytes, randomInt, seededRandom } from "../shared/tes
 import { initSegment, mediaSegment } from "./fmp4.ts";
 import { scanSegment } from "./fmp4_reader.ts";
 import { readInit, readSegmentSamples } from "./fmp4_samples.ts";
-import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
-import type { SampleWithTime, TrackInfo } from "./track.ts";
-import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
-
-const VIDEO: TrackInfo = {
-  trackId: 1,
-  timescale: 90000,
-  codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
-};
-const AUDIO: TrackInfo = {
-  trackId: 2,
-  timescale: 48000,
-  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
-};
-
-/** Samples as plain values (data copied out of the segment) for deepEqual. */
-function plain(samples: readonly SampleWithTime[]) {
-  return samples.map((s) => ({ ...s, data: s.data.slice() }));
-}
+import type { SampleWithTime } from "./track.ts";
+import {
+  AUDIO,
+  parseMp4,
+  plain,
+  segmentFiles,
+  segmentFrames,
+  SEGMENTS_1S_FRAGMENTS_250MS,
+  VIDEO,
+} from "./test_helpers.ts";
 
 Deno.test("readInit reads back the track of a video and an audio init segment", () => {
   assert.deepEqual(readInit(initSegment(VIDEO)), VIDEO);
@@ -56,38 +47,15 @@ Deno.test("readInit rejects what is not an init segment with typed errors", () =
  * 1 s segments in 250 ms fragments. Returns each track's segment files and the samples that went in. */
 function record(): { video: Uint8Array[]; audio: Uint8Array[]; videoIn: SampleWithTime[]; audioIn: SampleWithTime[] } {
   const random = seededRandom(11);
-  const segmenter = new Segmenter({
-    segmentDurationMs: 1000,
-    fragmentDurationMs: 250,
-    firstNumber: 1,
-    video: { trackId: 1, timescale: 90000 },
-    audio: { trackId: 2, timescale: 48000 },
-  });
-  const out: SegmenterOutput[] = [];
   const videoPts = Array.from({ length: 90 }, (_, i) => i * 3000 + (i % 30 === 0 ? 0 : randomInt(random, 0, 40)));
   const videoData = videoPts.map(() => randomBytes(random, randomInt(random, 1, 400)));
   const audioData = Array.from({ length: 150 }, () => randomBytes(random, randomInt(random, 1, 120)));
-  let a = 0;
-  videoPts.forEach((ptsTicks, i) => {
-    out.push(...segmenter.pushVideo({ ptsTicks, isKeyframe: i % 30 === 0, data: videoData[i] ?? new Uint8Array() }));
-    for (; a < audioData.length && a * 960 * 90000 <= ptsTicks * 48000; a++) {
-      out.push(...segmenter.pushAudio({ ptsTicks: a * 960, durationTicks: 960, data: audioData[a] ?? bin("") }));
-    }
-  });
-  for (; a < audioData.length; a++) {
-    out.push(...segmenter.pushAudio({ ptsTicks: a * 960, durationTicks: 960, data: audioData[a] ?? bin("") }));
-  }
-  out.push(...segmenter.flush());
-  assert.equal(segmenter.stats.droppedFrames, 0);
-  const files = (track: "video" | "audio") => {
-    const bySegment = new Map<number, Uint8Array[]>();
-    for (const o of out) {
-      if (o.type === "fragment" && o.track === track) {
-        bySegment.set(o.segmentNumber, [...bySegment.get(o.segmentNumber) ?? [], o.bytes]);
-      }
-    }
-    return [...bySegment.values()].map(concat);
-  };
+  const { outputs, stats } = segmentFrames(
+    SEGMENTS_1S_FRAGMENTS_250MS,
+    videoPts.map((ptsTicks, i) => ({ ptsTicks, isKeyframe: i % 30 === 0, data: videoData[i] ?? new Uint8Array() })),
+    audioData.map((data, a) => ({ ptsTicks: a * 960, durationTicks: 960, data })),
+  );
+  assert.equal(stats.droppedFrames, 0);
   const videoIn = videoPts.map((ptsTicks, i) => ({
     decodeTimeTicks: ptsTicks,
     // A frame lasts until the next; the last one gets the duration before it (the Segmenter's fallback).
@@ -103,7 +71,7 @@ function record(): { video: Uint8Array[]; audio: Uint8Array[]; videoIn: SampleWi
     isSync: true,
     data,
   }));
-  return { video: files("video"), audio: files("audio"), videoIn, audioIn };
+  return { video: segmentFiles(outputs, "video"), audio: segmentFiles(outputs, "audio"), videoIn, audioIn };
 }
 
 Deno.test("readSegmentSamples returns exactly the samples the Segmenter put into each segment", () => {

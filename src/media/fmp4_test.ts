@@ -3,19 +3,8 @@
 import assert from "node:assert/strict";
 import { bin, concat, toHex } from "../shared/testing.ts";
 import { initSegment, mediaFragment, mediaSegment } from "./fmp4.ts";
-import type { Sample, TrackInfo } from "./track.ts";
-import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
-
-const VIDEO: TrackInfo = {
-  trackId: 1,
-  timescale: 90000,
-  codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
-};
-const AUDIO: TrackInfo = {
-  trackId: 2,
-  timescale: 48000,
-  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
-};
+import type { Sample } from "./track.ts";
+import { AUDIO, AVCC_720P, parseMp4, VIDEO } from "./test_helpers.ts";
 
 /** Deterministic sample bytes: `size` bytes counting up from `seed`. */
 function payload(seed: number, size: number): Uint8Array {

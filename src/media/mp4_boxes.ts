@@ -2,12 +2,12 @@
  * ISO BMFF box writers for a progressive (non-fragmented) MP4 (ISO/IEC 14496-12:2022), one function per fourcc, one
  * spec field per line: the containers of a moov without mvex, the edit list, and the sample tables. They write the
  * values they are given; run-length coding, chunking and offsets are worked out by mp4_file.ts. The headers (mvhd,
- * tkhd, mdhd, given real durations here) and the boxes that do not depend on the samples (hdlr, vmhd, smhd, dinf,
- * the sample entries) are reused from boxes.ts.
+ * tkhd, mdhd, given real durations here), the mdat header and the boxes that do not depend on the samples (hdlr,
+ * vmhd, smhd, dinf, the sample entries) are reused from boxes.ts.
  */
 
 import type { ByteWriter } from "./byte_writer.ts";
-import { dinf, hdlr, mdatHeaderSize, mdhd, mvhd, smhd, stsd, tkhd, U32_MAX, vmhd } from "./boxes.ts";
+import { dinf, hdlr, mdhd, mvhd, smhd, stsd, tkhd, U32_MAX, vmhd } from "./boxes.ts";
 import type { TrackInfo } from "./track.ts";
 
 /** One stts entry: `sampleCount` consecutive samples lasting `sampleDeltaTicks` each (ISO/IEC 14496-12 §8.6.1.2). */
@@ -197,8 +197,9 @@ export function stsz(w: ByteWriter, sizes: readonly number[]): void {
   w.fullBox("stsz", 0, 0, () => {
     w.u32(isConstant ? first : 0); // sample_size, 0: sizes follow
     w.u32(sizes.length); // sample_count
-    if (!isConstant) { for (const size of sizes) w.u32(size); // entry_size
-     }
+    if (!isConstant) {
+      for (const size of sizes) w.u32(size); // entry_size
+    }
   });
 }
 
@@ -216,17 +217,4 @@ export function co64(w: ByteWriter, offsets: readonly number[]): void {
     w.u32(offsets.length); // entry_count
     for (const offset of offsets) w.u64(offset); // chunk_offset
   });
-}
-
-/** Header of the media data box holding `payloadBytes` of samples; a 64-bit largesize past 2^32 - 1 bytes (§4.2,
- * §8.1.1). The payload itself is written (or streamed) by the caller. */
-export function mdatHeader(w: ByteWriter, payloadBytes: number): void {
-  if (mdatHeaderSize(payloadBytes) === 8) {
-    w.u32(8 + payloadBytes); // size
-    w.fourcc("mdat"); // type
-  } else {
-    w.u32(1); // size, 1: largesize follows
-    w.fourcc("mdat"); // type
-    w.u64(16 + payloadBytes); // largesize
-  }
 }

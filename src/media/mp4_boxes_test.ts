@@ -1,88 +1,12 @@
-/** Golden tables for the progressive MP4 box writers: hand-derived bytes, and the same bytes read back by mp4box.js. */
+/** Golden tables for the progressive MP4 box writers (the headers they share are in boxes_test.ts): hand-derived
+ * bytes, and the same bytes read back by mp4box.js. */
 
 import { bin } from "../shared/testing.ts";
-import { mdhd, mvhd, tkhd } from "./boxes.ts";
-import { co64, ctts, edts, elst, mdatHeader, stco, stsc, stss, stsz, stts } from "./mp4_boxes.ts";
-import type { TrackInfo } from "./track.ts";
-import { AVCC_720P, DOPS_STEREO, golden } from "./test_helpers.ts";
-
-const MATRIX = "00010000 00000000 00000000 00000000 00010000 00000000 00000000 00000000 40000000";
-const PRE_DEFINED_6 = "000000000000000000000000000000000000000000000000";
+import { co64, ctts, edts, elst, stco, stsc, stss, stsz, stts } from "./mp4_boxes.ts";
+import { golden } from "./test_helpers.ts";
 
 /** 5e9: past 2^32, so version 1 boxes and co64. */
 const BEYOND_32_BITS = 5_000_000_000;
-
-const VIDEO: TrackInfo = {
-  trackId: 1,
-  timescale: 90000,
-  codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
-};
-const AUDIO: TrackInfo = {
-  trackId: 2,
-  timescale: 48000,
-  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
-};
-
-golden("mvhd", mvhd, [
-  {
-    name: "a 2.5 s movie at 1 kHz, version 0",
-    input: { timescale: 1000, durationTicks: 2500, nextTrackId: 3 },
-    bytes: bin(
-      `0000006c 'mvhd' 00 000000 00000000 00000000 000003e8 000009c4 00010000 0100 0000 00000000 00000000 ${MATRIX}
-       ${PRE_DEFINED_6} 00000003`,
-    ),
-    fields: { version: 0, timescale: 1000, duration: 2500, next_track_id: 3 },
-  },
-  {
-    name: "a duration beyond 32 bits, version 1",
-    input: { timescale: 1000, durationTicks: BEYOND_32_BITS, nextTrackId: 2 },
-    bytes: bin(
-      `00000078 'mvhd' 01 000000 0000000000000000 0000000000000000 000003e8 000000012a05f200
-       00010000 0100 0000 00000000 00000000 ${MATRIX} ${PRE_DEFINED_6} 00000002`,
-    ),
-    fields: { version: 1, timescale: 1000, duration: BEYOND_32_BITS, next_track_id: 2 },
-  },
-]);
-
-golden("tkhd", (w, input: { info: TrackInfo; durationTicks: number }) => tkhd(w, input.info, input.durationTicks), [
-  {
-    name: "a 2.5 s 1280x720 video track",
-    input: { info: VIDEO, durationTicks: 2500 },
-    bytes: bin(
-      `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 000009c4 00000000 00000000
-       0000 0000 0000 0000 ${MATRIX} 05000000 02d00000`,
-    ),
-    fields: { version: 0, flags: 3, track_id: 1, duration: 2500, volume: 0 },
-  },
-  {
-    name: "an audio track longer than 32 bits of the movie timescale, version 1",
-    input: { info: AUDIO, durationTicks: BEYOND_32_BITS },
-    bytes: bin(
-      `00000068 'tkhd' 01 000003 0000000000000000 0000000000000000 00000002 00000000 000000012a05f200
-       00000000 00000000 0000 0000 0100 0000 ${MATRIX} 00000000 00000000`,
-    ),
-    fields: { version: 1, track_id: 2, duration: BEYOND_32_BITS },
-  },
-]);
-
-golden(
-  "mdhd",
-  (w, input: { timescale: number; durationTicks: number }) => mdhd(w, input.timescale, input.durationTicks),
-  [
-    {
-      name: "2 s at 90 kHz, version 0",
-      input: { timescale: 90000, durationTicks: 180000 },
-      bytes: bin("00000020 'mdhd' 00 000000 00000000 00000000 00015f90 0002bf20 55c4 0000"),
-      fields: { version: 0, timescale: 90000, duration: 180000, language: 0x55c4 },
-    },
-    {
-      name: "2^32 ticks (13.3 h at 90 kHz), version 1",
-      input: { timescale: 90000, durationTicks: 0x1_0000_0000 },
-      bytes: bin("0000002c 'mdhd' 01 000000 0000000000000000 0000000000000000 00015f90 0000000100000000 55c4 0000"),
-      fields: { version: 1, timescale: 90000, duration: 0x1_0000_0000 },
-    },
-  ],
-);
 
 golden("elst", elst, [
   {
@@ -222,12 +146,3 @@ golden("co64", co64, [
     fields: { chunk_offsets: [48, BEYOND_32_BITS] },
   },
 ]);
-
-golden("mdatHeader", mdatHeader, [
-  { name: "a 32-bit size", input: 4, bytes: bin("0000000c 'mdat'") },
-  {
-    name: "a largesize once the box passes 2^32 - 1 bytes",
-    input: 0xffff_fff8,
-    bytes: bin("00000001 'mdat' 00000001 00000008"),
-  },
-], { wholeBox: false });

@@ -5,15 +5,22 @@
  */
 
 import assert from "node:assert/strict";
-import { opusPacketDurationSamples } from "../codec/mod.ts";
-import { concat } from "../shared/testing.ts";
 import { selectRange } from "./clip_range.ts";
 import { initSegment } from "./fmp4.ts";
 import { readInit, readSegmentSamples } from "./fmp4_samples.ts";
 import { type Mp4Track, progressiveMp4 } from "./mp4_file.ts";
-import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
-import type { SampleWithTime, TrackInfo } from "./track.ts";
-import { exec, hasCommand, parseMp4, realClip } from "./test_helpers.ts";
+import type { SampleWithTime } from "./track.ts";
+import {
+  exec,
+  hasCommand,
+  opusFrames,
+  parseMp4,
+  plain,
+  realClip,
+  segmentFiles,
+  segmentFrames,
+  SEGMENTS_1S_FRAGMENTS_250MS,
+} from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
 
@@ -63,72 +70,34 @@ const AUDIO_DELAY_TICKS = 24480; // 0.51 s at 48 kHz
 
 /** A 4 s recording of x264 (keyframe each second) and libopus, segmented into 1 s segments of 250 ms fragments. */
 async function recording(dir: string) {
-  const { avcC, dOps, units, packets } = await realClip(dir, { videoSeconds: 4, audioSeconds: 3.4 });
+  const { video, audio, units, packets } = await realClip(dir, { videoSeconds: 4, audioSeconds: 3.4 });
   assert.ok(units.length === 120 && packets.length >= 170, "fixtures generated");
-  const video: TrackInfo = {
-    trackId: 1,
-    timescale: 90000,
-    codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 },
-  };
-  const audio: TrackInfo = {
-    trackId: 2,
-    timescale: 48000,
-    codec: { kind: "opus", dOps, channels: 2, sampleRate: 48000 },
-  };
 
-  const segmenter = new Segmenter({
-    segmentDurationMs: 1000,
-    fragmentDurationMs: 250,
-    firstNumber: 1,
-    video: { trackId: 1, timescale: 90000 },
-    audio: { trackId: 2, timescale: 48000 },
-  });
-  const out: SegmenterOutput[] = [];
-  const videoIn: SampleWithTime[] = [];
-  const audioIn: SampleWithTime[] = [];
-  let audioPts = AUDIO_DELAY_TICKS;
-  let next = 0;
-  const pushAudioUntil = (ticks90k: number) => {
-    for (; next < packets.length && audioPts * 90000 <= ticks90k * 48000; next++) {
-      const data = packets[next] ?? new Uint8Array();
-      const durationTicks = opusPacketDurationSamples(data);
-      out.push(...segmenter.pushAudio({ ptsTicks: audioPts, durationTicks, data }));
-      audioIn.push({ decodeTimeTicks: audioPts, durationTicks, ctsOffsetTicks: 0, isSync: true, data });
-      audioPts += durationTicks;
-    }
-  };
-  units.forEach((unit, i) => {
-    out.push(...segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc }));
-    videoIn.push({
-      decodeTimeTicks: i * 3000,
-      durationTicks: 3000,
-      ctsOffsetTicks: 0,
-      isSync: unit.isKeyframe,
-      data: unit.avcc,
-    });
-    pushAudioUntil(i * 3000);
-  });
-  pushAudioUntil(Infinity);
-  out.push(...segmenter.flush());
-  assert.equal(segmenter.stats.droppedFrames, 0);
-  const segments = (track: "video" | "audio") => {
-    const files = new Map<number, Uint8Array[]>();
-    for (const o of out) {
-      if (o.type === "fragment" && o.track === track) {
-        files.set(o.segmentNumber, [...files.get(o.segmentNumber) ?? [], o.bytes]);
-      }
-    }
-    return [...files.values()].map(concat);
-  };
+  const videoFrames = units.map((unit, i) => ({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc }));
+  const audioFrames = opusFrames(packets, AUDIO_DELAY_TICKS);
+  const { outputs, stats } = segmentFrames(SEGMENTS_1S_FRAGMENTS_250MS, videoFrames, audioFrames);
+  assert.equal(stats.droppedFrames, 0);
   return {
     video,
     audio,
     videoInit: initSegment(video),
     audioInit: initSegment(audio),
-    videoSegments: segments("video"),
-    audioSegments: segments("audio"),
-    videoIn,
-    audioIn,
+    videoSegments: segmentFiles(outputs, "video"),
+    audioSegments: segmentFiles(outputs, "audio"),
+    videoIn: videoFrames.map((f): SampleWithTime => ({
+      decodeTimeTicks: f.ptsTicks,
+      durationTicks: 3000,
+      ctsOffsetTicks: 0,
+      isSync: f.isKeyframe,
+      data: f.data,
+    })),
+    audioIn: audioFrames.map((f): SampleWithTime => ({
+      decodeTimeTicks: f.ptsTicks,
+      durationTicks: f.durationTicks,
+      ctsOffsetTicks: 0,
+      isSync: true,
+      data: f.data,
+    })),
   };
 }
 
@@ -146,7 +115,6 @@ Deno.test({
       assert.deepEqual(readInit(rec.audioInit), rec.audio);
       const videoSamples = rec.videoSegments.flatMap(readSegmentSamples);
       const audioSamples = rec.audioSegments.flatMap(readSegmentSamples);
-      const plain = (samples: SampleWithTime[]) => samples.map((s) => ({ ...s, data: s.data.slice() }));
       // The Segmenter gives the last sample of each track the duration before it, as the inputs here do.
       assert.deepEqual(plain(videoSamples), plain(rec.videoIn));
       assert.deepEqual(plain(audioSamples), plain(rec.audioIn));

@@ -21,13 +21,12 @@
 
 import { BadRequestError } from "../shared/errors.ts";
 import { assert } from "../shared/assert.ts";
-import { type Brands, ftyp, mdatHeaderSize } from "./boxes.ts";
+import { type Brands, ftyp, mdatHeader, mdatHeaderSize, U32_MAX } from "./boxes.ts";
 import { encode, measure } from "./byte_writer.ts";
 import { compareTimes, differenceTicks, type MediaTime, rescaleTicks } from "./media_time.ts";
 import {
   type CompositionOffsetEntry,
   type EditEntry,
-  mdatHeader,
   moov,
   type MovieBoxesInput,
   type SampleToChunkEntry,
@@ -35,8 +34,6 @@ import {
   type TrackBoxesInput,
 } from "./mp4_boxes.ts";
 import type { SampleWithTime, TrackInfo } from "./track.ts";
-
-const U32_MAX = 0xffff_ffff;
 
 /** What the layout needs of a sample: its timing, sync flag and size; the bytes only matter when writing. */
 export interface SampleShape {
@@ -66,7 +63,7 @@ export interface ProgressiveMp4Options {
 
 /** Brands of a progressive MP4 as most tools write them: ISO base media, version 2 features, AVC, MP4 v1 (§4.3).
  * "avc1" is listed only when a track is H.264. */
-export function progressiveBrands(hasAvc: boolean): Brands {
+function progressiveBrands(hasAvc: boolean): Brands {
   return {
     majorBrand: "isom",
     minorVersion: 0x200,
@@ -113,12 +110,9 @@ export function progressiveMp4Parts(tracks: readonly Mp4Track[], opts: Progressi
   const parts = [layout.header];
   for (const chunk of layout.chunks) {
     const samples = layout.tracks[chunk.trackIndex]?.samples;
-    assert(samples !== undefined, `chunk of unknown track ${chunk.trackIndex}`);
-    for (let i = chunk.firstSample; i < chunk.firstSample + chunk.sampleCount; i++) {
-      const sample = samples[i];
-      assert(sample !== undefined, `chunk sample ${i} out of range`);
-      parts.push(sample.data);
-    }
+    const end = chunk.firstSample + chunk.sampleCount;
+    assert(samples !== undefined && end <= samples.length, `chunk of track ${chunk.trackIndex} out of range`);
+    for (let i = chunk.firstSample; i < end; i++) parts.push(samples[i]!.data);
   }
   return parts;
 }
@@ -150,10 +144,11 @@ export function layoutProgressiveMp4<S extends SampleShape>(
     payloadBytes += chunk.sizeBytes;
   }
 
+  const chunksOfTrack = present.map((_, trackIndex) => chunks.filter((chunk) => chunk.trackIndex === trackIndex));
   const boxes: TrackBoxesInput[] = present.map((track, trackIndex) => {
     const timing = timings[trackIndex];
-    assert(timing !== undefined, "timing per track");
-    const own = chunks.filter((chunk) => chunk.trackIndex === trackIndex);
+    const own = chunksOfTrack[trackIndex];
+    assert(timing !== undefined && own !== undefined, "timing and chunks per track");
     const edit = editsOf(track.info, timing, origin, movieTimescale);
     return {
       info: track.info,
@@ -184,8 +179,10 @@ export function layoutProgressiveMp4<S extends SampleShape>(
   const hasLargeOffsets = payloadStart() + lastChunkStart > U32_MAX;
   for (const track of boxes) track.hasLargeOffsets = hasLargeOffsets;
   const start = payloadStart();
-  boxes.forEach((track, trackIndex) => {
-    track.chunkOffsets = chunks.filter((chunk) => chunk.trackIndex === trackIndex).map((chunk) => start + chunk.offset);
+  chunksOfTrack.forEach((own, trackIndex) => {
+    const track = boxes[trackIndex];
+    assert(track !== undefined, "boxes per track");
+    track.chunkOffsets = own.map((chunk) => start + chunk.offset);
   });
 
   const header = encode((w) => {

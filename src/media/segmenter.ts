@@ -279,14 +279,13 @@ export class Segmenter {
   /** The next keyframe (audio only: the next frame) cuts the open segment whatever its duration. */
   #forceCut = false;
 
-  /** A segmenter for one recording; `opts` are trusted (validated by config), violations are bugs. */
   /**
    * True when the open video segment has reached the target duration and only waits for a keyframe to cut: the
    * moment to ask a publisher that sends keyframes only on request (WebRTC encoders) for one.
    */
   get keyframeDue(): boolean {
     const video = this.#video;
-    if (video === null || !video.started || video.held === null) return false;
+    if (video === null || video.held === null) return false;
     return this.#forceCut || video.isDue(video.held.dtsTicks, this.#segmentDurationMs);
   }
 
@@ -302,6 +301,7 @@ export class Segmenter {
     return { track: line.track, number: line.nextNumber };
   }
 
+  /** A segmenter for one recording; `opts` are trusted (validated by config), violations are bugs. */
   constructor(opts: SegmenterOptions) {
     assert(opts.segmentDurationMs > 0, `segmentDurationMs must be > 0, got ${opts.segmentDurationMs}`);
     assert(opts.video !== undefined || opts.audio !== undefined, "a Segmenter needs a video or an audio track");
@@ -341,14 +341,8 @@ export class Segmenter {
       this.#videoStartTicks = frame.ptsTicks;
       this.#holdVideo(video, frame, frame.ptsTicks, Math.round(video.timescale / 30));
     } else {
-      const step = video.durationTo(frame.ptsTicks);
-      if (step === null) {
-        this.#drop("droppedNonIncreasing");
-        return out;
-      }
-      if (step.isJump) this.#stats.timestampJumps++;
-      const dtsTicks = video.nextDts(step.durationTicks);
-      video.release(out, step.durationTicks);
+      const dtsTicks = this.#advance(out, video, frame.ptsTicks);
+      if (dtsTicks === null) return out;
       if (frame.isKeyframe && (this.#forceCut || video.isDue(dtsTicks, this.#segmentDurationMs))) {
         this.#forceCut = false;
         this.#close(out, video, dtsTicks);
@@ -377,24 +371,35 @@ export class Segmenter {
     assert(!this.#flushed, "flush twice");
     this.#flushed = true;
     const out: SegmenterOutput[] = [];
-    const video = this.#video;
-    if (video?.held) {
-      const durationTicks = video.held.fallbackDurationTicks;
-      const endTicks = video.nextDts(durationTicks);
-      video.release(out, durationTicks);
-      this.#close(out, video, endTicks);
-    }
-    const audio = this.#audio;
-    if (audio !== null) {
+    if (this.#video !== null) this.#finish(out, this.#video);
+    if (this.#audio !== null) {
       this.#drainAudio(out, true);
-      if (audio.held) {
-        const durationTicks = audio.held.fallbackDurationTicks;
-        const endTicks = audio.nextDts(durationTicks);
-        audio.release(out, durationTicks);
-        this.#close(out, audio, endTicks);
-      }
+      this.#finish(out, this.#audio);
     }
     return out;
+  }
+
+  /** Releases the held frame of `line` with the duration up to a frame at `ptsTicks`: that frame's decode time, or
+   * null when it is dropped as non-increasing. */
+  #advance(out: SegmenterOutput[], line: TrackLine, ptsTicks: number): number | null {
+    const step = line.durationTo(ptsTicks);
+    if (step === null) {
+      this.#drop("droppedNonIncreasing");
+      return null;
+    }
+    if (step.isJump) this.#stats.timestampJumps++;
+    const dtsTicks = line.nextDts(step.durationTicks);
+    line.release(out, step.durationTicks);
+    return dtsTicks;
+  }
+
+  /** Releases the held frame of `line` (if any) with its fallback duration and closes the track's last segment. */
+  #finish(out: SegmenterOutput[], line: TrackLine): void {
+    if (line.held === null) return;
+    const durationTicks = line.held.fallbackDurationTicks;
+    const endTicks = line.nextDts(durationTicks);
+    line.release(out, durationTicks);
+    this.#close(out, line, endTicks);
   }
 
   #holdVideo(video: TrackLine, frame: VideoFrame, dtsTicks: number, fallbackDurationTicks: number): void {
@@ -455,7 +460,7 @@ export class Segmenter {
   #placeAudio(out: SegmenterOutput[], audio: TrackLine, frame: AudioFrame): void {
     const video = this.#video;
     const cuts = this.#pendingCuts;
-    let dtsTicks: number;
+    let dtsTicks: number | null;
     if (!audio.started) {
       if (video !== null && frame.ptsTicks * video.timescale < this.#videoStartTicks * audio.timescale) {
         this.#drop("droppedBeforeKeyframe");
@@ -464,14 +469,8 @@ export class Segmenter {
       dtsTicks = frame.ptsTicks;
       audio.start(dtsTicks);
     } else {
-      const step = audio.durationTo(frame.ptsTicks);
-      if (step === null) {
-        this.#drop("droppedNonIncreasing");
-        return;
-      }
-      if (step.isJump) this.#stats.timestampJumps++;
-      dtsTicks = audio.nextDts(step.durationTicks);
-      audio.release(out, step.durationTicks);
+      dtsTicks = this.#advance(out, audio, frame.ptsTicks);
+      if (dtsTicks === null) return;
     }
     let isCut = false;
     if (video !== null) {

@@ -16,10 +16,10 @@ import {
   type SegmentOutput,
   type VideoFrame,
 } from "./segmenter.ts";
-import { AVCC_720P, DOPS_STEREO, parseMp4 } from "./test_helpers.ts";
+import { AUDIO, parseMp4, VIDEO } from "./test_helpers.ts";
 
-const VIDEO_TRACK = { trackId: 1, timescale: 90000 };
-const AUDIO_TRACK = { trackId: 2, timescale: 48000 };
+const VIDEO_TRACK = { trackId: VIDEO.trackId, timescale: VIDEO.timescale };
+const AUDIO_TRACK = { trackId: AUDIO.trackId, timescale: AUDIO.timescale };
 const AV: SegmenterOptions = { segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK, audio: AUDIO_TRACK };
 
 type Event = { video: VideoFrame } | { audio: AudioFrame };
@@ -147,9 +147,7 @@ function timing(segments: readonly SegmentOutput[]): number[][] {
 
 /** The init segment of a test track. */
 function init(kind: "video" | "audio"): Uint8Array {
-  return kind === "video"
-    ? initSegment({ ...VIDEO_TRACK, codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 } })
-    : initSegment({ ...AUDIO_TRACK, codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 } });
+  return initSegment(kind === "video" ? VIDEO : AUDIO);
 }
 
 /** Samples of a track's segments as mp4box.js reads them, grouped per segment. */
@@ -359,7 +357,9 @@ Deno.test("Segmenter cuts audio-only recordings every segment duration", () => {
     [5, 96960, 48000, 50],
     [6, 144960, 9600, 10],
   ]);
-  assert.ok(readBack("audio", r.audio).flat().every((s) => s.isSync));
+  const samples = readBack("audio", r.audio).flat();
+  assert.equal(samples.length, 160);
+  assert.ok(samples.every((s) => s.isSync));
 });
 
 Deno.test("Segmenter keeps audio flowing when video stalls, after maxAudioWaitMs, without losing frames", () => {

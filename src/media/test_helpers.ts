@@ -1,14 +1,30 @@
 /**
- * Fixtures and readers shared by the src/media tests: codec configuration records, the golden-table runner for box
- * writers, mp4box.js wrappers, and real x264/libopus clips made by ffmpeg and read back into samples. Test-only;
- * never imported by mod.ts.
+ * Fixtures and readers shared by the src/media tests: codec configuration records and the tracks that carry them,
+ * the golden-table runner for box writers, mp4box.js wrappers, a Segmenter run over interleaved frames, and real
+ * x264/libopus clips made by ffmpeg and read back into samples. Test-only; never imported by mod.ts.
  */
 
 import assert from "node:assert/strict";
 import * as MP4Box from "mp4box";
-import { avcDecoderConfigurationRecord, dOpsPayload, splitAnnexB } from "../codec/mod.ts";
+import {
+  avcDecoderConfigurationRecord,
+  dOpsPayload,
+  NalType,
+  nalType,
+  opusPacketDurationSamples,
+  splitAnnexB,
+} from "../codec/mod.ts";
 import { bin, concat, toHex } from "../shared/testing.ts";
 import { type ByteWriter, encode } from "./byte_writer.ts";
+import {
+  type AudioFrame,
+  Segmenter,
+  type SegmenterOptions,
+  type SegmenterOutput,
+  type SegmenterStats,
+  type VideoFrame,
+} from "./segmenter.ts";
+import type { SampleWithTime, TrackInfo } from "./track.ts";
 
 /** avcC record (4-byte NAL lengths) of the SPS and PPS of a 1280x720 Constrained Baseline level 3.1 stream. */
 export const AVCC_720P = avcDecoderConfigurationRecord(
@@ -18,6 +34,20 @@ export const AVCC_720P = avcDecoderConfigurationRecord(
 
 /** dOps payload: version 0, stereo, pre-skip 312, 48 kHz input, gain 0, mapping family 0 (big-endian). */
 export const DOPS_STEREO = bin("00 02 0138 0000bb80 0000 00");
+
+/** Track 1: 1280x720 H.264 (AVCC_720P) at 90 kHz. */
+export const VIDEO: TrackInfo = {
+  trackId: 1,
+  timescale: 90000,
+  codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
+};
+
+/** Track 2: stereo Opus (DOPS_STEREO) at 48 kHz. */
+export const AUDIO: TrackInfo = {
+  trackId: 2,
+  timescale: 48000,
+  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
+};
 
 /** One golden case: `input` encodes to exactly `bytes`; mp4box.js reads `fields` back from them (sample entries are
  * only parsed inside stsd, so fmp4_test.ts reads those back from a whole init segment). */
@@ -98,6 +128,70 @@ export function parseBox(bytes: Uint8Array): Record<string, unknown> {
   return box as unknown as Record<string, unknown>;
 }
 
+/** Segmenter options of the end-to-end tests: tracks 1 (90 kHz) and 2 (48 kHz), 1 s segments of 250 ms fragments. */
+export const SEGMENTS_1S_FRAGMENTS_250MS: SegmenterOptions = {
+  segmentDurationMs: 1000,
+  fragmentDurationMs: 250,
+  firstNumber: 1,
+  video: { trackId: 1, timescale: 90000 },
+  audio: { trackId: 2, timescale: 48000 },
+};
+
+/** Runs a Segmenter over `video` and `audio` interleaved as a publisher sends them (each video frame, then the audio
+ * up to its time; the rest of the audio after the last one) and flushes it: every output, and its final stats. */
+export function segmentFrames(
+  opts: SegmenterOptions,
+  video: readonly VideoFrame[],
+  audio: readonly AudioFrame[],
+): { outputs: SegmenterOutput[]; stats: SegmenterStats } {
+  const videoTimescale = opts.video?.timescale ?? 1;
+  const audioTimescale = opts.audio?.timescale ?? 1;
+  const segmenter = new Segmenter(opts);
+  const outputs: SegmenterOutput[] = [];
+  let next = 0;
+  const pushAudioUntil = (frame: VideoFrame | null) => {
+    for (; next < audio.length; next++) {
+      const packet = audio[next];
+      assert.ok(packet !== undefined, "audio frame");
+      if (frame !== null && packet.ptsTicks * videoTimescale > frame.ptsTicks * audioTimescale) break;
+      outputs.push(...segmenter.pushAudio(packet));
+    }
+  };
+  for (const frame of video) {
+    outputs.push(...segmenter.pushVideo(frame));
+    pushAudioUntil(frame);
+  }
+  pushAudioUntil(null);
+  outputs.push(...segmenter.flush());
+  return { outputs, stats: { ...segmenter.stats } };
+}
+
+/** Opus packets as back-to-back audio frames from `startTicks`, each as long as its TOC says (RFC 6716 §3.1). */
+export function opusFrames(packets: readonly Uint8Array[], startTicks = 0): AudioFrame[] {
+  let ptsTicks = startTicks;
+  return packets.map((data) => {
+    const frame = { ptsTicks, durationTicks: opusPacketDurationSamples(data), data };
+    ptsTicks += frame.durationTicks;
+    return frame;
+  });
+}
+
+/** The segment files of one track: its fragments concatenated per segment number, in order. */
+export function segmentFiles(outputs: readonly SegmenterOutput[], track: "video" | "audio"): Uint8Array[] {
+  const bySegment = new Map<number, Uint8Array[]>();
+  for (const o of outputs) {
+    if (o.type === "fragment" && o.track === track) {
+      bySegment.set(o.segmentNumber, [...bySegment.get(o.segmentNumber) ?? [], o.bytes]);
+    }
+  }
+  return [...bySegment.values()].map(concat);
+}
+
+/** Samples as plain values (data copied out of the segment) for deepEqual. */
+export function plain(samples: readonly SampleWithTime[]): SampleWithTime[] {
+  return samples.map((s) => ({ ...s, data: s.data.slice() }));
+}
+
 /** One H.264 access unit in AVCC form, with whether it holds an IDR slice. */
 export interface AccessUnit {
   avcc: Uint8Array;
@@ -121,17 +215,17 @@ export function accessUnits(nals: readonly Uint8Array[]): { sps: Uint8Array; pps
     hasSlice = false;
   };
   for (const nal of nals) {
-    const type = (nal[0] ?? 0) & 0x1f;
-    if (type === 7) sps ??= nal;
-    else if (type === 8) pps ??= nal;
-    else if (type === 9) finish();
-    else if (type === 1 || type === 5) {
+    const type = nalType(nal);
+    if (type === NalType.Sps) sps ??= nal;
+    else if (type === NalType.Pps) pps ??= nal;
+    else if (type === NalType.Aud) finish();
+    else if (type === NalType.Slice || type === NalType.Idr) {
       // first_mb_in_slice == 0 (leading bit 1 of ue(v)) starts a new picture
       if (hasSlice && ((nal[1] ?? 0) & 0x80) !== 0) finish();
       current.push(nal);
       hasSlice = true;
-      if (type === 5) isKeyframe = true;
-    } else if (type === 6) {
+      if (type === NalType.Idr) isKeyframe = true;
+    } else if (type === NalType.Sei) {
       finish(); // SEI after a slice opens the next access unit
       current.push(nal);
     }
@@ -204,6 +298,10 @@ export async function exec(command: string, args: string[]): Promise<{ stdout: s
 /** A real clip made by ffmpeg and read back: x264 Constrained Baseline 320x240 at 30 fps with a keyframe each
  * second, and 48 kHz stereo libopus at 64 kb/s; the encoder output is written into `dir`. */
 export interface RealClip {
+  /** Track 1: the 320x240 video at 90 kHz, with `avcC`. */
+  video: TrackInfo;
+  /** Track 2: the stereo Opus at 48 kHz, with `dOps`. */
+  audio: TrackInfo;
   sps: Uint8Array;
   pps: Uint8Array;
   /** avcC record of `sps` and `pps`. */
@@ -235,5 +333,16 @@ export async function realClip(
   const { sps, pps, units } = accessUnits(splitAnnexB(await Deno.readFile(h264Path)));
   const [head, _tags, ...packets] = oggPackets(await Deno.readFile(opusPath));
   if (head === undefined) throw new Error("libopus wrote no OpusHead");
-  return { sps, pps, avcC: avcDecoderConfigurationRecord([sps], [pps]), dOps: dOpsFromOpusHead(head), units, packets };
+  const avcC = avcDecoderConfigurationRecord([sps], [pps]);
+  const dOps = dOpsFromOpusHead(head);
+  return {
+    video: { trackId: 1, timescale: 90000, codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 } },
+    audio: { trackId: 2, timescale: 48000, codec: { kind: "opus", dOps, channels: 2, sampleRate: 48000 } },
+    sps,
+    pps,
+    avcC,
+    dOps,
+    units,
+    packets,
+  };
 }

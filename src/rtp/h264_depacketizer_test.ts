@@ -9,6 +9,9 @@ import { bin, randomBytes, randomInt, seededRandom } from "../shared/testing.ts"
 
 const sps = bin("67 42 c0 1f");
 const pps = bin("68 ce 38 80");
+/** Parameter sets of another stream configuration (High profile). */
+const newSps = bin("67 64 00 28");
+const newPps = bin("68 ee 3c 80");
 const aud = bin("09 f0");
 /** IDR slice with first_mb_in_slice = 0 (first bit after the header is 1). */
 const idr = bin("65 88 84 21");
@@ -95,8 +98,6 @@ Deno.test("H264Depacketizer prepends SPS and PPS sent apart to the keyframe, aft
 
 Deno.test("H264Depacketizer leaves a keyframe that carries its own parameter sets unchanged", () => {
   const p = new Packets();
-  const newSps = bin("67 64 00 28");
-  const newPps = bin("68 ee 3c 80");
   const units = run([
     p.packet(sps, 0),
     p.packet(pps, 0, true),
@@ -108,8 +109,6 @@ Deno.test("H264Depacketizer leaves a keyframe that carries its own parameter set
 
 Deno.test("H264Depacketizer fills in only the parameter set a keyframe lacks, in decodable order", () => {
   const p = new Packets();
-  const newSps = bin("67 64 00 28");
-  const newPps = bin("68 ee 3c 80");
   const units = run([
     p.packet(sps, 0),
     p.packet(pps, 0, true),

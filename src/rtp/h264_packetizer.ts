@@ -29,7 +29,7 @@ export function packetizeH264(
       throw new BadRequestError(`H.264 packetizer: a ${nal.length}-byte NAL unit exceeds mtu ${mtu} in mode 0`);
     }
   }
-  if (mode === 0) return nalUnits.map((nal) => nal);
+  if (mode === 0) return [...nalUnits];
 
   const payloads: Uint8Array[] = [];
   let group: Uint8Array[] = [];

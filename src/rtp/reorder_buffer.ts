@@ -136,7 +136,9 @@ export class ReorderBuffer {
     for (;;) {
       this.#releaseContiguous(out);
       if (this.#waiting.size === 0) return;
-      const oldest = Math.min(...this.#waiting.keys());
+      // Waiting packets lie in (#next, #highest] with #highest among them: the first found counting up is the oldest.
+      let oldest = this.#next! + 1;
+      while (oldest < this.#highest && !this.#waiting.has(oldest)) oldest++;
       const oldestTimestamp = this.#waiting.get(oldest)!.timestamp;
       const newestTimestamp = this.#waiting.get(this.#highest)!.timestamp;
       const spanTicks = (newestTimestamp - oldestTimestamp) | 0;
