@@ -112,6 +112,13 @@ export function parseStunUri(text: string): Checked<string> {
   return ok(`stun:${split.bracketed ? `[${split.host}]` : split.host}:${port}`);
 }
 
+/** Whether `text` is an absolute http:// or https:// URL (such URLs always have a host). */
+export function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === "http:" || protocol === "https:";
+}
+
 /** An absolute http(s) URL without credentials, query or fragment (an object-store endpoint). */
 export function checkHttpUrl(text: string): string | undefined {
   let url: URL;

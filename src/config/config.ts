@@ -6,10 +6,16 @@
 
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "../shared/errors.ts";
-import { type HostPort, isIpLiteral, isPrintable, parseHostPort, parseStunUri } from "./checks.ts";
+import { type HostPort, isHttpUrl, isIpLiteral, isPrintable, parseHostPort, parseStunUri } from "./checks.ts";
 import { streamPatternProblem } from "./names.ts";
-import { templateProblem } from "./path_template.ts";
-import { autoStreamRules, defaultRuleSettings, parseRules, type RecordRule, type RuleSettings } from "./rules.ts";
+import {
+  autoStreamRules,
+  defaultRuleSettings,
+  parseRules,
+  type RecordRule,
+  type RuleSettings,
+  settingRangeProblem,
+} from "./rules.ts";
 import { describe, Section, type TomlTable } from "./section.ts";
 import { parseStorage, type StorageConfig } from "./storage.ts";
 
@@ -85,8 +91,6 @@ const MAX_WEBHOOK_TIMEOUT_S = 60;
 const MIN_WEBHOOK_SECRET_LENGTH = 16;
 const DEFAULT_SPOOL_MAX_MB = 4096;
 const MIN_SPOOL_MAX_MB = 16;
-const MIN_SEGMENT_DURATION_S = 1;
-const MAX_SEGMENT_DURATION_S = 30;
 const MIN_UDP_PORT = 1024;
 const MAX_UDP_PORT = 65535;
 const MAX_NODE_ALIAS_LENGTH = 64;
@@ -217,18 +221,9 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
     }
   }
   const segmentDurationS = section.number("segment_duration") ?? DEFAULT_SEGMENT_DURATION_S;
-  if (!(segmentDurationS >= MIN_SEGMENT_DURATION_S && segmentDurationS <= MAX_SEGMENT_DURATION_S)) {
-    throw section.error(
-      "segment_duration",
-      `must be between ${MIN_SEGMENT_DURATION_S} and ${MAX_SEGMENT_DURATION_S} seconds, got ${
-        describe(segmentDurationS)
-      }`,
-    );
-  }
-  const spoolDir = section.string("spool_dir") ?? DEFAULT_SPOOL_DIR;
-  if (spoolDir.length === 0 || spoolDir.includes("\0")) {
-    throw section.error("spool_dir", `must be a directory path, got ${describe(spoolDir)}`);
-  }
+  const segmentDurationProblem = settingRangeProblem("segment_duration", segmentDurationS);
+  if (segmentDurationProblem !== undefined) throw section.error("segment_duration", segmentDurationProblem);
+  const spoolDir = directory(section, "spool_dir", DEFAULT_SPOOL_DIR);
   const spoolMaxMb = section.number("spool_max_mb") ?? DEFAULT_SPOOL_MAX_MB;
   if (!(Number.isInteger(spoolMaxMb) && spoolMaxMb >= MIN_SPOOL_MAX_MB)) {
     throw section.error(
@@ -236,22 +231,9 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
       `must be a whole number of MiB, at least ${MIN_SPOOL_MAX_MB}, got ${describe(spoolMaxMb)}`,
     );
   }
-  const stateDir = section.string("state_dir") ?? DEFAULT_STATE_DIR;
-  if (stateDir.length === 0 || stateDir.includes("\0")) {
-    throw section.error("state_dir", `must be a directory path, got ${describe(stateDir)}`);
-  }
+  const stateDir = directory(section, "state_dir", DEFAULT_STATE_DIR);
   const defaults = defaultRuleSettings(segmentDurationS);
-  const rules = [
-    ...parseRules(section, { segmentDurationS }, (key, template) => {
-      const problem = templateProblem(template, key === "path_template" ? "folder" : "file");
-      if (problem !== undefined) return problem;
-      if (key === "path_template" && !template.includes("{stream}")) {
-        return `folder template ${JSON.stringify(template)} must contain {stream}: a folder holds one stream`;
-      }
-      return undefined;
-    }),
-    ...autoStreamRules(autoStreams, defaults),
-  ];
+  const rules = [...parseRules(section, segmentDurationS), ...autoStreamRules(autoStreams, defaults)];
   return {
     autoStreams,
     nodeAlias,
@@ -265,17 +247,20 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
   };
 }
 
+/** A local directory path at `key`, `fallback` when absent. */
+function directory(section: Section, key: string, fallback: string): string {
+  const dir = section.string(key) ?? fallback;
+  if (dir.length === 0 || dir.includes("\0")) {
+    throw section.error(key, `must be a directory path, got ${describe(dir)}`);
+  }
+  return dir;
+}
+
 function parseWebhooks(section: Section): WebhooksConfig {
   section.rejectUnknownKeys(["urls", "secret", "timeout"]);
   const urls = section.stringArray("urls") ?? [];
   urls.forEach((url, i) => {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch { /* reported below */ }
-    if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-      throw section.error(`urls[${i}]`, `must be an http:// or https:// URL, got ${describe(url)}`);
-    }
+    if (!isHttpUrl(url)) throw section.error(`urls[${i}]`, `must be an http:// or https:// URL, got ${describe(url)}`);
   });
   const secret = section.string("secret", true);
   if (secret !== undefined && secret.length < MIN_WEBHOOK_SECRET_LENGTH) {

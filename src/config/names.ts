@@ -6,11 +6,11 @@
  */
 
 /** Longest stream name, in characters. */
-export const MAX_STREAM_NAME_LENGTH = 128;
+const MAX_STREAM_NAME_LENGTH = 128;
 /** Longest segment of a relative storage path, in characters. */
-export const MAX_PATH_SEGMENT_LENGTH = 128;
+const MAX_PATH_SEGMENT_LENGTH = 128;
 /** Longest relative storage path, in characters. */
-export const MAX_PATH_LENGTH = 512;
+const MAX_PATH_LENGTH = 512;
 
 const ALLOWED_DESCRIPTION = "A-Z a-z 0-9 . _ ~ -";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { relativePathProblem, streamNameProblem, streamPatternMatches, streamPatternProblem } from "./mod.ts";
+import { relativePathProblem, streamNameProblem, streamPatternMatches, streamPatternProblem } from "./names.ts";
 
 Deno.test("streamNameProblem accepts names made of the allowed characters", () => {
   for (const name of ["a", "room1", "web-cam_2.main~b", "A".repeat(128), "a..b", "x.", "-", "~"]) {

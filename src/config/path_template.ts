@@ -99,7 +99,8 @@ function isPlaceholder(name: string): name is Placeholder {
 /**
  * Why `template` cannot be used as a `kind` template, or undefined: it must be non-empty, have balanced braces,
  * use only known placeholders (`{end}` and `{record_dir}` only in file templates), end in ".mp4" if it is a file
- * template, and render (with sample values) to a valid relative storage path.
+ * template, render (with sample values) to a valid relative storage path, and contain `{stream}` if it is a
+ * folder template (a folder holds one stream).
  */
 export function templateProblem(template: string, kind: TemplateKind): string | undefined {
   const what = `${kind} template`;
@@ -119,6 +120,9 @@ export function templateProblem(template: string, kind: TemplateKind): string | 
   }
   const problem = relativePathProblem(renderParts(template, parts, SAMPLE_VALUES));
   if (problem !== undefined) return `${what} ${quoted} does not render a valid relative path: ${problem}`;
+  if (kind === "folder" && !template.includes("{stream}")) {
+    return `${what} ${quoted} must contain {stream}: a folder holds one stream`;
+  }
   return undefined;
 }
 
@@ -169,17 +173,12 @@ function placeholderValue(template: string, placeholder: Placeholder, values: Te
       return values.recordDir;
     }
     case "yyyy":
-      return start.yyyy;
     case "MM":
-      return start.MM;
     case "dd":
-      return start.dd;
     case "HH":
-      return start.HH;
     case "mm":
-      return start.mm;
     case "ss":
-      return start.ss;
+      return start[placeholder];
     case "start":
       return formatEscaped(start);
     case "end":

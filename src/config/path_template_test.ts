@@ -251,6 +251,11 @@ Deno.test("templateProblem quotes the template and says what is wrong", () => {
         "it stands for the rendered folder template itself",
     },
     {
+      template: "all/{yyyy}",
+      kind: "folder",
+      problem: 'folder template "all/{yyyy}" must contain {stream}: a folder holds one stream',
+    },
+    {
       template: "{record_dir}/{stream}.mkv",
       kind: "file",
       problem: 'file template "{record_dir}/{stream}.mkv" must end in ".mp4"',

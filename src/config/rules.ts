@@ -1,10 +1,12 @@
 /**
  * Recording rules: parsing `[[recorder.rules]]` into validated, fully defaulted RecordRules, and choosing the rule
- * that applies to a stream (the most specific match wins). Pure: template syntax is checked by a validator the
- * caller passes in, and nothing here asks the on-demand callback or starts a recording.
+ * that applies to a stream (the most specific match wins). Pure: nothing here asks the on-demand callback or starts
+ * a recording.
  */
 
+import { isHttpUrl } from "./checks.ts";
 import { relativePathProblem, streamPatternMatches, streamPatternProblem } from "./names.ts";
+import { DEFAULT_FILE_TEMPLATE, DEFAULT_FOLDER_TEMPLATE, templateProblem } from "./path_template.ts";
 import { describe, isTable, Section } from "./section.ts";
 
 /** Whether a matching stream is recorded: always, never, or as the on-demand callback decides. */
@@ -54,7 +56,7 @@ export interface RecordRule {
 }
 
 /** Allowed range of each numeric setting, by its TOML key (which is also its name in the on-demand answer). */
-export const SETTING_RANGES = {
+const SETTING_RANGES = {
   segment_duration: { min: 1, max: 30 },
   record_period: { min: 5, max: 604_800 },
   splice_window: { min: 0, max: 21_600 },
@@ -74,8 +76,6 @@ export function settingRangeProblem(key: NumericSettingKey, value: unknown): str
 const DEFAULT_RECORD_PERIOD_S = 86_400;
 /** ApsaraVideo Live's default splice window (180 s). */
 const DEFAULT_SPLICE_WINDOW_S = 180;
-const DEFAULT_PATH_TEMPLATE = "{stream}/{yyyy}/{MM}/{dd}";
-const DEFAULT_MP4_TEMPLATE = "{record_dir}/{stream}_{start}_{end}.mp4";
 const DEFAULT_FORMATS: readonly RecordFormat[] = ["dash", "hls"];
 const DEFAULT_ON_DEMAND_TIMEOUT_S = 3;
 const MIN_ON_DEMAND_TIMEOUT_S = 0.1;
@@ -104,23 +104,19 @@ export function defaultRuleSettings(segmentDurationS: number): RuleSettings {
     segmentDurationS,
     recordPeriodS: DEFAULT_RECORD_PERIOD_S,
     spliceWindowS: DEFAULT_SPLICE_WINDOW_S,
-    pathTemplate: DEFAULT_PATH_TEMPLATE,
-    mp4Template: DEFAULT_MP4_TEMPLATE,
+    pathTemplate: DEFAULT_FOLDER_TEMPLATE,
+    mp4Template: DEFAULT_FILE_TEMPLATE,
     prefix: undefined,
     formats: [...DEFAULT_FORMATS],
   };
 }
 
 /**
- * Parses `recorder.rules` (an array of tables, `[[recorder.rules]]`), in file order; absent means none.
- * `validateTemplate` returns why a `path_template` or `mp4_template` is unusable, or undefined.
+ * Parses `recorder.rules` (an array of tables, `[[recorder.rules]]`), in file order; absent means none. A rule
+ * that sets no `segment_duration` takes `segmentDurationS`, the `[recorder]` one.
  * Throws ConfigError naming the dotted key, e.g. `recorder.rules[2].record_period`.
  */
-export function parseRules(
-  recorder: Section,
-  defaults: { segmentDurationS: number },
-  validateTemplate: (key: "path_template" | "mp4_template", template: string) => string | undefined,
-): RecordRule[] {
+export function parseRules(recorder: Section, segmentDurationS: number): RecordRule[] {
   const items = recorder.array("rules") ?? [];
   const rules: RecordRule[] = [];
   items.forEach((item, i) => {
@@ -128,7 +124,7 @@ export function parseRules(
     if (!isTable(item)) {
       throw recorder.error(key, `must be a table ([[recorder.rules]]), got ${describe(item)}`);
     }
-    const rule = parseRule(new Section(recorder.keyPath(key), item), defaults, validateTemplate);
+    const rule = parseRule(new Section(recorder.keyPath(key), item), segmentDurationS);
     const first = rules.find((earlier) => earlier.match === rule.match);
     if (first !== undefined) {
       throw recorder.error(
@@ -141,11 +137,7 @@ export function parseRules(
   return rules;
 }
 
-function parseRule(
-  section: Section,
-  defaults: { segmentDurationS: number },
-  validateTemplate: (key: "path_template" | "mp4_template", template: string) => string | undefined,
-): RecordRule {
+function parseRule(section: Section, segmentDurationS: number): RecordRule {
   section.rejectUnknownKeys(RULE_KEYS);
   const match = section.string("match");
   if (match === undefined) throw section.error("match", 'is required (a stream name, a pattern with "*", or "*")');
@@ -155,17 +147,13 @@ function parseRule(
   return {
     match,
     mode,
-    settings: parseSettings(section, defaults.segmentDurationS, validateTemplate),
+    settings: parseSettings(section, segmentDurationS),
     onDemand: parseOnDemand(section, mode),
     source: section.path,
   };
 }
 
-function parseSettings(
-  section: Section,
-  segmentDurationS: number,
-  validateTemplate: (key: "path_template" | "mp4_template", template: string) => string | undefined,
-): RuleSettings {
+function parseSettings(section: Section, segmentDurationS: number): RuleSettings {
   const defaults = defaultRuleSettings(segmentDurationS);
   const prefix = section.string("prefix");
   if (prefix !== undefined) {
@@ -176,8 +164,8 @@ function parseSettings(
     segmentDurationS: rangedNumber(section, "segment_duration") ?? defaults.segmentDurationS,
     recordPeriodS: rangedNumber(section, "record_period") ?? defaults.recordPeriodS,
     spliceWindowS: rangedNumber(section, "splice_window") ?? defaults.spliceWindowS,
-    pathTemplate: template(section, "path_template", validateTemplate) ?? defaults.pathTemplate,
-    mp4Template: template(section, "mp4_template", validateTemplate) ?? defaults.mp4Template,
+    pathTemplate: template(section, "path_template") ?? defaults.pathTemplate,
+    mp4Template: template(section, "mp4_template") ?? defaults.mp4Template,
     prefix,
     formats: parseFormats(section) ?? defaults.formats,
   };
@@ -191,14 +179,11 @@ function rangedNumber(section: Section, key: NumericSettingKey): number | undefi
   return value;
 }
 
-function template(
-  section: Section,
-  key: "path_template" | "mp4_template",
-  validateTemplate: (key: "path_template" | "mp4_template", template: string) => string | undefined,
-): string | undefined {
+/** `path_template` names a recording's folder, `mp4_template` its finished MP4. */
+function template(section: Section, key: "path_template" | "mp4_template"): string | undefined {
   const value = section.string(key);
   if (value === undefined) return undefined;
-  const problem = validateTemplate(key, value);
+  const problem = templateProblem(value, key === "path_template" ? "folder" : "file");
   if (problem !== undefined) throw section.error(key, `is invalid: ${problem}`);
   return value;
 }
@@ -247,12 +232,6 @@ function parseOnDemand(section: Section, mode: RecordMode): OnDemand | undefined
     timeoutMs: Math.round(timeoutS * 1000),
     fallback: oneOf(section, "on_demand_fallback", FALLBACKS) ?? "skip",
   };
-}
-
-function isHttpUrl(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const url = new URL(text);
-  return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
 }
 
 /** The string at `key` when it is one of `allowed`, or undefined when absent. */

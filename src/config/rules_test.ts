@@ -12,17 +12,9 @@ import {
 } from "./rules.ts";
 import { Section, type TomlTable } from "./section.ts";
 
-/** A stand-in template validator: refuses templates containing "{bad}" and records what it was asked. */
-function fakeValidator(seen: [string, string][] = []) {
-  return (key: "path_template" | "mp4_template", template: string): string | undefined => {
-    seen.push([key, template]);
-    return template.includes("{bad}") ? `template ${JSON.stringify(template)} uses unknown field "bad"` : undefined;
-  };
-}
-
 function rulesOf(toml: string, segmentDurationS = 6): RecordRule[] {
   const root = parse(toml) as TomlTable;
-  return parseRules(new Section("recorder", (root.recorder ?? {}) as TomlTable), { segmentDurationS }, fakeValidator());
+  return parseRules(new Section("recorder", (root.recorder ?? {}) as TomlTable), segmentDurationS);
 }
 
 function ruleOf(body: string): RecordRule {
@@ -188,21 +180,18 @@ Deno.test("record must be always, never or on_demand", () => {
   assertRejected('match = "a"\nrecord = true', "recorder.rules[0].record", "must be a string, got true");
 });
 
-Deno.test("templates go through the injected validator with their key", () => {
-  const seen: [string, string][] = [];
-  const toml = '[[recorder.rules]]\nmatch = "a"\npath_template = "{stream}/x"\nmp4_template = "{stream}.mp4"';
-  const root = parse(toml) as TomlTable;
-  const rules = parseRules(
-    new Section("recorder", root.recorder as TomlTable),
-    { segmentDurationS: 6 },
-    fakeValidator(seen),
-  );
-  assert.deepEqual(seen, [["path_template", "{stream}/x"], ["mp4_template", "{stream}.mp4"]]);
-  assert.equal(rules[0]?.settings.pathTemplate, "{stream}/x");
-  assert.equal(rules[0]?.settings.mp4Template, "{stream}.mp4");
-  assertRejected('match = "a"\npath_template = "{bad}"', "recorder.rules[0].path_template", 'unknown field "bad"');
-  assertRejected('match = "a"\nmp4_template = "{bad}.mp4"', "recorder.rules[0].mp4_template", 'unknown field "bad"');
-  assertRejected('match = "a"\npath_template = 1', "recorder.rules[0].path_template", "must be a string, got 1");
+Deno.test("path_template is checked as a folder template and mp4_template as a file template", () => {
+  const parsed = ruleOf('match = "a"\npath_template = "{stream}/x"\nmp4_template = "{stream}.mp4"');
+  assert.equal(parsed.settings.pathTemplate, "{stream}/x");
+  assert.equal(parsed.settings.mp4Template, "{stream}.mp4");
+  const path = "recorder.rules[0].path_template";
+  const mp4 = "recorder.rules[0].mp4_template";
+  assertRejected('match = "a"\npath_template = "{bad}"', path, 'is invalid: folder template "{bad}"', '"{bad}"');
+  assertRejected('match = "a"\nmp4_template = "{bad}.mp4"', mp4, 'is invalid: file template "{bad}.mp4"', '"{bad}"');
+  assertRejected('match = "a"\npath_template = "{stream}/{end}"', path, "must not use {end}");
+  assertRejected('match = "a"\npath_template = "all/{yyyy}"', path, "must contain {stream}");
+  assertRejected('match = "a"\nmp4_template = "{stream}"', mp4, 'must end in ".mp4"');
+  assertRejected('match = "a"\npath_template = 1', path, "must be a string, got 1");
 });
 
 Deno.test("prefix must be a relative storage path", () => {

@@ -54,7 +54,7 @@ export interface OssStorageConfig {
 export type StorageConfig = FsStorageConfig | S3StorageConfig | OssStorageConfig;
 
 /** The storage types, as written in `recorder.storage.type`. */
-export type StorageType = StorageConfig["type"];
+type StorageType = StorageConfig["type"];
 
 const KEYS: Record<StorageType, readonly string[]> = {
   fs: ["type", "root"],
@@ -87,7 +87,38 @@ const KEYS: Record<StorageType, readonly string[]> = {
 const TYPES: readonly StorageType[] = ["fs", "s3", "oss"];
 
 /** Default `root` per storage type. */
-export const DEFAULT_STORAGE_ROOT: Record<StorageType, string> = { fs: "./records", s3: "/", oss: "/" };
+const DEFAULT_STORAGE_ROOT: Record<StorageType, string> = { fs: "./records", s3: "/", oss: "/" };
+
+/** Longest `presign_expires`: S3 SigV4 refuses presigned URLs valid for more than 7 days, in seconds. */
+export const MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600;
+
+/** One credential option, the environment variable it falls back to, and its field in the storage config. */
+interface CredentialKey<Field extends string> {
+  key: string;
+  envName: string;
+  field: Field;
+}
+
+/** An object store's key id, secret and session token, in that order. */
+type CredentialKeys<Field extends string> = readonly [
+  id: CredentialKey<Field>,
+  secret: CredentialKey<Field>,
+  token: CredentialKey<Field>,
+];
+
+/** The credential options of each object-store type, as written in `[recorder.storage]`. */
+export const CREDENTIAL_KEYS = {
+  s3: [
+    { key: "access_key_id", envName: "AWS_ACCESS_KEY_ID", field: "accessKeyId" },
+    { key: "secret_access_key", envName: "AWS_SECRET_ACCESS_KEY", field: "secretAccessKey" },
+    { key: "session_token", envName: "AWS_SESSION_TOKEN", field: "sessionToken" },
+  ],
+  oss: [
+    { key: "access_key_id", envName: "ALIBABA_CLOUD_ACCESS_KEY_ID", field: "accessKeyId" },
+    { key: "access_key_secret", envName: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", field: "accessKeySecret" },
+    { key: "security_token", envName: "ALIBABA_CLOUD_SECURITY_TOKEN", field: "securityToken" },
+  ],
+} as const satisfies Record<"s3" | "oss", CredentialKeys<string>>;
 
 /** Reads and validates `[recorder.storage]`; `env` supplies credential fallbacks. */
 export function parseStorage(section: Section, env: Readonly<Record<string, string | undefined>>): StorageConfig {
@@ -173,26 +204,20 @@ function envValue(env: Readonly<Record<string, string | undefined>>, name: strin
   return value === undefined || value === "" ? undefined : value;
 }
 
-/** One credential option and the environment variable it falls back to. */
-interface CredentialKey {
-  key: string;
-  envName: string;
-}
-
 /**
- * Reads a key id, its secret and an optional session token. When none of them is in the file and `useEnv` holds,
- * all three come from the environment instead, so a key from the file is never paired with a secret from the
- * environment. The id and the secret must come together; a token needs both.
+ * Reads a key id, its secret and an optional session token, as the config fields named in `keys`. When none of
+ * them is in the file and `useEnv` holds, all three come from the environment instead, so a key from the file is
+ * never paired with a secret from the environment. The id and the secret must come together; a token needs both.
  */
-function credentials(
+function credentials<Field extends string>(
   section: Section,
-  keys: readonly [id: CredentialKey, secret: CredentialKey, token: CredentialKey],
+  keys: CredentialKeys<Field>,
   env: Readonly<Record<string, string | undefined>>,
   useEnv: boolean,
-): Map<string, string> {
+): Partial<Record<Field, string>> {
   const fromEnv = useEnv && !keys.some(({ key }) => section.has(key));
-  const values = new Map<string, string>();
-  for (const { key, envName } of keys) {
+  const values: Partial<Record<Field, string>> = {};
+  for (const { key, envName, field } of keys) {
     const value = fromEnv ? envValue(env, envName) : section.string(key, true);
     if (value === undefined) continue;
     const problem = checkCredential(value);
@@ -200,17 +225,18 @@ function credentials(
       const source = fromEnv ? ` (from environment variable ${envName})` : "";
       throw section.error(key, `${problem}${source}, got ${describe(value, true)}`);
     }
-    values.set(key, value);
+    values[field] = value;
   }
   const [id, secret, token] = keys;
-  const missing = (absent: CredentialKey, present: CredentialKey) =>
+  const missing = (absent: CredentialKey<Field>, present: CredentialKey<Field>) =>
     section.error(
       absent.key,
       `must be set when ${present.key} is` + (fromEnv ? ` (environment variable ${absent.envName} is not set)` : ""),
     );
-  if (values.has(id.key) && !values.has(secret.key)) throw missing(secret, id);
-  if (!values.has(id.key) && values.has(secret.key)) throw missing(id, secret);
-  if (!values.has(id.key) && values.has(token.key)) throw missing(id, token);
+  const has = (credential: CredentialKey<Field>) => values[credential.field] !== undefined;
+  if (has(id) && !has(secret)) throw missing(secret, id);
+  if (!has(id) && has(secret)) throw missing(id, secret);
+  if (!has(id) && has(token)) throw missing(id, token);
   return values;
 }
 
@@ -227,28 +253,13 @@ function parseS3(section: Section, env: Readonly<Record<string, string | undefin
     ? checkRegion(section, envRegion, " (from AWS_REGION or AWS_DEFAULT_REGION)")
     : undefined;
   const url = endpoint(section);
-  const creds = credentials(
-    section,
-    [
-      { key: "access_key_id", envName: "AWS_ACCESS_KEY_ID" },
-      { key: "secret_access_key", envName: "AWS_SECRET_ACCESS_KEY" },
-      { key: "session_token", envName: "AWS_SESSION_TOKEN" },
-    ],
-    env,
-    useEnv,
-  );
-  const accessKeyId = creds.get("access_key_id");
-  const secretAccessKey = creds.get("secret_access_key");
-  const sessionToken = creds.get("session_token");
   return {
     type: "s3",
     bucket: bucketName,
     root,
     ...(region !== undefined ? { region } : {}),
     ...(url !== undefined ? { endpoint: url } : {}),
-    ...(accessKeyId !== undefined ? { accessKeyId } : {}),
-    ...(secretAccessKey !== undefined ? { secretAccessKey } : {}),
-    ...(sessionToken !== undefined ? { sessionToken } : {}),
+    ...credentials(section, CREDENTIAL_KEYS.s3, env, useEnv),
     disableConfigLoad,
     enableVirtualHostStyle: section.boolean("enable_virtual_host_style") ?? false,
     presignExpiresS: presignExpires(section),
@@ -263,28 +274,13 @@ function parseOss(section: Section, env: Readonly<Record<string, string | undefi
   if (url === undefined) {
     throw section.error("endpoint", 'is required with type = "oss" (e.g. "https://oss-cn-hangzhou.aliyuncs.com")');
   }
-  const creds = credentials(
-    section,
-    [
-      { key: "access_key_id", envName: "ALIBABA_CLOUD_ACCESS_KEY_ID" },
-      { key: "access_key_secret", envName: "ALIBABA_CLOUD_ACCESS_KEY_SECRET" },
-      { key: "security_token", envName: "ALIBABA_CLOUD_SECURITY_TOKEN" },
-    ],
-    env,
-    true,
-  );
-  const accessKeyId = creds.get("access_key_id");
-  const accessKeySecret = creds.get("access_key_secret");
-  const securityToken = creds.get("security_token");
   return {
     type: "oss",
     bucket: bucketName,
     root,
     region,
     endpoint: url,
-    ...(accessKeyId !== undefined ? { accessKeyId } : {}),
-    ...(accessKeySecret !== undefined ? { accessKeySecret } : {}),
-    ...(securityToken !== undefined ? { securityToken } : {}),
+    ...credentials(section, CREDENTIAL_KEYS.oss, env, true),
     presignExpiresS: presignExpires(section),
   };
 }
@@ -292,10 +288,10 @@ function parseOss(section: Section, env: Readonly<Record<string, string | undefi
 /** `presign_expires`: 0 (off) or 1 s to 7 days, the longest a presigned URL may live. */
 function presignExpires(section: Section): number {
   const seconds = section.number("presign_expires") ?? 0;
-  if (!(Number.isInteger(seconds) && seconds >= 0 && seconds <= 7 * 24 * 3600)) {
+  if (!(Number.isInteger(seconds) && seconds >= 0 && seconds <= MAX_PRESIGN_EXPIRES_S)) {
     throw section.error(
       "presign_expires",
-      `must be a whole number of seconds from 0 (off) to 604800, got ${describe(seconds)}`,
+      `must be a whole number of seconds from 0 (off) to ${MAX_PRESIGN_EXPIRES_S}, got ${describe(seconds)}`,
     );
   }
   return seconds;

@@ -9,6 +9,7 @@
 import { dirname, join } from "node:path";
 import { StorageError } from "../shared/errors.ts";
 import { checkedKey, checkedPrefix } from "./keys.ts";
+import type { ByteRange } from "./object_store.ts";
 
 const PART_SUFFIX = ".part";
 const TEMP_MARKER = ".tmp-";
@@ -44,7 +45,7 @@ export class LocalObjects {
     await this.#io("create", this.dir, () => Deno.mkdir(this.dir, { recursive: true }));
     this.#totalBytes = 0;
     if (!countExisting) return;
-    for await (const file of walk(this.dir)) this.#totalBytes += file.sizeBytes;
+    for await (const path of walk(this.dir)) this.#totalBytes += (await statOf(path))?.sizeBytes ?? 0;
   }
 
   /** Appends to the open object `key` (creating `KEY.part`) and makes the bytes durable. */
@@ -101,13 +102,14 @@ export class LocalObjects {
     this.#totalBytes += bytes.length - before;
   }
 
-  /** The closed object's bytes, or undefined when there is none. */
-  async read(key: string): Promise<Uint8Array | undefined> {
+  /** The closed object's bytes (only those of `range`, when given), or undefined when there is none. */
+  async read(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
+    const path = this.#path(key);
     try {
-      return await Deno.readFile(this.#path(key));
+      return range === undefined ? await Deno.readFile(path) : await readRange(path, range);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
-      throw new StorageError(`reading ${this.#path(key)} failed: ${message(error)}`, { cause: error });
+      throw new StorageError(`reading ${path} failed: ${message(error)}`, { cause: error });
     }
   }
 
@@ -117,22 +119,21 @@ export class LocalObjects {
 
   /** Keys of closed objects below `prefix` (`""` for all). */
   async list(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const file of walk(join(this.dir, checkedPrefix(prefix)))) {
-      const key = file.path.slice(this.dir.length + 1);
-      if (!key.endsWith(PART_SUFFIX) && !key.includes(TEMP_MARKER)) keys.push(key);
-    }
-    return keys.sort();
+    const names = await this.#fileNames(prefix);
+    return names.filter((name) => !name.endsWith(PART_SUFFIX) && !name.includes(TEMP_MARKER)).sort();
   }
 
   /** Keys of objects left open (`KEY.part`) below `prefix`: what a crash interrupted. */
   async openKeys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const file of walk(join(this.dir, checkedPrefix(prefix)))) {
-      const key = file.path.slice(this.dir.length + 1);
-      if (key.endsWith(PART_SUFFIX)) keys.push(key.slice(0, -PART_SUFFIX.length));
-    }
-    return keys.sort();
+    const names = await this.#fileNames(prefix);
+    return names.filter((name) => name.endsWith(PART_SUFFIX)).map((name) => name.slice(0, -PART_SUFFIX.length)).sort();
+  }
+
+  /** Every file below `prefix` (closed, open or temporary), relative to the directory; no stat per file. */
+  async #fileNames(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const path of walk(join(this.dir, checkedPrefix(prefix)))) names.push(path.slice(this.dir.length + 1));
+    return names;
   }
 
   /** The bytes of an object left open, for recovery. */
@@ -230,8 +231,12 @@ async function statOf(path: string): Promise<LocalStat | undefined> {
   }
 }
 
-/** Every file below `dir` (none when it does not exist), leaving out hidden (dot) entries such as state folders. */
-async function* walk(dir: string): AsyncGenerator<{ path: string; sizeBytes: number }> {
+/**
+ * The path of every file below `dir` (none when it does not exist), leaving out hidden (dot) entries such as state
+ * folders. A file may be renamed away after it is listed (a closed part, a replaced temporary file): callers treat
+ * a listed file that is no longer there as absent.
+ */
+async function* walk(dir: string): AsyncGenerator<string> {
   let entries: Deno.DirEntry[];
   try {
     entries = await Array.fromAsync(Deno.readDir(dir));
@@ -245,11 +250,23 @@ async function* walk(dir: string): AsyncGenerator<{ path: string; sizeBytes: num
     if (entry.isDirectory) {
       yield* walk(path);
     } else if (entry.isFile) {
-      // A file renamed away since the listing (a closed part, a replaced temporary file) is simply not there.
-      const stat = await statOf(path);
-      if (stat !== undefined) yield { path, sizeBytes: stat.sizeBytes };
+      yield path;
     }
   }
+}
+
+/** The bytes of `range` in the file at `path`: fewer when the file ends first, as `Uint8Array.slice` gives. */
+async function readRange(path: string, range: ByteRange): Promise<Uint8Array> {
+  using file = await Deno.open(path, { read: true });
+  await file.seek(range.start, Deno.SeekMode.Start);
+  const bytes = new Uint8Array(Math.max(0, range.endInclusive - range.start + 1));
+  let filled = 0;
+  while (filled < bytes.length) {
+    const read = await file.read(bytes.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return filled === bytes.length ? bytes : bytes.slice(0, filled);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

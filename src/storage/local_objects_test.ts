@@ -22,6 +22,15 @@ Deno.test("LocalObjects grows an open object in KEY.part and closes it by rename
   assert.equal(local.totalBytes, 3);
 });
 
+Deno.test("LocalObjects reads a byte range of a closed object without the rest, cut short at its end", async () => {
+  const local = await fresh();
+  await local.replace("cam/video.mp4", Uint8Array.from({ length: 10 }, (_, i) => i));
+  assert.deepEqual(await local.read("cam/video.mp4", { start: 2, endInclusive: 4 }), new Uint8Array([2, 3, 4]));
+  assert.deepEqual(await local.read("cam/video.mp4", { start: 8, endInclusive: 20 }), new Uint8Array([8, 9]));
+  assert.deepEqual(await local.read("cam/video.mp4", { start: 12, endInclusive: 20 }), new Uint8Array());
+  assert.equal(await local.read("cam/missing.mp4", { start: 0, endInclusive: 1 }), undefined);
+});
+
 Deno.test("LocalObjects replaces small objects atomically and keeps its byte count", async () => {
   const local = await fresh();
   await local.replace("cam/manifest.mpd", new Uint8Array(10));

@@ -10,29 +10,37 @@ export class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, Uint8Array>();
 
   write(key: string, data: Uint8Array): Promise<void> {
-    this.objects.set(checkedKey(key), data.slice());
-    return Promise.resolve();
+    return settle(() => {
+      this.objects.set(checkedKey(key), data.slice());
+    });
   }
 
   read(key: string, range?: ByteRange): Promise<Uint8Array> {
-    const data = this.objects.get(checkedKey(key));
-    if (data === undefined) return Promise.reject(new NotFoundError(`no object "${key}"`));
-    return Promise.resolve(range === undefined ? data.slice() : data.slice(range.start, range.endInclusive + 1));
+    return settle(() => {
+      const data = this.objects.get(checkedKey(key));
+      if (data === undefined) throw new NotFoundError(`no object "${key}"`);
+      return range === undefined ? data.slice() : data.slice(range.start, range.endInclusive + 1);
+    });
   }
 
   stat(key: string): Promise<ObjectInfo | undefined> {
-    const data = this.objects.get(checkedKey(key));
-    return Promise.resolve(data === undefined ? undefined : { sizeBytes: data.length });
+    return settle(() => {
+      const data = this.objects.get(checkedKey(key));
+      return data === undefined ? undefined : { sizeBytes: data.length };
+    });
   }
 
   list(prefix: string): Promise<string[]> {
-    const folder = checkedPrefix(prefix);
-    return Promise.resolve([...this.objects.keys()].filter((key) => key.startsWith(folder)).sort());
+    return settle(() => {
+      const folder = checkedPrefix(prefix);
+      return [...this.objects.keys()].filter((key) => key.startsWith(folder)).sort();
+    });
   }
 
   delete(key: string): Promise<void> {
-    this.objects.delete(checkedKey(key));
-    return Promise.resolve();
+    return settle(() => {
+      this.objects.delete(checkedKey(key));
+    });
   }
 
   /** Memory is always there. */
@@ -42,11 +50,14 @@ export class MemoryStore implements ObjectStore {
 
   /** Memory has no URLs; the key is still checked so callers see the same errors as with a real store. */
   presignRead(key: string, _expiresS: number): Promise<string | undefined> {
-    try {
+    return settle(() => {
       checkedKey(key);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return Promise.resolve(undefined);
+      return undefined;
+    });
   }
+}
+
+/** The result of `action` as a promise, so a refused key rejects (as with the real stores) instead of throwing. */
+function settle<T>(action: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(action()));
 }

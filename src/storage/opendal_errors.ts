@@ -5,6 +5,8 @@
  * sentence for an operator. Pure; it never echoes the request context, which may carry URLs and headers.
  */
 
+import { CREDENTIAL_KEYS } from "../config/mod.ts";
+
 /** What an OpenDAL error says, as far as this adapter needs it. */
 export interface OpenDalFailure {
   /** OpenDAL's ErrorKind: "NotFound", "PermissionDenied", "ConfigInvalid", "Unexpected", ... ("" if unparsable). */
@@ -47,21 +49,12 @@ export interface ProbeTarget {
   root?: string | undefined;
 }
 
-/** Credential option names per scheme, as written in `[recorder.storage]`. */
-const CREDENTIAL_KEYS: Record<string, { id: string; secret: string; token: string; env: string }> = {
-  s3: {
-    id: "access_key_id",
-    secret: "secret_access_key",
-    token: "session_token",
-    env: "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
-  },
-  oss: {
-    id: "access_key_id",
-    secret: "access_key_secret",
-    token: "security_token",
-    env: "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-  },
-};
+/** The credential options of `scheme` as written in `[recorder.storage]`, and the id's and secret's variables. */
+function credentialNames(scheme: string): { id: string; secret: string; token: string; env: string } {
+  if (scheme !== "s3" && scheme !== "oss") return { id: "access_key_id", secret: "secret", token: "token", env: "" };
+  const [id, secret, token] = CREDENTIAL_KEYS[scheme];
+  return { id: id.key, secret: secret.key, token: token.key, env: `${id.envName} / ${secret.envName}` };
+}
 
 const TOKEN_CODES = new Set([
   "InvalidToken",
@@ -85,7 +78,7 @@ export function describeTarget(target: ProbeTarget): string {
  */
 export function probeProblem(target: ProbeTarget, failure: OpenDalFailure): string {
   const what = describeTarget(target);
-  const keys = CREDENTIAL_KEYS[target.scheme] ?? { id: "access_key_id", secret: "secret", token: "token", env: "" };
+  const keys = credentialNames(target.scheme);
   const code = failure.code;
   const cited = code === undefined ? "" : ` (${code}: ${failure.detail})`;
   if (code === "NoSuchBucket" || (failure.kind === "NotFound" && target.bucket !== undefined)) {

@@ -6,6 +6,7 @@
 
 import { Buffer } from "node:buffer";
 import { Operator } from "opendal";
+import { MAX_PRESIGN_EXPIRES_S } from "../config/mod.ts";
 import { assert } from "../shared/assert.ts";
 import { NotFoundError, StorageError } from "../shared/errors.ts";
 import { checkedKey, checkedPrefix } from "./keys.ts";
@@ -30,10 +31,8 @@ export interface OpenDalStoreOptions {
 }
 
 /** Default multipart part size: above S3's 5 MiB minimum, and one part for most segments. */
-export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_PART_CONCURRENCY = 4;
-/** Longest presigned URL lifetime S3 accepts (SigV4: 7 days), in seconds. */
-export const MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600;
 /** Headers OpenDAL lists with a presigned request that a plain GET of the URL does not need to repeat. */
 const IMPLIED_PRESIGN_HEADERS = new Set(["host", "date"]);
 

@@ -79,3 +79,13 @@ Deno.test("MemoryStore is always healthy and never presigns", async () => {
   assert.equal(await store.presignRead("cam/seg_0001.m4s", 60), undefined);
   await assert.rejects(store.presignRead("../x", 60), BadRequestError);
 });
+
+Deno.test("MemoryStore rejects, as the real stores do, rather than throwing for a bad key or a missing object", async () => {
+  const store = new MemoryStore();
+  await assert.rejects(store.write("../x", new Uint8Array(1)), BadRequestError);
+  await assert.rejects(store.read("../x"), BadRequestError);
+  await assert.rejects(store.stat("../x"), BadRequestError);
+  await assert.rejects(store.list("../"), BadRequestError);
+  await assert.rejects(store.delete("../x"), BadRequestError);
+  await assert.rejects(store.read("cam/missing.m4s"), NotFoundError);
+});

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { StorageError } from "../shared/errors.ts";
+import { NotFoundError, StorageError } from "../shared/errors.ts";
 import type { LocalObjects } from "./local_objects.ts";
 import type { ByteRange, ObjectInfo, ObjectStore } from "./object_store.ts";
 import type { UploadQueue, UploadStatus } from "./upload_queue.ts";
@@ -82,10 +82,14 @@ export class RecordingFiles {
 
   /** The newest version of `key`: the local one, else the store's; undefined when neither has it. */
   async read(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
-    const local = await this.#opts.local.read(key);
-    if (local !== undefined) return range === undefined ? local : local.slice(range.start, range.endInclusive + 1);
-    if ((await this.#opts.store.stat(key)) === undefined) return undefined;
-    return await this.#opts.store.read(key, range);
+    const local = await this.#opts.local.read(key, range);
+    if (local !== undefined) return local;
+    try {
+      return await this.#opts.store.read(key, range);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -129,7 +133,7 @@ export class RecordingFiles {
 
   /** Records that a recording is in progress (durably, before its first media). */
   async markActive(recording: ActiveRecording): Promise<void> {
-    const dir = join(this.#opts.local.dir, STATE_FOLDER);
+    const dir = this.#stateDir();
     const path = join(dir, `${recording.recordId}.json`);
     try {
       await Deno.mkdir(dir, { recursive: true });
@@ -143,14 +147,14 @@ export class RecordingFiles {
 
   /** The recording was finalized. */
   async clearActive(recordId: string): Promise<void> {
-    await Deno.remove(join(this.#opts.local.dir, STATE_FOLDER, `${recordId}.json`)).catch((error) => {
+    await Deno.remove(join(this.#stateDir(), `${recordId}.json`)).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
   }
 
   /** Recordings that were in progress when the service last stopped without finalizing them. */
   async activeRecordings(): Promise<ActiveRecording[]> {
-    const dir = join(this.#opts.local.dir, STATE_FOLDER);
+    const dir = this.#stateDir();
     const found: ActiveRecording[] = [];
     try {
       for await (const entry of Deno.readDir(dir)) {
@@ -161,5 +165,10 @@ export class RecordingFiles {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     return found.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
+  /** The hidden folder of the in-progress markers, beside the objects (walks and listings skip it). */
+  #stateDir(): string {
+    return join(this.#opts.local.dir, STATE_FOLDER);
   }
 }

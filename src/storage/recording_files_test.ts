@@ -51,3 +51,16 @@ Deno.test("RecordingFiles remembers recordings in progress until they are cleare
   await files.clearActive("r1");
   assert.deepEqual(await files.activeRecordings(), []);
 });
+
+Deno.test("RecordingFiles reads an uploaded object with one request to the store", async () => {
+  const { files, store } = await spoolFiles(1 << 20);
+  await store.write("cam/seg_0001.m4s", new Uint8Array([1, 2, 3]));
+  const calls: string[] = [];
+  const stat = store.stat.bind(store);
+  const read = store.read.bind(store);
+  store.stat = (key) => (calls.push(`stat ${key}`), stat(key));
+  store.read = (key, range) => (calls.push(`read ${key}`), read(key, range));
+  assert.deepEqual(await files.read("cam/seg_0001.m4s", { start: 1, endInclusive: 2 }), new Uint8Array([2, 3]));
+  assert.equal(await files.read("cam/missing.m4s"), undefined);
+  assert.deepEqual(calls, ["read cam/seg_0001.m4s", "read cam/missing.m4s"]);
+});

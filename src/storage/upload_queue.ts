@@ -47,7 +47,7 @@ export class UploadQueue {
   /** Immutable objects whose write went through but whose check did not: look before sending them again. */
   readonly #unverified = new Set<string>();
   #loop: Promise<void> | undefined;
-  #idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  #idle: PromiseWithResolvers<void> | undefined;
   #status: UploadStatus = {
     pendingObjects: 0,
     pendingBytes: 0,
@@ -81,7 +81,7 @@ export class UploadQueue {
     while (Date.now() < deadline) {
       if ((await this.#opts.local.list("")).length === 0 && !this.#pendingWake) return true;
       this.notify();
-      this.#idle ??= withResolvers();
+      this.#idle ??= Promise.withResolvers<void>();
       await Promise.race([this.#idle.promise, sleep(Math.min(200, deadline - Date.now()))]);
     }
     return false;
@@ -194,10 +194,4 @@ function mutableRank(key: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-function withResolvers(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => {};
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }
