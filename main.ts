@@ -1,6 +1,7 @@
 /**
- * liverec's composition root: reads the config, builds the storage adapter, the stream hub, the recording manager
- * and WHIP ingest, serves the HTTP app, and on SIGINT/SIGTERM finalizes every recording before it exits.
+ * liverec's composition root: reads the config, builds the storage adapter, finishes recordings a crash interrupted,
+ * opens the recordings index and the webhook outbox, builds the stream hub, the recording manager and WHIP ingest,
+ * serves the HTTP app, and on SIGINT/SIGTERM finalizes every recording before it exits.
  *
  *   deno task start [--config path/to/config.toml]
  */
@@ -119,7 +120,7 @@ async function main(args: string[]): Promise<void> {
   });
   await outbox?.start();
   const recoveredDurations = new Map(recovered.map((r) => [r.recordId, r.durationS]));
-  settleInterrupted(catalog, outbox, recoveredDurations, new Date().toISOString());
+  settleInterrupted(catalog, outbox, recoveredDurations, new Date(systemClock.nowMs()).toISOString());
   const events = recordingEvents({ catalog, outbox, files, log, nodeAlias: config.recorder.nodeAlias });
   const hub = new StreamHub();
   const manager = new RecordingManager({

@@ -1,6 +1,5 @@
 /** Ingest adapters: WHIP in (server) and out (the test publisher's client). werift is imported here only. */
 
-export { chooseFromOffer, type OfferChoice } from "./offer.ts";
 export type { WebrtcOptions } from "./webrtc_config.ts";
 export { WhipIngest, type WhipIngestOptions } from "./whip_ingest.ts";
 export { publishWhip, type WhipPublisher, type WhipPublishOptions } from "./whip_client.ts";

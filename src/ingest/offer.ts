@@ -12,7 +12,6 @@ export interface OfferedCodec {
   payloadType: number;
   name: string;
   clockRate: number;
-  channels: number | undefined;
   fmtp: Map<string, string>;
   fmtpText: string;
 }
@@ -124,7 +123,6 @@ function parseSections(sdp: string): MediaSection[] {
           payloadType: Number(f),
           name: STATIC_PAYLOAD_TYPES[Number(f)]?.[0] ?? "",
           clockRate: STATIC_PAYLOAD_TYPES[Number(f)]?.[1] ?? 0,
-          channels: undefined,
           fmtp: new Map(),
           fmtpText: "",
         })),
@@ -138,13 +136,12 @@ function parseSections(sdp: string): MediaSection[] {
       continue;
     }
     if (current === undefined) continue;
-    const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)\/(\d+)(?:\/(\d+))?$/.exec(line);
+    const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)\/(\d+)(?:\/\d+)?$/.exec(line);
     if (rtpmap !== null) {
       const codec = current.codecs.find((c) => c.payloadType === Number(rtpmap[1]));
       if (codec !== undefined) {
         codec.name = rtpmap[2]!.toLowerCase();
         codec.clockRate = Number(rtpmap[3]);
-        codec.channels = rtpmap[4] === undefined ? undefined : Number(rtpmap[4]);
       }
       continue;
     }

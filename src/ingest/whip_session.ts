@@ -22,9 +22,11 @@ export class WhipSession implements LiveSource {
   readonly pc: RTCPeerConnection;
   readonly #listeners = new Set<SourceListener>();
   readonly #clock: Clock;
-  readonly #ssrcs = new Map<TrackKind, number>();
+  /** Kinds already received from a transceiver: a second one of the same kind is not recorded. */
+  readonly #received = new Set<TrackKind>();
+  /** The SSRC of the publisher's video, once a packet named it (a keyframe request needs it). */
+  #videoSsrc: number | undefined;
   #lastPacketAtMs: number;
-  #pliRequests = 0;
 
   constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock) {
     this.streamId = streamId;
@@ -53,13 +55,13 @@ export class WhipSession implements LiveSource {
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
       const kind = transceiver.kind;
       if (kind !== "video" && kind !== "audio") return;
-      if (!tracks.some((t) => t.kind === kind) || this.#ssrcs.has(kind)) return;
-      this.#ssrcs.set(kind, 0);
+      if (!tracks.some((t) => t.kind === kind) || this.#received.has(kind)) return;
+      this.#received.add(kind);
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((rtp) => {
           const arrivalMs = this.#clock.nowMs();
           this.#lastPacketAtMs = arrivalMs;
-          this.#ssrcs.set(kind, rtp.header.ssrc);
+          if (kind === "video") this.#videoSsrc = rtp.header.ssrc;
           const packet: RtpPacket = {
             payloadType: rtp.header.payloadType,
             sequenceNumber: rtp.header.sequenceNumber,
@@ -107,15 +109,10 @@ export class WhipSession implements LiveSource {
   }
 
   requestKeyframe(): void {
-    const ssrc = this.#ssrcs.get("video");
-    if (ssrc === undefined || ssrc === 0) return;
+    const ssrc = this.#videoSsrc;
+    if (ssrc === undefined) return;
     const transceiver = this.pc.getTransceivers().find((t) => t.kind === "video");
-    this.#pliRequests++;
     transceiver?.receiver.sendRtcpPLI(ssrc).catch(() => {});
-  }
-
-  get pliRequests(): number {
-    return this.#pliRequests;
   }
 
   /** Unix ms of the last RTP packet (or of the publish, before any). */
@@ -130,7 +127,7 @@ export class WhipSession implements LiveSource {
 }
 
 /** A 64-bit NTP timestamp (RFC 5905 §6) as Unix milliseconds. */
-export function ntpToUnixMs(ntp: bigint): number {
+function ntpToUnixMs(ntp: bigint): number {
   const seconds = Number(ntp >> 32n);
   const fraction = Number(ntp & 0xffff_ffffn) / 2 ** 32;
   return (seconds - NTP_UNIX_OFFSET_S + fraction) * 1000;

@@ -43,7 +43,9 @@ interface Rotation {
   next: CaptureTarget;
   /** The segment that ends the old recording, of the track that decides the cut. */
   last: { track: TrackKind; number: number };
-  /** Video media time of the cut, once the last video segment closed. */
+  /** The track whose first output after the cut completes the rotation: audio follows video's cut, if there is audio. */
+  follower: TrackKind;
+  /** Media time of the cut in video ticks, once the deciding track's last segment closed. */
   cutTicks: number | undefined;
   handle: PeriodHandle | undefined;
   done: (result: { cutMs: number }) => void;
@@ -65,6 +67,8 @@ export class Capture {
   #stopped: Promise<void> | undefined;
   #nextPliAtMs = 0;
   #pliIntervalMs = PLI_FIRST_INTERVAL_MS;
+  /** Resolves once the first period is set up in its folder (index loaded, marked in progress); rejects if not. */
+  readonly begun: Promise<void>;
 
   constructor(opts: CaptureOptions) {
     this.#opts = opts;
@@ -75,19 +79,7 @@ export class Capture {
       firstNumber: 1,
     });
     this.#handle = opts.target.folder.beginPeriod({ recordId: opts.target.recordId, part: opts.part });
-    this.#firstHandle = this.#handle;
-  }
-
-  readonly #firstHandle: PeriodHandle;
-
-  /** Resolves once the first period is set up in its folder (index loaded, marked in progress); rejects if not. */
-  get begun(): Promise<void> {
-    return this.#firstHandle.begun;
-  }
-
-  /** The recording currently written to (it changes when a rotation completes). */
-  get target(): CaptureTarget {
-    return this.#target;
+    this.begun = this.#handle.begun;
   }
 
   /** Seconds of media written to the current recording's period. */
@@ -99,10 +91,7 @@ export class Capture {
     return this.#pipeline.stats;
   }
 
-  get #hasAudio(): boolean {
-    return this.#opts.source.tracks.some((track) => track.kind === "audio");
-  }
-
+  /** True from `rotate()` until the rotation is complete. */
   get rotating(): boolean {
     return this.#rotation !== undefined;
   }
@@ -125,8 +114,10 @@ export class Capture {
     if (this.#rotation !== undefined || this.#stopped !== undefined) return undefined;
     const last = this.#pipeline.cutAtNextKeyframe();
     if (last === undefined) return undefined;
+    const hasAudio = this.#opts.source.tracks.some((track) => track.kind === "audio");
+    const follower = last.track === "video" && hasAudio ? "audio" : last.track;
     return new Promise((done) => {
-      this.#rotation = { next, last, cutTicks: undefined, handle: undefined, done };
+      this.#rotation = { next, last, follower, cutTicks: undefined, handle: undefined, done };
       this.#askForKeyframe();
     });
   }
@@ -136,9 +127,14 @@ export class Capture {
     if (this.#stopped !== undefined) return this.#stopped;
     this.#stopListening?.();
     this.#route(this.#pipeline.flush());
+    // Both folders of a rotation under way: completing it moves the target to the next one.
+    const folders = [this.#target.folder];
     const rotation = this.#rotation;
-    if (rotation !== undefined) this.#completeRotation(rotation);
-    this.#stopped = Promise.all([this.#target.folder.idle(), rotation?.next.folder.idle()]).then(() => {});
+    if (rotation !== undefined) {
+      folders.push(rotation.next.folder);
+      this.#completeRotation(rotation);
+    }
+    this.#stopped = Promise.all(folders.map((folder) => folder.idle())).then(() => {});
     return this.#stopped;
   }
 
@@ -157,21 +153,17 @@ export class Capture {
       }
       rotation.handle ??= this.#beginNext(rotation);
       rotation.next.folder.write(rotation.handle, output);
-      // The old recording is complete once audio, which follows video's cut, has moved on too.
-      const follower = rotation.last.track === "video" && this.#hasAudio ? "audio" : rotation.last.track;
-      if (output.track === follower) this.#completeRotation(rotation);
+      if (output.track === rotation.follower) this.#completeRotation(rotation);
     }
     if (this.#stopped === undefined) this.#askForKeyframe();
   }
 
-  /** Whether `output` belongs to the recording after the cut. */
+  /** Whether `output` belongs to the recording after the cut; the deciding track's last segment fixes the cut. */
   #isAfterCut(rotation: Rotation, output: PipelineOutput): boolean {
     if (output.type === "init") return false;
     const number = output.type === "fragment" ? output.segmentNumber : output.number;
     if (output.track === rotation.last.track) {
-      if (output.type === "segment" && number === rotation.last.number && output.track === "video") {
-        rotation.cutTicks = output.startTicks + output.durationTicks;
-      }
+      if (output.type === "segment" && number === rotation.last.number) rotation.cutTicks = endInVideoTicks(output);
       return number > rotation.last.number;
     }
     // Audio of a stream with video: before the cut while its media time is.
@@ -181,12 +173,10 @@ export class Capture {
 
   #beginNext(rotation: Rotation): PeriodHandle {
     const cutTicks = rotation.cutTicks ?? this.#endTicks;
-    const origin = this.#origin ?? { ms: this.#opts.clock.nowMs(), ticks: 0 };
-    const cutMs = origin.ms + (cutTicks - origin.ticks) * 1000 / VIDEO_TIMESCALE;
     const handle = rotation.next.folder.beginPeriod({
       recordId: rotation.next.recordId,
       part: 1,
-      startedAtMs: Math.round(cutMs),
+      startedAtMs: this.#wallClockAt(cutTicks),
       offsets: { video: cutTicks, audio: Math.floor(cutTicks * AUDIO_TIMESCALE / VIDEO_TIMESCALE) },
     });
     for (const init of this.#inits) rotation.next.folder.write(handle, init);
@@ -197,14 +187,19 @@ export class Capture {
     if (this.#rotation !== rotation) return;
     this.#rotation = undefined;
     const cutTicks = rotation.cutTicks ?? this.#endTicks;
-    const origin = this.#origin ?? { ms: this.#opts.clock.nowMs(), ticks: 0 };
-    const cutMs = Math.round(origin.ms + (cutTicks - origin.ticks) * 1000 / VIDEO_TIMESCALE);
+    const cutMs = this.#wallClockAt(cutTicks);
     if (rotation.handle !== undefined) {
       this.#target = rotation.next;
       this.#handle = rotation.handle;
       this.#origin = { ms: cutMs, ticks: cutTicks };
     }
     rotation.done({ cutMs });
+  }
+
+  /** Wall-clock time (Unix ms) of video media time `ticks`, on the current period's clock. */
+  #wallClockAt(ticks: number): number {
+    const origin = this.#origin ?? { ms: this.#opts.clock.nowMs(), ticks: 0 };
+    return Math.round(origin.ms + (ticks - origin.ticks) * 1000 / VIDEO_TIMESCALE);
   }
 
   /**

@@ -18,11 +18,11 @@ const TRACKS: SourceTrack[] = [
   { kind: "audio", codec: "opus", clockRate: 48_000, payloadType: 111, channels: 2 },
 ];
 
-/** A source that replays the clip's packets on demand and counts keyframe requests. */
+/** A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. */
 class ReplaySource implements LiveSource {
   readonly streamId = "cam";
-  readonly tracks = TRACKS;
   readonly publishedAtMs = 0;
+  constructor(readonly tracks: SourceTrack[] = TRACKS) {}
   keyframeRequests = 0;
   #listener: SourceListener | undefined;
   addListener(listener: SourceListener) {
@@ -36,6 +36,7 @@ class ReplaySource implements LiveSource {
   replay(seconds: number, clock: { ms: number }, at?: { seconds: number; run: () => void }) {
     const startMs = clock.ms;
     for (const p of clipPackets(clip, { seconds, baseMs: clock.ms })) {
+      if (!this.tracks.some((track) => track.kind === p.kind)) continue;
       clock.ms = p.arrivalMs;
       if (at !== undefined && p.arrivalMs - startMs >= at.seconds * 1000) {
         at.run();
@@ -309,6 +310,39 @@ Deno.test("Capture rotates at the next keyframe into another folder: every frame
   assert.match(mpd, /type="static"/);
   const frames = (p: typeof a) => p.video!.segments.reduce((n, s) => n + Math.round(s.durationTicks / 3000), 0);
   assert.equal(frames(a) + frames(b), capture.stats.videoFrames, "every frame is in one of the two recordings");
+});
+
+Deno.test("Capture rotates an audio-only stream at a segment end: the new period starts at its cut", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource(TRACKS.filter((track) => track.kind === "audio"));
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const nowMs = { nowMs: () => clock.ms };
+  const folder = (recordDir: string) =>
+    new RecordFolder({ files, clock: nowMs, log: silentLogger, streamId: "cam", recordDir, hls: true });
+  const [first, second] = [folder("cam/r1"), folder("cam/r2")];
+  const capture = new Capture({
+    source,
+    clock: nowMs,
+    segmentDurationMs: 2000,
+    target: { folder: first, recordId: "r1" },
+    part: 1,
+  });
+  capture.start();
+  let rotated: Promise<{ cutMs: number }> | undefined;
+  source.replay(7, clock, { seconds: 3, run: () => (rotated = capture.rotate({ folder: second, recordId: "r2" })) });
+  const { cutMs } = await rotated!;
+  await capture.stop();
+  first.finishRecording("r1");
+  second.finishRecording("r2");
+  await Promise.all([first.idle(), second.idle()]);
+  const indexOf = async (dir: string): Promise<RecordingIndex> =>
+    JSON.parse(new TextDecoder().decode(await files.read(`${dir}/index.json`)));
+  const [a, b] = [(await indexOf("cam/r1")).periods[0]!.audio!, (await indexOf("cam/r2")).periods[0]!];
+  const last = a.segments[a.segments.length - 1]!;
+  assert.equal(b.audio!.presentationTimeOffset, last.startTicks + last.durationTicks);
+  assert.equal(b.audio!.segments[0]!.startTicks, b.audio!.presentationTimeOffset);
+  assert.equal(Date.parse(b.startedAt), cutMs);
+  assert.match(new TextDecoder().decode(await files.read("cam/r2/manifest.mpd")), /type="static"/);
 });
 
 Deno.test("deleteRecording removes one recording's objects and period; later recordings never reuse its neighbours' names", async () => {

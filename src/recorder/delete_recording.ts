@@ -9,7 +9,7 @@ import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { NotFoundError } from "../shared/errors.ts";
 import { HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, INDEX_NAME, MANIFEST_NAME, segmentName } from "./layout.ts";
-import { renderManifests } from "./manifests.ts";
+import { replaceManifests } from "./manifests.ts";
 import { parseIndex } from "./record_folder.ts";
 
 /** Removes recording `recordId` from `recordDir`, plus `extraKeys` (its MP4); answers how many objects went. */
@@ -28,11 +28,7 @@ export async function deleteRecording(
   }
   const rest: RecordingIndex = { ...index, periods: index.periods.filter((p) => p.recordId !== recordId) };
   // The index first: a crash halfway leaves unlisted objects behind, never a manifest naming deleted ones.
-  if (rest.periods.length > 0) {
-    for (const { name, text } of renderManifests(rest, new Date(clock.nowMs()).toISOString())) {
-      await files.replace(`${recordDir}/${name}`, new TextEncoder().encode(text));
-    }
-  }
+  if (rest.periods.length > 0) await replaceManifests(files, recordDir, rest, clock.nowMs());
   const keys = [...mine.flatMap(objectNames).map((name) => `${recordDir}/${name}`), ...extraKeys];
   if (rest.periods.length === 0) {
     const folderFiles = [INDEX_NAME, MANIFEST_NAME, HLS_MULTIVARIANT_NAME, ...Object.values(HLS_MEDIA_NAME)];

@@ -38,3 +38,9 @@ export function initName(track: "video" | "audio", periodNumber: number): string
   const base = track === "video" ? "init" : "audio_init";
   return periodNumber === 1 ? `${base}.m4s` : `${base}_${periodNumber}.m4s`;
 }
+
+/** The period number of an init segment name (the inverse of `initName`), or undefined for other names. */
+export function parseInitName(name: string): number | undefined {
+  const match = /^(?:audio_)?init(?:_(\d+))?\.m4s$/.exec(name);
+  return match === null ? undefined : Number(match[1] ?? 1);
+}

@@ -40,10 +40,6 @@ export interface ManagerOptions {
   defaults: RuleSettings;
   nodeAlias: string | undefined;
   observer?: RecordingObserver;
-  /** Makes record ids; the default is the start time plus a random suffix. */
-  newRecordId?: (nowMs: number) => string;
-  /** The on-demand callback client (replaceable in tests). */
-  askOnDemand?: typeof askOnDemand;
 }
 
 /** Told about each step of every recording; called synchronously, must not throw. */
@@ -122,7 +118,7 @@ class Recording {
   sizeBytes = 0;
   /** Media seconds of the parts before the current capture (a spliced recording), toward the record period. */
   earlierPartsS = 0;
-  /** Set once the recording is being ended. */
+  /** Set once the recording is being ended (stopped, or rotated away from); resolves when it is finished. */
   ending: Promise<void> | undefined;
 
   constructor(init: {
@@ -176,11 +172,14 @@ export class RecordingManager {
   readonly #recordings = new Map<string, Recording>();
   /** Starts in progress (an on-demand question), so that stop and shutdown can wait for them. */
   readonly #starting = new Map<string, Promise<unknown>>();
+  /**
+   * Every recording until it is finished, by record id: a folder reports segments by record id, also those of a
+   * recording that rotation already replaced in `#recordings`.
+   */
+  readonly #byRecordId = new Map<string, Recording>();
   readonly #rotationTimer: ReturnType<typeof setInterval>;
-  /** Ends in progress, until their folder has written everything. */
+  /** Ends in progress (rotations included), until their folder has written everything. */
   readonly #ending = new Set<Promise<void>>();
-  /** Recordings that rotation ended while their last segments are still being written, by record id. */
-  readonly #rotatedAway = new Map<string, Recording>();
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
@@ -207,9 +206,7 @@ export class RecordingManager {
     }
     const rule = resolveRule(this.#opts.rules, streamId);
     const settings = rule?.settings ?? this.#opts.defaults;
-    const recording = this.#begin(source, settings, "api", request.baseDir);
-    await this.#begun(recording);
-    return this.#info(recording);
+    return this.#info(await this.#begin(source, settings, "api", request.baseDir));
   }
 
   /** The stream's recording status; `recording: false` when none runs or waits. */
@@ -241,9 +238,13 @@ export class RecordingManager {
     await Promise.allSettled([...this.#ending]);
   }
 
-  #begin(source: LiveSource, settings: RuleSettings, reason: string, baseDir?: string): Recording {
+  /**
+   * Starts a recording of `source` and waits until it is set up in its folder. It claims the stream at once; if
+   * storage refuses the folder, the recording is dropped and the error thrown.
+   */
+  async #begin(source: LiveSource, settings: RuleSettings, reason: string, baseDir?: string): Promise<Recording> {
     const nowMs = this.#opts.clock.nowMs();
-    const recordId = (this.#opts.newRecordId ?? defaultRecordId)(nowMs);
+    const recordId = newRecordId(nowMs);
     const recordDir = baseDir ?? this.#folderPath(settings, source.streamId, recordId, nowMs);
     for (const other of this.#recordings.values()) {
       if (other.folder.recordDir === recordDir) {
@@ -260,29 +261,32 @@ export class RecordingManager {
       startedAtMs: nowMs,
     });
     this.#recordings.set(source.streamId, recording);
+    this.#byRecordId.set(recordId, recording);
     this.#capture(recording, source);
-    return recording;
-  }
-
-  /** Waits until the recording is set up in its folder; if storage refused, the recording is dropped and the error thrown. */
-  async #begun(recording: Recording): Promise<void> {
     try {
       await recording.capture?.begun;
-      const view = recording.view();
-      this.#opts.log("info", "recording started", {
-        stream: view.streamId,
-        recordId: view.recordId,
-        mpd: view.mpdPath,
-        reason: view.reason,
-      });
-      this.#opts.observer?.started?.(view);
     } catch (error) {
       await recording.capture?.stop();
       recording.capture = undefined;
-      recording.state = "finished";
-      if (this.#recordings.get(recording.streamId) === recording) this.#recordings.delete(recording.streamId);
+      this.#markFinished(recording);
       throw error;
     }
+    const view = recording.view();
+    this.#opts.log("info", "recording started", {
+      stream: view.streamId,
+      recordId: view.recordId,
+      mpd: view.mpdPath,
+      reason: view.reason,
+    });
+    this.#opts.observer?.started?.(view);
+    return recording;
+  }
+
+  /** Marks `recording` finished and forgets it. */
+  #markFinished(recording: Recording): void {
+    recording.state = "finished";
+    this.#byRecordId.delete(recording.recordId);
+    if (this.#recordings.get(recording.streamId) === recording) this.#recordings.delete(recording.streamId);
   }
 
   #capture(recording: Recording, source: LiveSource): void {
@@ -306,7 +310,7 @@ export class RecordingManager {
       recordDir,
       hls: settings.formats.includes("hls"),
       onSegment: (segment) => {
-        const recording = this.#find(segment.recordId);
+        const recording = this.#byRecordId.get(segment.recordId);
         if (recording === undefined) return;
         recording.segments++;
         recording.sizeBytes += segment.sizeBytes;
@@ -314,12 +318,6 @@ export class RecordingManager {
       },
     });
     return folder;
-  }
-
-  /** Running, waiting or just rotated-away-from recordings, by id. */
-  #find(recordId: string): Recording | undefined {
-    for (const recording of this.#recordings.values()) if (recording.recordId === recordId) return recording;
-    return this.#rotatedAway.get(recordId);
   }
 
   #folderPath(settings: RuleSettings, streamId: string, recordId: string, startMs: number): string {
@@ -340,7 +338,7 @@ export class RecordingManager {
     const decided = rule.mode === "on_demand" ? this.#ask(rule, source) : Promise.resolve(rule.settings);
     const starting = decided.then((settings) => {
       if (settings === undefined || this.#opts.hub.get(streamId) !== source || this.#recordings.has(streamId)) return;
-      return this.#begun(this.#begin(source, settings, rule.source));
+      return this.#begin(source, settings, rule.source);
     }).catch((error) => {
       this.#opts.log("error", "recording did not start", { stream: streamId, error: String(error) });
     }).finally(() => {
@@ -351,8 +349,7 @@ export class RecordingManager {
 
   /** The settings to record with, or undefined when the on-demand callback (or its fallback) says no. */
   async #ask(rule: RecordRule, source: LiveSource): Promise<RuleSettings | undefined> {
-    const ask = this.#opts.askOnDemand ?? askOnDemand;
-    const answer: OnDemandAnswer = await ask(rule.onDemand!, {
+    const answer: OnDemandAnswer = await askOnDemand(rule.onDemand!, {
       stream: source.streamId,
       nodeAlias: this.#opts.nodeAlias,
       publishedAt: new Date(source.publishedAtMs).toISOString(),
@@ -414,7 +411,7 @@ export class RecordingManager {
 
   /**
    * Stops the capture (if any) and finalizes; later calls wait for the same end. The state turns "finished" only
-   * once the last segments and the final manifests are stored, so everything reported before says "recording".
+   * once the last segments and the final manifests are stored, so nothing reported before says "finished".
    */
   #end(recording: Recording): Promise<void> {
     if (recording.ending !== undefined) return recording.ending;
@@ -427,8 +424,7 @@ export class RecordingManager {
       recording.endedAtMs = this.#opts.clock.nowMs();
       recording.folder.finishRecording(recording.recordId);
       await recording.folder.idle();
-      recording.state = "finished";
-      if (this.#recordings.get(recording.streamId) === recording) this.#recordings.delete(recording.streamId);
+      this.#markFinished(recording);
       const view = recording.view();
       this.#opts.log("info", "recording finished", {
         stream: recording.streamId,
@@ -437,6 +433,11 @@ export class RecordingManager {
       });
       this.#opts.observer?.finished?.(view);
     })();
+    return this.#trackEnding(recording, ended);
+  }
+
+  /** Remembers `recording`'s end in progress, so that later ends and the shutdown wait for it. */
+  #trackEnding(recording: Recording, ended: Promise<void>): Promise<void> {
     recording.ending = ended;
     this.#ending.add(ended);
     return ended.finally(() => this.#ending.delete(ended));
@@ -454,7 +455,7 @@ export class RecordingManager {
   /** Ends `recording` at the next keyframe and continues the same capture into a new recording. */
   #rotate(recording: Recording, capture: Capture): void {
     const nowMs = this.#opts.clock.nowMs();
-    const recordId = (this.#opts.newRecordId ?? defaultRecordId)(nowMs);
+    const recordId = newRecordId(nowMs);
     const recordDir = recording.fixedFolder
       ? recording.folder.recordDir
       : this.#folderPath(recording.settings, recording.streamId, recordId, nowMs);
@@ -474,27 +475,28 @@ export class RecordingManager {
     const rotated = capture.rotate(target);
     if (rotated === undefined) return;
     // From now on segments after the cut count towards the new recording.
-    this.#rotatedAway.set(recording.recordId, recording);
     this.#recordings.set(recording.streamId, next);
+    this.#byRecordId.set(recordId, next);
     next.capture = capture;
-    void rotated.then(async ({ cutMs }) => {
+    const ended = rotated.then(async ({ cutMs }) => {
       next.startedAtMs = cutMs;
       recording.capture = undefined;
       recording.endedAtMs = cutMs;
       recording.folder.finishRecording(recording.recordId);
       await recording.folder.idle();
-      recording.state = "finished";
-      this.#rotatedAway.delete(recording.recordId);
+      this.#markFinished(recording);
+      const [from, to] = [recording.view(), next.view()];
       this.#opts.log("info", "recording rotated", {
         stream: recording.streamId,
-        from: recording.recordId,
-        to: next.recordId,
-        seconds: recording.view().durationS,
+        from: from.recordId,
+        to: to.recordId,
+        seconds: from.durationS,
       });
-      this.#opts.observer?.finished?.(recording.view());
-      this.#opts.observer?.rotated?.(recording.view(), next.view());
-      this.#opts.observer?.started?.(next.view());
+      this.#opts.observer?.finished?.(from);
+      this.#opts.observer?.rotated?.(from, to);
+      this.#opts.observer?.started?.(to);
     });
+    void this.#trackEnding(recording, ended);
   }
 
   #info(recording: Recording): RecordingInfo {
@@ -510,7 +512,8 @@ export class RecordingManager {
   }
 }
 
-function defaultRecordId(nowMs: number): string {
+/** A record id: the start time plus a random suffix, e.g. `20261121T100503Z-0a1b2c3d`. */
+function newRecordId(nowMs: number): string {
   const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   return `${stamp}-${crypto.randomUUID().slice(0, 8)}`;
 }

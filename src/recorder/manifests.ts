@@ -1,9 +1,11 @@
 /**
  * What a record folder's index renders to: index.json itself, the DASH MPD and the HLS playlists, named and in the
- * order they are to be written. Shared by the session and crash recovery; it writes nothing itself.
+ * order they are to be written. Shared by the record folder, crash recovery and deletion; `replaceManifests` writes
+ * them for the two that let a failed write throw (the record folder counts and logs its own).
  */
 
 import { hlsTracks, type RecordingIndex, renderHlsMedia, renderHlsMultivariant, renderMpd } from "../manifest/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
 import { HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
 
 /** How often a live (dynamic) MPD asks players to reload it, in seconds. */
@@ -17,12 +19,12 @@ export interface RenderedFile {
 
 /**
  * The folder's mutable objects rendered from `index` at wall-clock time `nowIso`, in write order: the index first
- * (it is what a restart reads), then manifest.mpd, then a media playlist per track that has segments, then the
- * multivariant playlist naming them (none before any track has a segment). Writing them in this order and stopping
- * at the first failure never leaves a playlist naming one that was not written.
+ * (it is what a restart reads), then manifest.mpd, then (unless `hls` is false) a media playlist per track that has
+ * segments, then the multivariant playlist naming them (none before any track has a segment). Writing them in this
+ * order and stopping at the first failure never leaves a playlist naming one that was not written.
  */
-export function renderManifests(index: RecordingIndex, nowIso: string): RenderedFile[] {
-  const tracks = hlsTracks(index);
+export function renderManifests(index: RecordingIndex, nowIso: string, { hls = true } = {}): RenderedFile[] {
+  const tracks = hls ? hlsTracks(index) : [];
   return [
     { name: INDEX_NAME, text: JSON.stringify(index) },
     { name: MANIFEST_NAME, text: renderMpd(index, { nowIso, minimumUpdatePeriodS: MANIFEST_UPDATE_PERIOD_S }) },
@@ -32,4 +34,16 @@ export function renderManifests(index: RecordingIndex, nowIso: string): Rendered
       text: renderHlsMultivariant(index, { videoUri: HLS_MEDIA_NAME.video, audioUri: HLS_MEDIA_NAME.audio }),
     }]),
   ];
+}
+
+/** Renders `index` at `nowMs` and replaces the objects of `recordDir` in write order; a failed write throws. */
+export async function replaceManifests(
+  files: RecordingFiles,
+  recordDir: string,
+  index: RecordingIndex,
+  nowMs: number,
+): Promise<void> {
+  for (const { name, text } of renderManifests(index, new Date(nowMs).toISOString())) {
+    await files.replace(`${recordDir}/${name}`, new TextEncoder().encode(text));
+  }
 }

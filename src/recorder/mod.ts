@@ -1,4 +1,7 @@
-/** The recorder: live streams (the hub), recordings of them (sessions) and the manager that runs them. */
+/**
+ * The recorder: live streams (the hub), the manager that records them (a capture feeding each recording's record
+ * folder), crash recovery and deleting recordings.
+ */
 
 export { type HubListener, StreamHub, type UnpublishReason } from "./hub.ts";
 export {
@@ -13,6 +16,6 @@ export {
 export type { StoredSegment } from "./record_folder.ts";
 export { parseIndex } from "./record_folder.ts";
 export type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "./source.ts";
-export { dailyRecordDir, HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+export { dailyRecordDir, INDEX_NAME } from "./layout.ts";
 export { type RecoveredRecording, recoverRecordings } from "./recovery.ts";
 export { deleteRecording } from "./delete_recording.ts";

@@ -16,7 +16,7 @@ import type { FragmentOutput, SegmentOutput } from "../media/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import { INDEX_NAME, initName, MEDIA_PATTERN, parseSegmentName, segmentName } from "./layout.ts";
+import { INDEX_NAME, initName, MEDIA_PATTERN, parseInitName, parseSegmentName, segmentName } from "./layout.ts";
 import { renderManifests } from "./manifests.ts";
 import type { PipelineOutput } from "./pipeline.ts";
 import type { TrackKind } from "./source.ts";
@@ -232,8 +232,7 @@ export class RecordFolder {
    */
   async #writeManifests(): Promise<void> {
     const { files, clock, hls } = this.#opts;
-    for (const { name, text } of renderManifests(this.#index, new Date(clock.nowMs()).toISOString())) {
-      if (!hls && name.endsWith(".m3u8")) continue;
+    for (const { name, text } of renderManifests(this.#index, new Date(clock.nowMs()).toISOString(), { hls })) {
       const bytes = new TextEncoder().encode(text);
       if (!(await this.#write(name, () => files.replace(this.#key(name), bytes)))) return;
     }
@@ -281,8 +280,8 @@ export class RecordFolder {
       const aside = `${recordDir}/index.unreadable-${clock.nowMs()}.json`;
       log("warn", "recording index unreadable; starting a new one", { recordDir, aside, error: String(error) });
       if (bytes !== undefined) await files.replace(aside, bytes).catch(() => {});
-      const existing = await files.list(`${recordDir}/`).catch(() => []);
-      fresh.periods.push(...placeholderPeriods(existing));
+      const placeholder = placeholderPeriod(await files.list(`${recordDir}/`).catch(() => []));
+      if (placeholder !== undefined) fresh.periods.push(placeholder);
       return fresh;
     }
   }
@@ -330,8 +329,7 @@ function lastInitNumber(index: RecordingIndex): number {
   let last = 0;
   for (const period of index.periods) {
     for (const track of [period.video, period.audio]) {
-      const match = track === undefined ? null : /init(?:_(\d+))?\.m4s$/.exec(track.init);
-      if (match !== null) last = Math.max(last, match[1] === undefined ? 1 : Number(match[1]));
+      if (track !== undefined) last = Math.max(last, parseInitName(track.init) ?? 0);
     }
   }
   return last;
@@ -350,32 +348,30 @@ export function nextNumber(index: RecordingIndex): number {
 }
 
 /**
- * When the index is lost, an empty stand-in period that reserves the numbers and init names already used by
- * objects in the folder, so a new recording cannot overwrite them.
+ * When the index is lost, an empty stand-in period that reserves the segment numbers and init names already used by
+ * objects in the folder (through `nextNumber` and `lastInitNumber`), so a new recording cannot overwrite them.
  */
-function placeholderPeriods(keys: string[]): PeriodIndex[] {
+function placeholderPeriod(keys: string[]): PeriodIndex | undefined {
   let maxNumber = 0;
   let maxInit = 0;
   for (const key of keys) {
-    const segment = parseSegmentName(key.slice(key.lastIndexOf("/") + 1));
-    if (segment !== undefined) maxNumber = Math.max(maxNumber, segment.number);
-    const init = /(?:^|\/)(?:audio_)?init(?:_(\d+))?\.m4s$/.exec(key);
-    if (init !== null) maxInit = Math.max(maxInit, init[1] === undefined ? 1 : Number(init[1]));
+    const name = key.slice(key.lastIndexOf("/") + 1);
+    maxNumber = Math.max(maxNumber, parseSegmentName(name)?.number ?? 0);
+    maxInit = Math.max(maxInit, parseInitName(name) ?? 0);
   }
-  const periods: PeriodIndex[] = [];
-  for (let i = 0; i < maxInit; i++) {
-    periods.push({ recordId: `lost-${i + 1}`, startedAt: new Date(0).toISOString(), status: "finished" });
-  }
-  if (periods.length > 0 && maxNumber > 0) {
-    periods[0]!.video = {
+  if (maxNumber === 0 && maxInit === 0) return undefined;
+  return {
+    recordId: "lost",
+    startedAt: new Date(0).toISOString(),
+    status: "finished",
+    video: {
       codecs: "",
       timescale: 1,
-      init: "",
+      init: maxInit === 0 ? "" : initName("video", maxInit),
       media: "",
       startNumber: maxNumber + 1,
       segments: [],
       bandwidthBps: 0,
-    };
-  }
-  return periods;
+    },
+  };
 }

@@ -12,7 +12,7 @@ import type { ActiveRecording, RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import { INDEX_NAME, parseSegmentName } from "./layout.ts";
-import { renderManifests } from "./manifests.ts";
+import { replaceManifests } from "./manifests.ts";
 import { nextNumber, parseIndex } from "./record_folder.ts";
 
 /** What recovery did to one recording. */
@@ -88,9 +88,7 @@ async function recoverOne(files: RecordingFiles, active: ActiveRecording, clock:
   }
   period.status = "finished";
   result.durationS = periodDurationS(period);
-  for (const { name, text } of renderManifests(index, new Date(clock.nowMs()).toISOString())) {
-    await files.replace(`${recordDir}/${name}`, new TextEncoder().encode(text));
-  }
+  await replaceManifests(files, recordDir, index, clock.nowMs());
   await files.clearActive(recordId);
   return result;
 }
