@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { BadRequestError, StorageError } from "../shared/errors.ts";
+import { Catalog, CATALOG_SCHEMA_VERSION, type RecordingInput } from "./catalog.ts";
 import {
   ackRequestFromJson,
-  Catalog,
-  CATALOG_SCHEMA_VERSION,
   deleteKeysFromJson,
   listFilterFromQuery,
-  type RecordingInput,
   recordingJson,
   syncPageJson,
   syncQueryFromQuery,
   syncSessionJson,
-} from "./catalog.ts";
+} from "./catalog_json.ts";
 
 const T0 = Date.parse("2025-07-24T10:00:00.000Z");
 

@@ -5,13 +5,13 @@
  * marked failed and `recording.failed` says why; its segments and manifests stay as they are.
  */
 
-import type { Catalog, RecordingInput } from "../catalog/mod.ts";
+import { type Catalog, MAX_PAGE_LIMIT, type RecordingInput } from "../catalog/mod.ts";
 import { renderTemplate } from "../config/mod.ts";
 import { recordingMp4 } from "../export/mod.ts";
 import { INDEX_NAME, parseIndex, type RecordingObserver, type RecordingView } from "../recorder/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
-import type { WebhookOutbox } from "./webhooks.ts";
+import type { EventType, WebhookOutbox } from "./webhooks.ts";
 
 export interface RecordingEventsOptions {
   catalog: Catalog;
@@ -24,17 +24,16 @@ export interface RecordingEventsOptions {
 /** The observer to give the RecordingManager, and `idle()`, which waits for finishing work (merges) under way. */
 export function recordingEvents(opts: RecordingEventsOptions): { observer: RecordingObserver; idle(): Promise<void> } {
   const { catalog, outbox, files, log, nodeAlias } = opts;
-  const mp4Paths = new Map<string, string>();
   const finishing = new Set<Promise<void>>();
 
-  const save = (view: RecordingView, state: RecordingInput["state"] = view.state): void => {
+  const save = (view: RecordingView, state: RecordingInput["state"] = view.state, mp4Path?: string): void => {
     try {
-      catalog.upsert(row(view, state, nodeAlias, mp4Paths.get(view.recordId)));
+      catalog.upsert(row(view, state, nodeAlias, mp4Path));
     } catch (error) {
       log("error", "recordings index update failed", { recordId: view.recordId, error: String(error) });
     }
   };
-  const send = (type: Parameters<WebhookOutbox["emit"]>[0], data: Record<string, unknown>): void => {
+  const send = (type: EventType, data: Record<string, unknown>): void => {
     outbox?.emit(type, data).catch((error) => {
       log("error", "webhook not queued", { type, error: String(error) });
     });
@@ -70,9 +69,10 @@ export function recordingEvents(opts: RecordingEventsOptions): { observer: Recor
     finished(view) {
       const done = (async () => {
         let failure: string | undefined;
+        let mp4Path: string | undefined;
         if (view.settings.formats.includes("mp4") && view.segments > 0) {
           try {
-            mp4Paths.set(view.recordId, await mergeMp4(files, view));
+            mp4Path = await mergeMp4(files, view);
           } catch (error) {
             failure = `MP4 merge failed: ${error instanceof Error ? error.message : String(error)}`;
             log("error", "MP4 merge failed", { recordId: view.recordId, error: failure });
@@ -80,10 +80,9 @@ export function recordingEvents(opts: RecordingEventsOptions): { observer: Recor
         }
         if (view.segments === 0 && view.storageErrors > 0) failure = `nothing stored: ${view.lastStorageError}`;
         const state = failure === undefined ? "finished" : "failed";
-        save(view, state);
-        const data = { ...eventData(view, nodeAlias), state, mp4_path: mp4Paths.get(view.recordId) ?? null };
+        save(view, state, mp4Path);
+        const data = { ...eventData(view, nodeAlias), state, mp4_path: mp4Path ?? null };
         send(failure === undefined ? "recording.finished" : "recording.failed", { ...data, error: failure ?? null });
-        mp4Paths.delete(view.recordId);
       })();
       finishing.add(done);
       void done.finally(() => finishing.delete(done));
@@ -103,8 +102,8 @@ export function settleInterrupted(
   nowIso: string,
 ): number {
   const open = [
-    ...catalog.list({ state: "recording", limit: 1000 }),
-    ...catalog.list({ state: "waiting", limit: 1000 }),
+    ...catalog.list({ state: "recording", limit: MAX_PAGE_LIMIT }),
+    ...catalog.list({ state: "waiting", limit: MAX_PAGE_LIMIT }),
   ];
   for (const row of open) {
     const { updatedAt: _, ...input } = row;

@@ -24,6 +24,7 @@ function receiver(answer: (hit: Hit, n: number) => Response | Promise<Response> 
     port: server.addr.port,
     hits,
     close: () => server.shutdown(),
+    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
 
@@ -33,7 +34,10 @@ interface LogLine {
   fields: Record<string, unknown> | undefined;
 }
 
-/** An outbox on a fresh temporary folder (or `dir`), with short timings, a movable clock and collected logs. */
+/**
+ * An outbox on a fresh temporary folder (or `dir`), with short timings, a movable clock and collected logs; disposing
+ * of it stops the outbox and removes the folder.
+ */
 async function outboxFor(urls: string[], overrides: Partial<WebhookOptions> = {}) {
   const logs: LogLine[] = [];
   const clock = { ms: Date.UTC(2025, 0, 2, 3, 4, 5), nowMs: () => clock.ms };
@@ -52,7 +56,16 @@ async function outboxFor(urls: string[], overrides: Partial<WebhookOptions> = {}
     dir,
   });
   await outbox.start();
-  return { outbox, dir, logs, clock };
+  return {
+    outbox,
+    dir,
+    logs,
+    clock,
+    async [Symbol.asyncDispose]() {
+      await outbox.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 /** Polls `check` until it holds, failing after `timeoutMs`. */
@@ -74,49 +87,44 @@ function expectedSignature(secret: string, id: string, timestamp: string, body: 
 }
 
 Deno.test("WebhookOutbox delivers signed events in order, with the Standard Webhooks headers and body", async () => {
-  const hook = receiver();
-  const { outbox, dir, clock } = await outboxFor([hook.url], { secret: "s3cr3t-key", nodeAlias: "node-7" });
-  try {
-    const started = await outbox.emit("recording.started", { streamId: "cam", recordId: "r1" });
-    clock.ms += 1_500;
-    const segment = await outbox.emit("recording.segment", { streamId: "cam", key: "cam/seg_0001.m4s" });
-    const finished = await outbox.emit("recording.finished", { streamId: "cam", durationMs: 6_000 });
-    assert.ok(await outbox.drained(5_000));
+  await using hook = receiver();
+  await using box = await outboxFor([hook.url], { secret: "s3cr3t-key", nodeAlias: "node-7" });
+  const { outbox, dir, clock } = box;
+  const started = await outbox.emit("recording.started", { streamId: "cam", recordId: "r1" });
+  clock.ms += 1_500;
+  const segment = await outbox.emit("recording.segment", { streamId: "cam", key: "cam/seg_0001.m4s" });
+  const finished = await outbox.emit("recording.finished", { streamId: "cam", durationMs: 6_000 });
+  assert.ok(await outbox.drained(5_000));
 
-    assert.deepEqual(hook.hits.map((hit) => hit.id), [started.id, segment.id, finished.id]);
-    assert.equal(new Set([started.id, segment.id, finished.id]).size, 3);
-    assert.match(started.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.equal(started.createdAt, "2025-01-02T03:04:05.000Z");
-    for (const hit of hook.hits) {
-      assert.equal(hit.headers.get("content-type"), "application/json");
-      const timestamp = hit.headers.get("webhook-timestamp") ?? "";
-      assert.match(timestamp, /^\d+$/);
-      assert.equal(
-        hit.headers.get("webhook-signature"),
-        expectedSignature("s3cr3t-key", hit.id, timestamp, hit.body),
-      );
-      assert.equal(
-        await signature("s3cr3t-key", hit.id, Number(timestamp), hit.body),
-        hit.headers.get("webhook-signature"),
-      );
-    }
-    assert.equal(hook.hits[0]!.headers.get("webhook-timestamp"), String(Date.UTC(2025, 0, 2, 3, 4, 5) / 1000));
-    assert.deepEqual(JSON.parse(hook.hits[0]!.body), {
-      id: started.id,
-      type: "recording.started",
-      created_at: "2025-01-02T03:04:05.000Z",
-      node_alias: "node-7",
-      data: { streamId: "cam", recordId: "r1" },
-    });
-    assert.deepEqual(Object.keys(JSON.parse(hook.hits[2]!.body)), ["id", "type", "created_at", "node_alias", "data"]);
-    assert.equal(JSON.parse(hook.hits[1]!.body).created_at, "2025-01-02T03:04:06.500Z");
-    assert.deepEqual(outbox.status, { pending: 0, delivered: 3, failedAttempts: 0, dropped: 0, lastError: undefined });
-    assert.deepEqual(await filesIn(dir), []);
-  } finally {
-    await outbox.stop();
-    await hook.close();
-    await Deno.remove(dir, { recursive: true });
+  assert.deepEqual(hook.hits.map((hit) => hit.id), [started.id, segment.id, finished.id]);
+  assert.equal(new Set([started.id, segment.id, finished.id]).size, 3);
+  assert.match(started.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(started.createdAt, "2025-01-02T03:04:05.000Z");
+  for (const hit of hook.hits) {
+    assert.equal(hit.headers.get("content-type"), "application/json");
+    const timestamp = hit.headers.get("webhook-timestamp") ?? "";
+    assert.match(timestamp, /^\d+$/);
+    assert.equal(
+      hit.headers.get("webhook-signature"),
+      expectedSignature("s3cr3t-key", hit.id, timestamp, hit.body),
+    );
+    assert.equal(
+      await signature("s3cr3t-key", hit.id, Number(timestamp), hit.body),
+      hit.headers.get("webhook-signature"),
+    );
   }
+  assert.equal(hook.hits[0]!.headers.get("webhook-timestamp"), String(Date.UTC(2025, 0, 2, 3, 4, 5) / 1000));
+  assert.deepEqual(JSON.parse(hook.hits[0]!.body), {
+    id: started.id,
+    type: "recording.started",
+    created_at: "2025-01-02T03:04:05.000Z",
+    node_alias: "node-7",
+    data: { streamId: "cam", recordId: "r1" },
+  });
+  assert.deepEqual(Object.keys(JSON.parse(hook.hits[2]!.body)), ["id", "type", "created_at", "node_alias", "data"]);
+  assert.equal(JSON.parse(hook.hits[1]!.body).created_at, "2025-01-02T03:04:06.500Z");
+  assert.deepEqual(outbox.status, { pending: 0, delivered: 3, failedAttempts: 0, dropped: 0, lastError: undefined });
+  assert.deepEqual(await filesIn(dir), []);
 });
 
 Deno.test("WebhookOutbox signature() matches an independent HMAC-SHA256 and changes with every signed part", async () => {
@@ -130,54 +138,44 @@ Deno.test("WebhookOutbox signature() matches an independent HMAC-SHA256 and chan
 });
 
 Deno.test("WebhookOutbox retries a receiver that fails twice, sends the same id each time, and holds later events back", async () => {
-  const hook = receiver((_hit, n) =>
+  await using hook = receiver((_hit, n) =>
     n <= 2 ? new Response("try later", { status: 500 }) : new Response(null, { status: 204 })
   );
-  const { outbox, dir, logs } = await outboxFor([hook.url], { secret: "k" });
-  try {
-    const first = await outbox.emit("recording.started", { streamId: "cam" });
-    const second = await outbox.emit("recording.finished", { streamId: "cam" });
-    assert.ok(await outbox.drained(5_000));
+  await using box = await outboxFor([hook.url], { secret: "k" });
+  const { outbox, dir, logs } = box;
+  const first = await outbox.emit("recording.started", { streamId: "cam" });
+  const second = await outbox.emit("recording.finished", { streamId: "cam" });
+  assert.ok(await outbox.drained(5_000));
 
-    assert.deepEqual(hook.hits.map((hit) => hit.id), [first.id, first.id, first.id, second.id]);
-    assert.equal(hook.hits[0]!.body, hook.hits[2]!.body);
-    for (const hit of hook.hits) {
-      const timestamp = hit.headers.get("webhook-timestamp") ?? "";
-      assert.equal(hit.headers.get("webhook-signature"), expectedSignature("k", hit.id, timestamp, hit.body));
-    }
-    const status = outbox.status;
-    assert.equal(status.pending, 0);
-    assert.equal(status.delivered, 2);
-    assert.equal(status.failedAttempts, 2);
-    assert.equal(status.dropped, 0);
-    assert.equal(status.lastError, `${hook.url}: HTTP 500 try later`);
-    assert.equal(logs.filter((line) => line.level === "warn").length, 2);
-    assert.deepEqual(await filesIn(dir), []);
-  } finally {
-    await outbox.stop();
-    await hook.close();
-    await Deno.remove(dir, { recursive: true });
+  assert.deepEqual(hook.hits.map((hit) => hit.id), [first.id, first.id, first.id, second.id]);
+  assert.equal(hook.hits[0]!.body, hook.hits[2]!.body);
+  for (const hit of hook.hits) {
+    const timestamp = hit.headers.get("webhook-timestamp") ?? "";
+    assert.equal(hit.headers.get("webhook-signature"), expectedSignature("k", hit.id, timestamp, hit.body));
   }
+  const status = outbox.status;
+  assert.equal(status.pending, 0);
+  assert.equal(status.delivered, 2);
+  assert.equal(status.failedAttempts, 2);
+  assert.equal(status.dropped, 0);
+  assert.equal(status.lastError, `${hook.url}: HTTP 500 try later`);
+  assert.equal(logs.filter((line) => line.level === "warn").length, 2);
+  assert.deepEqual(await filesIn(dir), []);
 });
 
 Deno.test("WebhookOutbox counts an answer slower than timeoutMs as a failed attempt and retries it", async () => {
-  const hook = receiver(async (_hit, n) => {
+  await using hook = receiver(async (_hit, n) => {
     if (n === 1) await new Promise((resolve) => setTimeout(resolve, 400));
     return new Response("ok");
   });
-  const { outbox, dir } = await outboxFor([hook.url], { timeoutMs: 100 });
-  try {
-    const event = await outbox.emit("recording.segment", { n: 1 });
-    assert.ok(await outbox.drained(5_000));
-    assert.deepEqual(hook.hits.map((hit) => hit.id), [event.id, event.id]);
-    assert.equal(outbox.status.failedAttempts, 1);
-    assert.equal(outbox.status.delivered, 1);
-    assert.match(outbox.status.lastError ?? "", /no answer within 100 ms/);
-  } finally {
-    await outbox.stop();
-    await hook.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using box = await outboxFor([hook.url], { timeoutMs: 100 });
+  const { outbox } = box;
+  const event = await outbox.emit("recording.segment", { n: 1 });
+  assert.ok(await outbox.drained(5_000));
+  assert.deepEqual(hook.hits.map((hit) => hit.id), [event.id, event.id]);
+  assert.equal(outbox.status.failedAttempts, 1);
+  assert.equal(outbox.status.delivered, 1);
+  assert.match(outbox.status.lastError ?? "", /no answer within 100 ms/);
 });
 
 Deno.test("WebhookOutbox keeps undelivered events across a restart and sends them with the same id", async () => {
@@ -243,109 +241,88 @@ Deno.test("WebhookOutbox names delivery files so that their order is the emit or
 });
 
 Deno.test("WebhookOutbox gives up an event older than maxAgeMs, logs an error, and goes on with the next", async () => {
-  const hook = receiver((hit) =>
+  await using hook = receiver((hit) =>
     JSON.parse(hit.body).type === "recording.started" ? new Response("no", { status: 503 }) : new Response("ok")
   );
-  const { outbox, dir, logs, clock } = await outboxFor([hook.url], { maxAgeMs: 60_000 });
-  try {
-    const old = await outbox.emit("recording.started", {});
-    clock.ms += 30_000;
-    const fresh = await outbox.emit("recording.finished", {});
-    await until("three failed attempts", () => outbox.status.failedAttempts >= 3);
-    assert.equal(outbox.status.delivered, 0, "the later event waits behind the failing one");
-    assert.equal(outbox.status.dropped, 0);
-    clock.ms += 30_001;
-    assert.ok(await outbox.drained(5_000));
+  await using box = await outboxFor([hook.url], { maxAgeMs: 60_000 });
+  const { outbox, dir, logs, clock } = box;
+  const old = await outbox.emit("recording.started", {});
+  clock.ms += 30_000;
+  const fresh = await outbox.emit("recording.finished", {});
+  await until("three failed attempts", () => outbox.status.failedAttempts >= 3);
+  assert.equal(outbox.status.delivered, 0, "the later event waits behind the failing one");
+  assert.equal(outbox.status.dropped, 0);
+  clock.ms += 30_001;
+  assert.ok(await outbox.drained(5_000));
 
-    assert.equal(hook.hits.at(-1)!.id, fresh.id);
-    assert.deepEqual(hook.hits.slice(0, -1).map((hit) => hit.id), hook.hits.slice(0, -1).map(() => old.id));
-    assert.equal(outbox.status.dropped, 1);
-    assert.equal(outbox.status.delivered, 1);
-    const error = logs.find((line) => line.level === "error");
-    assert.equal(error?.fields?.id, old.id);
-    assert.equal(error?.fields?.type, "recording.started");
-    assert.deepEqual(await filesIn(dir), []);
-  } finally {
-    await outbox.stop();
-    await hook.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  assert.equal(hook.hits.at(-1)!.id, fresh.id);
+  assert.deepEqual(hook.hits.slice(0, -1).map((hit) => hit.id), hook.hits.slice(0, -1).map(() => old.id));
+  assert.equal(outbox.status.dropped, 1);
+  assert.equal(outbox.status.delivered, 1);
+  const error = logs.find((line) => line.level === "error");
+  assert.equal(error?.fields?.id, old.id);
+  assert.equal(error?.fields?.type, "recording.started");
+  assert.deepEqual(await filesIn(dir), []);
 });
 
 Deno.test("WebhookOutbox moves corrupt files aside, removes interrupted writes, and still starts", async () => {
-  const hook = receiver();
+  await using hook = receiver();
   const dir = await Deno.makeTempDir({ prefix: "liverec-webhooks-" });
   await Deno.writeTextFile(join(dir, "000000000004-aaaa.json"), '{"url": "http://127.0.0.1:1/x", "bo');
   await Deno.writeTextFile(join(dir, "000000000005-bbbb.json"), JSON.stringify({ url: hook.url, body: "[]" }));
   await Deno.writeTextFile(join(dir, "notes.json"), "{}");
   await Deno.writeTextFile(join(dir, "000000000006-cccc.json.tmp-"), "{");
-  const { outbox, logs } = await outboxFor([hook.url], { dir });
-  try {
-    assert.deepEqual(await filesIn(dir), [
-      "000000000004-aaaa.json.corrupt",
-      "000000000005-bbbb.json.corrupt",
-      "notes.json.corrupt",
-    ]);
-    assert.equal(logs.filter((line) => line.level === "error" && /corrupt/.test(line.message)).length, 3);
-    assert.equal(outbox.status.pending, 0);
+  await using box = await outboxFor([hook.url], { dir });
+  const { outbox, logs } = box;
+  assert.deepEqual(await filesIn(dir), [
+    "000000000004-aaaa.json.corrupt",
+    "000000000005-bbbb.json.corrupt",
+    "notes.json.corrupt",
+  ]);
+  assert.equal(logs.filter((line) => line.level === "error" && /corrupt/.test(line.message)).length, 3);
+  assert.equal(outbox.status.pending, 0);
 
-    const event = await outbox.emit("recording.failed", { reason: "disk full" });
-    assert.ok(await outbox.drained(5_000));
-    assert.deepEqual(hook.hits.map((hit) => hit.id), [event.id]);
-    assert.equal(hook.hits[0]!.headers.has("webhook-signature"), false);
-    assert.equal(Object.hasOwn(JSON.parse(hook.hits[0]!.body), "node_alias"), false);
-  } finally {
-    await outbox.stop();
-    await hook.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  const event = await outbox.emit("recording.failed", { reason: "disk full" });
+  assert.ok(await outbox.drained(5_000));
+  assert.deepEqual(hook.hits.map((hit) => hit.id), [event.id]);
+  assert.equal(hook.hits[0]!.headers.has("webhook-signature"), false);
+  assert.equal(Object.hasOwn(JSON.parse(hook.hits[0]!.body), "node_alias"), false);
 });
 
 Deno.test("WebhookOutbox sends no signature without a secret, but still the id and timestamp headers", async () => {
-  const hook = receiver();
-  const { outbox, dir } = await outboxFor([hook.url], { secret: undefined });
-  try {
-    const event = await outbox.emit("recording.rotated", { from: "r1", to: "r2" });
-    assert.ok(await outbox.drained(5_000));
-    assert.equal(hook.hits.length, 1);
-    const headers = hook.hits[0]!.headers;
-    assert.equal(headers.has("webhook-signature"), false);
-    assert.equal(headers.get("webhook-id"), event.id);
-    assert.match(headers.get("webhook-timestamp") ?? "", /^\d+$/);
-    assert.deepEqual(JSON.parse(hook.hits[0]!.body), {
-      id: event.id,
-      type: "recording.rotated",
-      created_at: event.createdAt,
-      data: { from: "r1", to: "r2" },
-    });
-  } finally {
-    await outbox.stop();
-    await hook.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using hook = receiver();
+  await using box = await outboxFor([hook.url], { secret: undefined });
+  const { outbox } = box;
+  const event = await outbox.emit("recording.rotated", { from: "r1", to: "r2" });
+  assert.ok(await outbox.drained(5_000));
+  assert.equal(hook.hits.length, 1);
+  const headers = hook.hits[0]!.headers;
+  assert.equal(headers.has("webhook-signature"), false);
+  assert.equal(headers.get("webhook-id"), event.id);
+  assert.match(headers.get("webhook-timestamp") ?? "", /^\d+$/);
+  assert.deepEqual(JSON.parse(hook.hits[0]!.body), {
+    id: event.id,
+    type: "recording.rotated",
+    created_at: event.createdAt,
+    data: { from: "r1", to: "r2" },
+  });
 });
 
 Deno.test("WebhookOutbox sends each event to every URL, each with its own retries", async () => {
-  const steady = receiver();
-  const flaky = receiver((_hit, n) => new Response(null, { status: n <= 2 ? 502 : 200 }));
-  const { outbox, dir } = await outboxFor([steady.url, flaky.url, steady.url], { secret: "k" });
-  try {
-    const event = await outbox.emit("recording.spliced", { parts: 2 });
-    assert.equal(outbox.status.pending, 2);
-    assert.equal((await filesIn(dir)).length, 2);
-    assert.ok(await outbox.drained(5_000));
-    assert.deepEqual(steady.hits.map((hit) => hit.id), [event.id]);
-    assert.deepEqual(flaky.hits.map((hit) => hit.id), [event.id, event.id, event.id]);
-    assert.equal(steady.hits[0]!.body, flaky.hits[2]!.body);
-    assert.equal(outbox.status.delivered, 2);
-    assert.equal(outbox.status.failedAttempts, 2);
-    assert.deepEqual(await filesIn(dir), []);
-  } finally {
-    await outbox.stop();
-    await steady.close();
-    await flaky.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using steady = receiver();
+  await using flaky = receiver((_hit, n) => new Response(null, { status: n <= 2 ? 502 : 200 }));
+  await using box = await outboxFor([steady.url, flaky.url, steady.url], { secret: "k" });
+  const { outbox, dir } = box;
+  const event = await outbox.emit("recording.spliced", { parts: 2 });
+  assert.equal(outbox.status.pending, 2);
+  assert.equal((await filesIn(dir)).length, 2);
+  assert.ok(await outbox.drained(5_000));
+  assert.deepEqual(steady.hits.map((hit) => hit.id), [event.id]);
+  assert.deepEqual(flaky.hits.map((hit) => hit.id), [event.id, event.id, event.id]);
+  assert.equal(steady.hits[0]!.body, flaky.hits[2]!.body);
+  assert.equal(outbox.status.delivered, 2);
+  assert.equal(outbox.status.failedAttempts, 2);
+  assert.deepEqual(await filesIn(dir), []);
 });
 
 Deno.test("WebhookOutbox drops, with a warning, deliveries left for a URL that is no longer configured", async () => {

@@ -21,7 +21,7 @@
  *   used, so a later period's Opus pre-skip is not applied (a few milliseconds of decoder warm-up are heard).
  */
 
-import type { PeriodIndex, TrackIndex } from "../manifest/mod.ts";
+import { expandNumberTemplate, type PeriodIndex, type TrackIndex } from "../manifest/mod.ts";
 import {
   type MediaTime,
   type Mp4Track,
@@ -235,22 +235,6 @@ async function readAll(read: ReadObject, keys: readonly string[]): Promise<(Uint
 function objectKey(recordDir: string, name: string): string {
   const dir = recordDir.replace(/\/+$/, "");
   return dir === "" ? name : `${dir}/${name}`;
-}
-
-/**
- * A DASH SegmentTemplate@media (ISO/IEC 23009-1 §5.3.9.4.4) for segment `number`: `$Number$`, `$Number%0<width>d$`
- * and `$$`. The recorder writes no other identifier; one in a stored index is named in an UnsupportedError.
- */
-function expandNumberTemplate(template: string, number: number): string {
-  return template.replace(/\$([^$]*)\$/g, (_match, identifier: string) => {
-    if (identifier === "") return "$";
-    if (identifier === "Number") return String(number);
-    const width = /^Number%0(\d+)d$/.exec(identifier)?.[1];
-    if (width === undefined) {
-      throw new UnsupportedError(`segment template ${JSON.stringify(template)}: $${identifier}$ is not supported`);
-    }
-    return String(number).padStart(Number(width), "0");
-  });
 }
 
 /**

@@ -225,31 +225,45 @@ const DAY = "cam/2025/07/24";
 const T0 = Date.parse("2025-07-24T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * Two recordings back to back in DAY: clip seconds 0-2 as "r1" from T0, then seconds 2-4 as "r2", the folder's
+ * second period, from `secondStartMs`; `first` and `second` override their specs.
+ */
+async function storeTwoPeriods(
+  objects: Map<string, Uint8Array>,
+  secondStartMs: number,
+  overrides: { first?: Partial<PeriodSpec>; second?: Partial<PeriodSpec> } = {},
+): Promise<[Stored, Stored]> {
+  const first = await storePeriod(objects, {
+    recordDir: DAY,
+    recordId: "r1",
+    startedAt: iso(T0),
+    periodNumber: 1,
+    firstNumber: 1,
+    fromS: 0,
+    toS: 2,
+    ...overrides.first,
+  });
+  const second = await storePeriod(objects, {
+    recordDir: DAY,
+    recordId: "r2",
+    startedAt: iso(secondStartMs),
+    periodNumber: 2,
+    firstNumber: first.nextNumber,
+    fromS: 2,
+    toS: 4,
+    ...overrides.second,
+  });
+  return [first, second];
+}
+
 Deno.test({
   name: "recordingMp4 joins two periods back to back: duration is their sum, every frame plays, A/V offsets kept",
   ignore: !HAS_FFMPEG,
   async fn() {
     const objects = new Map<string, Uint8Array>();
-    const first = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "r1",
-      startedAt: iso(T0),
-      periodNumber: 1,
-      firstNumber: 1,
-      fromS: 0,
-      toS: 2,
-    });
-    // A minute later, audio 0.1 s behind the video.
-    const second = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "r2",
-      startedAt: iso(T0 + 60_000),
-      periodNumber: 2,
-      firstNumber: first.nextNumber,
-      fromS: 2,
-      toS: 4,
-      audioDelayTicks: 4800,
-    });
+    // The second a minute later, audio 0.1 s behind the video.
+    const [first, second] = await storeTwoPeriods(objects, T0 + 60_000, { second: { audioDelayTicks: 4800 } });
     const bytes = await recordingMp4(reader(objects), [first.stored, second.stored]);
 
     const samples = samplesOf(bytes);
@@ -390,24 +404,7 @@ Deno.test({
   ignore: !HAS_FFMPEG,
   async fn() {
     const objects = new Map<string, Uint8Array>();
-    const first = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "r1",
-      startedAt: iso(T0),
-      periodNumber: 1,
-      firstNumber: 1,
-      fromS: 0,
-      toS: 2,
-    });
-    const second = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "r2",
-      startedAt: iso(T0 + 10_000),
-      periodNumber: 2,
-      firstNumber: first.nextNumber,
-      fromS: 2,
-      toS: 4,
-    });
+    const [first, second] = await storeTwoPeriods(objects, T0 + 10_000);
     const periods = [first.stored, second.stored];
     const reads: string[] = [];
     for (const [startMs, durationMs] of [[T0 + 4000, 2000], [T0 - 5000, 5000], [T0 + 12_000, 60_000]] as const) {
@@ -427,24 +424,8 @@ Deno.test({
   ignore: !HAS_FFMPEG,
   async fn() {
     const objects = new Map<string, Uint8Array>();
-    const first = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "r1",
-      startedAt: iso(T0),
-      periodNumber: 1,
-      firstNumber: 1,
-      fromS: 0,
-      toS: 2,
-    });
-    const otherVideo = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "r2",
-      startedAt: iso(T0 + 10_000),
-      periodNumber: 2,
-      firstNumber: first.nextNumber,
-      fromS: 2,
-      toS: 4,
-      videoCodec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
+    const [first, otherVideo] = await storeTwoPeriods(objects, T0 + 10_000, {
+      second: { videoCodec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 } },
     });
     const mono = dOpsPayload({ channels: 1, preSkip: 312, inputSampleRate: 48000 });
     const otherAudio = await storePeriod(objects, {
@@ -521,25 +502,9 @@ Deno.test({
   ignore: !HAS_FFMPEG,
   async fn() {
     const objects = new Map<string, Uint8Array>();
-    const silent = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "silent",
-      startedAt: iso(T0),
-      periodNumber: 1,
-      firstNumber: 1,
-      fromS: 0,
-      toS: 2,
-      audio: false,
-    });
-    const radio = await storePeriod(objects, {
-      recordDir: DAY,
-      recordId: "radio",
-      startedAt: iso(T0 + 30_000),
-      periodNumber: 2,
-      firstNumber: silent.nextNumber,
-      fromS: 2,
-      toS: 4,
-      video: false,
+    const [silent, radio] = await storeTwoPeriods(objects, T0 + 30_000, {
+      first: { recordId: "silent", audio: false },
+      second: { recordId: "radio", video: false },
     });
     const bytes = await recordingMp4(reader(objects), [silent.stored, radio.stored]);
     const { probe, decodeErrors } = await judge(bytes);

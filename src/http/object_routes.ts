@@ -67,7 +67,7 @@ function objectKey(pathname: string): string {
 }
 
 /** A single `bytes=` range within `size`, or undefined when unsatisfiable; malformed headers are a 400. */
-export function parseRange(header: string, size: number): ByteRange | undefined {
+function parseRange(header: string, size: number): ByteRange | undefined {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (match === null || (match[1] === "" && match[2] === "")) {
     throw new BadRequestError(`unsupported Range header ${JSON.stringify(header)} (one "bytes=start-end" range)`);

@@ -3,13 +3,14 @@
 import { Hono } from "hono";
 import type { RecordingManager, RecordingStatus } from "../recorder/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
+import { jsonBody } from "./request.ts";
 
 /** Routes under `/api/record` (the object route is mounted before these). */
 export function recordRoutes(manager: RecordingManager): Hono {
   const app = new Hono();
 
   app.post("/:streamId", async (c) => {
-    const body = readStartBody(await c.req.text());
+    const body = startBody(await jsonBody(c));
     const info = await manager.start(c.req.param("streamId"), body);
     return c.json(info, 200);
   });
@@ -22,14 +23,7 @@ export function recordRoutes(manager: RecordingManager): Hono {
 }
 
 /** The optional JSON body `{"base_dir": "prefix"}`. */
-function readStartBody(text: string): { baseDir?: string } {
-  if (text.trim() === "") return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new BadRequestError(`request body is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
-  }
+function startBody(body: unknown): { baseDir?: string } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new BadRequestError("request body must be a JSON object");
   }

@@ -12,23 +12,24 @@
  */
 
 import { Hono } from "hono";
-import type { Context } from "hono";
 import {
   ackRequestFromJson,
   type Catalog,
   deleteKeysFromJson,
+  isTerminal,
   listFilterFromQuery,
+  MAX_PAGE_LIMIT,
   recordingJson,
   type RecordingRow,
   syncPageJson,
   syncQueryFromQuery,
 } from "../catalog/mod.ts";
-import { streamNameProblem } from "../config/mod.ts";
 import { rangeMp4, recordingMp4, type StoredPeriod } from "../export/mod.ts";
 import { deleteRecording, INDEX_NAME, parseIndex, type RecordingManager } from "../recorder/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
+import { checkedStream, jsonBody } from "./request.ts";
 
 export interface RecordingsDeps {
   catalog: Catalog;
@@ -61,8 +62,7 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
     const row = rowOf(catalog, c.req.param("recordId"));
     // The row turns finished only once the recording's end is fully handled (last segments, MP4 merge); a recording
     // rotated away from, or merging, is no longer in the manager's list but still being written.
-    const ended = row.state === "finished" || row.state === "failed";
-    if (!ended || manager.list().some((r) => r.recordId === row.recordId)) {
+    if (!isTerminal(row.state) || manager.list().some((r) => r.recordId === row.recordId)) {
       throw new ConflictError(`recording "${row.recordId}" is still running; stop it first`);
     }
     const extra = row.mp4Path === undefined ? [] : [row.mp4Path];
@@ -88,9 +88,7 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
 export function exportRoutes(deps: RecordingsDeps): Hono {
   const app = new Hono();
   app.get("/:streamId", async (c) => {
-    const streamId = c.req.param("streamId");
-    const problem = streamNameProblem(streamId);
-    if (problem !== undefined) throw new BadRequestError(problem);
+    const streamId = checkedStream(c.req.param("streamId"));
     const startMs = parseStart(c.req.query("start"));
     const durationS = Number(c.req.query("duration"));
     if (!Number.isFinite(durationS) || durationS <= 0) {
@@ -101,7 +99,7 @@ export function exportRoutes(deps: RecordingsDeps): Hono {
       stream: streamId,
       from: new Date(startMs).toISOString(),
       to: new Date(endMs).toISOString(),
-      limit: 1000,
+      limit: MAX_PAGE_LIMIT,
     }).sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
     const periods: StoredPeriod[] = [];
     const folders = new Map<string, StoredPeriod[]>();
@@ -127,21 +125,15 @@ async function periodsOf(files: RecordingFiles, recordDir: string): Promise<Stor
   return parseIndex(bytes).periods.map((period) => ({ recordDir, period }));
 }
 
+/** `start` as Unix milliseconds: given as such, or as an ISO 8601 time that names its zone. */
 function parseStart(value: string | undefined): number {
-  const ms = value === undefined ? NaN : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms) || (value !== undefined && !/^\d+$/.test(value) && !/(Z|[+-]\d\d:\d\d)$/.test(value))) {
+  let ms = NaN;
+  if (value !== undefined && /^\d+$/.test(value)) ms = Number(value);
+  else if (value !== undefined && /(Z|[+-]\d\d:\d\d)$/.test(value)) ms = Date.parse(value);
+  if (!Number.isFinite(ms)) {
     throw new BadRequestError(`start must be an ISO 8601 time with a zone or Unix milliseconds, got ${value}`);
   }
   return ms;
-}
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
-    throw new BadRequestError(`request body is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
-  }
 }
 
 function mp4Response(bytes: Uint8Array, filename: string): Response {

@@ -2,9 +2,9 @@
 
 import { Hono } from "hono";
 import type { WhipIngest } from "../ingest/mod.ts";
-import { streamNameProblem } from "../config/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
 import { errorBody } from "./errors.ts";
+import { checkedStream } from "./request.ts";
 
 const MAX_OFFER_BYTES = 64 * 1024;
 
@@ -14,7 +14,7 @@ export function whipRoutes(ingest: WhipIngest): Hono {
 
   app.post("/:streamId", async (c) => {
     const streamId = checkedStream(c.req.param("streamId"));
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    const type = mediaType(c.req.header("content-type"));
     if (type !== "application/sdp") {
       return c.json(errorBody("unsupported_media_type", `expected Content-Type application/sdp, got "${type}"`), 415);
     }
@@ -27,7 +27,7 @@ export function whipRoutes(ingest: WhipIngest): Hono {
   });
 
   app.patch("/:streamId/:sessionId", async (c) => {
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    const type = mediaType(c.req.header("content-type"));
     if (type !== "application/trickle-ice-sdpfrag") {
       return c.json(
         errorBody("unsupported_media_type", `expected application/trickle-ice-sdpfrag, got "${type}"`),
@@ -46,8 +46,7 @@ export function whipRoutes(ingest: WhipIngest): Hono {
   return app;
 }
 
-function checkedStream(streamId: string): string {
-  const problem = streamNameProblem(streamId);
-  if (problem !== undefined) throw new BadRequestError(problem);
-  return streamId;
+/** The media type of a Content-Type header, without parameters, lower case ("" when absent). */
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0]!.trim().toLowerCase();
 }

@@ -8,8 +8,10 @@
 import { assert } from "../shared/assert.ts";
 import {
   checkIndex,
+  expandNumberTemplate,
+  hasSegments,
+  isoMs,
   nonEmptyTracks,
-  type PeriodIndex,
   type RecordingIndex,
   type TrackIndex,
 } from "./recording_index.ts";
@@ -35,27 +37,6 @@ export function hlsTracks(index: RecordingIndex): HlsTrack[] {
   return (["video", "audio"] as const).filter((kind) => index.periods.some((p) => hasSegments(p[kind])));
 }
 
-function hasSegments(track: TrackIndex | undefined): track is TrackIndex {
-  return track !== undefined && track.segments.length > 0;
-}
-
-/**
- * Expands a DASH SegmentTemplate@media (ISO/IEC 23009-1 §5.3.9.4.4) for segment `number`: `$Number$`,
- * `$Number%0<width>d$` (zero-padded to at least width digits) and `$$`. Other identifiers are a bug here.
- */
-export function expandNumberTemplate(template: string, number: number): string {
-  const parts = template.split("$");
-  assert(parts.length % 2 === 1, `unpaired "$" in segment template ${JSON.stringify(template)}`);
-  return parts.map((part, i) => {
-    if (i % 2 === 0) return part;
-    if (part === "") return "$";
-    if (part === "Number") return String(number);
-    const width = /^Number%0(\d+)d$/.exec(part)?.[1];
-    assert(width !== undefined, `unsupported identifier $${part}$ in segment template ${JSON.stringify(template)}`);
-    return String(number).padStart(Number(width), "0");
-  }).join("");
-}
-
 /** An object name relative to the playlist as a URI reference (RFC 3986): each path segment percent-encoded. */
 function uri(name: string): string {
   return name.split("/").map(encodeURIComponent).join("/");
@@ -65,12 +46,6 @@ function uri(name: string): string {
 function quoted(value: string): string {
   assert(!/["\r\n]/.test(value), `${JSON.stringify(value)} cannot be an HLS quoted-string`);
   return `"${value}"`;
-}
-
-function startedAtMs(period: PeriodIndex): number {
-  const ms = Date.parse(period.startedAt);
-  assert(Number.isFinite(ms), `startedAt is not an ISO 8601 date-time: ${JSON.stringify(period.startedAt)}`);
-  return ms;
 }
 
 /** Media time in whole milliseconds. */
@@ -133,7 +108,7 @@ export function renderHlsMedia(index: RecordingIndex, track: HlsTrack): string {
     lastListed = i;
     const times = segmentTimesMs(t);
     body.push(`#EXT-X-MAP:URI=${quoted(uri(t.init))}`);
-    const periodStartMs = startedAtMs(period) - ticksToMs(t.presentationTimeOffset ?? 0, t.timescale);
+    const periodStartMs = isoMs(period.startedAt, "startedAt") - ticksToMs(t.presentationTimeOffset ?? 0, t.timescale);
     body.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(periodStartMs + (times[0]?.startMs ?? 0)).toISOString()}`);
     times.forEach(({ durationMs }, n) => {
       body.push(`#EXTINF:${(durationMs / 1000).toFixed(3)},`);

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { type LevelDetails, M3U8Parser, PlaylistLevelType } from "hls.js";
-import { hlsTracks, type PeriodIndex, type RecordingIndex, renderHlsMedia, renderHlsMultivariant } from "./mod.ts";
-import { expandNumberTemplate } from "./hls.ts";
+import {
+  expandNumberTemplate,
+  hlsTracks,
+  type PeriodIndex,
+  type RecordingIndex,
+  renderHlsMedia,
+  renderHlsMultivariant,
+} from "./mod.ts";
 import { audio, video } from "./test_helpers.ts";
 
 const URIS = { videoUri: "video.m3u8", audioUri: "audio.m3u8" };

@@ -4,6 +4,7 @@
  */
 
 export {
+  expandNumberTemplate,
   nonEmptyTracks,
   periodDurationS,
   periodId,

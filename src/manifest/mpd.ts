@@ -8,13 +8,15 @@
 import { assert } from "../shared/assert.ts";
 import {
   checkIndex,
+  hasSegments,
+  isoMs,
   nonEmptyTracks,
   periodDurationS,
   periodId,
   type RecordingIndex,
   type TrackIndex,
 } from "./recording_index.ts";
-import { el, serializeXml, type XmlElement } from "./xml.ts";
+import { el, serializeXml, type XmlAttribute, type XmlElement } from "./xml.ts";
 
 /** Options of renderMpd. */
 export interface MpdOptions {
@@ -120,43 +122,42 @@ function bandwidth(track: TrackIndex): number {
   return Math.max(1, Math.round(track.bandwidthBps));
 }
 
-function videoAdaptationSet(track: TrackIndex): XmlElement {
+/** An AdaptationSet of `kind` (id 0 video, 1 audio) with one Representation of `track`. */
+function adaptationSet(
+  kind: "video" | "audio",
+  track: TrackIndex,
+  representationAttributes: readonly XmlAttribute[],
+  representationChildren: readonly XmlElement[],
+): XmlElement {
   return el("AdaptationSet", [
-    ["id", 0],
-    ["contentType", "video"],
-    ["mimeType", "video/mp4"],
+    ["id", kind === "video" ? 0 : 1],
+    ["contentType", kind],
+    ["mimeType", `${kind}/mp4`],
     ["segmentAlignment", "true"],
     ["startWithSAP", 1],
   ], [
     el("Representation", [
-      ["id", "video"],
+      ["id", kind],
       ["codecs", track.codecs],
       ["bandwidth", bandwidth(track)],
-      ["width", track.widthPx],
-      ["height", track.heightPx],
-      ["frameRate", track.frameRate === undefined ? undefined : formatFrameRate(track.frameRate)],
-    ], [segmentTemplate(track)]),
+      ...representationAttributes,
+    ], [...representationChildren, segmentTemplate(track)]),
   ]);
+}
+
+function videoAdaptationSet(track: TrackIndex): XmlElement {
+  return adaptationSet("video", track, [
+    ["width", track.widthPx],
+    ["height", track.heightPx],
+    ["frameRate", track.frameRate === undefined ? undefined : formatFrameRate(track.frameRate)],
+  ], []);
 }
 
 function audioAdaptationSet(track: TrackIndex): XmlElement {
   const channels = track.channels === undefined ? [] : [
     el("AudioChannelConfiguration", [["schemeIdUri", AUDIO_CHANNEL_CONFIGURATION_SCHEME], ["value", track.channels]]),
   ];
-  return el("AdaptationSet", [
-    ["id", 1],
-    ["contentType", "audio"],
-    ["mimeType", "audio/mp4"],
-    ["segmentAlignment", "true"],
-    ["startWithSAP", 1],
-  ], [
-    el("Representation", [
-      ["id", "audio"],
-      ["codecs", track.codecs],
-      ["bandwidth", bandwidth(track)],
-      ["audioSamplingRate", track.sampleRate],
-    ], [...channels, segmentTemplate(track)]),
-  ]);
+  return adaptationSet("audio", track, [["audioSamplingRate", track.sampleRate]], channels);
 }
 
 /** The longest segment of any track, in milliseconds, or undefined when there are no segments. */
@@ -170,12 +171,6 @@ function longestSegmentMs(index: RecordingIndex): number | undefined {
   return longestS === undefined ? undefined : Math.ceil(longestS * 1000);
 }
 
-function parseIso(iso: string, what: string): number {
-  const ms = Date.parse(iso);
-  assert(Number.isFinite(ms), `${what} is not an ISO 8601 date-time: ${JSON.stringify(iso)}`);
-  return ms;
-}
-
 /**
  * The MPD for `index`. Periods play back to back (Period@start is the sum of the earlier durations). While the last
  * period records, the MPD is dynamic and its availabilityStartTime is that period's `startedAt` minus the earlier
@@ -183,7 +178,7 @@ function parseIso(iso: string, what: string): number {
  */
 export function renderMpd(index: RecordingIndex, opts: MpdOptions): string {
   checkIndex(index);
-  const nowMs = parseIso(opts.nowIso, "nowIso");
+  const nowMs = isoMs(opts.nowIso, "nowIso");
 
   const lastPeriod = index.periods[index.periods.length - 1];
   const dynamic = lastPeriod?.status === "recording";
@@ -200,8 +195,8 @@ export function renderMpd(index: RecordingIndex, opts: MpdOptions): string {
   const periods: XmlElement[] = [];
   index.periods.forEach((period, i) => {
     const tracks: XmlElement[] = [];
-    if (period.video !== undefined && period.video.segments.length > 0) tracks.push(videoAdaptationSet(period.video));
-    if (period.audio !== undefined && period.audio.segments.length > 0) tracks.push(audioAdaptationSet(period.audio));
+    if (hasSegments(period.video)) tracks.push(videoAdaptationSet(period.video));
+    if (hasSegments(period.audio)) tracks.push(audioAdaptationSet(period.audio));
     if (tracks.length === 0) return;
     const startMs = startsMs[i] ?? 0;
     const endMs = startsMs[i + 1] ?? totalMs;
@@ -216,7 +211,7 @@ export function renderMpd(index: RecordingIndex, opts: MpdOptions): string {
   let attributes: [string, string | undefined][];
   if (dynamic && lastPeriod !== undefined) {
     const lastStartMs = startsMs[startsMs.length - 1] ?? 0;
-    const availabilityStartMs = parseIso(lastPeriod.startedAt, "startedAt") - lastStartMs;
+    const availabilityStartMs = isoMs(lastPeriod.startedAt, "startedAt") - lastStartMs;
     const timeShiftMs = Math.max(nowMs - availabilityStartMs, totalMs) + TIME_SHIFT_MARGIN_MS;
     const updateS = opts.minimumUpdatePeriodS ?? DEFAULT_MINIMUM_UPDATE_PERIOD_S;
     const delayMs = opts.suggestedPresentationDelayS === undefined

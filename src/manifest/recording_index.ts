@@ -5,6 +5,7 @@
  */
 
 import { assert } from "../shared/assert.ts";
+import { UnsupportedError } from "../shared/errors.ts";
 
 /** One media segment of a track; `startTicks` is the segment's tfdt baseMediaDecodeTime (ISO/IEC 14496-12 §8.8.12). */
 export interface SegmentRun {
@@ -82,9 +83,43 @@ export function periodId(period: PeriodIndex): string {
   return (period.part ?? 1) > 1 ? `${period.recordId}-${period.part}` : period.recordId;
 }
 
+/** Whether `track` exists and has at least one segment. */
+export function hasSegments(track: TrackIndex | undefined): track is TrackIndex {
+  return track !== undefined && track.segments.length > 0;
+}
+
 /** The tracks of `period` that have at least one segment, video first. */
 export function nonEmptyTracks(period: PeriodIndex): TrackIndex[] {
-  return [period.video, period.audio].filter((t): t is TrackIndex => t !== undefined && t.segments.length > 0);
+  return [period.video, period.audio].filter(hasSegments);
+}
+
+/**
+ * Expands a DASH SegmentTemplate@media (ISO/IEC 23009-1 §5.3.9.4.4) for segment `number`: `$Number$`,
+ * `$Number%0<width>d$` (zero-padded to at least width digits) and `$$`. The recorder writes no other identifier; one
+ * in an index read back from storage is an UnsupportedError naming it.
+ */
+export function expandNumberTemplate(template: string, number: number): string {
+  const parts = template.split("$");
+  if (parts.length % 2 === 0) {
+    throw new UnsupportedError(`unpaired "$" in segment template ${JSON.stringify(template)}`);
+  }
+  return parts.map((part, i) => {
+    if (i % 2 === 0) return part;
+    if (part === "") return "$";
+    if (part === "Number") return String(number);
+    const width = /^Number%0(\d+)d$/.exec(part)?.[1];
+    if (width === undefined) {
+      throw new UnsupportedError(`unsupported identifier $${part}$ in segment template ${JSON.stringify(template)}`);
+    }
+    return String(number).padStart(Number(width), "0");
+  }).join("");
+}
+
+/** Milliseconds since the epoch of the ISO 8601 date-time `iso`; `what` names it in the assertion. */
+export function isoMs(iso: string, what: string): number {
+  const ms = Date.parse(iso);
+  assert(Number.isFinite(ms), `${what} is not an ISO 8601 date-time: ${JSON.stringify(iso)}`);
+  return ms;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 
 /** Escapes `text` for use inside a double-quoted attribute or as element text (XML 1.0 §2.4, §3.3.3). */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"'\t\n\r]/g, (char) => ESCAPES[char] ?? char);
 }
 
