@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates tests/fixtures/clip.mp4, the bundled test clip that the test publisher sends: 4 s of 1280x720 30 fps
-# H.264 constrained baseline at about 2.5 Mbit/s (one keyframe a second, no B-frames, as WebRTC encoders send it)
-# and 48 kHz stereo Opus in 20 ms packets. Each second opens with a white video frame and a 1 kHz beep so that
-# tests can measure audio/video alignment in what liverec records. Needs ffmpeg with libx264 and libopus.
+# H.264 constrained baseline encoded for 2.5 Mbit/s (the bundled clip's video averages 2.7 Mbit/s), one keyframe a
+# second and no B-frames, as WebRTC encoders send it, and 48 kHz stereo Opus in 20 ms packets. Each second opens with
+# a white video frame and a 1 kHz beep so that tests can measure audio/video alignment in what liverec records. Needs
+# ffmpeg with libx264 and libopus.
 set -euo pipefail
 out="${1:-tests/fixtures/clip.mp4}"
 ffmpeg -v error -y \

@@ -9,21 +9,9 @@ import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { publishWhip } from "../src/ingest/mod.ts";
 import { decodeErrors, periodFiles, probe } from "./helpers/media_tools.ts";
-import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
+import { recordingFinished, recordStatus, startService, streamLive, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
-
-function status(service: Service, streamId: string) {
-  return service.fetch(`/api/record/${streamId}`).then((r) => r.json());
-}
-
-/** Resolves once the stream is live on the service (its WHIP session exists). */
-function live(service: Service, streamId: string): Promise<true> {
-  return waitFor(
-    `${streamId} to be live`,
-    async () => (await status(service, streamId)).stream_live ? true : undefined,
-  );
-}
 
 Deno.test("the API starts a recording into base_dir, reports it while live, and stops it into a static manifest", async () => {
   const service = await startService();
@@ -61,15 +49,15 @@ Deno.test("the API starts a recording into base_dir, reports it while live, and 
       return /type="dynamic"/.test(text) && /<S /.test(text) ? text : undefined;
     });
     assert.match(dynamic, /availabilityStartTime=/);
-    const running = await status(service, "api-1");
+    const running = await recordStatus(service, "api-1");
     assert.equal(running.recording, true);
     assert.equal(running.mpd_path, "custom/dir/manifest.mpd");
-    assert.ok(running.segments >= 1);
+    assert.ok((running.segments ?? 0) >= 1, `segments: ${running.segments}`);
 
     const stopResponse = await service.fetch(`/api/record/api-1`, { method: "DELETE" });
     assert.equal(stopResponse.status, 200);
     assert.equal((await stopResponse.json()).mpd_path, "custom/dir/manifest.mpd");
-    assert.equal((await status(service, "api-1")).recording, false);
+    assert.equal((await recordStatus(service, "api-1")).recording, false);
     const sent = await publishing;
     assert.ok(sent.keyframeRequests >= 1, "the recorder asked for a keyframe when it started mid-GOP");
 
@@ -89,19 +77,13 @@ Deno.test("a second recording of a stream on the same day adds a period and neve
   try {
     const dir = join(service.root, "twice", todayFolder());
     const first = await publishClip({ url: `${service.url}/whip/twice`, seconds: 4, clip });
-    await waitFor(
-      "the first recording to end",
-      async () => (await status(service, "twice")).recording ? undefined : true,
-    );
+    await recordingFinished(service, "twice");
     const firstFiles = new Map<string, Uint8Array>();
     for (const entry of Deno.readDirSync(dir)) {
       if (entry.name.endsWith(".m4s")) firstFiles.set(entry.name, await Deno.readFile(join(dir, entry.name)));
     }
     const second = await publishClip({ url: `${service.url}/whip/twice`, seconds: 4, clip });
-    await waitFor(
-      "the second recording to end",
-      async () => (await status(service, "twice")).recording ? undefined : true,
-    );
+    await recordingFinished(service, "twice");
 
     for (const [name, bytes] of firstFiles) {
       assert.deepEqual(await Deno.readFile(join(dir, name)), bytes, `${name} is unchanged`);
@@ -129,7 +111,7 @@ Deno.test("a second publisher of a live stream is refused with 409", async () =>
   const service = await startService();
   try {
     const publishing = publishClip({ url: `${service.url}/whip/solo`, seconds: 3, clip });
-    await live(service, "solo");
+    await streamLive(service, "solo");
     await assert.rejects(publishClip({ url: `${service.url}/whip/solo`, seconds: 1, clip }), /409/);
     await publishing;
   } finally {
@@ -144,7 +126,10 @@ Deno.test("SIGTERM finalizes a recording in progress before the service exits", 
   const publishing = publishClip({ url: `${service.url}/whip/term`, seconds: 30, clip, signal: abort.signal })
     .catch(() => undefined);
   try {
-    await waitFor("a few segments", async () => (await status(service, "term")).segments >= 4 ? true : undefined);
+    await waitFor(
+      "a few segments",
+      async () => ((await recordStatus(service, "term")).segments ?? 0) >= 4 || undefined,
+    );
   } finally {
     code = await service.stop("SIGTERM");
     abort.abort();
@@ -195,7 +180,7 @@ Deno.test("a recording started through the API before media flows holds every fr
     assert.ok(response !== undefined);
     assert.equal(response.status, 200);
     const { mpd_path } = await response.json();
-    await waitFor("the recording to end", async () => (await status(service, "api-2")).recording ? undefined : true);
+    await recordingFinished(service, "api-2");
     const mpd = join(service.root, mpd_path);
     assert.equal(await decodeErrors(mpd), "");
     const { streams } = await probe(mpd);
@@ -211,9 +196,9 @@ Deno.test("a publisher that stops sending media without ending its session is le
   const publisher = await publishWhip({ url: `${service.url}/whip/silent`, video: true, audio: true });
   try {
     for (const [i, frame] of clip.video.slice(0, 30).entries()) await publisher.sendVideo(frame.nalUnits, i * 3000);
-    await live(service, "silent");
+    await streamLive(service, "silent");
     const waiting = await waitFor("the silent publish to end", async () => {
-      const now = await status(service, "silent");
+      const now = await recordStatus(service, "silent");
       return now.stream_live ? undefined : now;
     }, 20_000);
     assert.match(service.logs(), /publish ended.*reason="no media for 10000 ms"/);

@@ -9,21 +9,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
-import { type Service, startService, waitFor } from "./helpers/service.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "./helpers/player.ts";
+import { recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
 
 const TOML = `[recorder]\nauto_streams = ["browser-*"]\nsegment_duration = 2\n`;
 const PAGE = new URL("./fixtures/whip_publisher.html", import.meta.url);
-const CHROMIUM = "/usr/bin/chromium";
-/** As tests/helpers/player.ts, plus loopback ICE candidates and a fake camera and microphone granted without asking. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--autoplay-policy=no-user-gesture-required",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
+/** The players' flags, plus loopback ICE candidates and a fake camera and microphone granted without asking. */
+const PUBLISHER_ARGS = [
+  ...CHROMIUM_ARGS,
   "--allow-loopback-in-peer-connection",
   "--use-fake-device-for-media-stream",
   "--use-fake-ui-for-media-stream",
@@ -53,14 +46,6 @@ interface OutboundVideo {
   keyFramesEncoded: number;
   pliCount: number;
   encoderImplementation: string | null;
-}
-
-/** The parts of `GET /api/record/:stream` this test reads. */
-interface RecordStatus {
-  recording: boolean;
-  mpd_path?: string;
-  segments?: number;
-  duration_s?: number;
 }
 
 /** The publisher page on an ephemeral loopback port. */
@@ -105,17 +90,13 @@ function outboundVideo(page: Page): Promise<OutboundVideo | null> {
   );
 }
 
-async function recordStatus(service: Service, streamId: string): Promise<RecordStatus> {
-  return await (await service.fetch(`/api/record/${streamId}`)).json() as RecordStatus;
-}
-
 Deno.test("headless Chromium publishes H.264 + Opus over WHIP: the recording decodes cleanly, both tracks, >= 3 s", async () => {
   const service = await startService({ toml: TOML });
   const server = servePublisherPage();
   const profileDir = await Deno.makeTempDir({ prefix: "liverec-chromium-" });
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: PUBLISHER_ARGS });
     const page = context.pages()[0] ?? await context.newPage();
     const consoleLines: string[] = [];
     page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
@@ -156,10 +137,7 @@ Deno.test("headless Chromium publishes H.264 + Opus over WHIP: the recording dec
     const deleteStatus = await page.evaluate(() =>
       (globalThis as unknown as { unpublish(): Promise<number | null> }).unpublish()
     );
-    await step(waitFor("the recording to stop after the WHIP DELETE", async () => {
-      const status = await recordStatus(service, "browser-1");
-      return status.recording === false ? status : undefined;
-    }, 15_000));
+    await step(recordingFinished(service, "browser-1", 15_000));
     const stoppedMs = Date.now();
     const state = await publisherState(page);
     const details = await evidence(page, consoleLines, service);
@@ -170,6 +148,8 @@ Deno.test("headless Chromium publishes H.264 + Opus over WHIP: the recording dec
         `${threeSegmentsMs - connectedMs} ms, stopped ${stoppedMs - threeSegmentsMs} ms after DELETE; ` +
         `browser sent ${JSON.stringify(sent)}`,
     );
+    // A browser sends keyframes only when asked, so every segment cut after the first one began with a requested one.
+    assert.ok((sent?.pliCount ?? 0) >= 1, `the recorder asked the browser for keyframes (PLI)\n${details}`);
 
     assert.ok(recording.mpd_path !== undefined, `the status names the MPD: ${JSON.stringify(recording)}`);
     const mpd = join(service.root, recording.mpd_path);

@@ -6,30 +6,27 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
-import { type PlayerSnapshot, withPlayer } from "./helpers/player.ts";
-import { type Service, startService, waitFor } from "./helpers/service.ts";
+import { advances, isPlaying, type PlayerSnapshot, withPlayer } from "./helpers/player.ts";
+import {
+  objectUrl,
+  publishInBackground,
+  recordingFinished,
+  recordingStarted,
+  type Service,
+  startService,
+  waitFor,
+} from "./helpers/service.ts";
 
 const clip = await loadClip();
 const TOML = `[recorder]\nauto_streams = ["hls-*"]\nsegment_duration = 2\n`;
 
 /** The record folder (relative to the storage root) of the stream's running recording, from its MPD path. */
-function recordingDir(service: Service, streamId: string): Promise<string> {
-  return waitFor(`${streamId} to be recording`, async () => {
-    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    const mpdPath = status.recording === true ? status.mpd_path : undefined;
-    return typeof mpdPath === "string" ? mpdPath.slice(0, mpdPath.lastIndexOf("/")) : undefined;
-  });
-}
-
-async function recordingFinished(service: Service, streamId: string): Promise<void> {
-  await waitFor(`${streamId} to stop recording`, async () => {
-    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    return status.recording === false ? true : undefined;
-  });
+async function recordingDir(service: Service, streamId: string): Promise<string> {
+  return dirname((await recordingStarted(service, streamId)).mpd_path);
 }
 
 /** A playlist as served to players; it must be served as an HLS playlist, uncached. */
@@ -42,11 +39,6 @@ async function fetchPlaylist(service: Service, path: string): Promise<string> {
   return text;
 }
 
-/** Media is flowing: not paused, and at least the next frame is decoded (HAVE_FUTURE_DATA). */
-function isPlaying(s: PlayerSnapshot): boolean {
-  return !s.paused && s.readyState >= 3;
-}
-
 /**
  * The player's errors, less the one hls.js may report on any of our recordings: their audio starts up to one 20 ms
  * Opus frame after the first keyframe (media time 0), so playback begins in front of a tiny hole, and when hls.js's
@@ -57,10 +49,6 @@ function playbackErrors(s: PlayerSnapshot): string[] {
   const startHoleS = s.buffered[0]?.[0] ?? 0;
   const startGapJump = /^hls\.js non-fatal mediaError error bufferSeekOverHole \(.*seeking from 0 to /;
   return s.errors.filter((error) => !(startHoleS < 0.05 && startGapJump.test(error)));
-}
-
-function objectUrl(service: Service, path: string): string {
-  return `${service.url}/api/record/object/${path.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 function segmentCount(playlist: string): number {
@@ -124,10 +112,7 @@ Deno.test("a finished recording plays in hls.js from index.m3u8 to its end and f
 
 Deno.test("a recording in progress is an EVENT playlist without ENDLIST that hls.js plays live, ENDLIST once it ends", async () => {
   const service = await startService({ toml: TOML });
-  let published = false;
-  const publishing = publishClip({ url: `${service.url}/whip/hls-live`, seconds: 14, clip })
-    .finally(() => published = true);
-  publishing.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
+  const publish = publishInBackground({ url: `${service.url}/whip/hls-live`, seconds: 14, clip });
   try {
     const dir = await recordingDir(service, "hls-live");
     await waitFor("the live playlists to list video and audio segments", async () => {
@@ -145,18 +130,13 @@ Deno.test("a recording in progress is an EVENT playlist without ENDLIST that hls
     }
 
     await withPlayer(objectUrl(service, `${dir}/index.m3u8`), async (player) => {
-      const started = await player.waitUntil("live playback to start", (s) => isPlaying(s) ? s : undefined, 15_000);
-      const advanced = await player.waitUntil(
-        `currentTime to pass ${started.currentTime + 2} s`,
-        (s) => s.currentTime >= started.currentTime + 2 ? s : undefined,
-        10_000,
-      );
-      assert.equal(published, false, "time advanced while the stream was still being published");
+      const advanced = await advances(player, 2);
+      assert.equal(publish.ended(), false, "time advanced while the stream was still being published");
       assert.deepEqual(playbackErrors(advanced), [], "no hls.js or <video> errors");
       assert.equal(advanced.dynamic, true, "the recording in progress is played as live");
       assert.ok(advanced.videoTrack !== null && advanced.audioTrack !== null, "video and audio are buffered");
     }, "hls.js");
-    await publishing;
+    await publish.result;
     await recordingFinished(service, "hls-live");
     for (const name of ["video.m3u8", "audio.m3u8"]) {
       const finished = await fetchPlaylist(service, `${dir}/${name}`);
@@ -164,7 +144,7 @@ Deno.test("a recording in progress is an EVENT playlist without ENDLIST that hls
       assert.match(finished, /\n#EXT-X-ENDLIST\n$/, `${name} gets its ENDLIST when the recording ends`);
     }
   } finally {
-    await publishing.catch(() => {});
+    await publish.result.catch(() => {});
     await service.stop();
   }
 });

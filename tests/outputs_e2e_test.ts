@@ -12,7 +12,7 @@ import { CLIP_PATH, loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import type { RecordingJson, SyncPageJson, SyncSessionJson } from "../src/catalog/mod.ts";
 import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
-import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
+import { recordingStarted, type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
 
@@ -44,14 +44,6 @@ function finished(service: Service, streamId: string, recordId?: string): Promis
     const row = recordId === undefined ? rows[0] : rows.find((r) => r.record_id === recordId);
     if (row?.state === "failed") throw new Error(`recording failed: ${JSON.stringify(row)}`);
     return row?.state === "finished" ? row : undefined;
-  });
-}
-
-/** The record id of the recording `streamId` is running now, once it has one. */
-function runningRecordId(service: Service, streamId: string): Promise<string> {
-  return waitFor(`${streamId} to be recorded`, async () => {
-    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    return status.recording === true && typeof status.record_id === "string" ? status.record_id : undefined;
   });
 }
 
@@ -356,7 +348,7 @@ Deno.test("the index and Liveman's sync: a session seen and acked while active c
   try {
     const keys = (recordId: string) => ({ records: [{ stream: "sync-1", record: recordId }] });
     const publishing = publishClip({ url: `${service.url}/whip/sync-1`, seconds: 5, clip });
-    const recordId = await runningRecordId(service, "sync-1");
+    const { record_id: recordId } = await recordingStarted(service, "sync-1");
     const active: SyncSessionJson = await waitFor("the active session in the sync", async () => {
       return (await syncPull(service, "sync-1")).sessions.find((s) => s.id === recordId && s.status === "Active");
     });
@@ -438,7 +430,7 @@ Deno.test("deleting a finished recording removes its objects and row, keeps the 
     }
 
     const publishing = publishClip({ url: `${service.url}/whip/del-1`, seconds: 4, clip });
-    const secondId = await runningRecordId(service, "del-1");
+    const { record_id: secondId } = await recordingStarted(service, "del-1");
     assert.notEqual(secondId, first.record_id);
     await waitFor("the running recording in the index", () => indexRow(service, secondId));
     const running = await service.fetch(`/api/recordings/${secondId}`, { method: "DELETE" });
@@ -467,7 +459,11 @@ Deno.test("deleting a finished recording removes its objects and row, keeps the 
     assert.equal(await decodeErrors(mpd), "");
     const video = (await probe(mpd)).streams.find((s) => s.codec_type === "video");
     assert.equal(Number(video?.nb_read_frames), sent.videoFrames, "the second recording is whole");
-    assert.ok((await indexRow(service, secondId))?.mp4_path !== null);
+    const secondRow = await indexRow(service, secondId);
+    assert.ok(
+      secondRow !== undefined && secondRow.mp4_path !== null,
+      `the row names the MP4: ${JSON.stringify(secondRow)}`,
+    );
     assert.equal(await decodeErrors(join(service.root, second.mp4_path!)), "");
 
     const last = await service.fetch(`/api/recordings/${secondId}`, { method: "DELETE" });

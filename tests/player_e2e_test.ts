@@ -8,42 +8,25 @@
 import assert from "node:assert/strict";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
-import { type PlayerSnapshot, withPlayer } from "./helpers/player.ts";
-import { type Service, startService, waitFor } from "./helpers/service.ts";
+import { advances, isPlaying, withPlayer } from "./helpers/player.ts";
+import {
+  objectUrl,
+  publishInBackground,
+  recordingFinished,
+  recordingStarted,
+  startService,
+  waitFor,
+} from "./helpers/service.ts";
 
 const clip = await loadClip();
 const TOML = `[recorder]\nauto_streams = ["play-*"]\nsegment_duration = 2\n`;
 
-/** The MPD path (relative to the storage root) of the stream's running recording, from `GET /api/record/:stream`. */
-function recordingMpdPath(service: Service, streamId: string): Promise<string> {
-  return waitFor(`${streamId} to be recording`, async () => {
-    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    return status.recording === true && typeof status.mpd_path === "string" ? status.mpd_path as string : undefined;
-  });
-}
-
-async function recordingFinished(service: Service, streamId: string): Promise<void> {
-  await waitFor(`${streamId} to stop recording`, async () => {
-    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    return status.recording === false ? true : undefined;
-  });
-}
-
-/** Media is flowing: not paused, and at least the next frame is decoded (HAVE_FUTURE_DATA). */
-function isPlaying(s: PlayerSnapshot): boolean {
-  return !s.paused && s.readyState >= 3;
-}
-
-function objectUrl(service: Service, path: string): string {
-  return `${service.url}/api/record/object/${path.split("/").map(encodeURIComponent).join("/")}`;
-}
-
 Deno.test("a finished recording plays in dash.js to its end: 720p video and Opus audio selected, no errors", async () => {
   const service = await startService({ toml: TOML });
   try {
-    const [, mpdPath] = await Promise.all([
+    const [, { mpd_path: mpdPath }] = await Promise.all([
       publishClip({ url: `${service.url}/whip/play-1`, seconds: 8, clip }),
-      recordingMpdPath(service, "play-1"),
+      recordingStarted(service, "play-1"),
     ]);
     await recordingFinished(service, "play-1");
     const mpd = await (await service.fetch(`/api/record/object/${mpdPath}`)).text();
@@ -75,37 +58,25 @@ Deno.test("a finished recording plays in dash.js to its end: 720p video and Opus
 
 Deno.test("a recording in progress plays live in dash.js: time advances 2 s while the stream is still published", async () => {
   const service = await startService({ toml: TOML });
-  let published = false;
-  const publishing = publishClip({ url: `${service.url}/whip/play-live`, seconds: 14, clip })
-    .finally(() => published = true);
-  publishing.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
+  const publish = publishInBackground({ url: `${service.url}/whip/play-live`, seconds: 14, clip });
   try {
-    const mpdPath = await recordingMpdPath(service, "play-live");
+    const { mpd_path: mpdPath } = await recordingStarted(service, "play-live");
     await waitFor("the live MPD to list video and audio segments", async () => {
       const mpd = await (await service.fetch(`/api/record/object/${mpdPath}`)).text();
       return /contentType="video"[\s\S]*<S [\s\S]*contentType="audio"[\s\S]*<S /.test(mpd) ? mpd : undefined;
     });
 
     await withPlayer(objectUrl(service, mpdPath), async (player) => {
-      const started = await player.waitUntil(
-        "live playback to start",
-        (s) => isPlaying(s) ? s : undefined,
-        15_000,
-      );
-      const advanced = await player.waitUntil(
-        `currentTime to pass ${started.currentTime + 2} s`,
-        (s) => s.currentTime >= started.currentTime + 2 ? s : undefined,
-        10_000,
-      );
-      assert.equal(published, false, "time advanced while the stream was still being published");
+      const advanced = await advances(player, 2);
+      assert.equal(publish.ended(), false, "time advanced while the stream was still being published");
       assert.deepEqual(advanced.errors, [], "no dash.js or <video> errors");
       assert.equal(advanced.dynamic, true, "the recording in progress is played as live");
       assert.ok(advanced.videoTrack !== null && advanced.audioTrack !== null, "video and audio tracks selected");
     });
-    await publishing;
+    await publish.result;
     await recordingFinished(service, "play-live");
   } finally {
-    await publishing.catch(() => {});
+    await publish.result.catch(() => {});
     await service.stop();
   }
 });

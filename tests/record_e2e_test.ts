@@ -8,16 +8,9 @@ import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, probe, syncMarks } from "./helpers/media_tools.ts";
-import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
+import { recordingFinished, startService, todayFolder } from "./helpers/service.ts";
 
 const clip = await loadClip();
-
-async function recordingFinished(service: Service, streamId: string): Promise<void> {
-  await waitFor(`${streamId} to stop recording`, async () => {
-    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    return status.recording === false ? true : undefined;
-  });
-}
 
 Deno.test("a stream matching auto_streams is recorded whole: decodable, right duration, every frame, in sync", async () => {
   const service = await startService({ toml: `[recorder]\nauto_streams = ["auto-*"]\nsegment_duration = 2\n` });

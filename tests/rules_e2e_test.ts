@@ -8,63 +8,45 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
-import { publishClip, type PublishResult } from "../scripts/publish.ts";
+import type { PublishResult } from "../scripts/publish.ts";
 import type { RecordingIndex } from "../src/manifest/mod.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
-import { type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
+import {
+  publishInBackground,
+  recordingFinished,
+  type RecordStatus,
+  recordStatus,
+  type Service,
+  startService,
+  streamLive,
+  todayFolder,
+  waitFor,
+} from "./helpers/service.ts";
 
 const clip = await loadClip();
-
-/** `GET /api/record/:stream`, as far as these tests read it. */
-interface Status {
-  recording: boolean;
-  stream_live: boolean;
-  state?: string;
-  record_id?: string;
-  record_dir?: string;
-  mpd_path?: string;
-  reason?: string;
-  segments?: number;
-  started_at?: string;
-}
-
-async function status(service: Service, stream: string): Promise<Status> {
-  const response = await service.fetch(`/api/record/${stream}`);
-  assert.equal(response.status, 200);
-  return await response.json();
-}
 
 /** Publishes `seconds` of the clip to `stream` and collects every status seen while the stream was live. */
 async function publishWatched(
   service: Service,
   stream: string,
   seconds: number,
-): Promise<{ sent: PublishResult; live: Status[] }> {
-  let done = false;
-  const publishing = publishClip({ url: `${service.url}/whip/${stream}`, seconds, clip })
-    .finally(() => (done = true));
+): Promise<{ sent: PublishResult; live: RecordStatus[] }> {
+  const publish = publishInBackground({ url: `${service.url}/whip/${stream}`, seconds, clip });
   try {
-    const live: Status[] = [];
-    while (!done) {
-      const now = await status(service, stream);
+    const live: RecordStatus[] = [];
+    while (!publish.ended()) {
+      const now = await recordStatus(service, stream);
       if (now.stream_live) live.push(now);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return { sent: await publishing, live };
+    return { sent: await publish.result, live };
   } finally {
-    await publishing.catch(() => {});
+    await publish.result.catch(() => {});
   }
 }
 
-function recordingEnded(service: Service, stream: string): Promise<true> {
-  return waitFor(
-    `${stream} to stop recording`,
-    async () => (await status(service, stream)).recording ? undefined : true,
-  );
-}
-
 /** The first status of `live` that shows a recording with at least one segment, failing when there is none. */
-function recordingSeen(stream: string, live: Status[]): Status {
+function recordingSeen(stream: string, live: RecordStatus[]): RecordStatus {
   const seen = live.find((s) => s.recording && (s.segments ?? 0) >= 1);
   assert.ok(seen !== undefined, `${stream} was seen recording while live: ${JSON.stringify(live.at(-1))}`);
   return seen;
@@ -115,7 +97,7 @@ Deno.test("the most specific rule decides: exact beats wildcard beats *, auto_st
     const streams = ["other", "cam-1", "cam-vip", "cam-auto"] as const;
     const published = await Promise.all(streams.map((stream) => publishWatched(service, stream, 4)));
     const [other, cam1, vip, auto] = published;
-    await Promise.all(streams.map((stream) => recordingEnded(service, stream)));
+    await Promise.all(streams.map((stream) => recordingFinished(service, stream)));
 
     // "*" applies to a stream nothing more specific matches, with the default daily folder.
     const otherSeen = recordingSeen("other", other!.live);
@@ -127,6 +109,7 @@ Deno.test("the most specific rule decides: exact beats wildcard beats *, auto_st
     assert.ok(cam1!.live.length >= 10, `cam-1 was seen live ${cam1!.live.length} times`);
     for (const seen of cam1!.live) assert.equal(seen.recording, false, JSON.stringify(seen));
     assert.deepEqual(logLines(service, "recording started", "cam-1"), []);
+    assert.equal(logLines(service, "recording started", "other").length, 1, "the log names what was started");
 
     // The exact "cam-vip" beats "cam-*" and "cam-vip*": recorded into prefix + its own template.
     const vipSeen = recordingSeen("cam-vip", vip!.live);
@@ -164,32 +147,30 @@ Deno.test("the API overrides a never rule, and a recording it stops under an alw
   });
   try {
     const seconds = 6;
-    const watched = async (stream: string, during: () => Promise<Status[]>) => {
-      let done = false;
-      const publishing = publishClip({ url: `${service.url}/whip/${stream}`, seconds, clip })
-        .finally(() => (done = true));
+    const watched = async (stream: string, during: () => Promise<RecordStatus[]>) => {
+      const publish = publishInBackground({ url: `${service.url}/whip/${stream}`, seconds, clip });
       try {
         const result = await during();
         // The publish must still be running: what `during` observed happened while the stream was live.
-        assert.equal(done, false, `${stream}'s publish was still running when the checks ended`);
-        await publishing;
+        assert.equal(publish.ended(), false, `${stream}'s publish was still running when the checks ended`);
+        await publish.result;
         return result;
       } finally {
-        await publishing.catch(() => {});
+        await publish.result.catch(() => {});
       }
     };
 
     const [cam2After, keepAfter] = await Promise.all([
       watched("cam-2", async () => {
-        await waitFor("cam-2 to be live", async () => (await status(service, "cam-2")).stream_live || undefined);
-        assert.equal((await status(service, "cam-2")).recording, false, "cam-* is never recorded by the rules");
+        await streamLive(service, "cam-2");
+        assert.equal((await recordStatus(service, "cam-2")).recording, false, "cam-* is never recorded by the rules");
         const started = await service.fetch("/api/record/cam-2", { method: "POST" });
         assert.equal(started.status, 200);
         const info = await started.json();
         assert.equal(info.record_dir, `cam-2/${todayFolder()}`);
         // Two segments of each track (the count is of both tracks' segments).
         const running = await waitFor("cam-2 segments", async () => {
-          const now = await status(service, "cam-2");
+          const now = await recordStatus(service, "cam-2");
           return (now.segments ?? 0) >= 4 ? now : undefined;
         });
         assert.equal(running.recording, true);
@@ -201,7 +182,7 @@ Deno.test("the API overrides a never rule, and a recording it stops under an alw
       }),
       watched("keep-1", async () => {
         const running = await waitFor("keep-1 recording by its rule", async () => {
-          const now = await status(service, "keep-1");
+          const now = await recordStatus(service, "keep-1");
           return now.recording && (now.segments ?? 0) >= 1 ? now : undefined;
         });
         assert.equal(running.reason, "recorder.rules[0]");
@@ -236,11 +217,11 @@ Deno.test("the API overrides a never rule, and a recording it stops under an alw
 });
 
 /** Statuses of `stream` every 100 ms for `ms` (while it must stay live). */
-async function watchWhileLive(service: Service, stream: string, ms: number): Promise<Status[]> {
-  const seen: Status[] = [];
+async function watchWhileLive(service: Service, stream: string, ms: number): Promise<RecordStatus[]> {
+  const seen: RecordStatus[] = [];
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    const now = await status(service, stream);
+    const now = await recordStatus(service, stream);
     assert.ok(now.stream_live, `${stream} is still live`);
     seen.push(now);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -278,7 +259,7 @@ Deno.test("on-demand rules ask the callback: yes with a segment override, no, a 
     const streams = ["yes-1", "no-1", "slow-1", "bad-1"] as const;
     const before = Date.now();
     const [yes, no, slow, bad] = await Promise.all(streams.map((stream) => publishWatched(service, stream, 4)));
-    await Promise.all(streams.map((stream) => recordingEnded(service, stream)));
+    await Promise.all(streams.map((stream) => recordingFinished(service, stream)));
 
     // One question per stream: a JSON POST naming it, this node and when it was published.
     assert.deepEqual(asked.map((a) => a.stream).sort(), [...streams].sort());
@@ -290,9 +271,21 @@ Deno.test("on-demand rules ask the callback: yes with a segment override, no, a 
       assert.ok(publishedAtMs >= before - 1000 && publishedAtMs <= Date.now(), String(question.body.published_at));
     }
 
+    // What the callback decided for each stream, and why, as the log says it.
+    const decisions: [string, RegExp][] = [
+      ["yes-1", /record=true reason="callback said yes"/],
+      ["no-1", /record=false reason="callback said no"/],
+      ["slow-1", /record=true reason="timed out after 500 ms; fallback record"/], // no answer within 0.5 s
+      ["bad-1", /record=false reason="HTTP 500; fallback skip"/],
+    ];
+    for (const [stream, decided] of decisions) {
+      assert.match(logLines(service, "on-demand recording decided", stream).join("\n"), decided, stream);
+    }
+
     // yes-1: recorded, with the answer's 1 s segments instead of the configured 2 s.
     const yesSeen = recordingSeen("yes-1", yes!.live);
     assert.equal(yesSeen.reason, "recorder.rules[0]");
+    assert.equal(logLines(service, "recording started", "yes-1").length, 1, "yes-1 was started once");
     const yesDir = join(service.root, "yes-1", todayFolder());
     await assertDecodes(join(yesDir, "manifest.mpd"), 4);
     const index: RecordingIndex = JSON.parse(await Deno.readTextFile(join(yesDir, "index.json")));
@@ -303,36 +296,16 @@ Deno.test("on-demand rules ask the callback: yes with a segment override, no, a 
     for (const durationS of durationsS.slice(0, -1)) {
       assert.ok(Math.abs(durationS - 1) <= 0.1, `segments of ~1 s: ${durationsS.join(", ")}`);
     }
-    assert.match(
-      logLines(service, "on-demand recording decided", "yes-1").join("\n"),
-      /record=true reason="callback said yes"/,
-    );
 
-    // no-1: the callback said no.
-    for (const seen of no!.live) assert.equal(seen.recording, false, JSON.stringify(seen));
-    assert.match(
-      logLines(service, "on-demand recording decided", "no-1").join("\n"),
-      /record=false reason="callback said no"/,
-    );
-
-    // slow-1: no answer within 0.5 s, so the fallback records it.
+    // slow-1: the fallback records it.
     const slowSeen = recordingSeen("slow-1", slow!.live);
     assert.equal(slowSeen.reason, "recorder.rules[2]");
     await assertDecodes(join(service.root, "slow-1", todayFolder(), "manifest.mpd"), 4);
-    assert.match(
-      logLines(service, "on-demand recording decided", "slow-1").join("\n"),
-      /record=true reason="timed out after 500 ms; fallback record"/,
-    );
 
-    // bad-1: HTTP 500, so the fallback skips it.
-    for (const seen of bad!.live) assert.equal(seen.recording, false, JSON.stringify(seen));
-    assert.match(
-      logLines(service, "on-demand recording decided", "bad-1").join("\n"),
-      /record=false reason="HTTP 500; fallback skip"/,
-    );
-
-    assert.ok(no!.live.length >= 10 && bad!.live.length >= 10, "no-1 and bad-1 were watched while live");
-    for (const stream of ["no-1", "bad-1"]) {
+    // no-1 (the callback said no) and bad-1 (the fallback skips): live throughout, never recorded, nothing written.
+    for (const [stream, watched] of [["no-1", no!], ["bad-1", bad!]] as const) {
+      assert.ok(watched.live.length >= 10, `${stream} was watched while live ${watched.live.length} times`);
+      for (const seen of watched.live) assert.equal(seen.recording, false, JSON.stringify(seen));
       assert.deepEqual(await treeOf(join(service.root, stream)), [], `nothing written for ${stream}`);
       assert.deepEqual(logLines(service, "recording started", stream), []);
     }
@@ -351,7 +324,7 @@ Deno.test("a path template with date, hour and {start} names the folder from the
     const before = Date.now();
     const { live } = await publishWatched(service, "tpl-1", 3);
     const after = Date.now();
-    await recordingEnded(service, "tpl-1");
+    await recordingFinished(service, "tpl-1");
     const seen = recordingSeen("tpl-1", live);
     const startedAtMs = Date.parse(seen.started_at ?? "");
     assert.ok(startedAtMs >= before && startedAtMs <= after, `started at ${seen.started_at}`);

@@ -13,7 +13,15 @@ import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
 import { type S3Server, startS3Server } from "./helpers/s3_server.ts";
 import { type ProxiedRequest, startS3Proxy } from "./helpers/s3_proxy.ts";
-import { publishAndKill, type Service, startService, waitFor } from "./helpers/service.ts";
+import {
+  publishAndKill,
+  recordingFinished,
+  recordStatus,
+  type Service,
+  startService,
+  streamLive,
+  waitFor,
+} from "./helpers/service.ts";
 import { rawRequest } from "./helpers/raw_http.ts";
 
 const clip = await loadClip();
@@ -88,13 +96,6 @@ async function startS3Service(
 
 async function storageStatus(service: Service): Promise<StorageStatus> {
   return await (await service.fetch("/api/storage")).json();
-}
-
-async function recordingFinished(service: Service, streamId: string, timeoutMs = 15_000): Promise<void> {
-  await waitFor(`${streamId} to stop recording`, async () => {
-    const status = await (await service.fetch(`/api/record/${streamId}`)).json();
-    return status.recording === false ? true : undefined;
-  }, timeoutMs);
 }
 
 /**
@@ -287,7 +288,7 @@ Deno.test("an S3 outage loses nothing and uploads nothing twice", async () => {
     });
     assert.ok(proxy.requests.some((r) => r.status === 502), "uploads went on failing with s3rver down");
     assert.ok(during.localBytes > 0 && during.upload.pendingBytes > 0, "the recording goes on into the spool");
-    assert.equal((await (await service.fetch("/api/record/outage")).json()).recording, true);
+    assert.equal((await recordStatus(service, "outage")).recording, true);
     await s3.restart();
     videoFramesSent = (await publishing).videoFrames;
     await recordingFinished(service, "outage");
@@ -327,11 +328,10 @@ Deno.test("presign_expires serves stored objects by redirect", async () => {
   publishing.catch(() => {});
   let mpdPath: string;
   try {
-    const live = await waitFor("a recording with a segment", async () => {
-      const status = await (await service.fetch("/api/record/signed")).json();
-      return status.segments >= 1 ? status as { mpd_path: string } : undefined;
+    mpdPath = await waitFor("a recording with a segment", async () => {
+      const status = await recordStatus(service, "signed");
+      return (status.segments ?? 0) >= 1 ? status.mpd_path : undefined;
     });
-    mpdPath = live.mpd_path;
     // With S3 frozen nothing can leave the spool: an object there is served by the service, not redirected.
     s3.pause();
     try {
@@ -418,10 +418,7 @@ Deno.test("hostile object paths and base_dirs are refused with an s3 backend too
   const publishing = publishClip({ url: `${service.url}/whip/s1`, seconds: 30, clip, signal: abort.signal });
   publishing.catch(() => {});
   try {
-    await waitFor("s1 to be live", async () => {
-      const status = await (await service.fetch("/api/record/s1")).json();
-      return status.stream_live ? true : undefined;
-    });
+    await streamLive(service, "s1");
     const baseDirs = ["../x", "/abs", "a\\b", "a/../b", "%2e%2e/x", "a//b", "a\u0000b", "a/./b", "", "x".repeat(600)];
     for (const baseDir of baseDirs) {
       const response = await service.fetch(`/api/record/s1`, {

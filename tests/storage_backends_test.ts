@@ -10,25 +10,13 @@ import { openDalOptions, type OssStorageConfig, parseConfig, type S3StorageConfi
 import { BadRequestError, NotFoundError, StorageError } from "../src/shared/errors.ts";
 import { OpenDalStore, type OpenDalStoreOptions } from "../src/storage/mod.ts";
 import { type OssEndpoint, type OssRequest, startOssEndpoint } from "./helpers/oss_endpoint.ts";
-import { type S3Server, startS3Server } from "./helpers/s3_server.ts";
+import { type S3Server, s3StorageConfig, startS3Server } from "./helpers/s3_server.ts";
 
 const MiB = 1024 * 1024;
 const DAY = "cam/2026/11/21";
 
 function s3Config(server: S3Server, extra: Partial<S3StorageConfig> = {}): S3StorageConfig {
-  return {
-    type: "s3",
-    bucket: server.bucket,
-    root: "/recordings",
-    region: "us-east-1",
-    endpoint: server.endpoint,
-    accessKeyId: server.accessKeyId,
-    secretAccessKey: server.secretAccessKey,
-    disableConfigLoad: true,
-    enableVirtualHostStyle: false,
-    presignExpiresS: 0,
-    ...extra,
-  };
+  return { ...s3StorageConfig(server, "/recordings"), ...extra };
 }
 
 function s3Store(server: S3Server, extra: Partial<S3StorageConfig> = {}): OpenDalStore {

@@ -10,34 +10,37 @@ import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, periodFiles, probe } from "./helpers/media_tools.ts";
-import { type Service, startService, waitFor } from "./helpers/service.ts";
+import {
+  recordingFinished,
+  type RecordStatus,
+  recordStatus,
+  type Service,
+  startService,
+  waitFor,
+} from "./helpers/service.ts";
 
 const clip = await loadClip();
 const PUBLISH = new URL("../scripts/publish.ts", import.meta.url).pathname;
 
-interface Status {
-  recording: boolean;
-  state?: string;
-  record_id?: string;
-  record_dir?: string;
-  mpd_path?: string;
-  periods?: number;
+/** Every stream recorded in 1 s segments, with a splice window of `seconds`. */
+function spliceToml(seconds: number): string {
+  return `[[recorder.rules]]\nmatch = "*"\nsegment_duration = 1\nsplice_window = ${seconds}\n`;
 }
 
-async function status(service: Service, streamId: string): Promise<Status> {
-  return await (await service.fetch(`/api/record/${streamId}`)).json();
-}
-
-/** Publishes from a separate process and SIGKILLs it after `seconds`: the publisher vanishes without a DELETE. */
-async function publishAndVanish(url: string, seconds: number): Promise<void> {
+/**
+ * Publishes to `stream` from a separate process and SIGKILLs it after `seconds`: the publisher vanishes without a
+ * DELETE. Answers the stream's recording status right after.
+ */
+async function publishAndVanish(service: Service, stream: string, seconds: number): Promise<RecordStatus> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", PUBLISH, url, "--seconds", "60"],
+    args: ["run", "--allow-all", PUBLISH, `${service.url}/whip/${stream}`, "--seconds", "60"],
     stdout: "null",
     stderr: "null",
   }).spawn();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   child.kill("SIGKILL");
   await child.status;
+  return await recordStatus(service, stream);
 }
 
 /** Video frames ffmpeg decodes from `file`. */
@@ -53,7 +56,7 @@ Deno.test("rotation at the record period: consecutive recordings hold every fram
   });
   try {
     const sent = await publishClip({ url: `${service.url}/whip/rot`, seconds: 13, clip });
-    await waitFor("the last recording to finish", async () => (await status(service, "rot")).recording ? undefined : 1);
+    await recordingFinished(service, "rot");
     const listing = await (await service.fetch(`/api/recordings?stream=rot&from=2000-01-01T00:00:00Z`)).json();
     const recordings = (listing.recordings as { record_id: string; record_dir: string; state: string }[]).reverse();
     assert.ok(recordings.length >= 2, `rotated at least once: ${JSON.stringify(recordings)}`);
@@ -74,21 +77,14 @@ Deno.test("rotation at the record period: consecutive recordings hold every fram
 });
 
 Deno.test("a publisher killed and back inside the splice window continues the same recording in a new period", async () => {
-  const service = await startService({
-    toml: `[[recorder.rules]]\nmatch = "*"\nsegment_duration = 1\nsplice_window = 60\n`,
-  });
+  const service = await startService({ toml: spliceToml(60) });
   try {
-    const url = `${service.url}/whip/splice-in`;
-    await publishAndVanish(url, 4);
-    const first = await status(service, "splice-in");
+    const first = await publishAndVanish(service, "splice-in", 4);
     assert.equal(first.recording, true);
     await new Promise((resolve) => setTimeout(resolve, 2500));
     // The vanished publisher sends nothing: the new one takes the stream over, and the recording goes on.
-    const sent = await publishClip({ url, seconds: 4, clip });
-    await waitFor(
-      "the recording to finish",
-      async () => (await status(service, "splice-in")).recording ? undefined : 1,
-    );
+    const sent = await publishClip({ url: `${service.url}/whip/splice-in`, seconds: 4, clip });
+    await recordingFinished(service, "splice-in");
     const row = await (await service.fetch(`/api/recordings/${first.record_id}`)).json();
     assert.equal(row.periods, 2, JSON.stringify(row));
     assert.equal(row.state, "finished");
@@ -107,28 +103,21 @@ Deno.test("a publisher killed and back inside the splice window continues the sa
 });
 
 Deno.test("a publisher back after the splice window starts a new recording; the first was finalized", async () => {
-  const service = await startService({
-    toml: `[[recorder.rules]]\nmatch = "*"\nsegment_duration = 1\nsplice_window = 1\n`,
-  });
+  const service = await startService({ toml: spliceToml(1) });
   try {
-    const url = `${service.url}/whip/splice-out`;
-    await publishAndVanish(url, 3);
-    const first = await status(service, "splice-out");
+    const first = await publishAndVanish(service, "splice-out", 3);
     // Nothing arrives: after the 10 s media timeout the publish ends, and 1 s later so does the recording.
-    await waitFor("the first recording to be finalized", async () => {
-      const now = await status(service, "splice-out");
-      return now.recording ? undefined : now;
-    }, 20_000);
+    await recordingFinished(service, "splice-out", 20_000);
     assert.match(await Deno.readTextFile(join(service.root, first.mpd_path!)), /type="static"/);
-    let second: Status | undefined;
+    let second: RecordStatus | undefined;
     await publishClip({
-      url,
+      url: `${service.url}/whip/splice-out`,
       seconds: 3,
       clip,
       onConnected: () =>
         waitFor(
           "a new recording",
-          async () => (second = await status(service, "splice-out")).recording ? 1 : undefined,
+          async () => (second = await recordStatus(service, "splice-out")).recording ? 1 : undefined,
         ),
     });
     assert.ok(second?.record_id !== undefined && second.record_id !== first.record_id, "a new record id");

@@ -25,7 +25,7 @@ import {
   RecordingFiles,
   UploadQueue,
 } from "../../src/storage/mod.ts";
-import { type S3Server, startS3Server } from "../../tests/helpers/s3_server.ts";
+import { type S3Server, s3StorageConfig, startS3Server } from "../../tests/helpers/s3_server.ts";
 import { onCleanup } from "./cleanup.ts";
 
 /** Fragments per segment: one per second of a 6 s segment, as the recorder cuts them. */
@@ -53,8 +53,8 @@ export interface DurabilityOptions {
   server?: S3Server;
 }
 
-/** The raw samples of one run, in ms; summarized by report.ts. */
-export interface DurabilityRun {
+/** What a run wrote, and where: reported beside its figures. */
+export interface DurabilitySetup {
   backend: DurabilityBackend;
   streams: number;
   segmentsPerStream: number;
@@ -64,6 +64,11 @@ export interface DurabilityRun {
   segmentBytes: number;
   /** Filesystem type of the local files (storage root or spool), e.g. "ext4". */
   localFsType: string;
+}
+
+/** The setup and raw samples of one run, in ms; summarized by report.ts. */
+export interface DurabilityRun {
+  setup: DurabilitySetup;
   /** Every fragment append, fdatasync included: what bounds the media lost in a crash. */
   appendMs: number[];
   /** `RecordingFiles.close(key)` until it resolves. */
@@ -94,14 +99,16 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
   const dir = await Deno.makeTempDir({ dir: opts.dir, prefix: `${opts.backend}${opts.streams}-` });
   const closedAtMs = new Map<string, number>();
   const run: DurabilityRun = {
-    backend: opts.backend,
-    streams: opts.streams,
-    segmentsPerStream: opts.segmentsPerStream,
-    segmentIntervalMs: opts.segmentIntervalMs,
-    fragmentsPerSegment: FRAGMENTS_PER_SEGMENT,
-    fragmentBytes: FRAGMENT_BYTES,
-    segmentBytes: FRAGMENT_BYTES * FRAGMENTS_PER_SEGMENT,
-    localFsType: await fsTypeOf(dir),
+    setup: {
+      backend: opts.backend,
+      streams: opts.streams,
+      segmentsPerStream: opts.segmentsPerStream,
+      segmentIntervalMs: opts.segmentIntervalMs,
+      fragmentsPerSegment: FRAGMENTS_PER_SEGMENT,
+      fragmentBytes: FRAGMENT_BYTES,
+      segmentBytes: FRAGMENT_BYTES * FRAGMENTS_PER_SEGMENT,
+      localFsType: await fsTypeOf(dir),
+    },
     appendMs: [],
     closeMs: [],
     durableMs: [],
@@ -191,18 +198,7 @@ async function openStack(
   }
   const server = opts.server;
   if (server === undefined) throw new Error("an s3 durability run needs the s3rver");
-  const s3 = new OpenDalStore(openDalOptions({
-    type: "s3",
-    bucket: server.bucket,
-    root: `/${crypto.randomUUID().slice(0, 8)}`,
-    region: "us-east-1",
-    endpoint: server.endpoint,
-    accessKeyId: server.accessKeyId,
-    secretAccessKey: server.secretAccessKey,
-    disableConfigLoad: true,
-    enableVirtualHostStyle: false,
-    presignExpiresS: 0,
-  }));
+  const s3 = new OpenDalStore(openDalOptions(s3StorageConfig(server, `/${crypto.randomUUID().slice(0, 8)}`)));
   const problem = await s3.check(); // as the service does at start-up; it also opens the connection
   if (problem !== undefined) throw new Error(`s3rver: ${problem}`);
   const local = new WatchedSpool(join(dir, "spool"), onDurable);

@@ -41,6 +41,25 @@ export const USAGE = `usage: deno task bench [flags]
   --keep                keep the temp dir (configs and recordings) and print its path
   --help                this text`;
 
+/** The flags that take a number: the field each sets, and what it accepts. */
+const NUMBER_FLAGS: Record<string, { field: NumberField; min: number; max: number; integer: boolean }> = {
+  "--streams": { field: "streams", min: 1, max: 64, integer: true },
+  "--seconds": { field: "seconds", min: 1, max: 3600, integer: false },
+  "--remux-seconds": { field: "remuxSeconds", min: 1, max: 3600, integer: false },
+  "--remux-runs": { field: "remuxRuns", min: 1, max: 100, integer: true },
+  "--segment-duration": { field: "segmentDurationS", min: 1, max: 30, integer: true },
+  "--durability-segments": { field: "durabilitySegments", min: 1, max: 10_000, integer: true },
+  "--durability-interval": { field: "durabilityIntervalMs", min: 6, max: 60_000, integer: false },
+};
+type NumberField = { [K in keyof BenchFlags]: BenchFlags[K] extends number ? K : never }[keyof BenchFlags];
+
+/** The flags that turn a part of the benchmark off. */
+const SKIP_FLAGS: Record<string, "remux" | "durability" | "e2e"> = {
+  "--no-remux": "remux",
+  "--no-durability": "durability",
+  "--no-e2e": "e2e",
+};
+
 /** Parses `args`; throws an Error naming the offending flag. */
 export function parseFlags(args: readonly string[]): BenchFlags {
   const quick = args.includes("--quick");
@@ -67,46 +86,24 @@ export function parseFlags(args: readonly string[]): BenchFlags {
       if (next === undefined || next.startsWith("--")) throw new Error(`${arg} needs a value`);
       return next;
     };
-    const number = (min: number, max: number, integer: boolean) => {
+    const numeric = Object.hasOwn(NUMBER_FLAGS, arg) ? NUMBER_FLAGS[arg] : undefined;
+    if (numeric !== undefined) {
+      const { field, min, max, integer } = numeric;
       const text = value();
       const n = Number(text);
       if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
         throw new Error(`${arg} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${text}`);
       }
-      return n;
-    };
+      flags[field] = n;
+      continue;
+    }
+    const skipped = Object.hasOwn(SKIP_FLAGS, arg) ? SKIP_FLAGS[arg] : undefined;
+    if (skipped !== undefined) {
+      flags[skipped] = false;
+      continue;
+    }
     switch (arg) {
       case "--quick":
-        break;
-      case "--streams":
-        flags.streams = number(1, 64, true);
-        break;
-      case "--seconds":
-        flags.seconds = number(1, 3600, false);
-        break;
-      case "--remux-seconds":
-        flags.remuxSeconds = number(1, 3600, false);
-        break;
-      case "--remux-runs":
-        flags.remuxRuns = number(1, 100, true);
-        break;
-      case "--segment-duration":
-        flags.segmentDurationS = number(1, 30, true);
-        break;
-      case "--durability-segments":
-        flags.durabilitySegments = number(1, 10_000, true);
-        break;
-      case "--durability-interval":
-        flags.durabilityIntervalMs = number(6, 60_000, false);
-        break;
-      case "--no-remux":
-        flags.remux = false;
-        break;
-      case "--no-durability":
-        flags.durability = false;
-        break;
-      case "--no-e2e":
-        flags.e2e = false;
         break;
       case "--profile": {
         const next = args[i + 1];

@@ -1,9 +1,10 @@
 /**
  * After an end-to-end run, checks what landed in fs storage: each bench stream's folder holds a manifest.mpd and
- * media segments. It counts files and reads the manifest's type; it does not decode anything.
+ * media segments. It counts closed objects (not `.part` files) and reads the manifest's type; it decodes nothing.
  */
 
-import { join } from "node:path";
+import { basename } from "node:path";
+import { LocalObjects } from "../../src/storage/mod.ts";
 
 /** What one stream left in storage. */
 export interface RecordingCheck {
@@ -16,35 +17,23 @@ export interface RecordingCheck {
   bytes: number;
 }
 
-/** Walks `<root>/<stream>/` (any date folders below it) and counts manifests and segments. */
+/** Lists the objects below `<root>/<stream>/` (any date folders) as the service's storage does, and counts them. */
 export async function checkRecording(root: string, stream: string): Promise<RecordingCheck> {
   const check: RecordingCheck = { stream, manifests: 0, finalized: true, videoSegments: 0, audioSegments: 0, bytes: 0 };
-  const walk = async (dir: string): Promise<void> => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      throw error;
+  const storage = new LocalObjects(root);
+  for (const key of await storage.list(`${stream}/`)) {
+    const name = basename(key);
+    check.bytes += (await storage.stat(key))?.sizeBytes ?? 0;
+    if (name === "manifest.mpd") {
+      check.manifests++;
+      const mpd = new TextDecoder().decode(await storage.read(key));
+      if (!/type="static"/.test(mpd)) check.finalized = false;
+    } else if (/^seg_\d+\.m4s$/.test(name)) {
+      check.videoSegments++;
+    } else if (/^audio_seg_\d+\.m4s$/.test(name)) {
+      check.audioSegments++;
     }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory) {
-        await walk(path);
-        continue;
-      }
-      check.bytes += (await Deno.stat(path)).size;
-      if (entry.name === "manifest.mpd") {
-        check.manifests++;
-        if (!/type="static"/.test(await Deno.readTextFile(path))) check.finalized = false;
-      } else if (/^seg_\d+\.m4s$/.test(entry.name)) {
-        check.videoSegments++;
-      } else if (/^audio_seg_\d+\.m4s$/.test(entry.name)) {
-        check.audioSegments++;
-      }
-    }
-  };
-  await walk(join(root, stream));
+  }
   return check;
 }
 

@@ -3,7 +3,7 @@
  * values. Pure: it computes and formats, it neither measures nor prints.
  */
 
-import type { DurabilityRun } from "./durability.ts";
+import type { DurabilityRun, DurabilitySetup } from "./durability.ts";
 import type { E2eResult } from "./e2e.ts";
 import type { PacketizedClip, RemuxRun } from "./remux.ts";
 
@@ -126,15 +126,7 @@ export interface LatencyStats {
   maxMs: number;
 }
 
-export interface DurabilitySummary {
-  backend: DurabilityRun["backend"];
-  streams: number;
-  segmentsPerStream: number;
-  segmentIntervalMs: number;
-  fragmentsPerSegment: number;
-  fragmentBytes: number;
-  segmentBytes: number;
-  localFsType: string;
+export interface DurabilitySummary extends DurabilitySetup {
   /** Fragment appends, fdatasync included (on s3: into the spool). */
   append: LatencyStats;
   close: LatencyStats;
@@ -156,18 +148,11 @@ export interface DurabilitySummary {
 export function summarizeDurability(run: DurabilityRun): DurabilitySummary {
   const durable = latency(run.durableMs);
   return {
-    backend: run.backend,
-    streams: run.streams,
-    segmentsPerStream: run.segmentsPerStream,
-    segmentIntervalMs: run.segmentIntervalMs,
-    fragmentsPerSegment: run.fragmentsPerSegment,
-    fragmentBytes: run.fragmentBytes,
-    segmentBytes: run.segmentBytes,
-    localFsType: run.localFsType,
+    ...run.setup,
     append: latency(run.appendMs),
     close: latency(run.closeMs),
     durable,
-    upload: run.backend === "s3" ? latency(run.uploadMs) : undefined,
+    upload: run.setup.backend === "s3" ? latency(run.uploadMs) : undefined,
     replace: latency(run.replaceMs),
     uploadFailedPasses: run.uploadFailedPasses,
     lastUploadError: run.lastUploadError,

@@ -1,8 +1,8 @@
 /**
  * Plays a DASH MPD in stock dash.js, or an HLS playlist in stock hls.js, inside headless Chromium (playwright-core,
  * the Debian /usr/bin/chromium, offline flags) and reads back what the player did. The player's page
- * (tests/fixtures/player.html or hls_player.html) and script are served by a loopback Deno.serve in the test
- * process. It judges nothing itself: tests poll snapshots and assert.
+ * (tests/fixtures/player.html or hls_player.html, both on player_page.js) and script are served by a loopback
+ * Deno.serve in the test process. It judges nothing itself: tests poll snapshots and assert.
  */
 
 import { join } from "node:path";
@@ -12,7 +12,10 @@ import { waitFor } from "./service.ts";
 /** Which player plays the manifest: stock dash.js for an MPD, stock hls.js for an m3u8. */
 export type PlayerKind = "dash.js" | "hls.js";
 
-/** Each player's page, and the one script it loads, by the path the page asks for it. */
+/** The script both player pages load first: their shared error list, event log and <video> snapshot. */
+const PAGE_SCRIPT = { path: "/player_page.js", url: new URL("../fixtures/player_page.js", import.meta.url) };
+
+/** Each player's page, and the player script it loads, by the path the page asks for it. */
 const PLAYERS: Record<PlayerKind, { page: URL; scriptPath: string; script: URL }> = {
   "dash.js": {
     page: new URL("../fixtures/player.html", import.meta.url),
@@ -25,9 +28,10 @@ const PLAYERS: Record<PlayerKind, { page: URL; scriptPath: string; script: URL }
     script: new URL("../../node_modules/hls.js/dist/hls.min.js", import.meta.url),
   },
 };
-const CHROMIUM = "/usr/bin/chromium";
+/** Debian's Chromium, which playwright-core drives (it downloads no browser of its own). */
+export const CHROMIUM = "/usr/bin/chromium";
 /** No network beyond loopback, no first-run or background work, and autoplay without a user gesture. */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS: readonly string[] = [
   "--headless",
   "--no-sandbox",
   "--autoplay-policy=no-user-gesture-required",
@@ -89,7 +93,10 @@ export async function withPlayer<T>(
   const profileDir = await Deno.makeTempDir({ prefix: "liverec-chromium-" });
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_ARGS],
+    });
     const page = context.pages()[0] ?? await context.newPage();
     const player = playerOn(page);
     await page.goto(`${server.url}/?src=${encodeURIComponent(manifestUrl)}`);
@@ -103,6 +110,25 @@ export async function withPlayer<T>(
     await server.close();
     await Deno.remove(profileDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Media is flowing: not paused, and at least the next frame is decoded (HAVE_FUTURE_DATA). */
+export function isPlaying(s: PlayerSnapshot): boolean {
+  return !s.paused && s.readyState >= 3;
+}
+
+/**
+ * Waits for playback to start (15 s at most), then for its currentTime to advance by `seconds` (10 s at most);
+ * answers the snapshot that shows the advance.
+ */
+export async function advances(player: Player, seconds: number): Promise<PlayerSnapshot> {
+  const started = await player.waitUntil("playback to start", (s) => isPlaying(s) ? s : undefined, 15_000);
+  const target = started.currentTime + seconds;
+  return await player.waitUntil(
+    `currentTime to pass ${target} s`,
+    (s) => s.currentTime >= target ? s : undefined,
+    10_000,
+  );
 }
 
 function playerOn(page: Page): Player {
@@ -139,7 +165,7 @@ async function withScreenshot(error: unknown, page: Page): Promise<unknown> {
   return error;
 }
 
-/** The page of player `kind` and its script on an ephemeral loopback port. */
+/** The page of player `kind` and its scripts on an ephemeral loopback port. */
 function servePlayerPage(kind: PlayerKind): { url: string; close(): Promise<void> } {
   const { page, scriptPath, script } = PLAYERS[kind];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
@@ -147,8 +173,9 @@ function servePlayerPage(kind: PlayerKind): { url: string; close(): Promise<void
     if (pathname === "/") {
       return new Response(await Deno.readFile(page), { headers: { "content-type": "text/html" } });
     }
-    if (pathname === scriptPath) {
-      return new Response(await Deno.readFile(script), { headers: { "content-type": "text/javascript" } });
+    const js = pathname === scriptPath ? script : pathname === PAGE_SCRIPT.path ? PAGE_SCRIPT.url : undefined;
+    if (js !== undefined) {
+      return new Response(await Deno.readFile(js), { headers: { "content-type": "text/javascript" } });
     }
     return new Response("not found", { status: 404 });
   });

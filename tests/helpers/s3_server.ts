@@ -9,6 +9,7 @@
  */
 
 import { join } from "node:path";
+import type { S3StorageConfig } from "../../src/config/mod.ts";
 
 const S3RVER = new URL("../../node_modules/s3rver/bin/s3rver.js", import.meta.url).pathname;
 const NODE = Deno.env.get("LIVEREC_TEST_NODE") ?? "node";
@@ -178,5 +179,21 @@ export async function startS3Server(opts: { bucket: string; dir?: string }): Pro
       paused = false;
     },
     [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** liverec's storage config for `server`'s bucket below `root`: its own keys, path-style, no presigning. */
+export function s3StorageConfig(server: S3Server, root: string): S3StorageConfig {
+  return {
+    type: "s3",
+    bucket: server.bucket,
+    root,
+    region: "us-east-1",
+    endpoint: server.endpoint,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+    disableConfigLoad: true,
+    enableVirtualHostStyle: false,
+    presignExpiresS: 0,
   };
 }

@@ -1,12 +1,15 @@
 /**
  * Runs the real liverec service as a child process on loopback, with a config written to a temporary folder and a
- * fresh fs storage root, and waits until it listens. Tests talk to it over HTTP and WHIP like any client.
+ * fresh fs storage root, and waits until it listens. Tests talk to it over HTTP and WHIP like any client; the
+ * requests and waits they share (a stream's recording status, live, recording, finished; a publish in the background)
+ * are here too. It judges nothing about what is recorded.
  */
 
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dailyRecordDir } from "../../src/recorder/mod.ts";
 import type { Clip } from "../../scripts/clip.ts";
-import { publishClip } from "../../scripts/publish.ts";
+import { publishClip, type PublishClipOptions, type PublishResult } from "../../scripts/publish.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -100,6 +103,79 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** `GET /api/record/:stream`, as far as the tests read it. */
+export interface RecordStatus {
+  recording: boolean;
+  stream_live: boolean;
+  state?: string;
+  record_id?: string;
+  record_dir?: string;
+  mpd_path?: string;
+  hls_path?: string | null;
+  reason?: string;
+  segments?: number;
+  periods?: number;
+  duration_s?: number;
+  started_at?: string;
+  splice_deadline?: string | null;
+  storage_errors?: number;
+  last_storage_error?: string | null;
+}
+
+/** `GET /api/record/:stream`; fails unless the service answers 200. */
+export async function recordStatus(service: Service, stream: string): Promise<RecordStatus> {
+  const response = await service.fetch(`/api/record/${stream}`);
+  const text = await response.text();
+  assert.equal(response.status, 200, `GET /api/record/${stream}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** Resolves once `stream` is live on the service (its WHIP session exists). */
+export async function streamLive(service: Service, stream: string): Promise<void> {
+  await waitFor(`${stream} to be live`, async () => (await recordStatus(service, stream)).stream_live || undefined);
+}
+
+/** Resolves with the status once `stream` is being recorded and the status names its record id, folder and MPD. */
+export function recordingStarted(
+  service: Service,
+  stream: string,
+): Promise<RecordStatus & { record_id: string; record_dir: string; mpd_path: string }> {
+  return waitFor(`${stream} to be recording`, async () => {
+    const status = await recordStatus(service, stream);
+    const { recording, record_id, record_dir, mpd_path } = status;
+    if (!recording || record_id === undefined || record_dir === undefined || mpd_path === undefined) return undefined;
+    return { ...status, record_id, record_dir, mpd_path };
+  });
+}
+
+/** Resolves once `stream` is not being recorded: its recording, if it had one, is finalized. */
+export async function recordingFinished(service: Service, stream: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(`${stream} to stop recording`, async () => {
+    return (await recordStatus(service, stream)).recording ? undefined : true;
+  }, timeoutMs);
+}
+
+/** The service's URL of a stored object, e.g. an MPD path from the API, each segment percent-encoded. */
+export function objectUrl(service: Service, path: string): string {
+  return `${service.url}/api/record/object/${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/** A publish of the clip running in the background. */
+export interface BackgroundPublish {
+  /** What was sent, once the publish ends; a failure is not reported as unhandled before it is awaited. */
+  result: Promise<PublishResult>;
+  /** Whether the publish has ended, either way. */
+  ended(): boolean;
+}
+
+/** Starts `publishClip(opts)` without waiting for it. */
+export function publishInBackground(opts: PublishClipOptions): BackgroundPublish {
+  let ended = false;
+  const result = publishClip(opts).finally(() => (ended = true));
+  result.catch(() => {}); // awaited by the caller; this only keeps an early failure from going unhandled
+  return { result, ended: () => ended };
 }
 
 /** The daily record folder (`YYYY/MM/DD`, UTC) that recordings started now go to. */
