@@ -23,11 +23,13 @@
 
 import { expandNumberTemplate, type PeriodIndex, type TrackIndex } from "../manifest/mod.ts";
 import {
+  compareTimes,
   type MediaTime,
   type Mp4Track,
   progressiveMp4,
   readInit,
   readSegmentSamples,
+  rescaleTicks,
   type SampleWithTime,
   selectRange,
   type TimeRange,
@@ -178,7 +180,11 @@ async function rangePiece(
     const track = selection.tracks[i];
     if (track !== undefined && track.samples.length > 0) selected[kind] = track;
   });
-  return pieceOf(period.recordId, selected, toMicros(selection.origin.ticks, selection.origin.timescale));
+  return pieceOf(
+    period.recordId,
+    selected,
+    rescaleTicks(selection.origin.ticks, selection.origin.timescale, MICROS, "round"),
+  );
 }
 
 /** Indexes into `track.segments` of the segments whose span on the period timeline overlaps [from, to). */
@@ -188,7 +194,7 @@ function overlappingSegments(track: TrackIndex, from: MediaTime, to: MediaTime):
   track.segments.forEach((segment, i) => {
     const start = { ticks: segment.startTicks - offset, timescale: track.timescale };
     const end = { ticks: segment.startTicks + segment.durationTicks - offset, timescale: track.timescale };
-    if (isBefore(start, to) && isBefore(from, end)) wanted.push(i);
+    if (compareTimes(start, to) < 0 && compareTimes(from, end) < 0) wanted.push(i);
   });
   return wanted;
 }
@@ -254,8 +260,11 @@ function pieceOf(
     const first = track?.samples[0];
     const last = track?.samples[track.samples.length - 1];
     if (track === undefined || first === undefined || last === undefined) continue;
-    startUs = Math.min(startUs, toMicros(first.decodeTimeTicks, track.info.timescale));
-    endUs = Math.max(endUs, toMicros(last.decodeTimeTicks + last.durationTicks, track.info.timescale));
+    startUs = Math.min(startUs, rescaleTicks(first.decodeTimeTicks, track.info.timescale, MICROS, "round"));
+    endUs = Math.max(
+      endUs,
+      rescaleTicks(last.decodeTimeTicks + last.durationTicks, track.info.timescale, MICROS, "round"),
+    );
   }
   if (startUs === Infinity) return undefined;
   return { recordId, tracks, startUs: originUs === null ? startUs : Math.max(startUs, originUs), endUs };
@@ -280,8 +289,8 @@ function joinPieces(pieces: readonly Piece[]): Uint8Array {
         (joined[kind] = { info: { ...track.info, trackId: TRACK_IDS[kind] }, recordId: piece.recordId, samples: [] });
       checkSameConfiguration(kind, into, track.info, piece.recordId);
       const timescale = track.info.timescale;
-      const shiftTicks = fromMicros(offsetUs - piece.startUs, timescale);
-      const firstTicks = pieceIndex === 0 ? -Infinity : fromMicros(piece.startUs, timescale);
+      const shiftTicks = rescaleTicks(offsetUs - piece.startUs, MICROS, timescale, "round");
+      const firstTicks = pieceIndex === 0 ? -Infinity : rescaleTicks(piece.startUs, MICROS, timescale, "round");
       for (const sample of track.samples) {
         if (sample.decodeTimeTicks < firstTicks) continue;
         into.samples.push({ ...sample, decodeTimeTicks: sample.decodeTimeTicks + shiftTicks });
@@ -313,26 +322,4 @@ function checkSameConfiguration(kind: Kind, into: JoinedTrack, info: TrackInfo, 
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
-}
-
-/** Whether `a` is strictly before `b`, exactly (cross-multiplied in BigInt). */
-function isBefore(a: MediaTime, b: MediaTime): boolean {
-  return BigInt(a.ticks) * BigInt(b.timescale) < BigInt(b.ticks) * BigInt(a.timescale);
-}
-
-/** `ticks` of `timescale` in microseconds, rounded half away from zero; exact for any safe integers. */
-function toMicros(ticks: number, timescale: number): number {
-  return roundedQuotient(BigInt(ticks) * BigInt(MICROS), BigInt(timescale));
-}
-
-/** `us` microseconds in ticks of `timescale`, rounded half away from zero. Below 1 MHz a round trip through
- * `toMicros` gives back the same tick. */
-function fromMicros(us: number, timescale: number): number {
-  return roundedQuotient(BigInt(us) * BigInt(timescale), BigInt(MICROS));
-}
-
-/** numerator / denominator (> 0) rounded half away from zero. */
-function roundedQuotient(numerator: bigint, denominator: bigint): number {
-  const magnitude = (2n * (numerator < 0n ? -numerator : numerator) + denominator) / (2n * denominator);
-  return Number(numerator < 0n ? -magnitude : magnitude);
 }

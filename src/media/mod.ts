@@ -6,7 +6,7 @@
  */
 
 export type { Sample, SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
-export type { MediaTime } from "./media_time.ts";
+export { compareTimes, type MediaTime, rescaleTicks } from "./media_time.ts";
 export {
   INIT_BRANDS,
   initSegment,
