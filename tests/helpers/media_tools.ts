@@ -18,7 +18,11 @@ export async function run(cmd: string, args: string[]): Promise<{ code: number; 
 
 /** `ffmpeg -v error -i input -f null -`: decodes everything; returns what ffmpeg complained about. */
 export async function decodeErrors(input: string): Promise<string> {
-  const { stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", input, "-f", "null", "-"]);
+  // `-enc_time_base:v -1` keeps the input's time base: a live source's frames can come closer together than the
+  // frame rate ffmpeg guesses, and rounding them to that rate makes the null muxer report timestamps that are not
+  // in the recording. Equal or falling timestamps in the input are still reported.
+  const args = ["-nostdin", "-v", "error", "-i", input, "-enc_time_base:v", "-1", "-f", "null", "-"];
+  const { stderr } = await run("ffmpeg", args);
   return stderr.trim();
 }
 
