@@ -15,7 +15,7 @@ import { WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
 import { LocalObjects, OpenDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
 import { systemClock } from "./src/shared/clock.ts";
-import { ConfigError } from "./src/shared/errors.ts";
+import { ConfigError, errorMessage } from "./src/shared/errors.ts";
 import { consoleLogger, type Logger } from "./src/shared/log.ts";
 
 const USAGE = `usage: liverec [--config config.toml]
@@ -32,7 +32,7 @@ async function loadConfig(args: string[]): Promise<{ config: Config; source: str
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (explicit !== undefined || !(error instanceof Deno.errors.NotFound)) {
-      throw new ConfigError("(file)", `cannot read ${path}: ${error instanceof Error ? error.message : error}`);
+      throw new ConfigError("(file)", `cannot read ${path}: ${errorMessage(error)}`);
     }
     return { config: parseConfig(DEFAULT_CONFIG_TOML, Deno.env.toObject()), source: "built-in default" };
   }

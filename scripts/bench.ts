@@ -29,6 +29,7 @@ import {
   summarizeDurability,
   summarizeRemux,
 } from "./bench/report.ts";
+import { errorMessage } from "../src/shared/errors.ts";
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -39,7 +40,7 @@ async function main(args: string[]): Promise<number> {
   try {
     flags = parseFlags(args);
   } catch (error) {
-    console.error(`bench: ${error instanceof Error ? error.message : error}\n\n${USAGE}`);
+    console.error(`bench: ${errorMessage(error)}\n\n${USAGE}`);
     return 2;
   }
   cleanupOnSignals();

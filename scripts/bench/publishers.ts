@@ -9,6 +9,7 @@
 import process from "node:process";
 import { loadClip } from "../clip.ts";
 import { publishClip } from "../publish.ts";
+import { errorMessage } from "../../src/shared/errors.ts";
 
 /** One line of the publisher process's stdout. */
 export type PublisherEvent =
@@ -59,7 +60,7 @@ if (import.meta.main) {
         const { videoFrames, audioFrames, keyframeRequests } = result;
         emit({ event: "done", stream, videoFrames, audioFrames, keyframeRequests });
       } catch (error) {
-        emit({ event: "error", stream, message: error instanceof Error ? error.message : String(error) });
+        emit({ event: "error", stream, message: errorMessage(error) });
         throw error;
       }
     }),

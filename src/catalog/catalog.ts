@@ -14,7 +14,7 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { assert } from "../shared/assert.ts";
 import type { Clock } from "../shared/clock.ts";
-import { BadRequestError, StorageError } from "../shared/errors.ts";
+import { BadRequestError, errorMessage, StorageError } from "../shared/errors.ts";
 
 /** The schema version stored in `PRAGMA user_version`; a newer file is refused rather than misread. */
 export const CATALOG_SCHEMA_VERSION = 1;
@@ -190,7 +190,7 @@ export class Catalog {
     try {
       db = new DatabaseSync(path);
     } catch (cause) {
-      throw new StorageError(`cannot open the catalog at ${JSON.stringify(path)}: ${messageOf(cause)}`, { cause });
+      throw new StorageError(`cannot open the catalog at ${JSON.stringify(path)}: ${errorMessage(cause)}`, { cause });
     }
     try {
       if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
@@ -200,7 +200,7 @@ export class Catalog {
     } catch (cause) {
       db.close();
       if (cause instanceof StorageError) throw cause;
-      throw new StorageError(`cannot open the catalog at ${JSON.stringify(path)}: ${messageOf(cause)}`, { cause });
+      throw new StorageError(`cannot open the catalog at ${JSON.stringify(path)}: ${errorMessage(cause)}`, { cause });
     }
     return new Catalog(db, clock);
   }
@@ -553,8 +553,4 @@ function checkKeys(keys: readonly SyncKey[]): readonly SyncKey[] {
 function streamMatches(key: SyncKey, rowStream: string, requestStream: string | undefined): boolean {
   return (key.stream === undefined || key.stream === rowStream) &&
     (requestStream === undefined || requestStream === rowStream);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -5,7 +5,7 @@
  */
 
 import { parse, TomlError } from "smol-toml";
-import { ConfigError } from "../shared/errors.ts";
+import { ConfigError, errorMessage } from "../shared/errors.ts";
 import { type HostPort, isHttpUrl, isIpLiteral, isPrintable, parseHostPort, parseStunUri } from "./checks.ts";
 import { streamPatternProblem } from "./names.ts";
 import {
@@ -126,7 +126,7 @@ function parseToml(tomlText: string): TomlTable {
         `is not valid TOML: ${reason} at line ${error.line}, column ${error.column}\n\n${error.codeblock}`,
       );
     }
-    throw new ConfigError("(file)", `is not valid TOML: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigError("(file)", `is not valid TOML: ${errorMessage(error)}`);
   }
 }
 

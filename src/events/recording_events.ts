@@ -12,6 +12,7 @@ import { INDEX_NAME, parseIndex, type RecordingObserver, type RecordingView } fr
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import type { EventType, WebhookOutbox } from "./webhooks.ts";
+import { errorMessage } from "../shared/errors.ts";
 
 export interface RecordingEventsOptions {
   catalog: Catalog;
@@ -74,7 +75,7 @@ export function recordingEvents(opts: RecordingEventsOptions): { observer: Recor
           try {
             mp4Path = await mergeMp4(files, view);
           } catch (error) {
-            failure = `MP4 merge failed: ${error instanceof Error ? error.message : String(error)}`;
+            failure = `MP4 merge failed: ${errorMessage(error)}`;
             log("error", "MP4 merge failed", { recordId: view.recordId, error: failure });
           }
         }

@@ -37,7 +37,7 @@
 import { join } from "node:path";
 import { assert } from "../shared/assert.ts";
 import type { Clock } from "../shared/clock.ts";
-import { StorageError } from "../shared/errors.ts";
+import { errorMessage, StorageError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 
 /** What happened to a recording. */
@@ -258,7 +258,10 @@ export class WebhookOutbox {
       try {
         text = await Deno.readTextFile(path);
       } catch (error) {
-        log("error", "cannot read webhook delivery; left for the next start", { file: path, error: message(error) });
+        log("error", "cannot read webhook delivery; left for the next start", {
+          file: path,
+          error: errorMessage(error),
+        });
         continue;
       }
       const delivery = FILE_NAME.test(name) ? parseDelivery(name, text) : undefined;
@@ -268,7 +271,7 @@ export class WebhookOutbox {
           await Deno.rename(path, aside);
           log("error", "corrupt webhook delivery moved aside", { file: aside });
         } catch (error) {
-          log("error", "corrupt webhook delivery cannot be moved aside", { file: path, error: message(error) });
+          log("error", "corrupt webhook delivery cannot be moved aside", { file: path, error: errorMessage(error) });
         }
         continue;
       }
@@ -315,7 +318,7 @@ export class WebhookOutbox {
         await Deno.remove(temp).catch(() => {});
         await Deno.remove(path).catch(() => {});
       }
-      throw new StorageError(`cannot persist webhook event ${event.id} in ${dir}: ${message(error)}`, {
+      throw new StorageError(`cannot persist webhook event ${event.id} in ${dir}: ${errorMessage(error)}`, {
         cause: error,
       });
     }
@@ -414,7 +417,7 @@ export class WebhookOutbox {
     } catch (error) {
       if (timedOut) return `no answer within ${timeoutMs} ms`;
       if (this.#aborted) return STOPPED;
-      return message(error);
+      return errorMessage(error);
     } finally {
       clearTimeout(timer);
       route.inFlight = undefined;
@@ -431,7 +434,7 @@ export class WebhookOutbox {
       if (error instanceof Deno.errors.NotFound) return;
       this.#opts.log("error", "cannot delete delivered webhook; it will be sent again after a restart", {
         file: path,
-        error: message(error),
+        error: errorMessage(error),
       });
     });
     if (this.#pending() === 0) {
@@ -517,10 +520,6 @@ async function io<T>(what: string, path: string, action: () => Promise<T>): Prom
   try {
     return await action();
   } catch (error) {
-    throw new StorageError(`cannot ${what} webhook outbox ${path}: ${message(error)}`, { cause: error });
+    throw new StorageError(`cannot ${what} webhook outbox ${path}: ${errorMessage(error)}`, { cause: error });
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -18,6 +18,7 @@
  */
 
 import { type OnDemand, settingRangeProblem } from "../config/mod.ts";
+import { errorMessage } from "../shared/errors.ts";
 
 /** The question: which stream, on which node, published when. */
 export interface OnDemandRequest {
@@ -142,7 +143,7 @@ function parseAnswer(text: string): Outcome {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problem: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, problem: `invalid JSON: ${errorMessage(error)}` };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ok: false, problem: `invalid answer: must be a JSON object like {"record": true}, got ${shown(value)}` };
@@ -172,7 +173,7 @@ function parseAnswer(text: string): Outcome {
 function networkProblem(error: unknown, url: string): string {
   const messages: string[] = [];
   for (let cause: unknown = error; cause !== undefined && messages.length < 8;) {
-    messages.push(cause instanceof Error ? cause.message : String(cause));
+    messages.push(errorMessage(cause));
     cause = cause instanceof Error ? cause.cause : undefined;
   }
   if (messages.some((message) => /connection refused/i.test(message))) {

@@ -20,6 +20,7 @@ import { INDEX_NAME, initName, MEDIA_PATTERN, parseInitName, parseSegmentName, s
 import { renderManifests } from "./manifests.ts";
 import type { PipelineOutput } from "./pipeline.ts";
 import type { TrackKind } from "./source.ts";
+import { errorMessage } from "../shared/errors.ts";
 
 export interface FolderOptions {
   files: RecordingFiles;
@@ -245,7 +246,7 @@ export class RecordFolder {
       return true;
     } catch (error) {
       this.#storageErrors++;
-      this.#lastStorageError = error instanceof Error ? error.message : String(error);
+      this.#lastStorageError = errorMessage(error);
       this.#opts.log("error", "recording write failed", {
         recordDir: this.recordDir,
         what,

@@ -32,3 +32,8 @@ export class ConfigError extends Error {
     super(`invalid config: "${key}" ${message}`);
   }
 }
+
+/** The message of a thrown value, whatever was thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

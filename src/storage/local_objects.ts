@@ -7,7 +7,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { StorageError } from "../shared/errors.ts";
+import { errorMessage, StorageError } from "../shared/errors.ts";
 import { checkedKey, checkedPrefix } from "./keys.ts";
 import type { ByteRange } from "./object_store.ts";
 
@@ -75,7 +75,7 @@ export class LocalObjects {
       await syncFolder(dirname(path));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
-        throw new StorageError(`closing ${path} failed: ${message(error)}`, { cause: error });
+        throw new StorageError(`closing ${path} failed: ${errorMessage(error)}`, { cause: error });
       }
     }
   }
@@ -109,7 +109,7 @@ export class LocalObjects {
       return range === undefined ? await Deno.readFile(path) : await readRange(path, range);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
-      throw new StorageError(`reading ${path} failed: ${message(error)}`, { cause: error });
+      throw new StorageError(`reading ${path} failed: ${errorMessage(error)}`, { cause: error });
     }
   }
 
@@ -187,7 +187,7 @@ export class LocalObjects {
       this.#totalBytes -= size;
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
-        throw new StorageError(`deleting ${path} failed: ${message(error)}`, { cause: error });
+        throw new StorageError(`deleting ${path} failed: ${errorMessage(error)}`, { cause: error });
       }
     }
   }
@@ -206,7 +206,7 @@ export class LocalObjects {
     try {
       return await action();
     } catch (error) {
-      throw new StorageError(`cannot ${what} ${path}: ${message(error)}`, { cause: error });
+      throw new StorageError(`cannot ${what} ${path}: ${errorMessage(error)}`, { cause: error });
     }
   }
 }
@@ -273,8 +273,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,6 +6,7 @@
  */
 
 import { CREDENTIAL_KEYS } from "../config/mod.ts";
+import { errorMessage } from "../shared/errors.ts";
 
 /** What an OpenDAL error says, as far as this adapter needs it. */
 export interface OpenDalFailure {
@@ -26,7 +27,7 @@ export interface OpenDalFailure {
  * where `{message}` is `S3Error { code: "...", message: "..." ... }` / `OssError { ... }` for service errors.
  */
 export function parseOpenDalError(error: unknown): OpenDalFailure {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorMessage(error);
   const head = /^(\w+) \((permanent|temporary|persistent)\) at ([^, ]*)/.exec(text);
   const arrow = text.indexOf(" => ");
   const tail = arrow < 0 ? text : text.slice(arrow + 4);

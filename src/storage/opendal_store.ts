@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import { Operator } from "opendal";
 import { MAX_PRESIGN_EXPIRES_S } from "../config/mod.ts";
 import { assert } from "../shared/assert.ts";
-import { NotFoundError, StorageError } from "../shared/errors.ts";
+import { errorMessage, NotFoundError, StorageError } from "../shared/errors.ts";
 import { checkedKey, checkedPrefix } from "./keys.ts";
 import type { ByteRange, ObjectInfo, ObjectStore } from "./object_store.ts";
 import { describeTarget, parseOpenDalError, probeProblem, type ProbeTarget } from "./opendal_errors.ts";
@@ -64,7 +64,7 @@ export class OpenDalStore implements ObjectStore {
     try {
       op = new Operator(target.scheme, target.options);
     } catch (error) {
-      op = new StorageError(`${describeTarget(this.#target)} cannot be used: ${message(error)}`, { cause: error });
+      op = new StorageError(`${describeTarget(this.#target)} cannot be used: ${errorMessage(error)}`, { cause: error });
     }
     this.#op = op;
     this.#partSizeBytes = undefined;
@@ -88,7 +88,9 @@ export class OpenDalStore implements ObjectStore {
         await op.write(path, buffer);
       }
     } catch (error) {
-      throw new StorageError(`writing "${path}" to ${this.description} failed: ${message(error)}`, { cause: error });
+      throw new StorageError(`writing "${path}" to ${this.description} failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -103,7 +105,9 @@ export class OpenDalStore implements ObjectStore {
       return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     } catch (error) {
       if (isNotFound(error)) throw new NotFoundError(`no object "${path}"`);
-      throw new StorageError(`reading "${path}" from ${this.description} failed: ${message(error)}`, { cause: error });
+      throw new StorageError(`reading "${path}" from ${this.description} failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -116,7 +120,9 @@ export class OpenDalStore implements ObjectStore {
       return { sizeBytes: Number(meta.contentLength ?? 0n) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw new StorageError(`stat of "${path}" on ${this.description} failed: ${message(error)}`, { cause: error });
+      throw new StorageError(`stat of "${path}" on ${this.description} failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -128,7 +134,9 @@ export class OpenDalStore implements ObjectStore {
       return entries.map((entry) => entry.path()).filter((path) => !path.endsWith("/")).sort();
     } catch (error) {
       if (isNotFound(error)) return [];
-      throw new StorageError(`listing "${folder}" on ${this.description} failed: ${message(error)}`, { cause: error });
+      throw new StorageError(`listing "${folder}" on ${this.description} failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -138,7 +146,9 @@ export class OpenDalStore implements ObjectStore {
     try {
       await op.delete(path);
     } catch (error) {
-      throw new StorageError(`deleting "${path}" on ${this.description} failed: ${message(error)}`, { cause: error });
+      throw new StorageError(`deleting "${path}" on ${this.description} failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -174,7 +184,7 @@ export class OpenDalStore implements ObjectStore {
       );
       return request.method === "GET" && !needsHeaders ? request.url : undefined;
     } catch (error) {
-      throw new StorageError(`presigning "${path}" on ${this.description} failed: ${message(error)}`, {
+      throw new StorageError(`presigning "${path}" on ${this.description} failed: ${errorMessage(error)}`, {
         cause: error,
       });
     }
@@ -188,8 +198,4 @@ export class OpenDalStore implements ObjectStore {
 
 function isNotFound(error: unknown): boolean {
   return parseOpenDalError(error).kind === "NotFound";
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { NotFoundError, StorageError } from "../shared/errors.ts";
+import { errorMessage, NotFoundError, StorageError } from "../shared/errors.ts";
 import type { LocalObjects } from "./local_objects.ts";
 import type { ByteRange, ObjectInfo, ObjectStore } from "./object_store.ts";
 import type { UploadQueue, UploadStatus } from "./upload_queue.ts";
@@ -140,7 +140,7 @@ export class RecordingFiles {
       await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(recording));
       await Deno.rename(`${path}.tmp`, path);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       throw new StorageError(`cannot record in ${this.#opts.local.dir}: ${reason}`, { cause: error });
     }
   }

@@ -13,6 +13,7 @@ import { dirname } from "node:path";
 import type { Logger } from "../shared/log.ts";
 import type { LocalObjects } from "./local_objects.ts";
 import type { ObjectStore } from "./object_store.ts";
+import { errorMessage } from "../shared/errors.ts";
 
 /** Objects rewritten in place while a recording runs; everything else is written once. */
 const MUTABLE = /(?:^|\/)(?:index\.json|manifest\.mpd|[^/]+\.m3u8)$/;
@@ -109,7 +110,7 @@ export class UploadQueue {
         }
       } catch (error) {
         this.#status.failedAttempts++;
-        this.#status.lastError = error instanceof Error ? error.message : String(error);
+        this.#status.lastError = errorMessage(error);
         log("warn", "upload failed; will retry", { error: this.#status.lastError, retryInMs: backoffMs });
         await this.#sleepUntilWoken(backoffMs, false);
         backoffMs = Math.min(backoffMs * 2, retryMaxMs);
