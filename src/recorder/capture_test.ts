@@ -385,3 +385,22 @@ Deno.test("recovery gives a crashed second recording only its own segments, neve
     ["r2", 3, 1],
   ]);
 });
+
+Deno.test("recovery that cannot list the store leaves the recording for the next start instead of half-finishing it", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource();
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const crashed = session(files, source, clock, "r1");
+  await crashed.start();
+  source.replay(2.5, clock);
+  await crashed.folder.idle();
+  const store = files.store as MemoryStore;
+  const list = store.list;
+  store.list = () => Promise.reject(new StorageError("listing failed: store down"));
+  assert.deepEqual(await recoverRecordings(files, { nowMs: () => clock.ms }, silentLogger), []);
+  assert.deepEqual((await files.activeRecordings()).map((a) => a.recordId), ["r1"], "its marker stays");
+  store.list = list;
+  const [recovered] = await recoverRecordings(files, { nowMs: () => clock.ms }, silentLogger);
+  assert.equal(recovered?.recordId, "r1");
+  assert.deepEqual(await files.activeRecordings(), []);
+});

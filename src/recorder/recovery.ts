@@ -24,7 +24,10 @@ export interface RecoveredRecording {
   durationS: number;
 }
 
-/** Finishes every interrupted recording; one that cannot be recovered is logged and left for inspection. */
+/**
+ * Finishes every interrupted recording. One that cannot be recovered now (say, its object store cannot be read) is
+ * logged and keeps its marker, so the next start tries again.
+ */
 export async function recoverRecordings(
   files: RecordingFiles,
   clock: Clock,

@@ -114,10 +114,10 @@ export class RecordingFiles {
     return local !== undefined ? { sizeBytes: local.sizeBytes } : await this.#opts.store.stat(key);
   }
 
-  /** Closed objects below `prefix`, local and stored. */
+  /** Closed objects below `prefix`, local and stored; a store that cannot list makes this throw its StorageError. */
   async list(prefix: string): Promise<string[]> {
-    const stored = await this.#opts.store.list(prefix).catch(() => []);
-    return [...new Set([...(await this.#opts.local.list(prefix)), ...stored])].sort();
+    const [local, stored] = await Promise.all([this.#opts.local.list(prefix), this.#opts.store.list(prefix)]);
+    return [...new Set([...local, ...stored])].sort();
   }
 
   status(): FilesStatus {
