@@ -119,30 +119,32 @@ Deno.test("a second publisher of a live stream is refused with 409", async () =>
   }
 });
 
-Deno.test("SIGTERM finalizes a recording in progress before the service exits", async () => {
-  const service = await startService({ toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n` });
-  let code = -1;
-  const abort = new AbortController();
-  const publishing = publishClip({ url: `${service.url}/whip/term`, seconds: 30, clip, signal: abort.signal })
-    .catch(() => undefined);
-  try {
-    await waitFor(
-      "a few segments",
-      async () => ((await recordStatus(service, "term")).segments ?? 0) >= 4 || undefined,
-    );
-  } finally {
-    code = await service.stop("SIGTERM");
-    abort.abort();
-    await publishing;
-  }
-  assert.equal(code, 0);
-  assert.match(service.logs(), /stopping: finalizing recordings/);
-  const mpd = join(service.root, "term", todayFolder(), "manifest.mpd");
-  assert.match(await Deno.readTextFile(mpd), /type="static"/);
-  assert.equal(await decodeErrors(mpd), "");
-  const { durationS } = await probe(mpd);
-  assert.ok(durationS >= 3, `finalized ${durationS} s`);
-});
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal} finalizes a recording in progress before the service exits`, async () => {
+    const service = await startService({ toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n` });
+    let code = -1;
+    const abort = new AbortController();
+    const publishing = publishClip({ url: `${service.url}/whip/${signal}`, seconds: 30, clip, signal: abort.signal })
+      .catch(() => undefined);
+    try {
+      await waitFor(
+        "a few segments",
+        async () => ((await recordStatus(service, signal)).segments ?? 0) >= 4 || undefined,
+      );
+    } finally {
+      code = await service.stop(signal);
+      abort.abort();
+      await publishing;
+    }
+    assert.equal(code, 0);
+    assert.match(service.logs(), /stopping: finalizing recordings/);
+    const mpd = join(service.root, signal, todayFolder(), "manifest.mpd");
+    assert.match(await Deno.readTextFile(mpd), /type="static"/);
+    assert.equal(await decodeErrors(mpd), "");
+    const { durationS } = await probe(mpd);
+    assert.ok(durationS >= 3, `finalized ${durationS} s`);
+  });
+}
 
 Deno.test("the answer is ICE-lite, DTLS passive, with host candidates from [webrtc]: public IPs, loopback, the UDP port range", async () => {
   const service = await startService({
