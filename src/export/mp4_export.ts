@@ -1,7 +1,8 @@
 /**
  * MP4 export of stored recordings: reads the init and media segments of recorded periods back through a ReadObject
  * port and remuxes them into one progressive (faststart) MP4, either whole recordings or "from wall-clock A for N
- * seconds" across segments, periods and recordings. Remux only: nothing is decoded or re-encoded. It does not find
+ * seconds" across segments, periods and recordings; a range can also be a fragmented MP4 ("fmp4": the same samples
+ * with the same timing, written by fragmentedMp4). Remux only: nothing is decoded or re-encoded. It does not find
  * the periods (the caller reads index.json and passes them in time order) and does not stream: the file is built in
  * memory, which is why a range is capped at six hours.
  *
@@ -16,14 +17,16 @@
  * - A missing segment object is skipped and the export goes on: a recording that lost a segment still exports,
  *   with a gap where the segment was (the frame before it lasts across the gap). A missing init segment drops its
  *   track of that period the same way.
- * - progressiveMp4 writes one sample entry per track, so periods joined into one file must share the video avcC
- *   (and timescale) and the Opus channel count; otherwise this throws UnsupportedError. The first period's dOps is
- *   used, so a later period's Opus pre-skip is not applied (a few milliseconds of decoder warm-up are heard).
+ * - progressiveMp4 and fragmentedMp4 write one sample entry per track, so periods joined into one file must share
+ *   the video avcC (and timescale) and the Opus channel count; otherwise this throws UnsupportedError, in either
+ *   format. The first period's dOps is used, so a later period's Opus pre-skip is not applied (a few milliseconds of
+ *   decoder warm-up are heard).
  */
 
 import { expandNumberTemplate, type PeriodIndex, type TrackIndex } from "../manifest/mod.ts";
 import {
   compareTimes,
+  fragmentedMp4,
   type MediaTime,
   type Mp4Track,
   progressiveMp4,
@@ -50,11 +53,18 @@ export interface StoredPeriod {
 /** Longest range `rangeMp4` exports: six hours, in milliseconds. */
 export const MAX_RANGE_MS = 6 * 60 * 60 * 1000;
 
+/** What `rangeMp4` writes: a progressive (faststart) MP4, or a fragmented one (moov with mvex, then moof + mdat). */
+export const EXPORT_FORMATS = ["mp4", "fmp4"] as const;
+export type ExportFormat = typeof EXPORT_FORMATS[number];
+
 /** How many segment reads run at once. */
 const READ_CONCURRENCY = 8;
 
 /** The common timeline of a file and of a period's span: microseconds. */
 const MICROS = 1_000_000;
+
+/** Time 0 of the joined tracks, where the first piece's span starts: time 0 of the file. */
+const FILE_ORIGIN: MediaTime = { ticks: 0, timescale: MICROS };
 
 const KINDS = ["video", "audio"] as const;
 type Kind = typeof KINDS[number];
@@ -96,21 +106,23 @@ export async function recordingMp4(read: ReadObject, periods: readonly StoredPer
     const ids = periods.map(({ period }) => JSON.stringify(period.recordId)).join(", ");
     throw new NotFoundError(`no stored samples in recording ${ids === "" ? "(no periods)" : ids}`);
   }
-  return joinPieces(pieces);
+  return progressiveMp4(joinPieces(pieces), { origin: FILE_ORIGIN });
 }
 
 /**
- * "From wall-clock `startMs` for `durationMs`" across segments, periods and recordings, as one MP4. `periods` may
- * come from several folders and recordings, in time order. Only the segments overlapping the range are read; within
- * each period selectRange's rule applies (video from the keyframe at or before the start, audio overlapping from
- * there), and the periods are joined as in `recordingMp4`. A missing segment object is skipped. Throws
- * BadRequestError for an invalid range (not finite, duration not in (0, 6 h]), NotFoundError when nothing was
- * recorded in it, UnsupportedError when the periods joined have different codec configurations.
+ * "From wall-clock `startMs` for `durationMs`" across segments, periods and recordings, as one MP4 of `format`
+ * (progressive by default). `periods` may come from several folders and recordings, in time order. Only the segments
+ * overlapping the range are read; within each period selectRange's rule applies (video from the keyframe at or
+ * before the start, audio overlapping from there), and the periods are joined as in `recordingMp4`. A missing segment
+ * object is skipped. Both formats hold the same samples with the same timing. Throws BadRequestError for an invalid
+ * range (not finite, duration not in (0, 6 h]), NotFoundError when nothing was recorded in it, UnsupportedError when
+ * the periods joined have different codec configurations.
  */
 export async function rangeMp4(
   read: ReadObject,
   periods: readonly StoredPeriod[],
   range: { startMs: number; durationMs: number },
+  format: ExportFormat = "mp4",
 ): Promise<Uint8Array> {
   checkRange(range);
   const pieces: Piece[] = [];
@@ -123,7 +135,10 @@ export async function rangeMp4(
       `nothing recorded from ${new Date(range.startMs).toISOString()} for ${range.durationMs / 1000} s`,
     );
   }
-  return joinPieces(pieces);
+  const tracks = joinPieces(pieces);
+  return format === "fmp4"
+    ? fragmentedMp4(tracks, { origin: FILE_ORIGIN })
+    : progressiveMp4(tracks, { origin: FILE_ORIGIN });
 }
 
 /** Largest |time value| a Date holds (ECMA-262 §21.4.1.22), so the range start can be named in a message. */
@@ -140,8 +155,10 @@ function checkRange({ startMs, durationMs }: { startMs: number; durationMs: numb
   }
 }
 
-/** The part of one period that a range export takes, reading only the segments it needs: video first, for the
- * keyframe the clip starts at, then the audio overlapping from there. */
+/**
+ * The part of one period that a range export takes, reading only the segments it needs: video first, for the
+ * keyframe the clip starts at, then the audio overlapping from there.
+ */
 async function rangePiece(
   read: ReadObject,
   { recordDir, period }: StoredPeriod,
@@ -277,8 +294,11 @@ interface JoinedTrack {
   samples: SampleWithTime[];
 }
 
-/** The pieces back to back as one progressive MP4 (see the file comment for the rules at a join). */
-function joinPieces(pieces: readonly Piece[]): Uint8Array {
+/**
+ * The pieces back to back as the tracks of one file, the first piece's span starting at FILE_ORIGIN (see the file
+ * comment for the rules at a join).
+ */
+function joinPieces(pieces: readonly Piece[]): Mp4Track[] {
   const joined: Partial<Record<Kind, JoinedTrack>> = {};
   let offsetUs = 0;
   pieces.forEach((piece, pieceIndex) => {
@@ -298,8 +318,7 @@ function joinPieces(pieces: readonly Piece[]): Uint8Array {
     }
     offsetUs += piece.endUs - piece.startUs;
   });
-  const tracks = KINDS.map((kind) => joined[kind]).filter((track) => track !== undefined);
-  return progressiveMp4(tracks, { origin: { ticks: 0, timescale: MICROS } });
+  return KINDS.map((kind) => joined[kind]).filter((track) => track !== undefined);
 }
 
 /** Throws UnsupportedError, naming both recordings, when `info` cannot share the sample entry of `into`. */

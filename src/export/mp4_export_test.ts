@@ -1,8 +1,8 @@
 /**
- * recordingMp4 and rangeMp4 over real stored recordings: x264 and libopus output cut by the Segmenter into the
- * objects and index entries a recording leaves in storage (held in a Map), exported, and judged by ffprobe and ffmpeg
- * and by reading the samples back with mp4box.js. Skipped (ignored) where ffmpeg is not installed, except the range
- * checks, which need no media.
+ * recordingMp4 and rangeMp4 (progressive, and fragmented for "fmp4") over real stored recordings: x264 and libopus
+ * output cut by the Segmenter into the objects and index entries a recording leaves in storage (held in a Map),
+ * exported, and judged by ffprobe and ffmpeg and by reading the samples back with mp4box.js. Skipped (ignored) where
+ * ffmpeg is not installed, except the range checks, which need no media.
  */
 
 import assert from "node:assert/strict";
@@ -165,8 +165,10 @@ interface Probed {
   streams: { codec_type: string; start_time: string; duration: string; nb_read_frames: string }[];
 }
 
-/** ffprobe's view of `bytes` (written to a temp file), with frames counted by decoding, and what ffmpeg complains
- * about while decoding every stream (nothing, for a good file). */
+/**
+ * ffprobe's view of `bytes` (written to a temp file), with frames counted by decoding, and what ffmpeg complains
+ * about while decoding every stream (nothing, for a good file).
+ */
 async function judge(bytes: Uint8Array): Promise<{ probe: Probed; decodeErrors: string; firstVideoFrame?: string }> {
   const path = await Deno.makeTempFile({ prefix: "liverec-export-", suffix: ".mp4" });
   try {
@@ -209,6 +211,53 @@ function samplesOf(bytes: Uint8Array): { video: Uint8Array[]; audio: Uint8Array[
   };
   const data = (samples: { data?: Uint8Array }[]) => samples.map((s) => new Uint8Array(s.data ?? new Uint8Array()));
   return { video: data(of("avc1")), audio: data(of("Opus")), videoDts: of("avc1").map((s) => s.dts) };
+}
+
+/** A sample as mp4box.js reads it back, times in its track's timescale. */
+interface ReadSample {
+  dts: number;
+  duration: number;
+  ctsOffset: number;
+  isSync: boolean;
+  data: Uint8Array;
+}
+
+/** mp4box.js's view of a file: whether it is fragmented, its top-level boxes, and each track's samples and edits. */
+function readBack(bytes: Uint8Array) {
+  const parsed = parseMp4(bytes);
+  const track = (codec: string) => {
+    const info = parsed.info.tracks.find((t) => t.codec.startsWith(codec));
+    const samples = info === undefined ? [] : parsed.samples.get(info.id) ?? [];
+    return {
+      edits: info?.edits?.map((e) => ({ duration: e.segment_duration, mediaTime: e.media_time })) ?? [],
+      samples: samples.map((s): ReadSample => ({
+        dts: s.dts,
+        duration: s.duration,
+        ctsOffset: s.cts - s.dts,
+        isSync: s.is_sync,
+        data: new Uint8Array(s.data ?? new Uint8Array()),
+      })),
+    };
+  };
+  return {
+    isFragmented: parsed.info.isFragmented,
+    boxes: parsed.file.boxes.map((box) => box.type),
+    video: track("avc1"),
+    audio: track("Opus"),
+  };
+}
+
+/**
+ * `fragmented` holds the samples of `progressive` with the same durations, composition offsets and sync flags,
+ * its decode times continuous (each the previous one plus its duration) and shifted by at most a constant.
+ */
+function sameTiming(fragmented: readonly ReadSample[], progressive: readonly ReadSample[], what: string): void {
+  sameSamples(fragmented.map((s) => s.data), progressive.map((s) => s.data), what);
+  const shape = (samples: readonly ReadSample[]) =>
+    samples.map((s) => ({ dts: s.dts - samples[0]!.dts, duration: s.duration, cts: s.ctsOffset, sync: s.isSync }));
+  assert.deepEqual(shape(fragmented), shape(progressive), `${what}: timing`);
+  const gap = fragmented.findIndex((s, i) => i > 0 && s.dts !== fragmented[i - 1]!.dts + fragmented[i - 1]!.duration);
+  assert.equal(gap, -1, `${what}: decode time of sample ${gap} does not continue the one before`);
 }
 
 function sameSamples(actual: Uint8Array[], expected: Uint8Array[], what: string): void {
@@ -368,6 +417,64 @@ Deno.test({
 });
 
 Deno.test({
+  name: "rangeMp4 as fmp4 is fragmented and holds the progressive export's samples and timing, from the keyframe",
+  ignore: !HAS_FFMPEG,
+  async fn() {
+    const objects = new Map<string, Uint8Array>();
+    // r1's audio 0.51 s late, so a packet straddles its keyframe at 1.0 s; r2 a minute later, audio 0.1 s behind.
+    const [first, second] = await storeTwoPeriods(objects, T0 + 60_000, {
+      first: { audioDelayTicks: 24480 },
+      second: { audioDelayTicks: 4800 },
+    });
+    const periods = [first.stored, second.stored];
+    const ranges = [
+      // Across the join: r1 from its keyframe at 1.0 s (audio trimmed by an edit), then r2's first 1.5 s.
+      { name: "across the join", range: { startMs: T0 + 1500, durationMs: 60_000 }, frames: 30 + 45 },
+      // Inside r2: its audio starts 0.1 s after the keyframe (an empty edit, as in the progressive file).
+      { name: "late audio", range: { startMs: T0 + 60_200, durationMs: 1000 }, frames: 36 },
+    ];
+    for (const { name, range, frames } of ranges) {
+      const progressive = await rangeMp4(reader(objects), periods, range);
+      const fragmented = await rangeMp4(reader(objects), periods, range, "fmp4");
+
+      const mp4 = readBack(progressive);
+      const fmp4 = readBack(fragmented);
+      assert.ok(!mp4.isFragmented && fmp4.isFragmented, `${name}: only the fmp4 is fragmented`);
+      assert.deepEqual(fmp4.boxes.slice(0, 2), ["ftyp", "moov"], name);
+      const fragments = fmp4.boxes.slice(2);
+      assert.ok(fragments.length >= 4 && fragments.every((type, i) => type === ["moof", "mdat"][i % 2]), name);
+      for (const kind of ["video", "audio"] as const) {
+        sameTiming(fmp4[kind].samples, mp4[kind].samples, `${name}: ${kind}`);
+        assert.equal(fmp4[kind].samples[0]?.dts, 0, `${name}: ${kind} decode times start at 0`);
+        assert.deepEqual(fmp4[kind].edits, mp4[kind].edits, `${name}: ${kind} edits`);
+      }
+      assert.equal(fmp4.video.samples.length, frames, `${name}: video frames`);
+      assert.ok(fmp4.video.samples[0]?.isSync, `${name}: the first frame is a keyframe`);
+
+      const judgedMp4 = await judge(progressive);
+      const judgedFmp4 = await judge(fragmented);
+      assert.equal(judgedFmp4.decodeErrors, "", `${name}: ffmpeg decodes the fmp4 silently`);
+      assert.equal(judgedFmp4.firstVideoFrame, "I key", name);
+      // ffmpeg (5.1) does not trim a fragmented track's head by its edit list, it only shifts it: the straddling
+      // packet shows from 10 ms before 0, and the file lasts that much longer. Everything else agrees exactly.
+      for (const type of ["video", "audio"] as const) {
+        const [a, b] = [stream(judgedFmp4.probe, type), stream(judgedMp4.probe, type)];
+        assert.equal(a.nb_read_frames, b.nb_read_frames, `${name}: ${type} frames`);
+        assertNear(a.start_time, Number(b.start_time), PACKET_S, `${name}: ${type} start`);
+      }
+      const duration = Number(judgedMp4.probe.format.duration);
+      assertNear(judgedFmp4.probe.format.duration, duration, PACKET_S, `${name}: duration`);
+    }
+    // The straddling packet is skipped by a media_time of 10 ms; the late audio is put 0.1 s in by an empty edit.
+    const edits = async (range: { startMs: number; durationMs: number }) =>
+      readBack(await rangeMp4(reader(objects), periods, range, "fmp4")).audio.edits;
+    assert.deepEqual(await edits(ranges[0]!.range), [{ duration: 3010, mediaTime: 480 }]);
+    const lateEdits = [{ duration: 100, mediaTime: -1 }, { duration: 1100, mediaTime: 0 }];
+    assert.deepEqual(await edits(ranges[1]!.range), lateEdits);
+  },
+});
+
+Deno.test({
   name: "a missing segment is skipped: the recording still exports, and a range of only lost segments is not found",
   ignore: !HAS_FFMPEG,
   async fn() {
@@ -448,6 +555,10 @@ Deno.test({
       differs(`"r1" and "r2"`, "avcC"),
     );
     await assert.rejects(
+      rangeMp4(read, [first.stored, otherVideo.stored], { startMs: T0, durationMs: 15_000 }, "fmp4"),
+      differs(`"r1" and "r2"`, "avcC"),
+    );
+    await assert.rejects(
       rangeMp4(read, [first.stored, otherAudio.stored], { startMs: T0, durationMs: 25_000 }),
       differs(`"r1" and "r3"`, "Opus channels 2 vs 1"),
     );
@@ -522,6 +633,12 @@ Deno.test({
     assert.deepEqual(judged.probe.streams.map((s) => s.codec_type), ["audio"]);
     assert.equal(judged.probe.streams[0]?.nb_read_frames, "50");
     assertNear(judged.probe.format.duration, 1, PACKET_S, "duration");
+    const fragmented = await rangeMp4(reader(objects), [silent.stored, radio.stored], {
+      startMs: T0 + 30_500,
+      durationMs: 1000,
+    }, "fmp4");
+    sameTiming(readBack(fragmented).audio.samples, readBack(range).audio.samples, "audio-only fmp4");
+    assert.deepEqual(readBack(fragmented).video.samples, [], "no video track in the fmp4");
   },
 });
 

@@ -1,8 +1,9 @@
 /**
  * ISO BMFF box writers for fragmented MP4 (ISO/IEC 14496-12:2022), one function per fourcc, each writing one spec
- * field per line into a ByteWriter. Only what a single-track CMAF init and media segment needs: no sidx, no edts,
- * no sample groups, no encryption. Codec configuration records (avcC, dOps) are copied, never parsed. The headers
- * take durations and the mdat header stands alone so that mp4_boxes.ts reuses them for progressive files.
+ * field per line into a ByteWriter. Only what a single-track CMAF init and media segment needs, and a moov of several
+ * tracks for a fragmented export file (whose edit lists mp4_boxes.ts writes): no sidx, no sample groups, no
+ * encryption. Codec configuration records (avcC, dOps) are copied, never parsed. The headers take durations and the
+ * mdat header stands alone so that mp4_boxes.ts reuses them for progressive files.
  */
 
 import type { ByteWriter } from "./byte_writer.ts";
@@ -62,17 +63,23 @@ function u32or64(w: ByteWriter, version: number, value: number): void {
   else w.u32(value);
 }
 
-/** Movie box of a fragmented file: header, one track, and mvex announcing fragments (ISO/IEC 14496-12 §8.2.1). */
-export function moov(w: ByteWriter, track: TrackInfo): void {
+/**
+ * Movie box of a fragmented file: header, a trak per track (one in a CMAF header), and mvex announcing fragments
+ * (ISO/IEC 14496-12 §8.2.1). `edts`, when given, writes a track's edit list box, if it has one (mp4_boxes.ts has
+ * the writer), between its header and media.
+ */
+export function moov(w: ByteWriter, tracks: readonly TrackInfo[], edts?: (track: TrackInfo) => void): void {
   w.box("moov", () => {
-    mvhd(w, { timescale: 1000, nextTrackId: track.trackId + 1 });
-    trak(w, track);
-    mvex(w, track.trackId);
+    mvhd(w, { timescale: 1000, nextTrackId: Math.max(0, ...tracks.map((track) => track.trackId)) + 1 });
+    for (const track of tracks) trak(w, track, edts);
+    mvex(w, tracks.map((track) => track.trackId));
   });
 }
 
-/** Movie header; duration 0 (the default) when the samples live in fragments, else the presentation duration in
- * `timescale` ticks; version 1 only when it does not fit 32 bits (ISO/IEC 14496-12 §8.2.2). */
+/**
+ * Movie header; duration 0 (the default) when the samples live in fragments, else the presentation duration in
+ * `timescale` ticks; version 1 only when it does not fit 32 bits (ISO/IEC 14496-12 §8.2.2).
+ */
 export function mvhd(
   w: ByteWriter,
   input: { timescale: number; nextTrackId: number; durationTicks?: number },
@@ -94,16 +101,19 @@ export function mvhd(
   });
 }
 
-/** Track box: header and media (ISO/IEC 14496-12 §8.3.1). */
-export function trak(w: ByteWriter, track: TrackInfo): void {
+/** Track box: header, the edit list `edts` writes if any, and media (ISO/IEC 14496-12 §8.3.1). */
+export function trak(w: ByteWriter, track: TrackInfo, edts?: (track: TrackInfo) => void): void {
   w.box("trak", () => {
     tkhd(w, track);
+    edts?.(track);
     mdia(w, track);
   });
 }
 
-/** Track header; `durationTicks` in the movie timescale, 0 (the default) in a fragmented file; version 1 only when
- * it needs 64 bits; width and height are 0 for audio (ISO/IEC 14496-12 §8.3.2). */
+/**
+ * Track header; `durationTicks` in the movie timescale, 0 (the default) in a fragmented file; version 1 only when
+ * it needs 64 bits; width and height are 0 for audio (ISO/IEC 14496-12 §8.3.2).
+ */
 export function tkhd(w: ByteWriter, track: TrackInfo, durationTicks = 0): void {
   const codec = track.codec;
   const isAudio = codec.kind === "opus";
@@ -134,8 +144,10 @@ export function mdia(w: ByteWriter, track: TrackInfo): void {
   });
 }
 
-/** Media header: the track timescale every tick count refers to, and the media's duration in it, 0 (the default)
- * in a fragmented file; version 1 only when it needs 64 bits (ISO/IEC 14496-12 §8.4.2). */
+/**
+ * Media header: the track timescale every tick count refers to, and the media's duration in it, 0 (the default)
+ * in a fragmented file; version 1 only when it needs 64 bits (ISO/IEC 14496-12 §8.4.2).
+ */
 export function mdhd(w: ByteWriter, timescale: number, durationTicks = 0): void {
   const version = durationTicks > U32_MAX ? 1 : 0;
   w.fullBox("mdhd", version, 0, () => {
@@ -273,9 +285,11 @@ export function dOps(w: ByteWriter, payload: Uint8Array): void {
   });
 }
 
-/** Movie extends box: the file is fragmented (ISO/IEC 14496-12 §8.8.1). */
-export function mvex(w: ByteWriter, trackId: number): void {
-  w.box("mvex", () => trex(w, trackId));
+/** Movie extends box: the file is fragmented, with a trex per track (ISO/IEC 14496-12 §8.8.1). */
+export function mvex(w: ByteWriter, trackIds: readonly number[]): void {
+  w.box("mvex", () => {
+    for (const trackId of trackIds) trex(w, trackId);
+  });
 }
 
 /** Track extends box; defaults are unused because every trun carries all per-sample fields (§8.8.3). */
@@ -356,8 +370,10 @@ export function mdatHeaderSize(payloadBytes: number): number {
   return payloadBytes + 8 > 0xffff_ffff ? 16 : 8;
 }
 
-/** Header of the media data box holding `payloadBytes`; a 64-bit largesize past 2^32 - 1 bytes (§4.2, §8.1.1). The
- * payload itself is written (or streamed) by the caller. */
+/**
+ * Header of the media data box holding `payloadBytes`; a 64-bit largesize past 2^32 - 1 bytes (§4.2, §8.1.1). The
+ * payload itself is written (or streamed) by the caller.
+ */
 export function mdatHeader(w: ByteWriter, payloadBytes: number): void {
   if (mdatHeaderSize(payloadBytes) === 8) {
     w.u32(8 + payloadBytes); // size

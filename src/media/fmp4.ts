@@ -1,7 +1,8 @@
 /**
  * Init segments, media segments and the fragments that continue them, for single-track fragmented MP4 (ISO/IEC
  * 14496-12, CMAF-compatible), each produced as one Uint8Array sized in a measuring pass and filled in a second pass,
- * so sample bytes are copied exactly once. No sidx, no edit list: Opus pre-skip is left to the dOps PreSkip field.
+ * so sample bytes are copied exactly once. No sidx, and no edit list in an init segment: Opus pre-skip is left to the
+ * dOps PreSkip field.
  */
 
 import { type ByteWriter, encode, measure } from "./byte_writer.ts";
@@ -29,7 +30,7 @@ export function initSegment(track: TrackInfo): Uint8Array {
   assert(Number.isInteger(track.timescale) && track.timescale >= 1, `timescale must be >= 1, got ${track.timescale}`);
   return encode((w) => {
     ftyp(w, INIT_BRANDS);
-    moov(w, track);
+    moov(w, [track]);
   });
 }
 
@@ -54,6 +55,14 @@ export function mediaFragment(args: MediaSegmentInput): Uint8Array {
 }
 
 function encodeFragment(args: MediaSegmentInput, withStyp: boolean): Uint8Array {
+  return encode((w: ByteWriter) => {
+    if (withStyp) styp(w, SEGMENT_BRANDS);
+    writeFragment(w, args);
+  });
+}
+
+/** moof + mdat of one track fragment, written into `w` (fmp4_file.ts writes whole files of them). */
+export function writeFragment(w: ByteWriter, args: MediaSegmentInput): void {
   let payloadBytes = 0;
   for (const sample of args.samples) payloadBytes += sample.data.byteLength;
   const fragment = {
@@ -64,11 +73,7 @@ function encodeFragment(args: MediaSegmentInput, withStyp: boolean): Uint8Array 
     samples: args.samples,
   };
   // With default-base-is-moof the first sample starts right after the moof and the mdat header.
-  const moofBytes = measure((w) => moof(w, fragment));
-  fragment.dataOffset = moofBytes + mdatHeaderSize(payloadBytes);
-  return encode((w: ByteWriter) => {
-    if (withStyp) styp(w, SEGMENT_BRANDS);
-    moof(w, fragment);
-    mdat(w, args.samples);
-  });
+  fragment.dataOffset = measure((m) => moof(m, fragment)) + mdatHeaderSize(payloadBytes);
+  moof(w, fragment);
+  mdat(w, args.samples);
 }

@@ -1,12 +1,14 @@
 /**
  * Public surface of src/media: single-track fragmented MP4 writers, the segmenter that emits fragments as they
  * complete, the scanner that finds the complete fragments of a torn segment, the readers that turn init and media
- * segments back into samples, and the progressive (faststart) MP4 export with its time-range selection. Everything
- * else in this folder (the byte writer, individual box writers, the layout planner) is private to it.
+ * segments back into samples, and the progressive (faststart) and fragmented MP4 exports with their time-range
+ * selection. Everything else in this folder (the byte writer, individual box writers, the layout planner) is private
+ * to it.
  */
 
 export type { Sample, SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
 export { compareTimes, type MediaTime, rescaleTicks } from "./media_time.ts";
+export { fragmentedMp4, type FragmentedMp4Options } from "./fmp4_file.ts";
 export {
   INIT_BRANDS,
   initSegment,

@@ -52,8 +52,10 @@ export interface Mp4Track<S extends SampleShape = SampleWithTime> {
 
 /** Options of `progressiveMp4`. */
 export interface ProgressiveMp4Options {
-  /** Time on the recording timeline that becomes 0 in the file; default: the earliest presentation start of any
-   * track. A track starting later gets an empty edit, one starting earlier an edit that skips its head. */
+  /**
+   * Time on the recording timeline that becomes 0 in the file; default: the earliest presentation start of any
+   * track. A track starting later gets an empty edit, one starting earlier an edit that skips its head.
+   */
   origin?: MediaTime;
   /** Timescale of mvhd, tkhd and elst durations. Default 1000. */
   movieTimescale?: number;
@@ -61,8 +63,10 @@ export interface ProgressiveMp4Options {
   chunkDurationMs?: number;
 }
 
-/** Brands of a progressive MP4 as most tools write them: ISO base media, version 2 features, AVC, MP4 v1 (§4.3).
- * "avc1" is listed only when a track is H.264. */
+/**
+ * Brands of a progressive MP4 as most tools write them: ISO base media, version 2 features, AVC, MP4 v1 (§4.3).
+ * "avc1" is listed only when a track is H.264.
+ */
 function progressiveBrands(hasAvc: boolean): Brands {
   return {
     majorBrand: "isom",
@@ -91,8 +95,10 @@ export interface Mp4Layout<S extends SampleShape = SampleWithTime> {
   sizeBytes: number;
 }
 
-/** A progressive MP4 with moov before mdat holding every sample of `tracks` (empty tracks are left out). Throws
- * BadRequestError when no track has samples or decode times do not increase. */
+/**
+ * A progressive MP4 with moov before mdat holding every sample of `tracks` (empty tracks are left out). Throws
+ * BadRequestError when no track has samples or decode times do not increase.
+ */
 export function progressiveMp4(tracks: readonly Mp4Track[], opts: ProgressiveMp4Options = {}): Uint8Array {
   const parts = progressiveMp4Parts(tracks, opts);
   const bytes = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
@@ -199,6 +205,15 @@ export function layoutProgressiveMp4<S extends SampleShape>(
   };
 }
 
+/**
+ * The edit list that puts `track` on a movie timeline starting at `origin`, as progressiveMp4 writes it (see the file
+ * comment); a fragmented file of the same samples gives its tracks the same. Throws BadRequestError as progressiveMp4
+ * does when decode times do not increase or the track ends before `origin`.
+ */
+export function trackEdits(track: Mp4Track<SampleShape>, origin: MediaTime, movieTimescale: number): EditEntry[] {
+  return editsOf(track.info, trackTiming(track), origin, movieTimescale).edits;
+}
+
 /** A track's sample timing tables and where its presentation starts. */
 interface TrackTiming {
   timeToSample: TimeToSampleEntry[];
@@ -253,8 +268,10 @@ function trackTiming(track: Mp4Track<SampleShape>): TrackTiming {
   };
 }
 
-/** The edit list placing a track's presentation on the movie timeline that starts at `origin`, and the track's
- * duration on it (see the file comment). Durations in the movie timescale round up so no sample is cut off. */
+/**
+ * The edit list placing a track's presentation on the movie timeline that starts at `origin`, and the track's
+ * duration on it (see the file comment). Durations in the movie timescale round up so no sample is cut off.
+ */
 function editsOf(
   info: TrackInfo,
   timing: TrackTiming,

@@ -1,0 +1,144 @@
+/**
+ * A whole fragmented MP4 file of timed samples (the fMP4 export), written with the recorder's own init and fragment
+ * writers: one moov with a trak per track, then each track's samples in fragments of about `fragmentDurationMs`
+ * (1 s), a video fragment opening on a sync sample, interleaved in order of their first decode time and numbered
+ * 1, 2, 3... across the file. Timing is progressiveMp4's (mp4_file.ts), so both files hold the same samples with
+ * the same durations on the same timeline:
+ * - Decode times are authoritative: a sample lasts until the next one of its track decodes (its own `durationTicks`
+ *   only for the last), so each track's media timeline runs from 0 at its first sample, each fragment's tfdt
+ *   continues the previous one's, and a gap stays a gap.
+ * - Each track gets progressiveMp4's edit list for `origin` (default: the earliest presentation start): an empty
+ *   edit for a track that starts later, a media_time skipping the head of one that starts earlier (an Opus packet
+ *   straddling the keyframe a clip starts at). Edit lists in a fragmented file are allowed (ISO/IEC 14496-12 §8.6.5)
+ *   but not honoured everywhere: ffmpeg 5.1 shifts such a head to before 0 instead of trimming it.
+ */
+
+import { type Brands, ftyp, moov } from "./boxes.ts";
+import { encode } from "./byte_writer.ts";
+import { writeFragment } from "./fmp4.ts";
+import { compareTimes, type MediaTime } from "./media_time.ts";
+import { type EditEntry, edts } from "./mp4_boxes.ts";
+import { type Mp4Track, trackEdits } from "./mp4_file.ts";
+import type { SampleWithTime, TrackInfo } from "./track.ts";
+import { assert } from "../shared/assert.ts";
+import { BadRequestError } from "../shared/errors.ts";
+
+/** Timescale of the fragmented moov's mvhd (boxes.ts writes 1000), in which edit durations count. */
+const MOVIE_TIMESCALE = 1000;
+
+/** Options of `fragmentedMp4`. */
+export interface FragmentedMp4Options {
+  /**
+   * Time on the recording timeline that becomes 0 in the file; default: the earliest presentation start of any
+   * track. Tracks get progressiveMp4's edit lists for it.
+   */
+  origin?: MediaTime;
+  /**
+   * Target decode duration of a fragment; a video fragment is longer when its next sync sample comes later.
+   * Default 1000.
+   */
+  fragmentDurationMs?: number;
+}
+
+/**
+ * Brands of a fragmented export file: ISO BMFF 6th edition (tfdt and trun version 1), ISO base media, AVC when a
+ * track is H.264, MP4 v1 (ISO/IEC 14496-12 §4.3).
+ */
+function fragmentedBrands(hasAvc: boolean): Brands {
+  return {
+    majorBrand: "iso6",
+    minorVersion: 0,
+    compatibleBrands: hasAvc ? ["iso6", "isom", "avc1", "mp41"] : ["iso6", "isom", "mp41"],
+  };
+}
+
+/** A track as the file holds it: its samples with the durations the file gives them, and its edit list. */
+interface PlacedTrack {
+  info: TrackInfo;
+  samples: SampleWithTime[];
+  edits: EditEntry[];
+}
+
+/** One fragment being laid out: samples [first, end) of track `trackIndex`. */
+interface PlannedFragment {
+  trackIndex: number;
+  first: number;
+  end: number;
+  start: MediaTime;
+}
+
+/**
+ * A whole fragmented MP4 (ftyp, moov with mvex, then moof + mdat fragments) holding every sample of `tracks` (empty
+ * tracks are left out), timed as progressiveMp4 times them (see the file comment). Throws BadRequestError when no
+ * track has samples, decode times do not increase, or a track ends before `origin`.
+ */
+export function fragmentedMp4(tracks: readonly Mp4Track[], opts: FragmentedMp4Options = {}): Uint8Array {
+  const fragmentDurationMs = opts.fragmentDurationMs ?? 1000;
+  assert(fragmentDurationMs > 0, `fragmentDurationMs must be > 0, got ${fragmentDurationMs}`);
+  const present = tracks.filter((track) => track.samples.length > 0);
+  if (present.length === 0) throw new BadRequestError("cannot write an MP4 without samples: every track is empty");
+  assert(new Set(present.map((track) => track.info.trackId)).size === present.length, "track IDs must be unique");
+  const origin = opts.origin ?? present.map(presentationStart).reduce((a, b) => compareTimes(a, b) <= 0 ? a : b);
+
+  const placed = present.map((track) => placeTrack(track, origin));
+  const fragments = placed.flatMap((track, trackIndex) => fragmentsOf(track, trackIndex, fragmentDurationMs));
+  fragments.sort((a, b) => compareTimes(a.start, b.start) || a.trackIndex - b.trackIndex);
+  const editsOf = new Map(placed.map((track) => [track.info.trackId, track.edits]));
+  return encode((w) => {
+    ftyp(w, fragmentedBrands(placed.some((track) => track.info.codec.kind === "avc")));
+    moov(w, placed.map((track) => track.info), (info) => {
+      const edits = editsOf.get(info.trackId) ?? [];
+      if (edits.length > 0) edts(w, edits);
+    });
+    fragments.forEach((fragment, i) => {
+      const track = placed[fragment.trackIndex]!;
+      writeFragment(w, {
+        sequenceNumber: i + 1,
+        trackId: track.info.trackId,
+        baseDecodeTimeTicks: fragment.start.ticks - track.samples[0]!.decodeTimeTicks,
+        samples: track.samples.slice(fragment.first, fragment.end),
+      });
+    });
+  });
+}
+
+/** Earliest composition time of a track's samples (a loop: hours of samples are too many to spread). */
+function presentationStart(track: Mp4Track): MediaTime {
+  let ticks = Infinity;
+  for (const sample of track.samples) ticks = Math.min(ticks, sample.decodeTimeTicks + sample.ctsOffsetTicks);
+  return { ticks, timescale: track.info.timescale };
+}
+
+/**
+ * A track with each sample lasting until the next one decodes, and its edit list for `origin` (which checks that
+ * decode times increase).
+ */
+function placeTrack(track: Mp4Track, origin: MediaTime): PlacedTrack {
+  const edits = trackEdits(track, origin, MOVIE_TIMESCALE);
+  const samples = track.samples.map((sample, i): SampleWithTime => {
+    const next = track.samples[i + 1];
+    return next === undefined ? sample : { ...sample, durationTicks: next.decodeTimeTicks - sample.decodeTimeTicks };
+  });
+  return { info: track.info, samples, edits };
+}
+
+/**
+ * A track's samples cut into fragments of about `fragmentDurationMs` of decode time, each opening on a sync
+ * sample (every Opus packet is one).
+ */
+function fragmentsOf(track: PlacedTrack, trackIndex: number, fragmentDurationMs: number): PlannedFragment[] {
+  const timescale = track.info.timescale;
+  const fragments: PlannedFragment[] = [];
+  let open: PlannedFragment | undefined;
+  for (const [i, sample] of track.samples.entries()) {
+    if (
+      open === undefined ||
+      (sample.isSync && (sample.decodeTimeTicks - open.start.ticks) * 1000 >= fragmentDurationMs * timescale)
+    ) {
+      open = { trackIndex, first: i, end: i, start: { ticks: sample.decodeTimeTicks, timescale } };
+      fragments.push(open);
+    }
+    open.end = i + 1;
+  }
+  return fragments;
+}
