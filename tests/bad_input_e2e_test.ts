@@ -71,6 +71,11 @@ Deno.test("bad input gets a clear JSON error and nothing is written outside the 
         "a%20b",
         "x".repeat(129),
         "caf%C3%A9",
+        "live/%2e%2e",
+        "%2e%2e/x",
+        "live/.hidden",
+        "live/a%2Fb",
+        "live%2F",
       ];
       for (const name of names) {
         const whip = await rawRequest(service.url, "POST", `/whip/${name}`);

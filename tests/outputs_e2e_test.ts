@@ -154,7 +154,7 @@ Deno.test("a rule with formats mp4 merges each finished recording into one progr
     assert.ok(row !== undefined);
     assert.equal(row.state, "finished");
     assert.ok(row.mp4_path !== null, `the index row names the MP4: ${JSON.stringify(row)}`);
-    // The default mp4_template, {record_dir}/{stream}_{start}_{end}.mp4, with times to the second, ":" as "-".
+    // The default mp4_template, {record_dir}/{name}_{start}_{end}.mp4, with times to the second, ":" as "-".
     const stamp = (iso: string | null) => `${iso?.slice(0, 19).replaceAll(":", "-")}Z`;
     const name = `merge-1_${stamp(row.started_at)}_${stamp(row.ended_at)}.mp4`;
     assert.equal(row.mp4_path, `merge-1/${todayFolder()}/${name}`);
@@ -177,6 +177,10 @@ Deno.test("a rule with formats mp4 merges each finished recording into one progr
     assert.ok(Math.abs(durationS - sent.seconds) <= 0.5, `MP4 lasts ${durationS} s, ${sent.seconds} s were sent`);
     assert.ok(Math.abs(row.duration_s - sent.seconds) <= 0.5, `index duration ${row.duration_s} s`);
 
+    const stored = await savedMp4(await service.fetch(`/api/recordings/${recordId}/mp4`));
+    assert.deepEqual(await Deno.readFile(stored), bytes, "the API serves the merged file");
+    // Without the merged file the API merges the recording again.
+    await Deno.remove(mp4);
     const served = await savedMp4(await service.fetch(`/api/recordings/${recordId}/mp4`));
     assert.equal(await decodeErrors(served), "");
     const again = await probe(served);
@@ -206,8 +210,11 @@ Deno.test("an export of a wall-clock range is an MP4 from the key frame at or be
     const firstMs = sentAtMs[1]!;
     /** Wall-clock time of frame n, paced from the first at the clip's 30 fps. */
     const frameMs = (n: number) => firstMs + (n - 1) * 1000 / FPS;
-    const exportOf = (start: string, duration: string) =>
-      service.fetch(`/api/export/range-1?start=${encodeURIComponent(start)}&duration=${duration}`);
+    const exportOf = (start: string, duration: string, format?: string) =>
+      service.fetch(
+        `/api/export/range-1?start=${encodeURIComponent(start)}&duration=${duration}` +
+          (format === undefined ? "" : `&format=${format}`),
+      );
     /** Exports and checks a range; `from` and `to` are the first and last frame numbers it should hold. */
     const expectRange = async (start: string, duration: string, from: number, to: number) => {
       const path = await savedMp4(await exportOf(start, duration));
@@ -228,6 +235,25 @@ Deno.test("an export of a wall-clock range is an MP4 from the key frame at or be
         `${frames} frames, expected frames ${from}-${to}`,
       );
       assert.ok(Math.abs(durationS - frames / FPS) <= 0.1, `${durationS} s for ${frames} frames`);
+
+      // The same range as a fragmented MP4: ftyp, moov, then moof + mdat fragments, with the same frames. ffmpeg does
+      // not trim a fragmented track's head by its edit list, so the audio packet straddling the key frame shows from
+      // up to one packet (20 ms) before 0 and the file lasts that much longer.
+      const fmp4 = await savedMp4(await exportOf(start, duration, "fmp4"));
+      const boxes = topLevelBoxes(await Deno.readFile(fmp4));
+      assert.deepEqual(boxes.slice(0, 3), ["ftyp", "moov", "moof"], `fragmented: ${boxes}`);
+      assert.equal(await decodeErrors(fmp4), "", `fmp4 export from ${start} for ${duration} s`);
+      const fragmented = await probe(fmp4);
+      for (const type of ["video", "audio"]) {
+        const count = (list: typeof streams) => list.find((s) => s.codec_type === type)?.nb_read_frames;
+        assert.equal(count(fragmented.streams), count(streams), `fmp4 ${type} frames`);
+      }
+      // One 20 ms Opus packet, plus the progressive file's duration rounded up to the millisecond.
+      assert.ok(
+        Math.abs(fragmented.durationS - durationS) <= 0.02 + 0.001,
+        `fmp4 ${fragmented.durationS} s, mp4 ${durationS} s`,
+      );
+      assert.equal(await frameMd5(fmp4, 1), clipFrame, `the fmp4 export starts at frame ${from}`);
     };
 
     // Mid-GOP, 0.45 s after key frame 61, for 3 s: from frame 61 to the last frame before the range's end.
@@ -251,6 +277,8 @@ Deno.test("an export of a wall-clock range is an MP4 from the key frame at or be
     await expectError(await service.fetch(noDuration), 400, "bad_request");
     await expectError(await exportOf("yesterday", "3"), 400, "bad_request");
     await expectError(await exportOf("2025-01-01T00:00:00", "3"), 400, "bad_request");
+    const bogus = await expectError(await exportOf(inRange, "3", "bogus"), 400, "bad_request");
+    assert.ok(bogus.includes(`"bogus"`) && bogus.includes(`"mp4"`) && bogus.includes(`"fmp4"`), bogus);
   } finally {
     await service.stop();
   }

@@ -345,6 +345,47 @@ Deno.test("a path template with date, hour and {start} names the folder from the
   }
 });
 
+Deno.test("streams with an app: a live/* rule records live/cam into {app}/{name} folders, not vod/cam; WHIP and the API take app/name and app%2Fname", async () => {
+  const service = await startService({
+    toml: `[recorder]\nsegment_duration = 1\n\n` +
+      `[[recorder.rules]]\nmatch = "*"\nrecord = "never"\n\n` +
+      `[[recorder.rules]]\nmatch = "live/*"\npath_template = "record/{app}/{name}/{start}"\n` +
+      `formats = ["dash", "mp4"]\n`,
+  });
+  try {
+    const [live, vod] = await Promise.all([
+      publishWatched(service, "live/cam", 4),
+      publishWatched(service, "vod%2Fcam", 4), // published and watched by the one-segment form of vod/cam
+    ]);
+    await recordingFinished(service, "live/cam");
+
+    const seen = recordingSeen("live/cam", live.live);
+    assert.equal(seen.reason, "recorder.rules[1]");
+    assert.match(seen.record_dir ?? "", /^record\/live\/cam\/\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
+    await assertDecodes(join(service.root, seen.mpd_path!), 4);
+    assert.ok(vod.live.length >= 10, `vod/cam was seen live ${vod.live.length} times`);
+    for (const status of vod.live) assert.equal(status.recording, false, JSON.stringify(status));
+
+    // The index knows the stream by its full name; the MP4 is named by {name} inside the folder.
+    const row = await waitFor("the MP4 of live/cam in the index", async () => {
+      const response = await service.fetch(`/api/recordings?stream=live/cam&from=2000-01-01T00:00:00Z`);
+      const [first] = (await response.json()).recordings;
+      return first?.state === "finished" ? first : undefined;
+    });
+    assert.equal(row.stream, "live/cam");
+    assert.match(row.mp4_path, new RegExp(`^${seen.record_dir}/cam_[0-9TZ-]+_[0-9TZ-]+\\.mp4$`));
+    assert.deepEqual((await treeOf(service.root)).filter((path) => path.split("/").length <= 3), [
+      "record",
+      "record/live",
+      "record/live/cam",
+    ]);
+    assert.deepEqual(logLines(service, "recording started", "vod/cam"), []);
+    assert.equal(logLines(service, "publish started", "vod/cam").length, 1, "vod%2Fcam is the stream vod/cam");
+  } finally {
+    await service.stop();
+  }
+});
+
 Deno.test("a folder template that leaves the storage root makes the service refuse to start, naming the key", async () => {
   const failure = await startService({
     toml: `[recorder]\n\n[[recorder.rules]]\nmatch = "*"\npath_template = "../{stream}"\n`,

@@ -22,7 +22,7 @@ const DEFAULTS: Config = {
       recordPeriodS: 86_400,
       spliceWindowS: 180,
       pathTemplate: "{stream}/{yyyy}/{MM}/{dd}",
-      mp4Template: "{record_dir}/{stream}_{start}_{end}.mp4",
+      mp4Template: "{record_dir}/{name}_{start}_{end}.mp4",
       prefix: undefined,
       formats: ["dash", "hls"],
     },
@@ -525,12 +525,13 @@ Deno.test("bad values are refused with a message naming the key, the value and w
     { toml: '[recorder]\nauto_streams = "*"', message: '"recorder.auto_streams" must be an array, got "*"' },
     { toml: "[recorder]\nauto_streams = [1]", message: '"recorder.auto_streams[0]" must be a string, got 1' },
     {
-      toml: '[recorder]\nauto_streams = ["ok", "a/b"]',
-      message: '"recorder.auto_streams[1]" is invalid: stream pattern "a/b" must not contain "/"',
+      toml: '[recorder]\nauto_streams = ["ok", "a/b/c"]',
+      message:
+        '"recorder.auto_streams[1]" is invalid: stream pattern "a/b/c" has more than one "/" (a stream is "name" or "app/name")',
     },
     {
       toml: '[recorder]\nauto_streams = ["../*"]',
-      message: '"recorder.auto_streams[0]" is invalid: stream pattern "../*" must not contain "/"',
+      message: '"recorder.auto_streams[0]" is invalid: stream pattern "../*": ".." must not start with "."',
     },
     { toml: '[recorder]\nnode_alias = ""', message: '"recorder.node_alias" must be 1–64 printable characters, got ""' },
     {

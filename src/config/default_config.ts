@@ -46,13 +46,14 @@ state_dir = "./state"
 # pattern with "*", which beats "*" alone; among patterns the longer literal part wins, then file order.
 # auto_streams patterns are rules with every setting at its default, after these.
 # [[recorder.rules]]
-# match = "web-*"                 # exact name, pattern with "*", or "*"
+# match = "web-*"                 # exact name, pattern with "*", or "*"; "live/*" for an app (app/name)
 # record = "always"               # "always", "never" or "on_demand"
 # segment_duration = 6            # seconds, 1-30
 # record_period = 86400           # seconds, 5-604800: a longer recording continues in a new one at a keyframe
 # splice_window = 180             # seconds, 0-21600: a publisher back within it continues the same recording
-# path_template = "{stream}/{yyyy}/{MM}/{dd}"   # folder; {stream} {yyyy} {MM} {dd} {HH} {mm} {ss} {start} {record_id}
-# mp4_template = "{record_dir}/{stream}_{start}_{end}.mp4"  # the final MP4, also {end} and {record_dir}
+# path_template = "{stream}/{yyyy}/{MM}/{dd}"   # folder; {stream} {app} {name} {yyyy} {MM} {dd} {HH} {mm} {ss}
+#                                               # {start} {record_id}
+# mp4_template = "{record_dir}/{name}_{start}_{end}.mp4"  # the final MP4, also {end} and {record_dir}
 # prefix = "archive"              # prepended to the folder
 # formats = ["dash", "hls"]       # "dash" (always), "hls", "mp4" (one progressive MP4 when a recording ends)
 # on_demand_url = "http://127.0.0.1:8080/should-record"   # with record = "on_demand": POSTed {"stream", ...}

@@ -45,8 +45,9 @@ function badCharProblem(what: string, text: string, extra: readonly string[] = [
 }
 
 /**
- * Why `name` is not a valid stream name, or undefined: 1–128 characters of `A-Z a-z 0-9 . _ ~ -`, not starting
- * with "." (so never "." or ".."), no "/" (a stream name is exactly one path segment).
+ * Why `name` is not a valid stream name, or undefined. A stream name is `name` or `app/name`: one or two parts,
+ * each 1–128 characters of `A-Z a-z 0-9 . _ ~ -` not starting with "." (so never "." or ".."). The app part is
+ * a namespace, as RTMP's application: `live/room1` and `vod/room1` are different streams.
  */
 export function streamNameProblem(name: string): string | undefined {
   return namePattern("stream name", name, []);
@@ -54,7 +55,7 @@ export function streamNameProblem(name: string): string | undefined {
 
 /**
  * Why `pattern` is not a valid stream pattern (as in `recorder.auto_streams`), or undefined: a stream name in
- * which `*` may stand for any run of characters, e.g. `"*"`, `"room1"`, `"web-*"`.
+ * which `*` may stand for any run of characters, "/" included, e.g. `"*"`, `"room1"`, `"web-*"`, `"live/*"`.
  */
 export function streamPatternProblem(pattern: string): string | undefined {
   return namePattern("stream pattern", pattern, ["*"]);
@@ -63,15 +64,32 @@ export function streamPatternProblem(pattern: string): string | undefined {
 function namePattern(what: string, name: string, extra: readonly string[]): string | undefined {
   const quoted = JSON.stringify(name);
   if (name.length === 0) return `${what} must not be empty`;
-  if (name.includes("/")) return `${what} ${quoted} must not contain "/"`;
-  const badChar = badCharProblem(what, name, extra);
+  const parts = name.split("/");
+  if (parts.length > 2) return `${what} ${quoted} has more than one "/" (a stream is "name" or "app/name")`;
+  if (parts.some((part) => part === "")) return `${what} ${quoted} has an empty app or name around its "/"`;
+  const badChar = badCharProblem(what, name, [...extra, "/"]);
   if (badChar !== undefined) return badChar;
-  // Only ASCII gets this far, so UTF-16 length is the character count.
-  if (name.length > MAX_STREAM_NAME_LENGTH) {
-    return `${what} ${quoted} must be at most ${MAX_STREAM_NAME_LENGTH} characters, got ${name.length}`;
+  for (const part of parts) {
+    // The app or the name, as the message calls it; the whole value when there is no app.
+    const subject = parts.length === 1 ? `${what} ${quoted}` : `${what} ${quoted}: ${JSON.stringify(part)}`;
+    // Only ASCII gets this far, so UTF-16 length is the character count.
+    if (part.length > MAX_STREAM_NAME_LENGTH) {
+      return `${subject} must be at most ${MAX_STREAM_NAME_LENGTH} characters, got ${part.length}`;
+    }
+    if (part.startsWith(".")) return `${subject} must not start with "."`;
   }
-  if (name.startsWith(".")) return `${what} ${quoted} must not start with "."`;
   return undefined;
+}
+
+/** The app (namespace) of a stream name, "" when it has none: `live/room1` → `live`, `room1` → "". */
+export function streamApp(name: string): string {
+  const slash = name.indexOf("/");
+  return slash < 0 ? "" : name.slice(0, slash);
+}
+
+/** A stream name without its app: `live/room1` → `room1`, `room1` → `room1`. */
+export function streamBaseName(name: string): string {
+  return name.slice(name.indexOf("/") + 1);
 }
 
 /** Whether `name` matches `pattern`, where `*` matches any run of characters (including none). */

@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
-import { relativePathProblem, streamNameProblem, streamPatternMatches, streamPatternProblem } from "./names.ts";
+import {
+  relativePathProblem,
+  streamApp,
+  streamBaseName,
+  streamNameProblem,
+  streamPatternMatches,
+  streamPatternProblem,
+} from "./names.ts";
 
 Deno.test("streamNameProblem accepts names made of the allowed characters", () => {
-  for (const name of ["a", "room1", "web-cam_2.main~b", "A".repeat(128), "a..b", "x.", "-", "~"]) {
+  const names = ["a", "room1", "web-cam_2.main~b", "A".repeat(128), "a..b", "x.", "-", "~", "live/room1"];
+  for (const name of [...names, `${"A".repeat(128)}/${"B".repeat(128)}`]) {
     assert.equal(streamNameProblem(name), undefined, name);
   }
 });
@@ -13,8 +21,15 @@ Deno.test("streamNameProblem names the value and the rule it breaks", () => {
     { name: ".", problem: 'stream name "." must not start with "."' },
     { name: "..", problem: 'stream name ".." must not start with "."' },
     { name: ".hidden", problem: 'stream name ".hidden" must not start with "."' },
-    { name: "a/b", problem: 'stream name "a/b" must not contain "/"' },
-    { name: "../etc", problem: 'stream name "../etc" must not contain "/"' },
+    { name: "a/b/c", problem: 'stream name "a/b/c" has more than one "/" (a stream is "name" or "app/name")' },
+    { name: "../etc", problem: 'stream name "../etc": ".." must not start with "."' },
+    { name: "live/.x", problem: 'stream name "live/.x": ".x" must not start with "."' },
+    { name: "/abs", problem: 'stream name "/abs" has an empty app or name around its "/"' },
+    { name: "live/", problem: 'stream name "live/" has an empty app or name around its "/"' },
+    {
+      name: `live/${"a".repeat(129)}`,
+      problem: `stream name "live/${"a".repeat(129)}": "${"a".repeat(129)}" must be at most 128 characters, got 129`,
+    },
     { name: "a\\b", problem: 'stream name "a\\\\b" must not contain backslashes' },
     { name: "%2e%2e", problem: 'stream name "%2e%2e" must not contain "%" (no percent-encoding)' },
     {
@@ -25,16 +40,16 @@ Deno.test("streamNameProblem names the value and the rule it breaks", () => {
     { name: "a\u0085", problem: 'stream name "a\u0085" must not contain control characters, found "\u0085" (U+0085)' },
     {
       name: "a b",
-      problem: 'stream name "a b" contains " " (U+0020); allowed characters are A-Z a-z 0-9 . _ ~ -',
+      problem: 'stream name "a b" contains " " (U+0020); allowed characters are A-Z a-z 0-9 . _ ~ - /',
     },
     {
       // Cyrillic "а" looks like Latin "a".
       name: "r\u043e\u043em",
-      problem: 'stream name "r\u043e\u043em" contains "\u043e" (U+043E); allowed characters are A-Z a-z 0-9 . _ ~ -',
+      problem: 'stream name "r\u043e\u043em" contains "\u043e" (U+043E); allowed characters are A-Z a-z 0-9 . _ ~ - /',
     },
     {
       name: "x*",
-      problem: 'stream name "x*" contains "*" (U+002A); allowed characters are A-Z a-z 0-9 . _ ~ -',
+      problem: 'stream name "x*" contains "*" (U+002A); allowed characters are A-Z a-z 0-9 . _ ~ - /',
     },
     {
       name: "a".repeat(129),
@@ -45,14 +60,17 @@ Deno.test("streamNameProblem names the value and the rule it breaks", () => {
 });
 
 Deno.test("streamPatternProblem allows * where a stream name allows a character", () => {
-  for (const pattern of ["*", "web-*", "*-cam", "a*b*c", "room1"]) {
+  for (const pattern of ["*", "web-*", "*-cam", "a*b*c", "room1", "live/*", "*/room1", "live/room1"]) {
     assert.equal(streamPatternProblem(pattern), undefined, pattern);
   }
   assert.equal(streamPatternProblem(".*"), 'stream pattern ".*" must not start with "."');
-  assert.equal(streamPatternProblem("a/*"), 'stream pattern "a/*" must not contain "/"');
+  assert.equal(
+    streamPatternProblem("a/*/b"),
+    'stream pattern "a/*/b" has more than one "/" (a stream is "name" or "app/name")',
+  );
   assert.equal(
     streamPatternProblem("a?"),
-    'stream pattern "a?" contains "?" (U+003F); allowed characters are A-Z a-z 0-9 . _ ~ - *',
+    'stream pattern "a?" contains "?" (U+003F); allowed characters are A-Z a-z 0-9 . _ ~ - * /',
   );
   assert.equal(streamPatternProblem(""), "stream pattern must not be empty");
 });
@@ -73,6 +91,12 @@ Deno.test("streamPatternMatches treats * as any run of characters and everything
     ["a*b*c", "acb", false],
     ["a.b", "aXb", false],
     ["**", "x", true],
+    ["*", "live/room1", true],
+    ["live/*", "live/room1", true],
+    ["live/*", "vod/room1", false],
+    ["live/*", "live", false],
+    ["*/room1", "live/room1", true],
+    ["room*", "room/x", true],
   ];
   for (const [pattern, name, matches] of cases) {
     assert.equal(streamPatternMatches(pattern, name), matches, `${pattern} ~ ${name}`);
@@ -119,4 +143,9 @@ Deno.test("relativePathProblem refuses hostile paths with a message naming them"
     { path: `${"x".repeat(129)}/a`, problem: `path "${"x".repeat(129)}/a" has a segment longer than 128 characters` },
   ];
   for (const { path, problem } of cases) assert.equal(relativePathProblem(path), problem, JSON.stringify(path));
+});
+
+Deno.test('streamApp and streamBaseName split app/name; a name without an app has the app ""', () => {
+  assert.deepEqual([streamApp("live/room1"), streamBaseName("live/room1")], ["live", "room1"]);
+  assert.deepEqual([streamApp("room1"), streamBaseName("room1")], ["", "room1"]);
 });

@@ -1,17 +1,21 @@
 /**
- * Storage path templates such as `{stream}/{yyyy}/{MM}/{dd}`: checking a template once (at config time) and
- * rendering it for a recording. Pure: times come in as values (ms since the epoch, rendered in UTC). It does not
- * decide which templates a deployment uses, create folders or check that a rendered path is free.
+ * Storage path templates such as `{stream}/{yyyy}/{MM}/{dd}` or `record/{app}/{name}/{start}`: checking a template
+ * once (at config time) and rendering it for a recording. Pure: times come in as values (ms since the epoch,
+ * rendered in UTC). It does not decide which templates a deployment uses, create folders or check that a rendered
+ * path is free.
  */
 
-import { relativePathProblem, streamNameProblem } from "./names.ts";
+import { relativePathProblem, streamApp, streamBaseName, streamNameProblem } from "./names.ts";
 
 /** A folder template names a recording's folder; a file template names its finished MP4. */
 export type TemplateKind = "folder" | "file";
 
 /** What a template's placeholders stand for. */
 export interface TemplateValues {
-  /** `{stream}`: the stream name, one safe path segment. */
+  /**
+   * The stream name, `name` or `app/name`: `{stream}` is all of it, `{app}` the app ("" without one) and `{name}`
+   * the name without the app.
+   */
   stream: string;
   /** `{record_id}`: the recording's id, one safe path segment. */
   recordId: string;
@@ -26,10 +30,12 @@ export interface TemplateValues {
 /** The seed's `/:streamId/YYYY/MM/DD/` layout, the same folders as `dailyRecordDir`. */
 export const DEFAULT_FOLDER_TEMPLATE = "{stream}/{yyyy}/{MM}/{dd}";
 /** The finished MP4 beside the recording's segments, named so that recordings of one day never collide. */
-export const DEFAULT_FILE_TEMPLATE = "{record_dir}/{stream}_{start}_{end}.mp4";
+export const DEFAULT_FILE_TEMPLATE = "{record_dir}/{name}_{start}_{end}.mp4";
 
 const PLACEHOLDERS = [
   "stream",
+  "app",
+  "name",
   "yyyy",
   "MM",
   "dd",
@@ -51,14 +57,17 @@ const FILE_ONLY: Partial<Record<Placeholder, string>> = {
 
 const FILE_EXTENSION = ".mp4";
 
-/** Values that stand in for a real recording when `templateProblem` renders a template to check the result. */
-const SAMPLE_VALUES: Required<TemplateValues> = {
-  stream: "stream",
+/**
+ * Values that stand in for real recordings when `templateProblem` renders a template to check the result: a
+ * stream with an app and one without.
+ */
+const SAMPLE_VALUES: readonly Required<TemplateValues>[] = ["stream", "live/stream"].map((stream) => ({
+  stream,
   recordId: "20261121T100503Z-0a1b2c3d",
   startMs: Date.UTC(2026, 10, 21, 10, 5, 3),
   endMs: Date.UTC(2026, 10, 21, 11, 6, 4),
-  recordDir: "stream/2026/11/21",
-};
+  recordDir: `${stream}/2026/11/21`,
+}));
 
 type Part = { literal: string } | { placeholder: Placeholder };
 
@@ -99,8 +108,8 @@ function isPlaceholder(name: string): name is Placeholder {
 /**
  * Why `template` cannot be used as a `kind` template, or undefined: it must be non-empty, have balanced braces,
  * use only known placeholders (`{end}` and `{record_dir}` only in file templates), end in ".mp4" if it is a file
- * template, render (with sample values) to a valid relative storage path, and contain `{stream}` if it is a
- * folder template (a folder holds one stream).
+ * template, render (with sample streams with and without an app) to a valid relative storage path, and contain
+ * `{stream}`, or `{app}` and `{name}`, if it is a folder template (a folder holds one stream).
  */
 export function templateProblem(template: string, kind: TemplateKind): string | undefined {
   const what = `${kind} template`;
@@ -118,10 +127,13 @@ export function templateProblem(template: string, kind: TemplateKind): string | 
   if (kind === "file" && !template.endsWith(FILE_EXTENSION)) {
     return `${what} ${quoted} must end in ${JSON.stringify(FILE_EXTENSION)}`;
   }
-  const problem = relativePathProblem(renderParts(template, parts, SAMPLE_VALUES));
-  if (problem !== undefined) return `${what} ${quoted} does not render a valid relative path: ${problem}`;
-  if (kind === "folder" && !template.includes("{stream}")) {
-    return `${what} ${quoted} must contain {stream}: a folder holds one stream`;
+  for (const sample of SAMPLE_VALUES) {
+    const problem = relativePathProblem(renderParts(template, parts, sample));
+    if (problem !== undefined) return `${what} ${quoted} does not render a valid relative path: ${problem}`;
+  }
+  const names = (p: Placeholder) => parts.some((part) => "placeholder" in part && part.placeholder === p);
+  if (kind === "folder" && !names("stream") && !(names("app") && names("name"))) {
+    return `${what} ${quoted} must contain {stream} (or both {app} and {name}): a folder holds one stream`;
   }
   return undefined;
 }
@@ -148,6 +160,10 @@ function renderParts(template: string, parts: readonly Part[], values: TemplateV
   for (const part of parts) {
     path += "literal" in part ? part.literal : placeholderValue(template, part.placeholder, values, start);
   }
+  // `{app}` of a stream without an app is empty; the folder level it would have named is left out.
+  if (streamApp(values.stream) === "" && parts.some((part) => "placeholder" in part && part.placeholder === "app")) {
+    path = path.split("/").filter((segment) => segment !== "").join("/");
+  }
   return path;
 }
 
@@ -158,6 +174,12 @@ function placeholderValue(template: string, placeholder: Placeholder, values: Te
       const problem = streamNameProblem(values.stream);
       if (problem !== undefined) throw fail(`value is not usable: ${problem}`);
       return values.stream;
+    }
+    case "app":
+    case "name": {
+      const problem = streamNameProblem(values.stream);
+      if (problem !== undefined) throw fail(`value is not usable: ${problem}`);
+      return placeholder === "app" ? streamApp(values.stream) : streamBaseName(values.stream);
     }
     case "record_id": {
       const problem = values.recordId.includes("/")

@@ -10,7 +10,7 @@ import {
   type TemplateValues,
 } from "./path_template.ts";
 
-const KNOWN = "{stream} {yyyy} {MM} {dd} {HH} {mm} {ss} {start} {end} {record_id} {record_dir}";
+const KNOWN = "{stream} {app} {name} {yyyy} {MM} {dd} {HH} {mm} {ss} {start} {end} {record_id} {record_dir}";
 const START_MS = Date.UTC(2026, 10, 21, 10, 5, 3, 250);
 const END_MS = Date.UTC(2026, 10, 21, 11, 6, 4, 999);
 const VALUES: TemplateValues = { stream: "cam", recordId: "20261121T100503Z-0a1b2c3d", startMs: START_MS };
@@ -52,6 +52,26 @@ Deno.test("the default file template names the MP4 inside the recording's folder
     renderTemplate(DEFAULT_FILE_TEMPLATE, { ...VALUES, endMs: END_MS, recordDir }),
     "cam/2026/11/21/cam_2026-11-21T10-05-03Z_2026-11-21T11-06-04Z.mp4",
   );
+});
+
+Deno.test("{app} and {name} split a stream's app from its name; without an app, {app}'s folder level is left out", () => {
+  const template = "record/{app}/{name}/{start}";
+  const live = { ...VALUES, stream: "live/cam" };
+  assert.equal(renderTemplate(template, live), "record/live/cam/2026-11-21T10-05-03Z");
+  assert.equal(renderTemplate(template, VALUES), "record/cam/2026-11-21T10-05-03Z");
+  assert.equal(renderTemplate("{app}-{name}", live), "live-cam");
+  assert.equal(renderTemplate(DEFAULT_FOLDER_TEMPLATE, live), "live/cam/2026/11/21");
+  const recordDir = renderTemplate(DEFAULT_FOLDER_TEMPLATE, live);
+  assert.equal(
+    renderTemplate(DEFAULT_FILE_TEMPLATE, { ...live, endMs: END_MS, recordDir }),
+    "live/cam/2026/11/21/cam_2026-11-21T10-05-03Z_2026-11-21T11-06-04Z.mp4",
+  );
+});
+
+Deno.test("a folder template needs {stream} or both {app} and {name}; {app} must not be all of a file name", () => {
+  assert.match(templateProblem("record/{name}/{start}", "folder") ?? "", /must contain \{stream\} \(or both/);
+  assert.match(templateProblem("record/{app}/{start}", "folder") ?? "", /must contain \{stream\} \(or both/);
+  assert.match(templateProblem("{record_dir}/{app}.mp4", "file") ?? "", /hidden segments/);
 });
 
 Deno.test("renderTemplate zero-pads every date and time part", () => {
@@ -124,6 +144,8 @@ Deno.test("templateProblem accepts templates made of known placeholders and safe
     { template: "{record_dir}/{record_id}.mp4", kind: "file" },
     { template: "mp4/{stream}/{start}_{end}.mp4", kind: "file" },
     { template: "{record_dir}.mp4", kind: "file" },
+    { template: "record/{app}/{name}/{start}", kind: "folder" },
+    { template: "record/{app}/{name}/{start}_{end}.mp4", kind: "file" },
   ];
   for (const { template, kind } of cases) assert.equal(templateProblem(template, kind), undefined, template);
 });
@@ -253,7 +275,8 @@ Deno.test("templateProblem quotes the template and says what is wrong", () => {
     {
       template: "all/{yyyy}",
       kind: "folder",
-      problem: 'folder template "all/{yyyy}" must contain {stream}: a folder holds one stream',
+      problem:
+        'folder template "all/{yyyy}" must contain {stream} (or both {app} and {name}): a folder holds one stream',
     },
     {
       template: "{record_dir}/{stream}.mkv",
@@ -288,11 +311,12 @@ Deno.test("renderTemplate refuses hostile values, naming the placeholder and the
   const cases: { values: TemplateValues; message: string }[] = [
     {
       values: { ...ok, stream: "../x" },
-      message: '{stream} value is not usable: stream name "../x" must not contain "/"',
+      message: '{stream} value is not usable: stream name "../x": ".." must not start with "."',
     },
     {
-      values: { ...ok, stream: "a/b" },
-      message: '{stream} value is not usable: stream name "a/b" must not contain "/"',
+      values: { ...ok, stream: "a/b/c" },
+      message: '{stream} value is not usable: stream name "a/b/c" has more than one "/" (a stream is "name" or ' +
+        '"app/name")',
     },
     {
       values: { ...ok, stream: ".." },

@@ -1,23 +1,26 @@
-/** The seed's recording API: start, status and stop of a stream's recording under `/api/record/:streamId`. */
+/**
+ * The seed's recording API: start, status and stop of a stream's recording under `/api/record/:stream` (or
+ * `/api/record/:app/:name`).
+ */
 
 import { Hono } from "hono";
 import type { RecordingManager, RecordingStatus } from "../recorder/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
-import { jsonBody } from "./request.ts";
+import { jsonBody, streamParam, streamPaths } from "./request.ts";
 
 /** Routes under `/api/record` (the object route is mounted before these). */
 export function recordRoutes(manager: RecordingManager): Hono {
   const app = new Hono();
 
-  app.post("/:streamId", async (c) => {
-    const body = startBody(await jsonBody(c));
-    const info = await manager.start(c.req.param("streamId"), body);
+  app.on("POST", streamPaths(), async (c) => {
+    const streamId = streamParam(c);
+    const info = await manager.start(streamId, startBody(await jsonBody(c)));
     return c.json(info, 200);
   });
 
-  app.get("/:streamId", (c) => c.json(statusJson(manager.status(c.req.param("streamId")))));
+  app.on("GET", streamPaths(), (c) => c.json(statusJson(manager.status(streamParam(c)))));
 
-  app.delete("/:streamId", async (c) => c.json(await manager.stop(c.req.param("streamId"))));
+  app.on("DELETE", streamPaths(), async (c) => c.json(await manager.stop(streamParam(c))));
 
   return app;
 }

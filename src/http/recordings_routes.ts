@@ -7,8 +7,8 @@
  *   (from, to, state, offset) is a sync pull.
  * - `GET /api/recordings/:recordId`, `DELETE /api/recordings/:recordId` (objects and row),
  *   `GET /api/recordings/:recordId/mp4` (the whole recording as one MP4).
- * - `GET /api/export/:streamId?start=<ISO 8601 or Unix ms>&duration=<seconds>`: an MP4 of the stream from `start`,
- *   across segments, periods and recordings.
+ * - `GET /api/export/:stream?start=<ISO 8601 or Unix ms>&duration=<seconds>`: an MP4 of the stream from `start`,
+ *   across segments, periods and recordings; `&format=fmp4` makes it a fragmented MP4 (default `mp4`: progressive).
  */
 
 import { Hono } from "hono";
@@ -24,12 +24,12 @@ import {
   syncPageJson,
   syncQueryFromQuery,
 } from "../catalog/mod.ts";
-import { rangeMp4, recordingMp4, type StoredPeriod } from "../export/mod.ts";
+import { EXPORT_FORMATS, type ExportFormat, rangeMp4, recordingMp4, type StoredPeriod } from "../export/mod.ts";
 import { deleteRecording, INDEX_NAME, parseIndex, type RecordingManager } from "../recorder/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
-import { checkedStream, jsonBody } from "./request.ts";
+import { jsonBody, streamParam, streamPaths } from "./request.ts";
 
 export interface RecordingsDeps {
   catalog: Catalog;
@@ -77,6 +77,9 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
 
   app.get("/:recordId/mp4", async (c) => {
     const row = rowOf(catalog, c.req.param("recordId"));
+    // The MP4 merged when the recording ended is the same file; merge again only when there is none.
+    const merged = row.mp4Path === undefined ? undefined : await files.read(row.mp4Path);
+    if (merged !== undefined) return mp4Response(merged, `${row.recordId}.mp4`);
     const periods = (await periodsOf(files, row.recordDir)).filter((p) => p.period.recordId === row.recordId);
     return mp4Response(await recordingMp4((key) => files.read(key), periods), `${row.recordId}.mp4`);
   });
@@ -84,11 +87,12 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
   return app;
 }
 
-/** `GET /api/export/:streamId?start&duration`. */
+/** `GET /api/export/:stream?start&duration` (or `/api/export/:app/:name?...`). */
 export function exportRoutes(deps: RecordingsDeps): Hono {
   const app = new Hono();
-  app.get("/:streamId", async (c) => {
-    const streamId = checkedStream(c.req.param("streamId"));
+  app.on("GET", streamPaths(), async (c) => {
+    const streamId = streamParam(c);
+    const format = parseFormat(c.req.query("format"));
     const startMs = parseStart(c.req.query("start"));
     const durationS = Number(c.req.query("duration"));
     if (!Number.isFinite(durationS) || durationS <= 0) {
@@ -107,8 +111,10 @@ export function exportRoutes(deps: RecordingsDeps): Hono {
       if (!folders.has(row.recordDir)) folders.set(row.recordDir, await periodsOf(deps.files, row.recordDir));
       periods.push(...folders.get(row.recordDir)!.filter((p) => p.period.recordId === row.recordId));
     }
-    const mp4 = await rangeMp4((key) => deps.files.read(key), periods, { startMs, durationMs: durationS * 1000 });
-    return mp4Response(mp4, `${streamId}_${new Date(startMs).toISOString().replace(/[:.]/g, "-")}.mp4`);
+    const range = { startMs, durationMs: durationS * 1000 };
+    const mp4 = await rangeMp4((key) => deps.files.read(key), periods, range, format);
+    const name = `${streamId.replace("/", "_")}_${new Date(startMs).toISOString().replace(/[:.]/g, "-")}.mp4`;
+    return mp4Response(mp4, name);
   });
   return app;
 }
@@ -123,6 +129,17 @@ async function periodsOf(files: RecordingFiles, recordDir: string): Promise<Stor
   const bytes = await files.read(`${recordDir}/${INDEX_NAME}`);
   if (bytes === undefined) return [];
   return parseIndex(bytes).periods.map((period) => ({ recordDir, period }));
+}
+
+/** `format` of an export: one of EXPORT_FORMATS, "mp4" when absent. */
+function parseFormat(value: string | undefined): ExportFormat {
+  if (value === undefined) return "mp4";
+  const format = EXPORT_FORMATS.find((known) => known === value);
+  if (format === undefined) {
+    const allowed = EXPORT_FORMATS.map((known) => JSON.stringify(known)).join(" or ");
+    throw new BadRequestError(`format must be ${allowed}, got ${JSON.stringify(value)}`);
+  }
+  return format;
 }
 
 /** `start` as Unix milliseconds: given as such, or as an ISO 8601 time that names its zone. */
