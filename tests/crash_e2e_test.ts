@@ -2,7 +2,8 @@
  * Durability end to end: the service is killed with SIGKILL while it records a live WHIP publish, restarted on
  * the same storage, and must hand back a finished, playable recording missing at most 1.5 s (the last fragment
  * and what was still in the reorder buffer).
- * Also: a full or read-only storage root is reported clearly and leaves what was recorded intact.
+ * Also: a full or read-only storage root is reported clearly and leaves what was recorded intact; a recording whose
+ * MP4 merge the full disk defeats is marked failed and a signed `recording.failed` says why.
  */
 
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ import {
   todayFolder,
   waitFor,
 } from "./helpers/service.ts";
+import { startWebhookReceiver } from "./helpers/webhook_receiver.ts";
 
 const clip = await loadClip();
 const TOML = `[recorder]\nauto_streams = ["*"]\nsegment_duration = 4\n`;
@@ -86,7 +88,10 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "liverec-fulldisk-" });
     const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", root]);
     assert.equal(mounted.code, 0, mounted.stderr);
-    const service = await startService({ toml: TOML, storageRoot: root });
+    const receiver = await startWebhookReceiver();
+    // "full" is also merged into one MP4 when it ends, which the full disk must defeat; segments stay 4 s long.
+    const toml = `${TOML}\n[[recorder.rules]]\nmatch = "full"\nformats = ["dash", "mp4"]\n\n${receiver.toml}`;
+    const service = await startService({ toml, storageRoot: root });
     const abort = new AbortController();
     try {
       const publishing = publishClip({ url: `${service.url}/whip/full`, seconds: 20, clip, signal: abort.signal });
@@ -99,7 +104,23 @@ Deno.test({
       assert.match(service.logs(), /recording write failed.*No space left on device/);
       abort.abort();
       await publishing;
+
+      // The recording ends failed: the index row says so, and a signed recording.failed names the full disk.
+      const failed = await receiver.waitForEvent("recording.failed", (event) => event.data.stream === "full", 60_000);
+      assert.ok(receiver.requests().every((request) => request.signed), "every webhook is signed with the secret");
+      assert.equal(failed.data.record_id, failing.record_id, failed.body);
+      assert.equal(failed.data.state, "failed", failed.body);
+      assert.match(failed.data.error ?? "", /^MP4 merge failed: .*No space left on device/, failed.body);
+      assert.equal(failed.data.mp4_path, null, failed.body);
+      assert.ok(failed.data.segments >= 1, failed.body);
+      assert.deepEqual(receiver.events("recording.finished"), [], "a failed recording is not also finished");
+      const row = await (await service.fetch(`/api/recordings/${failed.data.record_id}`)).json();
+      assert.equal(row.state, "failed", JSON.stringify(row));
+      assert.equal(row.stream, "full");
+      assert.match(service.logs(), /MP4 merge failed/);
       const dir = join(root, "full", todayFolder());
+      const leftovers = [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((name) => name.includes(".tmp-"));
+      assert.deepEqual(leftovers, [], "failed writes remove their temporary files");
       const whole = join(await Deno.makeTempDir(), "first.mp4");
       const init = await Deno.readFile(join(dir, "init.m4s"));
       const first = await Deno.readFile(join(dir, "seg_0001.m4s"));
@@ -110,6 +131,7 @@ Deno.test({
     } finally {
       abort.abort();
       await service.stop();
+      await receiver.close();
       await run("umount", [root]);
     }
   },

@@ -2,7 +2,8 @@
  * End to end through the running service: a recording's timeline. Rotation (the record period ends a recording and
  * the next one starts at the following keyframe) loses and doubles no frame; a publisher killed mid-stream that
  * comes back inside the splice window continues the same recording in a new period, and one that comes back after
- * it starts a new recording.
+ * it starts a new recording. Each step is also checked as the signed webhooks a real receiver gets
+ * (`recording.rotated`, `recording.spliced`, `recording.started`, `recording.finished`).
  */
 
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ import {
   startService,
   waitFor,
 } from "./helpers/service.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook_receiver.ts";
 
 const clip = await loadClip();
 const PUBLISH = new URL("../scripts/publish.ts", import.meta.url).pathname;
@@ -43,6 +45,12 @@ async function publishAndVanish(service: Service, stream: string, seconds: numbe
   return await recordStatus(service, stream);
 }
 
+/** Fails unless every request `receiver` got carries a valid signature. */
+function assertAllSigned(receiver: WebhookReceiver): void {
+  const unsigned = receiver.requests().filter((request) => !request.signed);
+  assert.deepEqual(unsigned.map((request) => request.body), [], "every webhook is signed with the secret");
+}
+
 /** Video frames ffmpeg decodes from `file`. */
 async function videoFrames(file: string): Promise<number> {
   const video = (await probe(file)).streams.find((s) => s.codec_type === "video");
@@ -50,9 +58,10 @@ async function videoFrames(file: string): Promise<number> {
 }
 
 Deno.test("rotation at the record period: consecutive recordings hold every frame sent exactly once", async () => {
+  const receiver = await startWebhookReceiver();
   const service = await startService({
     toml: `[[recorder.rules]]\nmatch = "rot"\nsegment_duration = 1\nrecord_period = 5\n` +
-      `path_template = "{stream}/{record_id}"\n`,
+      `path_template = "{stream}/{record_id}"\n\n${receiver.toml}`,
   });
   try {
     const sent = await publishClip({ url: `${service.url}/whip/rot`, seconds: 13, clip });
@@ -71,13 +80,35 @@ Deno.test("rotation at the record period: consecutive recordings hold every fram
     }
     assert.equal(frames, sent.videoFrames, "the recordings together hold every frame, none twice");
     assert.match(service.logs(), /recording rotated/);
+
+    // Each rotation is a signed recording.rotated from one recording to the next, cut at one instant.
+    const last = recordings.at(-1)!.record_id;
+    await receiver.waitForEvent("recording.finished", (event) => event.data.record_id === last);
+    const rotated = receiver.events("recording.rotated");
+    assert.equal(rotated.length, recordings.length - 1, rotated.map((event) => event.body).join("\n"));
+    recordings.slice(1).forEach((to, i) => {
+      const from = recordings[i]!;
+      const event = rotated.find(({ data }) => data.from?.record_id === from.record_id);
+      assert.ok(event !== undefined, `recording.rotated from ${from.record_id}`);
+      const data = event.data as Required<typeof event.data>;
+      assert.equal(data.to.record_id, to.record_id, event.body);
+      assert.equal(data.from.stream, "rot");
+      assert.equal(data.to.stream, "rot");
+      assert.equal(data.from.state, "finished", event.body);
+      assert.equal(data.to.state, "recording", event.body);
+      assert.ok(Date.parse(data.from.started_at) < Date.parse(data.to.started_at), event.body);
+      assert.equal(data.from.ended_at, data.to.started_at, `the cut ends one and starts the next: ${event.body}`);
+    });
+    assertAllSigned(receiver);
   } finally {
     await service.stop();
+    await receiver.close();
   }
 });
 
 Deno.test("a publisher killed and back inside the splice window continues the same recording in a new period", async () => {
-  const service = await startService({ toml: spliceToml(60) });
+  const receiver = await startWebhookReceiver();
+  const service = await startService({ toml: `${spliceToml(60)}\n${receiver.toml}` });
   try {
     const first = await publishAndVanish(service, "splice-in", 4);
     assert.equal(first.recording, true);
@@ -97,13 +128,35 @@ Deno.test("a publisher killed and back inside the splice window continues the sa
     for (const period of periods) assert.equal(await decodeErrors(period.video!), "");
     assert.equal(await videoFrames(periods[1]!.video!), sent.videoFrames, "the return is recorded whole");
     assert.match(service.logs(), /recording spliced/);
+
+    // Webhooks: one recording.started, one recording.spliced, then recording.finished with both periods.
+    const done = await receiver.waitForEvent("recording.finished", (event) => event.data.record_id === first.record_id);
+    assert.equal(done.data.periods, 2, done.body);
+    assert.equal(done.data.state, "finished", done.body);
+    assert.equal(done.data.ended_at, row.ended_at, done.body);
+    const spliced = receiver.events("recording.spliced");
+    assert.equal(spliced.length, 1, spliced.map((event) => event.body).join("\n"));
+    const splice = spliced[0]!.data;
+    assert.equal(splice.record_id, first.record_id, spliced[0]!.body);
+    assert.equal(splice.stream, "splice-in");
+    assert.equal(splice.state, "recording", spliced[0]!.body);
+    assert.equal(splice.periods, 2, `the event counts the period it begins: ${spliced[0]!.body}`);
+    assert.equal(splice.mpd_path, first.mpd_path, spliced[0]!.body);
+    assert.equal(splice.started_at, row.started_at, spliced[0]!.body);
+    assert.equal(splice.ended_at, null, spliced[0]!.body);
+    assert.ok(splice.segments >= 1, `the first period's segments count: ${spliced[0]!.body}`);
+    const started = receiver.events("recording.started").map((event) => event.data.record_id);
+    assert.deepEqual(started, [first.record_id], "the return starts no other recording");
+    assertAllSigned(receiver);
   } finally {
     await service.stop();
+    await receiver.close();
   }
 });
 
 Deno.test("a publisher back after the splice window starts a new recording; the first was finalized", async () => {
-  const service = await startService({ toml: spliceToml(1) });
+  const receiver = await startWebhookReceiver();
+  const service = await startService({ toml: `${spliceToml(1)}\n${receiver.toml}` });
   try {
     const first = await publishAndVanish(service, "splice-out", 3);
     // Nothing arrives: after the 10 s media timeout the publish ends, and 1 s later so does the recording.
@@ -124,7 +177,22 @@ Deno.test("a publisher back after the splice window starts a new recording; the 
     const row = await (await service.fetch(`/api/recordings/${first.record_id}`)).json();
     assert.equal(row.periods, 1);
     assert.match(service.logs(), /splice window closed/);
+
+    // Webhooks: the first recording finished, the return started another one, and nothing was spliced.
+    const ended = await receiver.waitForEvent(
+      "recording.finished",
+      (event) => event.data.record_id === first.record_id,
+    );
+    assert.equal(ended.data.periods, 1, ended.body);
+    assert.equal(ended.data.state, "finished", ended.body);
+    assert.equal(ended.data.ended_at, row.ended_at, ended.body);
+    await receiver.waitForEvent("recording.finished", (event) => event.data.record_id === second!.record_id);
+    const started = receiver.events("recording.started").map((event) => event.data.record_id);
+    assert.deepEqual(started, [first.record_id, second.record_id]);
+    assert.deepEqual(receiver.events("recording.spliced").map((event) => event.body), []);
+    assertAllSigned(receiver);
   } finally {
     await service.stop();
+    await receiver.close();
   }
 });

@@ -401,12 +401,16 @@ export class RecordingManager {
     recording.state = "recording";
     recording.part++;
     this.#capture(recording, source);
-    this.#opts.log("info", "recording spliced", {
-      stream: recording.streamId,
-      recordId: recording.recordId,
-      part: recording.part,
-    });
-    this.#opts.observer?.spliced?.(recording.view());
+    // Reported once the new period is in the folder's index, so that the view counts it.
+    const report = () => {
+      this.#opts.log("info", "recording spliced", {
+        stream: recording.streamId,
+        recordId: recording.recordId,
+        part: recording.part,
+      });
+      this.#opts.observer?.spliced?.(recording.view());
+    };
+    void recording.capture!.begun.then(report, report);
   }
 
   /**

@@ -90,15 +90,19 @@ export class LocalObjects {
     const temp = `${path}${TEMP_MARKER}${crypto.randomUUID().slice(0, 8)}`;
     const before = (await this.stat(key))?.sizeBytes ?? 0;
     await this.#io("create folder for", path, () => Deno.mkdir(dirname(path), { recursive: true }));
-    await this.#io("write", temp, async () => {
-      using file = await Deno.open(temp, { create: true, write: true, truncate: true });
-      await writeAll(file, bytes);
-      await file.syncData();
-    });
-    await this.#io("rename", temp, async () => {
-      await Deno.rename(temp, path);
-      await syncFolder(dirname(path));
-    });
+    try {
+      await this.#io("write", temp, async () => {
+        using file = await Deno.open(temp, { create: true, write: true, truncate: true });
+        await writeAll(file, bytes);
+        await file.syncData();
+      });
+      await this.#io("rename", temp, () => Deno.rename(temp, path));
+    } catch (error) {
+      // A full disk must not keep the half-written copy too.
+      await Deno.remove(temp).catch(() => {});
+      throw error;
+    }
+    await this.#io("sync folder of", path, () => syncFolder(dirname(path)));
     this.#totalBytes += bytes.length - before;
   }
 
