@@ -24,6 +24,14 @@ import { startWebhookReceiver } from "./helpers/webhook_receiver.ts";
 const clip = await loadClip();
 const TOML = `[recorder]\nauto_streams = ["*"]\nsegment_duration = 4\n`;
 
+/** A fresh tmpfs mounted with `options` (needs root), unmounted when disposed however the test ends. */
+async function tmpfs(options: string): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "liverec-tmpfs-" });
+  const mounted = await run("mount", ["-t", "tmpfs", "-o", options, "tmpfs", path]);
+  assert.equal(mounted.code, 0, mounted.stderr);
+  return { path, [Symbol.asyncDispose]: async () => void await run("umount", [path]) };
+}
+
 Deno.test("kill -9 during a recording loses at most 1.5 s; the restart finalizes it and recording goes on", async () => {
   const first = await startService({ toml: TOML });
   // Kill mid-segment: 4 s segments, killed 6.5 s in, so the second segment is open and half written.
@@ -85,13 +93,11 @@ Deno.test({
   name: "a full disk is reported in the log and the API status, and what was recorded before stays intact",
   ignore: Deno.uid() !== 0, // mounting a small tmpfs needs root (CI runs as root)
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "liverec-fulldisk-" });
-    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", root]);
-    assert.equal(mounted.code, 0, mounted.stderr);
-    const receiver = await startWebhookReceiver();
+    await using root = await tmpfs("size=2m");
+    await using receiver = await startWebhookReceiver();
     // "full" is also merged into one MP4 when it ends, which the full disk must defeat; segments stay 4 s long.
     const toml = `${TOML}\n[[recorder.rules]]\nmatch = "full"\nformats = ["dash", "mp4"]\n\n${receiver.toml}`;
-    const service = await startService({ toml, storageRoot: root });
+    const service = await startService({ toml, storageRoot: root.path });
     const abort = new AbortController();
     try {
       const publishing = publishClip({ url: `${service.url}/whip/full`, seconds: 20, clip, signal: abort.signal });
@@ -118,7 +124,7 @@ Deno.test({
       assert.equal(row.state, "failed", JSON.stringify(row));
       assert.equal(row.stream, "full");
       assert.match(service.logs(), /MP4 merge failed/);
-      const dir = join(root, "full", todayFolder());
+      const dir = join(root.path, "full", todayFolder());
       const leftovers = [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((name) => name.includes(".tmp-"));
       assert.deepEqual(leftovers, [], "failed writes remove their temporary files");
       const whole = join(await Deno.makeTempDir(), "first.mp4");
@@ -131,8 +137,6 @@ Deno.test({
     } finally {
       abort.abort();
       await service.stop();
-      await receiver.close();
-      await run("umount", [root]);
     }
   },
 });
@@ -141,10 +145,8 @@ Deno.test({
   name: "a read-only recording folder refuses to start a recording with a 503 that says why",
   ignore: Deno.uid() !== 0,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "liverec-readonly-" });
-    const mounted = await run("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", root]);
-    assert.equal(mounted.code, 0, mounted.stderr);
-    const service = await startService({ toml: "", storageRoot: root });
+    await using root = await tmpfs("ro,size=1m");
+    const service = await startService({ toml: "", storageRoot: root.path });
     const abort = new AbortController();
     try {
       let answer: Response | undefined;
@@ -162,7 +164,6 @@ Deno.test({
     } finally {
       abort.abort();
       await service.stop();
-      await run("umount", [root]);
     }
   },
 });

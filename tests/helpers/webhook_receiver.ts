@@ -35,7 +35,7 @@ export interface WebhookRequest {
   data: RecordingData & { from?: RecordingData; to?: RecordingData };
 }
 
-export interface WebhookReceiver {
+export interface WebhookReceiver extends AsyncDisposable {
   url: string;
   secret: string;
   /** The `[webhooks]` section that sends every event here, signed with `secret`. */
@@ -117,5 +117,6 @@ export async function startWebhookReceiver(secret = "e2e-receiver-secret-0123456
       }
     },
     close: () => server.shutdown(),
+    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
