@@ -120,7 +120,8 @@ async function main(args: string[]): Promise<void> {
   });
   await outbox?.start();
   const recoveredDurations = new Map(recovered.map((r) => [r.recordId, r.durationS]));
-  settleInterrupted(catalog, outbox, recoveredDurations, new Date(systemClock.nowMs()).toISOString());
+  const pending = new Set((await files.activeRecordings()).map((active) => active.recordId));
+  settleInterrupted(catalog, outbox, recoveredDurations, pending, new Date(systemClock.nowMs()).toISOString());
   const events = recordingEvents({ catalog, outbox, files, log, nodeAlias: config.recorder.nodeAlias });
   const hub = new StreamHub();
   const manager = new RecordingManager({

@@ -94,18 +94,20 @@ export function recordingEvents(opts: RecordingEventsOptions): { observer: Recor
 
 /**
  * After a restart: index rows a crash left recording or waiting are finished, with the duration recovery found
- * (`recovered`, by record id) when it handled them, and `recording.finished` is sent for each.
+ * (`recovered`, by record id) when it handled them, and `recording.finished` is sent for each. Rows of recordings
+ * whose recovery is `pending` (it failed this time and runs again at the next start) are left as they are.
  */
 export function settleInterrupted(
   catalog: Catalog,
   outbox: WebhookOutbox | undefined,
   recovered: ReadonlyMap<string, number>,
+  pending: ReadonlySet<string>,
   nowIso: string,
 ): number {
   const open = [
     ...catalog.list({ state: "recording", limit: MAX_PAGE_LIMIT }),
     ...catalog.list({ state: "waiting", limit: MAX_PAGE_LIMIT }),
-  ];
+  ].filter((row) => !pending.has(row.recordId));
   for (const row of open) {
     const { updatedAt: _, ...input } = row;
     const settled = catalog.upsert({
