@@ -8,7 +8,7 @@
 import { type Catalog, MAX_PAGE_LIMIT, type RecordingInput } from "../catalog/mod.ts";
 import { renderTemplate } from "../config/mod.ts";
 import { recordingMp4 } from "../export/mod.ts";
-import { INDEX_NAME, parseIndex, type RecordingObserver, type RecordingView } from "../recorder/mod.ts";
+import { INDEX_NAME, parseIndex, type RecordingObserver, type RecordingView, viewJson } from "../recorder/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import type { EventType, WebhookOutbox } from "./webhooks.ts";
@@ -174,23 +174,7 @@ function row(
   };
 }
 
-/** The common body of recording events (snake_case, as the API). */
+/** The common body of recording events: the recording as the status API shows it, and the node. */
 function eventData(view: RecordingView, nodeAlias: string | undefined): Record<string, unknown> {
-  return {
-    record_id: view.recordId,
-    stream: view.streamId,
-    record_dir: view.recordDir,
-    mpd_path: view.mpdPath,
-    hls_path: view.hlsPath ?? null,
-    state: view.state,
-    started_at: view.startedAt,
-    ended_at: view.endedAt ?? null,
-    duration_s: view.durationS,
-    periods: view.periods,
-    segments: view.segments,
-    size_bytes: view.sizeBytes,
-    codecs: view.codecs,
-    node_alias: nodeAlias ?? null,
-    reason: view.reason,
-  };
+  return { ...viewJson(view), node_alias: nodeAlias ?? null };
 }

@@ -136,9 +136,7 @@ export async function rangeMp4(
     );
   }
   const tracks = joinPieces(pieces);
-  return format === "fmp4"
-    ? fragmentedMp4(tracks, { origin: FILE_ORIGIN })
-    : progressiveMp4(tracks, { origin: FILE_ORIGIN });
+  return format === "fmp4" ? fragmentedMp4(tracks, FILE_ORIGIN) : progressiveMp4(tracks, { origin: FILE_ORIGIN });
 }
 
 /** Largest |time value| a Date holds (ECMA-262 §21.4.1.22), so the range start can be named in a message. */

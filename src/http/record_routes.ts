@@ -4,7 +4,7 @@
  */
 
 import { Hono } from "hono";
-import type { RecordingManager, RecordingStatus } from "../recorder/mod.ts";
+import { type RecordingManager, type RecordingStatus, viewJson } from "../recorder/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
 import { jsonBody, streamParam, streamPaths } from "./request.ts";
 
@@ -47,18 +47,7 @@ function statusJson(status: RecordingStatus): Record<string, unknown> {
   return {
     recording,
     stream_live: streamLive,
-    state: session.state,
-    record_id: session.recordId,
-    record_dir: session.recordDir,
-    mpd_path: session.mpdPath,
-    hls_path: session.hlsPath ?? null,
-    started_at: session.startedAt,
-    duration_s: session.durationS,
-    periods: session.periods,
-    segments: session.segments,
-    size_bytes: session.sizeBytes,
-    codecs: session.codecs,
-    reason: session.reason,
+    ...viewJson(session),
     splice_deadline: session.spliceDeadline ?? null,
     storage_errors: session.storageErrors,
     last_storage_error: session.lastStorageError ?? null,

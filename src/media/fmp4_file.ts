@@ -1,13 +1,13 @@
 /**
  * A whole fragmented MP4 file of timed samples (the fMP4 export), written with the recorder's own init and fragment
- * writers: one moov with a trak per track, then each track's samples in fragments of about `fragmentDurationMs`
- * (1 s), a video fragment opening on a sync sample, interleaved in order of their first decode time and numbered
- * 1, 2, 3... across the file. Timing is progressiveMp4's (mp4_file.ts), so both files hold the same samples with
+ * writers: one moov with a trak per track, then each track's samples in fragments of about a second of decode
+ * time, a video fragment opening on a sync sample, interleaved in order of their first decode time and numbered 1,
+ * 2, 3... across the file. Timing is progressiveMp4's (mp4_file.ts), so both files hold the same samples with
  * the same durations on the same timeline:
  * - Decode times are authoritative: a sample lasts until the next one of its track decodes (its own `durationTicks`
  *   only for the last), so each track's media timeline runs from 0 at its first sample, each fragment's tfdt
  *   continues the previous one's, and a gap stays a gap.
- * - Each track gets progressiveMp4's edit list for `origin` (default: the earliest presentation start): an empty
+ * - Each track gets progressiveMp4's edit list for `origin`: an empty
  *   edit for a track that starts later, a media_time skipping the head of one that starts earlier (an Opus packet
  *   straddling the keyframe a clip starts at). Edit lists in a fragmented file are allowed (ISO/IEC 14496-12 §8.6.5)
  *   but not honoured everywhere: ffmpeg 5.1 shifts such a head to before 0 instead of trimming it.
@@ -26,19 +26,8 @@ import { BadRequestError } from "../shared/errors.ts";
 /** Timescale of the fragmented moov's mvhd (boxes.ts writes 1000), in which edit durations count. */
 const MOVIE_TIMESCALE = 1000;
 
-/** Options of `fragmentedMp4`. */
-export interface FragmentedMp4Options {
-  /**
-   * Time on the recording timeline that becomes 0 in the file; default: the earliest presentation start of any
-   * track. Tracks get progressiveMp4's edit lists for it.
-   */
-  origin?: MediaTime;
-  /**
-   * Target decode duration of a fragment; a video fragment is longer when its next sync sample comes later.
-   * Default 1000.
-   */
-  fragmentDurationMs?: number;
-}
+/** Decode time a fragment aims at; a video fragment runs on to its next sync sample. */
+const FRAGMENT_DURATION_MS = 1000;
 
 /**
  * Brands of a fragmented export file: ISO BMFF 6th edition (tfdt and trun version 1), ISO base media, AVC when a
@@ -69,19 +58,16 @@ interface PlannedFragment {
 
 /**
  * A whole fragmented MP4 (ftyp, moov with mvex, then moof + mdat fragments) holding every sample of `tracks` (empty
- * tracks are left out), timed as progressiveMp4 times them (see the file comment). Throws BadRequestError when no
- * track has samples, decode times do not increase, or a track ends before `origin`.
+ * tracks are left out), timed as progressiveMp4 times them with `origin` (a time on the recording timeline) as the
+ * file's time 0 (see the file comment). Throws BadRequestError when no track has samples, decode times do not
+ * increase, or a track ends before `origin`.
  */
-export function fragmentedMp4(tracks: readonly Mp4Track[], opts: FragmentedMp4Options = {}): Uint8Array {
-  const fragmentDurationMs = opts.fragmentDurationMs ?? 1000;
-  assert(fragmentDurationMs > 0, `fragmentDurationMs must be > 0, got ${fragmentDurationMs}`);
+export function fragmentedMp4(tracks: readonly Mp4Track[], origin: MediaTime): Uint8Array {
   const present = tracks.filter((track) => track.samples.length > 0);
   if (present.length === 0) throw new BadRequestError("cannot write an MP4 without samples: every track is empty");
   assert(new Set(present.map((track) => track.info.trackId)).size === present.length, "track IDs must be unique");
-  const origin = opts.origin ?? present.map(presentationStart).reduce((a, b) => compareTimes(a, b) <= 0 ? a : b);
-
   const placed = present.map((track) => placeTrack(track, origin));
-  const fragments = placed.flatMap((track, trackIndex) => fragmentsOf(track, trackIndex, fragmentDurationMs));
+  const fragments = placed.flatMap((track, trackIndex) => fragmentsOf(track, trackIndex));
   fragments.sort((a, b) => compareTimes(a.start, b.start) || a.trackIndex - b.trackIndex);
   const editsOf = new Map(placed.map((track) => [track.info.trackId, track.edits]));
   return encode((w) => {
@@ -102,13 +88,6 @@ export function fragmentedMp4(tracks: readonly Mp4Track[], opts: FragmentedMp4Op
   });
 }
 
-/** Earliest composition time of a track's samples (a loop: hours of samples are too many to spread). */
-function presentationStart(track: Mp4Track): MediaTime {
-  let ticks = Infinity;
-  for (const sample of track.samples) ticks = Math.min(ticks, sample.decodeTimeTicks + sample.ctsOffsetTicks);
-  return { ticks, timescale: track.info.timescale };
-}
-
 /**
  * A track with each sample lasting until the next one decodes, and its edit list for `origin` (which checks that
  * decode times increase).
@@ -123,17 +102,17 @@ function placeTrack(track: Mp4Track, origin: MediaTime): PlacedTrack {
 }
 
 /**
- * A track's samples cut into fragments of about `fragmentDurationMs` of decode time, each opening on a sync
+ * A track's samples cut into fragments of about FRAGMENT_DURATION_MS of decode time, each opening on a sync
  * sample (every Opus packet is one).
  */
-function fragmentsOf(track: PlacedTrack, trackIndex: number, fragmentDurationMs: number): PlannedFragment[] {
+function fragmentsOf(track: PlacedTrack, trackIndex: number): PlannedFragment[] {
   const timescale = track.info.timescale;
   const fragments: PlannedFragment[] = [];
   let open: PlannedFragment | undefined;
   for (const [i, sample] of track.samples.entries()) {
     if (
       open === undefined ||
-      (sample.isSync && (sample.decodeTimeTicks - open.start.ticks) * 1000 >= fragmentDurationMs * timescale)
+      (sample.isSync && (sample.decodeTimeTicks - open.start.ticks) * 1000 >= FRAGMENT_DURATION_MS * timescale)
     ) {
       open = { trackIndex, first: i, end: i, start: { ticks: sample.decodeTimeTicks, timescale } };
       fragments.push(open);

@@ -8,7 +8,7 @@
 
 export type { Sample, SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
 export { compareTimes, type MediaTime, rescaleTicks } from "./media_time.ts";
-export { fragmentedMp4, type FragmentedMp4Options } from "./fmp4_file.ts";
+export { fragmentedMp4 } from "./fmp4_file.ts";
 export {
   INIT_BRANDS,
   initSegment,

@@ -19,3 +19,4 @@ export type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind }
 export { dailyRecordDir, INDEX_NAME } from "./layout.ts";
 export { type RecoveredRecording, recoverRecordings } from "./recovery.ts";
 export { deleteRecording } from "./delete_recording.ts";
+export { viewJson } from "./view_json.ts";
