@@ -7,8 +7,10 @@
 import process from "node:process";
 import type { Clip } from "../clip.ts";
 import { RecordingPipeline } from "../../src/recorder/pipeline.ts";
-import type { SourceTrack, TrackKind } from "../../src/recorder/source.ts";
-import { packetizeH264, type RtpPacket } from "../../src/rtp/mod.ts";
+import type { TrackKind } from "../../src/recorder/source.ts";
+import { packetizeH264 } from "../../src/codec/mod.ts";
+import type { RtpPacket } from "../../src/rtp/mod.ts";
+import { CLIP_TRACKS } from "../../tests/helpers/clip_packets.ts";
 
 /** One packet as the pipeline receives it, with the arrival time a real-time sender would give it. */
 export interface TimedPacket {
@@ -33,11 +35,6 @@ export interface RemuxRun {
   segments: number;
   outputBytes: number;
 }
-
-export const BENCH_TRACKS: readonly SourceTrack[] = [
-  { kind: "video", codec: "H264", clockRate: 90_000, payloadType: 96, parameterSets: [] },
-  { kind: "audio", codec: "opus", clockRate: 48_000, payloadType: 111, channels: 2 },
-];
 
 // Arbitrary non-zero starts; the video sequence wraps past 65535 during a 60 s run.
 const VIDEO_SEQ_START = 60_000;
@@ -113,7 +110,7 @@ export function runRemux(clip: PacketizedClip, segmentDurationMs = 6000): RemuxR
   };
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
-  const pipeline = new RecordingPipeline({ tracks: BENCH_TRACKS, segmentDurationMs, firstNumber: 1 });
+  const pipeline = new RecordingPipeline({ tracks: CLIP_TRACKS, segmentDurationMs, firstNumber: 1 });
   count(pipeline.start());
   for (const { kind, packet, arrivalMs } of clip.packets) count(pipeline.pushRtp(kind, packet, arrivalMs));
   count(pipeline.flush());

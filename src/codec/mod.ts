@@ -1,6 +1,24 @@
-/** Public API of the codec layer: pure H.264 and Opus bitstream helpers. No RTP, no containers, no I/O. */
+/**
+ * Public API of the codec layer: the codec table and its row types, plus the few bitstream helpers tests, the
+ * benchmark and the test publishers need. Pure: no containers, no I/O.
+ */
 
-export { isKeyframe, NalType, nalType, parseSpropParameterSets, splitAnnexB } from "./h264.ts";
-export { avcCodecString, parseSps, type Sps } from "./h264_sps.ts";
-export { avcDecoderConfigurationRecord } from "./avc_config.ts";
-export { dOpsPayload, type OpusConfig, opusPacketDurationSamples } from "./opus.ts";
+export type {
+  AudioCodec,
+  AudioFormat,
+  Codec,
+  Depacketizer,
+  DepacketizerStats,
+  FmtpVerdict,
+  Frame,
+  SampleEntry,
+  VideoCodec,
+  VideoFormat,
+} from "./codec.ts";
+export { AUDIO_CODECS, VIDEO_CODECS } from "./table.ts";
+export { isKeyframe, NalType, nalType, parseSpropParameterSets, splitAnnexB } from "./h264/nal.ts";
+export { avcCodecString, parseSps, type Sps } from "./h264/sps.ts";
+export { avcDecoderConfigurationRecord } from "./h264/avc_config.ts";
+export { type H264PacketizerOptions, packetizeH264 } from "./h264/packetizer.ts";
+export { lengthPrefixed } from "./h264/row.ts";
+export { dOpsPayload, type OpusConfig, opusPacketDurationSamples } from "./opus/opus.ts";

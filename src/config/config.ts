@@ -18,6 +18,7 @@ import {
 } from "./rules.ts";
 import { describe, Section, type TomlTable } from "./section.ts";
 import { parseStorage, type StorageConfig } from "./storage.ts";
+import { VIDEO_CODECS } from "../codec/mod.ts";
 
 /** `[http]`: the API and WHIP endpoint. */
 export interface HttpConfig {
@@ -37,6 +38,8 @@ export interface WebRtcConfig {
   loopback: boolean;
   /** Answer as an ICE-lite agent (RFC 8445 §2.5): host candidates only, the publisher runs the checks. */
   iceLite: boolean;
+  /** Video codecs liverec answers, most wanted first (names of the codec table). */
+  videoCodecs: string[];
 }
 
 /** `[recorder]`: what is recorded and where. */
@@ -143,7 +146,15 @@ function isUdpPort(value: unknown): value is number {
 }
 
 function parseWebRtc(section: Section): WebRtcConfig {
-  section.rejectUnknownKeys(["public_ips", "udp_port_range", "udp_port", "stun_servers", "loopback", "ice_lite"]);
+  section.rejectUnknownKeys([
+    "public_ips",
+    "udp_port_range",
+    "udp_port",
+    "stun_servers",
+    "loopback",
+    "ice_lite",
+    "video_codecs",
+  ]);
   const publicIps = section.stringArray("public_ips") ?? [];
   publicIps.forEach((ip, i) => {
     if (!isIpLiteral(ip)) {
@@ -165,7 +176,23 @@ function parseWebRtc(section: Section): WebRtcConfig {
     stunServers,
     loopback: section.boolean("loopback") ?? true,
     iceLite: section.boolean("ice_lite") ?? true,
+    videoCodecs: parseVideoCodecs(section),
   };
+}
+
+/** H.264 plays everywhere; VP9 and AV1 play from fMP4 in browsers; VP8 only from WebM in browsers' MSE, so last. */
+const DEFAULT_VIDEO_CODECS = ["h264", "vp9", "av1", "h265", "vp8"];
+
+function parseVideoCodecs(section: Section): string[] {
+  const names = section.stringArray("video_codecs") ?? DEFAULT_VIDEO_CODECS.filter((name) => VIDEO_CODECS.has(name));
+  const known = [...VIDEO_CODECS.keys()];
+  names.forEach((name, i) => {
+    if (!VIDEO_CODECS.has(name)) {
+      throw section.error(`video_codecs[${i}]`, `must be one of ${known.join(", ")}, got ${describe(name)}`);
+    }
+    if (names.indexOf(name) !== i) throw section.error(`video_codecs[${i}]`, `names ${describe(name)} twice`);
+  });
+  return names;
 }
 
 function parseUdpPorts(section: Section): [number, number] | undefined {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { VIDEO_CODECS } from "../codec/mod.ts";
 import { ConfigError } from "../shared/errors.ts";
 import {
   type Config,
@@ -11,7 +12,14 @@ import {
 
 const DEFAULTS: Config = {
   http: { listen: { hostname: "0.0.0.0", port: 7777 } },
-  webrtc: { publicIps: [], udpPortRange: undefined, stunServers: [], loopback: true, iceLite: true },
+  webrtc: {
+    publicIps: [],
+    udpPortRange: undefined,
+    stunServers: [],
+    loopback: true,
+    iceLite: true,
+    videoCodecs: ["h264"],
+  },
   recorder: {
     autoStreams: [],
     nodeAlias: undefined,
@@ -111,6 +119,7 @@ udp_port_range = [20000, 20100]
 stun_servers = ["stun:stun.example.org:3478", "stun:[2001:db8::1]"]
 loopback = false
 ice_lite = false
+video_codecs = ["h264"]
 
 [recorder]
 auto_streams = ["*", "room1", "web-*"]
@@ -137,6 +146,7 @@ tokens = ["s3cr3t-token", "another~token!"]
       stunServers: ["stun:stun.example.org:3478", "stun:[2001:db8::1]:3478"],
       loopback: false,
       iceLite: false,
+      videoCodecs: ["h264"],
     },
     recorder: {
       autoStreams: ["*", "room1", "web-*"],
@@ -441,6 +451,25 @@ Deno.test("TOML syntax errors are ConfigErrors on (file) with line, column and t
   );
 });
 
+Deno.test("video_codecs names codecs of the table, each once", () => {
+  const error = (toml: string) => {
+    try {
+      parseConfig(toml);
+    } catch (e) {
+      return e instanceof ConfigError ? [e.key, e.message] : e;
+    }
+    return undefined;
+  };
+  assert.deepEqual(error('[webrtc]\nvideo_codecs = ["h264", "mpeg2"]'), [
+    "webrtc.video_codecs[1]",
+    `invalid config: "webrtc.video_codecs[1]" must be one of ${[...VIDEO_CODECS.keys()].join(", ")}, got "mpeg2"`,
+  ]);
+  assert.deepEqual(error('[webrtc]\nvideo_codecs = ["h264", "h264"]'), [
+    "webrtc.video_codecs[1]",
+    'invalid config: "webrtc.video_codecs[1]" names "h264" twice',
+  ]);
+});
+
 Deno.test("unknown keys are refused at every level, listing the allowed keys", () => {
   const cases: { toml: string; key: string; message: string }[] = [
     {
@@ -464,7 +493,8 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
     {
       toml: "[webrtc]\ninterfaces = []",
       key: "webrtc.interfaces",
-      message: "is an unknown key (allowed: ice_lite, loopback, public_ips, stun_servers, udp_port, udp_port_range)",
+      message:
+        "is an unknown key (allowed: ice_lite, loopback, public_ips, stun_servers, udp_port, udp_port_range, video_codecs)",
     },
     { toml: "[auth]\ntoken = []", key: "auth.token", message: "is an unknown key (allowed: tokens)" },
     { toml: "[http.listen]", key: "http.listen", message: "must be a string, got a table" },

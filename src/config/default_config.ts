@@ -25,6 +25,9 @@ stun_servers = []
 loopback = true
 # Answer as an ICE-lite agent (host candidates only; the publisher runs the connectivity checks).
 ice_lite = true
+# Video codecs answered, most wanted first, when a publisher offers several. H.264 plays everywhere; VP9 and
+# AV1 play from fMP4 in browsers; VP8 plays in ffmpeg and VLC but not in browsers' MSE (WebM only), so it is last.
+# video_codecs = ["h264", "vp9", "av1", "h265", "vp8"]
 
 [recorder]
 # Streams recorded as soon as they are published: exact names, or patterns where "*" matches anything.

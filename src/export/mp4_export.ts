@@ -18,9 +18,8 @@
  *   with a gap where the segment was (the frame before it lasts across the gap). A missing init segment drops its
  *   track of that period the same way.
  * - progressiveMp4 and fragmentedMp4 write one sample entry per track, so periods joined into one file must share
- *   the video avcC (and timescale) and the Opus channel count; otherwise this throws UnsupportedError, in either
- *   format. The first period's dOps is used, so a later period's Opus pre-skip is not applied (a few milliseconds of
- *   decoder warm-up are heard).
+ *   each track's codec configuration (sample entry, configuration record, timescale, channel count); otherwise this
+ *   throws UnsupportedError, in either format.
  */
 
 import { expandNumberTemplate, type PeriodIndex, type TrackIndex } from "../manifest/mod.ts";
@@ -325,10 +324,12 @@ function checkSameConfiguration(kind: Kind, into: JoinedTrack, info: TrackInfo, 
   let difference: string | undefined;
   if (a.timescale !== info.timescale) difference = `timescale ${a.timescale} vs ${info.timescale}`;
   else if (a.codec.kind !== info.codec.kind) difference = `codec ${a.codec.kind} vs ${info.codec.kind}`;
-  else if (a.codec.kind === "avc" && info.codec.kind === "avc" && !sameBytes(a.codec.avcC, info.codec.avcC)) {
-    difference = "H.264 configuration (avcC)";
-  } else if (a.codec.kind === "opus" && info.codec.kind === "opus" && a.codec.channels !== info.codec.channels) {
-    difference = `Opus channels ${a.codec.channels} vs ${info.codec.channels}`;
+  else if (a.codec.sampleEntry.fourcc !== info.codec.sampleEntry.fourcc) {
+    difference = `codec ${a.codec.sampleEntry.fourcc} vs ${info.codec.sampleEntry.fourcc}`;
+  } else if (a.codec.kind === "audio" && info.codec.kind === "audio" && a.codec.channels !== info.codec.channels) {
+    difference = `${a.codec.sampleEntry.fourcc} channels ${a.codec.channels} vs ${info.codec.channels}`;
+  } else if (!sameBytes(a.codec.sampleEntry.config.body, info.codec.sampleEntry.config.body)) {
+    difference = `${a.codec.sampleEntry.fourcc} configuration (${a.codec.sampleEntry.config.fourcc})`;
   }
   if (difference === undefined) return;
   throw new UnsupportedError(

@@ -9,7 +9,16 @@ import assert from "node:assert/strict";
 import { dOpsPayload, opusPacketDurationSamples } from "../codec/mod.ts";
 import type { PeriodIndex, SegmentRun, TrackIndex } from "../manifest/mod.ts";
 import { initSegment, Segmenter, type SegmenterOutput, type TrackInfo } from "../media/mod.ts";
-import { AVCC_720P, exec, hasCommand, parseMp4, type RealClip, realClip } from "../media/test_helpers.ts";
+import {
+  AVCC_720P,
+  avcTrackCodec,
+  exec,
+  hasCommand,
+  opusTrackCodec,
+  parseMp4,
+  type RealClip,
+  realClip,
+} from "../media/test_helpers.ts";
 import { initName, MEDIA_PATTERN, segmentName } from "../recorder/layout.ts";
 import { BadRequestError, NotFoundError, UnsupportedError } from "../shared/errors.ts";
 import { concat } from "../shared/testing.ts";
@@ -83,12 +92,12 @@ async function storePeriod(objects: Map<string, Uint8Array>, spec: PeriodSpec): 
     video: {
       trackId: 1,
       timescale: 90000,
-      codec: spec.videoCodec ?? { kind: "avc", avcC, widthPx: 320, heightPx: 240 },
+      codec: spec.videoCodec ?? avcTrackCodec(avcC, 320, 240),
     },
     audio: {
       trackId: 2,
       timescale: 48000,
-      codec: spec.audioCodec ?? { kind: "opus", dOps, channels: 2, sampleRate: 48000 },
+      codec: spec.audioCodec ?? opusTrackCodec(dOps, 2),
     },
   } satisfies Record<string, TrackInfo>;
   const segmenter = new Segmenter({
@@ -532,7 +541,7 @@ Deno.test({
   async fn() {
     const objects = new Map<string, Uint8Array>();
     const [first, otherVideo] = await storeTwoPeriods(objects, T0 + 10_000, {
-      second: { videoCodec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 } },
+      second: { videoCodec: avcTrackCodec(AVCC_720P, 1280, 720) },
     });
     const mono = dOpsPayload({ channels: 1, preSkip: 312, inputSampleRate: 48000 });
     const otherAudio = await storePeriod(objects, {
@@ -543,7 +552,7 @@ Deno.test({
       firstNumber: 1,
       fromS: 2,
       toS: 4,
-      audioCodec: { kind: "opus", dOps: mono, channels: 1, sampleRate: 48000 },
+      audioCodec: opusTrackCodec(mono, 1),
     });
     const read = reader(objects);
     const differs = (ids: string, what: string) => (error: Error) =>

@@ -1,10 +1,11 @@
 /**
  * Reads a publisher's SDP offer (RFC 8866) just far enough to decide what liverec can record from it: the first
- * sending H.264 video (packetization-mode 0 or 1, RFC 6184 §8.1) and Opus audio (RFC 7587) sections. It answers
- * nothing itself: WebRTC negotiation is werift's job. Malformed or unusable offers get errors that say why.
+ * sending video section in a codec of the codec table (the first of `video_codecs` the section offers) and the first
+ * sending audio section in one. It answers nothing itself: WebRTC negotiation is werift's job. Malformed or
+ * unusable offers get errors that say why.
  */
 
-import { parseSpropParameterSets } from "../codec/mod.ts";
+import { AUDIO_CODECS, type AudioCodec, type Codec, VIDEO_CODECS, type VideoCodec } from "../codec/mod.ts";
 import { BadRequestError, UnsupportedError } from "../shared/errors.ts";
 
 /** A codec the offer lists for one media section. */
@@ -16,16 +17,18 @@ export interface OfferedCodec {
   fmtpText: string;
 }
 
-/** What liverec will record from an offer. */
+/** What liverec will record from an offer: the codec table's row and the offered payload type it answers. */
 export interface OfferChoice {
-  video: { codec: OfferedCodec; packetizationMode: 0 | 1; parameterSets: Uint8Array[] } | undefined;
-  audio: { codec: OfferedCodec } | undefined;
+  video: { codec: VideoCodec; offered: OfferedCodec; parameterSets: Uint8Array[] } | undefined;
+  audio: { codec: AudioCodec; offered: OfferedCodec } | undefined;
   /** Sections that were offered but will not be recorded, with the reason, for the log. */
   ignored: string[];
 }
 
 interface MediaSection {
   kind: string;
+  /** Port 0 without `a=bundle-only`: the offerer does not want this section (RFC 8866 §5.14). */
+  rejected: boolean;
   direction: string;
   codecs: OfferedCodec[];
 }
@@ -38,58 +41,71 @@ const STATIC_PAYLOAD_TYPES: Record<number, [name: string, clockRate: number]> = 
   9: ["g722", 8000],
 };
 
-/** Parses `sdp` and picks the tracks to record; throws BadRequestError or UnsupportedError with the reason. */
-export function chooseFromOffer(sdp: string): OfferChoice {
+/**
+ * Parses `sdp` and picks the tracks to record; video in the first codec of `videoCodecs` (names of the codec table)
+ * that a section offers. Throws BadRequestError or UnsupportedError with the reason.
+ */
+export function chooseFromOffer(sdp: string, videoCodecs: readonly string[]): OfferChoice {
   const sections = parseSections(sdp);
   const choice: OfferChoice = { video: undefined, audio: undefined, ignored: [] };
+  const refusals: string[] = [];
   for (const section of sections) {
-    const sending = section.direction === "sendonly" || section.direction === "sendrecv";
+    const sending = !section.rejected && (section.direction === "sendonly" || section.direction === "sendrecv");
     if (section.kind === "video" && choice.video === undefined && sending) {
-      const h264 = section.codecs
-        .filter((codec) => codec.name === "h264" && codec.clockRate === 90_000)
-        .map((codec) => ({ codec, mode: Number(codec.fmtp.get("packetization-mode") ?? "0") }))
-        .filter(({ mode }) => mode === 0 || mode === 1)
-        .sort((a, b) => b.mode - a.mode)[0];
-      if (h264 !== undefined) {
-        const sprop = h264.codec.fmtp.get("sprop-parameter-sets");
-        choice.video = {
-          codec: h264.codec,
-          packetizationMode: h264.mode as 0 | 1,
-          parameterSets: sprop === undefined ? [] : safeSprop(sprop),
-        };
+      const rows = videoCodecs.flatMap((name) => VIDEO_CODECS.get(name) ?? []);
+      const picked = pick(section, rows, refusals);
+      if (picked !== undefined) {
+        choice.video = { codec: picked.row, offered: picked.offered, parameterSets: picked.parameterSets };
         continue;
       }
     }
     if (section.kind === "audio" && choice.audio === undefined && sending) {
-      const opus = section.codecs.find((codec) => codec.name === "opus" && codec.clockRate === 48_000);
-      if (opus !== undefined) {
-        choice.audio = { codec: opus };
+      const picked = pick(section, [...AUDIO_CODECS.values()], refusals);
+      if (picked !== undefined) {
+        choice.audio = { codec: picked.row, offered: picked.offered };
         continue;
       }
     }
-    choice.ignored.push(`${section.kind} (${section.direction}: ${describeCodecs(section.codecs)})`);
+    const state = section.rejected ? "rejected" : section.direction;
+    choice.ignored.push(`${section.kind} (${state}: ${describeCodecs(section.codecs)})`);
   }
   if (choice.video === undefined && choice.audio === undefined) {
-    const offered = sections.map((s) => `${s.kind} [${describeCodecs(s.codecs)}] ${s.direction}`).join("; ");
+    const offered = sections.map((s) =>
+      `${s.kind} [${describeCodecs(s.codecs)}] ${s.rejected ? "rejected" : s.direction}`
+    )
+      .join("; ");
+    const refused = refusals.length > 0 ? ` (refused: ${refusals.join(", ")})` : "";
     throw new UnsupportedError(
-      `nothing to record in the offer: it has ${offered || "no media"}; liverec records sending video in H264 ` +
-        `(packetization-mode 0 or 1) and audio in opus/48000`,
+      `nothing to record in the offer: it has ${offered || "no media"}${refused}; liverec records sending video in ` +
+        `${videoCodecs.map((name) => name.toUpperCase()).join(", ")} and audio in ` +
+        `${[...AUDIO_CODECS.keys()].join(", ")}`,
     );
   }
   return choice;
 }
 
+/** The offered payload type of the first row the section has, the highest ranked of that codec's. */
+function pick<C extends Codec>(
+  section: MediaSection,
+  rows: readonly C[],
+  refusals: string[],
+): { row: C; offered: OfferedCodec; parameterSets: Uint8Array[] } | undefined {
+  for (const row of rows) {
+    let best: { row: C; offered: OfferedCodec; parameterSets: Uint8Array[]; rank: number } | undefined;
+    for (const offered of section.codecs) {
+      if (offered.name !== row.sdpName || offered.clockRate !== row.clockRate) continue;
+      const verdict = row.readFmtp(offered.fmtp);
+      if ("refused" in verdict) refusals.push(verdict.refused);
+      else if (best === undefined || verdict.rank > best.rank) best = { row, offered, ...verdict };
+    }
+    if (best !== undefined) return best;
+  }
+  return undefined;
+}
+
 function describeCodecs(codecs: OfferedCodec[]): string {
   const names = [...new Set(codecs.map((c) => c.name.toUpperCase()))];
   return names.length === 0 ? "no codecs" : names.join(", ");
-}
-
-function safeSprop(value: string): Uint8Array[] {
-  try {
-    return parseSpropParameterSets(value);
-  } catch {
-    return [];
-  }
 }
 
 function parseSections(sdp: string): MediaSection[] {
@@ -102,7 +118,7 @@ function parseSections(sdp: string): MediaSection[] {
   }
   const sections: MediaSection[] = [];
   let sessionDirection = "sendrecv";
-  let current: (MediaSection & { fmtp: Map<number, string> }) | undefined;
+  let current: (MediaSection & { fmtp: Map<number, string>; port: string; bundleOnly?: boolean }) | undefined;
   for (const [i, line] of lines.entries()) {
     if (!/^[a-z]=/.test(line)) {
       throw new BadRequestError(
@@ -118,6 +134,8 @@ function parseSections(sdp: string): MediaSection[] {
       }
       current = {
         kind,
+        port,
+        rejected: false,
         direction: sessionDirection,
         codecs: formats.map((f) => ({
           payloadType: Number(f),
@@ -136,6 +154,7 @@ function parseSections(sdp: string): MediaSection[] {
       continue;
     }
     if (current === undefined) continue;
+    if (line === "a=bundle-only") current.bundleOnly = true;
     const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)\/(\d+)(?:\/\d+)?$/.exec(line);
     if (rtpmap !== null) {
       const codec = current.codecs.find((c) => c.payloadType === Number(rtpmap[1]));
@@ -152,7 +171,9 @@ function parseSections(sdp: string): MediaSection[] {
   return sections;
 }
 
-function finish(section: MediaSection & { fmtp: Map<number, string> }): MediaSection {
+function finish(
+  section: MediaSection & { fmtp: Map<number, string>; port: string; bundleOnly?: boolean },
+): MediaSection {
   for (const codec of section.codecs) {
     const text = section.fmtp.get(codec.payloadType) ?? "";
     codec.fmtpText = text;
@@ -161,5 +182,10 @@ function finish(section: MediaSection & { fmtp: Map<number, string> }): MediaSec
       if (key) codec.fmtp.set(key.toLowerCase(), rest.join("="));
     }
   }
-  return { kind: section.kind, direction: section.direction, codecs: section.codecs.filter((c) => c.name !== "") };
+  return {
+    kind: section.kind,
+    rejected: section.port === "0" && !section.bundleOnly,
+    direction: section.direction,
+    codecs: section.codecs.filter((c) => c.name !== ""),
+  };
 }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { BadRequestError, UnsupportedError } from "../shared/errors.ts";
 import { chooseFromOffer } from "./offer.ts";
 
+const H264 = ["h264"];
+
 function offer(...media: string[][]): string {
   return ["v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0", ...media.flat(), ""].join("\r\n");
 }
@@ -29,11 +31,14 @@ const OPUS_AUDIO = [
 ];
 
 Deno.test("chooseFromOffer picks the first H264 payload in packetization-mode 1, and Opus", () => {
-  const choice = chooseFromOffer(offer(CHROME_VIDEO, OPUS_AUDIO));
-  assert.equal(choice.video?.codec.payloadType, 127);
-  assert.equal(choice.video?.packetizationMode, 1);
-  assert.equal(choice.video?.codec.fmtpText, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
-  assert.equal(choice.audio?.codec.payloadType, 111);
+  const choice = chooseFromOffer(offer(CHROME_VIDEO, OPUS_AUDIO), H264);
+  assert.equal(choice.video?.codec.name, "h264");
+  assert.equal(choice.video?.offered.payloadType, 127);
+  assert.equal(
+    choice.video?.offered.fmtpText,
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+  );
+  assert.equal(choice.audio?.offered.payloadType, 111);
   assert.deepEqual(choice.ignored, []);
 });
 
@@ -44,7 +49,7 @@ Deno.test("chooseFromOffer accepts packetization-mode 0 (and its default) when n
     "a=rtpmap:98 H264/90000",
     "a=fmtp:98 profile-level-id=42e01f",
   ];
-  assert.equal(chooseFromOffer(offer(video)).video?.packetizationMode, 0);
+  assert.equal(chooseFromOffer(offer(video), H264).video?.offered.payloadType, 98);
 });
 
 Deno.test("chooseFromOffer reads SPS and PPS from sprop-parameter-sets", () => {
@@ -53,13 +58,13 @@ Deno.test("chooseFromOffer reads SPS and PPS from sprop-parameter-sets", () => {
     "a=rtpmap:96 H264/90000",
     "a=fmtp:96 packetization-mode=1;sprop-parameter-sets=Z0LAH9oBQBboBtChNQ==,aM4G4g==",
   ];
-  const sets = chooseFromOffer(offer(video)).video?.parameterSets ?? [];
+  const sets = chooseFromOffer(offer(video), H264).video?.parameterSets ?? [];
   assert.deepEqual(sets.map((s) => s[0]), [0x67, 0x68]);
 });
 
 Deno.test("chooseFromOffer records the usable track and says which were ignored", () => {
   const vp8 = ["m=video 9 UDP/TLS/RTP/SAVPF 96", "a=sendonly", "a=rtpmap:96 VP8/90000"];
-  const choice = chooseFromOffer(offer(vp8, OPUS_AUDIO));
+  const choice = chooseFromOffer(offer(vp8, OPUS_AUDIO), H264);
   assert.equal(choice.video, undefined);
   assert.equal(choice.audio?.codec.name, "opus");
   assert.deepEqual(choice.ignored, ["video (sendonly: VP8)"]);
@@ -67,7 +72,7 @@ Deno.test("chooseFromOffer records the usable track and says which were ignored"
 
 Deno.test("chooseFromOffer ignores sections the publisher does not send", () => {
   const recvonly = CHROME_VIDEO.map((line) => line === "a=sendonly" ? "a=recvonly" : line);
-  const choice = chooseFromOffer(offer(recvonly, OPUS_AUDIO));
+  const choice = chooseFromOffer(offer(recvonly, OPUS_AUDIO), H264);
   assert.equal(choice.video, undefined);
   assert.match(choice.ignored[0]!, /recvonly/);
 });
@@ -75,11 +80,25 @@ Deno.test("chooseFromOffer ignores sections the publisher does not send", () => 
 Deno.test("chooseFromOffer refuses an offer with nothing to record, naming what it had", () => {
   const vp9 = ["m=video 9 UDP/TLS/RTP/SAVPF 98", "a=sendonly", "a=rtpmap:98 VP9/90000"];
   const pcmu = ["m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=sendonly"];
-  assert.throws(() => chooseFromOffer(offer(vp9, pcmu)), (error: Error) => {
+  assert.throws(() => chooseFromOffer(offer(vp9, pcmu), H264), (error: Error) => {
     assert.ok(error instanceof UnsupportedError);
     assert.match(error.message, /video \[VP9\] sendonly; audio \[PCMU\] sendonly/);
     return true;
   });
+});
+
+Deno.test("chooseFromOffer refuses H264 in interleaved mode, saying so", () => {
+  const video = ["m=video 9 RTP/AVP 96", "a=sendonly", "a=rtpmap:96 H264/90000", "a=fmtp:96 packetization-mode=2"];
+  assert.throws(() => chooseFromOffer(offer(video), H264), /refused: H264 packetization-mode 2/);
+});
+
+Deno.test("chooseFromOffer takes bundle-only sections (port 0 in a BUNDLE group) and skips rejected ones", () => {
+  const bundleOnly = OPUS_AUDIO.map((line) => line.replace("m=audio 9", "m=audio 0")).concat("a=bundle-only");
+  assert.equal(chooseFromOffer(offer(CHROME_VIDEO, bundleOnly), H264).audio?.offered.payloadType, 111);
+  const rejected = OPUS_AUDIO.map((line) => line.replace("m=audio 9", "m=audio 0"));
+  const choice = chooseFromOffer(offer(CHROME_VIDEO, rejected), H264);
+  assert.equal(choice.audio, undefined);
+  assert.deepEqual(choice.ignored, ["audio (rejected: OPUS, PCMU)"]);
 });
 
 Deno.test("chooseFromOffer refuses malformed SDP with the reason", () => {
@@ -93,7 +112,7 @@ Deno.test("chooseFromOffer refuses malformed SDP with the reason", () => {
   ];
   for (const [sdp, message] of cases) {
     assert.throws(
-      () => chooseFromOffer(sdp),
+      () => chooseFromOffer(sdp, H264),
       (error: Error) => error instanceof BadRequestError && message.test(error.message),
     );
   }

@@ -1,6 +1,7 @@
 /** The werift peer-connection settings liverec uses on both ends, derived from `[webrtc]`. */
 
 import { type RTCPeerConnection, RTCRtpCodecParameters, useNACK, usePLI } from "werift";
+import type { Codec } from "../codec/mod.ts";
 
 /** The `[webrtc]` settings ingest needs. */
 export interface WebrtcOptions {
@@ -14,6 +15,8 @@ export interface WebrtcOptions {
   iceLite: boolean;
   /** Advertise 127.0.0.1 too, for publishers on the same machine (werift never gathers loopback by itself). */
   loopback: boolean;
+  /** Video codecs answered, most wanted first (names of the codec table). */
+  videoCodecs: readonly string[];
 }
 
 type PeerConfig = NonNullable<ConstructorParameters<typeof RTCPeerConnection>[0]>;
@@ -44,23 +47,15 @@ function isLoopback(ip: string): boolean {
   return ip.startsWith("127.") || ip === "::1";
 }
 
-/** An H.264 codec entry with the feedback liverec needs (NACK for loss, PLI for keyframes). */
-export function h264Codec(payloadType: number | undefined, fmtp: string): RTCRtpCodecParameters {
+/**
+ * werift's entry for a row of the codec table (at the offered payload type, when answering), with the feedback liverec needs for
+ * video (NACK for loss, PLI for keyframes). Opus is always opus/48000/2 in SDP (RFC 7587 §7).
+ */
+export function rtpCodec(codec: Codec, fmtp: string, payloadType?: number): RTCRtpCodecParameters {
   return new RTCRtpCodecParameters({
-    mimeType: "video/H264",
-    clockRate: 90_000,
-    rtcpFeedback: [useNACK(), usePLI()],
-    parameters: fmtp,
-    ...(payloadType !== undefined ? { payloadType } : {}),
-  });
-}
-
-/** An Opus codec entry (RFC 7587: always opus/48000/2 in SDP). */
-export function opusCodec(payloadType: number | undefined, fmtp = "minptime=10;useinbandfec=1"): RTCRtpCodecParameters {
-  return new RTCRtpCodecParameters({
-    mimeType: "audio/opus",
-    clockRate: 48_000,
-    channels: 2,
+    mimeType: `${codec.kind}/${codec.sdpName}`,
+    clockRate: codec.clockRate,
+    ...(codec.kind === "video" ? { rtcpFeedback: [useNACK(), usePLI()] } : { channels: 2 }),
     parameters: fmtp,
     ...(payloadType !== undefined ? { payloadType } : {}),
   });

@@ -5,8 +5,9 @@
 
 import { Buffer } from "node:buffer";
 import { MediaStreamTrack, RTCPeerConnection, type RTCRtpSender } from "werift";
-import { packetizeH264, serializeRtpPacket } from "../rtp/mod.ts";
-import { h264Codec, opusCodec, peerConfig } from "./webrtc_config.ts";
+import { AUDIO_CODECS, packetizeH264, VIDEO_CODECS } from "../codec/mod.ts";
+import { serializeRtpPacket } from "../rtp/mod.ts";
+import { peerConfig, rtpCodec } from "./webrtc_config.ts";
 
 export interface WhipPublishOptions {
   /** The WHIP endpoint, e.g. `http://127.0.0.1:7777/whip/stream1`. */
@@ -40,8 +41,18 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
   const pc = new RTCPeerConnection({
     ...peerConfig(
       // A full ICE agent that must not reach any STUN server: point it at a dead loopback port instead.
-      { publicIps: [], udpPortRange: undefined, stunServers: ["stun:127.0.0.1:9"], iceLite: false, loopback: true },
-      { video: [h264Codec(undefined, fmtp)], audio: [opusCodec(undefined)] },
+      {
+        publicIps: [],
+        udpPortRange: undefined,
+        stunServers: ["stun:127.0.0.1:9"],
+        iceLite: false,
+        loopback: true,
+        videoCodecs: ["h264"],
+      },
+      {
+        video: [rtpCodec(VIDEO_CODECS.get("h264")!, fmtp)],
+        audio: [rtpCodec(AUDIO_CODECS.get("opus")!, "minptime=10;useinbandfec=1")],
+      },
     ),
     iceStunGatherTimeout: 0.05,
   });

@@ -53,7 +53,7 @@ export class WhipIngest {
   /** Publishes `streamId` from an SDP offer; answers the SDP and the session id for the resource URL. */
   async publish(streamId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
     const { hub, clock, log, webrtc } = this.#opts;
-    const choice = chooseFromOffer(offerSdp);
+    const choice = chooseFromOffer(offerSdp, webrtc.videoCodecs);
     const stale = [...this.#sessions.values()].find((s) =>
       s.streamId === streamId && clock.nowMs() - s.lastPacketAtMs >= STALE_MS
     );

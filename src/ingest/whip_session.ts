@@ -8,7 +8,7 @@ import type { RtpPacket } from "../rtp/mod.ts";
 import type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
-import { h264Codec, opusCodec, peerConfig, type WebrtcOptions } from "./webrtc_config.ts";
+import { peerConfig, rtpCodec, type WebrtcOptions } from "./webrtc_config.ts";
 
 /** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
@@ -33,24 +33,23 @@ export class WhipSession implements LiveSource {
     this.#clock = clock;
     this.publishedAtMs = clock.nowMs();
     this.#lastPacketAtMs = this.publishedAtMs;
+    const { video, audio } = choice;
     const tracks: SourceTrack[] = [];
-    if (choice.video !== undefined) {
-      const { codec, parameterSets } = choice.video;
-      tracks.push({ kind: "video", codec: "H264", clockRate: 90_000, payloadType: codec.payloadType, parameterSets });
-    }
-    if (choice.audio !== undefined) {
+    if (video !== undefined) {
       tracks.push({
-        kind: "audio",
-        codec: "opus",
-        clockRate: 48_000,
-        payloadType: choice.audio.codec.payloadType,
-        channels: 2,
+        kind: "video",
+        codec: video.codec,
+        payloadType: video.offered.payloadType,
+        parameterSets: video.parameterSets,
       });
+    }
+    if (audio !== undefined) {
+      tracks.push({ kind: "audio", codec: audio.codec, payloadType: audio.offered.payloadType, channels: 2 });
     }
     this.tracks = tracks;
     this.pc = new RTCPeerConnection(peerConfig(webrtc, {
-      video: choice.video === undefined ? [] : [h264Codec(choice.video.codec.payloadType, choice.video.codec.fmtpText)],
-      audio: choice.audio === undefined ? [] : [opusCodec(choice.audio.codec.payloadType, choice.audio.codec.fmtpText)],
+      video: video === undefined ? [] : [rtpCodec(video.codec, video.offered.fmtpText, video.offered.payloadType)],
+      audio: audio === undefined ? [] : [rtpCodec(audio.codec, audio.offered.fmtpText, audio.offered.payloadType)],
     }));
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
       const kind = transceiver.kind;
@@ -94,7 +93,7 @@ export class WhipSession implements LiveSource {
    * retransmitted flights from its cache instead.
    */
   async answer(offerSdp: string): Promise<string> {
-    await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    await this.pc.setRemoteDescription({ type: "offer", sdp: withoutBundleOnly(offerSdp) });
     const answer = await this.pc.createAnswer();
     const sdp = /^a=setup:actpass\r?$/m.test(offerSdp)
       ? answer.sdp.replace(/^a=setup:active(?=\r?$)/gm, "a=setup:passive")
@@ -124,6 +123,19 @@ export class WhipSession implements LiveSource {
     this.#listeners.clear();
     await this.pc.close().catch(() => {});
   }
+}
+
+/**
+ * The offer with every `a=bundle-only` section given a port. A max-bundle offerer (GStreamer's webrtcbin, Firefox)
+ * sends the sections after the first as `m=... 0 ...` with `a=bundle-only` (RFC 9143 §7.5.3); werift reads port 0 as
+ * a rejected section and would answer it inactive. The answerer may accept such a section (RFC 9143 §7.3.1), which
+ * is what the rewrite makes werift do.
+ */
+export function withoutBundleOnly(sdp: string): string {
+  return sdp.split(/(?=^m=)/m).map((section) => {
+    if (!/^a=bundle-only\r?$/m.test(section)) return section;
+    return section.replace(/^(m=\S+) 0 /, "$1 9 ").replace(/^a=bundle-only\r?\n/m, "");
+  }).join("");
 }
 
 /** A 64-bit NTP timestamp (RFC 5905 §6) as Unix milliseconds. */

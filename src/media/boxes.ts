@@ -7,6 +7,7 @@
  */
 
 import type { ByteWriter } from "./byte_writer.ts";
+import type { SampleEntry } from "../codec/mod.ts";
 import type { Sample, TrackInfo } from "./track.ts";
 
 /** Largest value of an unsigned 32-bit field; beyond it a header needs version 1 and 64-bit fields. */
@@ -116,7 +117,7 @@ export function trak(w: ByteWriter, track: TrackInfo, edts?: (track: TrackInfo) 
  */
 export function tkhd(w: ByteWriter, track: TrackInfo, durationTicks = 0): void {
   const codec = track.codec;
-  const isAudio = codec.kind === "opus";
+  const isAudio = codec.kind === "audio";
   const version = durationTicks > U32_MAX ? 1 : 0;
   w.fullBox("tkhd", version, TKHD_FLAGS, () => {
     u32or64(w, version, 0); // creation_time
@@ -139,7 +140,7 @@ export function tkhd(w: ByteWriter, track: TrackInfo, durationTicks = 0): void {
 export function mdia(w: ByteWriter, track: TrackInfo): void {
   w.box("mdia", () => {
     mdhd(w, track.timescale);
-    hdlr(w, track.codec.kind === "avc" ? "vide" : "soun");
+    hdlr(w, track.codec.kind === "video" ? "vide" : "soun");
     minf(w, track);
   });
 }
@@ -175,7 +176,7 @@ export function hdlr(w: ByteWriter, handlerType: "vide" | "soun"): void {
 /** Media information box: media header, data information, sample table (ISO/IEC 14496-12 §8.4.4). */
 export function minf(w: ByteWriter, track: TrackInfo): void {
   w.box("minf", () => {
-    if (track.codec.kind === "avc") vmhd(w);
+    if (track.codec.kind === "video") vmhd(w);
     else smhd(w);
     dinf(w);
     stbl(w, track);
@@ -230,14 +231,20 @@ export function stsd(w: ByteWriter, track: TrackInfo): void {
   const codec = track.codec;
   w.fullBox("stsd", 0, 0, () => {
     w.u32(1); // entry_count
-    if (codec.kind === "avc") avc1(w, codec);
-    else Opus(w, codec);
+    if (codec.kind === "video") visualSampleEntry(w, codec);
+    else audioSampleEntry(w, codec);
   });
 }
 
-/** AVC visual sample entry (ISO/IEC 14496-12 §12.1.3, ISO/IEC 14496-15 §5.4.2.1); in-band SPS/PPS still allowed. */
-export function avc1(w: ByteWriter, input: { avcC: Uint8Array; widthPx: number; heightPx: number }): void {
-  w.box("avc1", () => {
+/**
+ * Visual sample entry (ISO/IEC 14496-12 §12.1.3) of the codec's type (`avc1`, `hvc1`, `vp09`, ...) holding its
+ * configuration box (ISO/IEC 14496-15 §5.4.2.1, §8.4.1; VP codec binding §2.2; AV1 binding §2.2).
+ */
+export function visualSampleEntry(
+  w: ByteWriter,
+  input: { sampleEntry: SampleEntry; widthPx: number; heightPx: number },
+): void {
+  w.box(input.sampleEntry.fourcc, () => {
     w.zeros(6); // SampleEntry reserved[6]
     w.u16(1); // data_reference_index
     w.u16(0); // pre_defined
@@ -252,20 +259,16 @@ export function avc1(w: ByteWriter, input: { avcC: Uint8Array; widthPx: number; 
     w.zeros(32); // compressorname, empty Pascal string
     w.u16(0x0018); // depth, colour without alpha
     w.i16(-1); // pre_defined
-    avcC(w, input.avcC);
+    configBox(w, input.sampleEntry);
   });
 }
 
-/** AVC configuration box wrapping an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.4.2.1). */
-export function avcC(w: ByteWriter, record: Uint8Array): void {
-  w.box("avcC", () => {
-    w.bytes(record); // AVCDecoderConfigurationRecord
-  });
-}
-
-/** Opus audio sample entry ("Encapsulation of Opus in ISOBMFF" §4.3.1, over ISO/IEC 14496-12 §12.2.3). */
-export function Opus(w: ByteWriter, input: { dOps: Uint8Array; channels: number; sampleRate: 48000 }): void {
-  w.box("Opus", () => {
+/** Audio sample entry (ISO/IEC 14496-12 §12.2.3) of the codec's type (`Opus`, `mp4a`) holding its configuration box. */
+export function audioSampleEntry(
+  w: ByteWriter,
+  input: { sampleEntry: SampleEntry; channels: number; sampleRate: number },
+): void {
+  w.box(input.sampleEntry.fourcc, () => {
     w.zeros(6); // SampleEntry reserved[6]
     w.u16(1); // data_reference_index
     w.zeros(8); // reserved[2]
@@ -274,14 +277,14 @@ export function Opus(w: ByteWriter, input: { dOps: Uint8Array; channels: number;
     w.u16(0); // pre_defined
     w.zeros(2); // reserved
     w.u32(input.sampleRate * 0x1_0000); // samplerate, 16.16
-    dOps(w, input.dOps);
+    configBox(w, input.sampleEntry);
   });
 }
 
-/** Opus specific box wrapping its payload ("Encapsulation of Opus in ISOBMFF" §4.3.2). */
-export function dOps(w: ByteWriter, payload: Uint8Array): void {
-  w.box("dOps", () => {
-    w.bytes(payload); // Version, OutputChannelCount, PreSkip, InputSampleRate, OutputGain, ChannelMapping...
+/** The decoder configuration box (`avcC`, `dOps`, ...), its body copied as the codec built it. */
+function configBox(w: ByteWriter, sampleEntry: SampleEntry): void {
+  w.box(sampleEntry.config.fourcc, () => {
+    w.bytes(sampleEntry.config.body); // the configuration record, FullBox version and flags included where it has them
   });
 }
 

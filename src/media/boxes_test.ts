@@ -3,9 +3,8 @@
 import assert from "node:assert/strict";
 import { bin } from "../shared/testing.ts";
 import {
-  avc1,
+  audioSampleEntry,
   dinf,
-  dOps,
   ftyp,
   hdlr,
   mdat,
@@ -15,7 +14,6 @@ import {
   mfhd,
   moof,
   mvhd,
-  Opus,
   smhd,
   styp,
   tfdt,
@@ -23,6 +21,7 @@ import {
   tkhd,
   trex,
   trun,
+  visualSampleEntry,
   vmhd,
 } from "./boxes.ts";
 import { INIT_BRANDS, SEGMENT_BRANDS } from "./fmp4.ts";
@@ -193,10 +192,14 @@ golden("dinf", (w) => dinf(w), [
   },
 ]);
 
-golden("avc1", avc1, [
+golden("visual sample entry", visualSampleEntry, [
   {
-    name: "320x240 with a small avcC",
-    input: { avcC: bin("01 42c01f ff e1 0001 67 01 0001 68"), widthPx: 320, heightPx: 240 },
+    name: "avc1 320x240 with a small avcC",
+    input: {
+      sampleEntry: { fourcc: "avc1", config: { fourcc: "avcC", body: bin("01 42c01f ff e1 0001 67 01 0001 68") } },
+      widthPx: 320,
+      heightPx: 240,
+    },
     bytes: bin(
       `0000006b 'avc1' 000000000000 0001 0000 0000 000000000000000000000000 0140 00f0 00480000 00480000 00000000 0001
        0000000000000000000000000000000000000000000000000000000000000000 0018 ffff
@@ -205,23 +208,18 @@ golden("avc1", avc1, [
   },
 ]);
 
-golden("Opus", Opus, [
+golden("audio sample entry", audioSampleEntry, [
   {
-    name: "stereo 48 kHz with dOps",
-    input: { dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
+    name: "Opus stereo 48 kHz with dOps",
+    input: {
+      sampleEntry: { fourcc: "Opus", config: { fourcc: "dOps", body: DOPS_STEREO } },
+      channels: 2,
+      sampleRate: 48000,
+    },
     bytes: bin(
       `00000037 'Opus' 000000000000 0001 0000000000000000 0002 0010 0000 0000 bb800000
        00000013 'dOps' 00 02 0138 0000bb80 0000 00`,
     ),
-  },
-]);
-
-golden("dOps", dOps, [
-  {
-    name: "payload copied verbatim",
-    input: DOPS_STEREO,
-    bytes: bin("00000013 'dOps' 00 02 0138 0000bb80 0000 00"),
-    fields: { OutputChannelCount: 2, PreSkip: 312, InputSampleRate: 48000 },
   },
 ]);
 

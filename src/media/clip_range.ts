@@ -47,7 +47,7 @@ export function selectRange<S extends SampleShape>(
   tracks: readonly Mp4Track<S>[],
   range: TimeRange,
 ): RangeSelection<S> {
-  const isVideo = (track: Mp4Track<S>) => track.info.codec.kind === "avc";
+  const isVideo = (track: Mp4Track<S>) => track.info.codec.kind === "video";
   const spans = new Map<Mp4Track<S>, SampleSpan>();
   let origin: MediaTime | null = null;
   for (const track of tracks.filter(isVideo)) {

@@ -30,16 +30,10 @@ const MOVIE_TIMESCALE = 1000;
 const FRAGMENT_DURATION_MS = 1000;
 
 /**
- * Brands of a fragmented export file: ISO BMFF 6th edition (tfdt and trun version 1), ISO base media, AVC when a
- * track is H.264, MP4 v1 (ISO/IEC 14496-12 §4.3).
+ * Brands of a fragmented export file: ISO BMFF 6th edition (tfdt and trun version 1), ISO base media, MP4 v1
+ * (ISO/IEC 14496-12 §4.3); no codec brand, as in the progressive file.
  */
-function fragmentedBrands(hasAvc: boolean): Brands {
-  return {
-    majorBrand: "iso6",
-    minorVersion: 0,
-    compatibleBrands: hasAvc ? ["iso6", "isom", "avc1", "mp41"] : ["iso6", "isom", "mp41"],
-  };
-}
+const FRAGMENTED_BRANDS: Brands = { majorBrand: "iso6", minorVersion: 0, compatibleBrands: ["iso6", "isom", "mp41"] };
 
 /** A track as the file holds it: its samples with the durations the file gives them, and its edit list. */
 interface PlacedTrack {
@@ -71,7 +65,7 @@ export function fragmentedMp4(tracks: readonly Mp4Track[], origin: MediaTime): U
   fragments.sort((a, b) => compareTimes(a.start, b.start) || a.trackIndex - b.trackIndex);
   const editsOf = new Map(placed.map((track) => [track.info.trackId, track.edits]));
   return encode((w) => {
-    ftyp(w, fragmentedBrands(placed.some((track) => track.info.codec.kind === "avc")));
+    ftyp(w, FRAGMENTED_BRANDS);
     moov(w, placed.map((track) => track.info), (info) => {
       const edits = editsOf.get(info.trackId) ?? [];
       if (edits.length > 0) edts(w, edits);

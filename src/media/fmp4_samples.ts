@@ -1,7 +1,8 @@
 /**
  * Reads liverec's own fragmented MP4 back into values, so finished recordings can be re-muxed: the track of an init
  * segment (`readInit`) and the timed samples of a media segment (`readSegmentSamples`). Independent of mp4box.js and
- * small on purpose: one track, one sample entry (avc1 or Opus), the first traf of each moof. It is no general demuxer:
+ * small on purpose: one track, one sample entry (of any codec: its configuration box is copied out, not parsed), the
+ * first traf of each moof. It is no general demuxer:
  * no edit lists, no encryption, no trex defaults; sample bytes are returned as views into the input, never copied.
  */
 
@@ -74,8 +75,8 @@ function child(view: DataView, parent: Box, type: string, skipBytes = 0): Box {
 }
 
 /** Track ID, timescale and codec of an init segment written by `initSegment` (ftyp + moov with one trak): reads
- * tkhd, mdhd and the first stsd entry (ISO/IEC 14496-12 §8.3.2, §8.4.2, §8.5.2). Throws BadRequestError when the
- * bytes are not such a segment, UnsupportedError for a sample entry other than avc1 or Opus. */
+ * tkhd, mdhd, hdlr and the first stsd entry (ISO/IEC 14496-12 §8.3.2, §8.4.2, §8.4.3, §8.5.2). Throws
+ * BadRequestError when the bytes are not such a segment, UnsupportedError for a track neither video nor sound. */
 export function readInit(bytes: Uint8Array): TrackInfo {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const top = { type: "file", start: 0, bodyStart: 0, end: bytes.byteLength };
@@ -98,7 +99,13 @@ export function readInit(bytes: Uint8Array): TrackInfo {
   const stsd = child(view, child(view, child(view, mdia, "minf"), "stbl"), "stsd");
   const entry = children(view, stsd.bodyStart + 8, stsd.end)[0]; // after version, flags, entry_count
   if (entry === undefined) throw new BadRequestError("invalid init segment: stsd has no sample entry");
-  return { trackId, timescale, codec: readSampleEntry(view, entry) };
+  const hdlr = new InitReader(view, child(view, mdia, "hdlr"));
+  hdlr.skip(8); // version, flags, pre_defined
+  const handlerType = fourcc(hdlr.u32()); // handler_type
+  if (handlerType !== "vide" && handlerType !== "soun") {
+    throw new UnsupportedError(`init segment handler "${handlerType}" is not supported (vide or soun only)`);
+  }
+  return { trackId, timescale, codec: readSampleEntry(view, entry, handlerType === "vide") };
 }
 
 /** Size of the fields of a VisualSampleEntry before its child boxes (ISO/IEC 14496-12 §12.1.3). */
@@ -107,25 +114,30 @@ const VISUAL_SAMPLE_ENTRY_BYTES = 78;
 /** Size of the fields of an AudioSampleEntry before its child boxes (ISO/IEC 14496-12 §12.2.3). */
 const AUDIO_SAMPLE_ENTRY_BYTES = 28;
 
-/** The codec of an avc1 or Opus sample entry, with its configuration record copied out. */
-function readSampleEntry(view: DataView, entry: Box): TrackCodec {
+/** A visual or audio sample entry, with its first child box (the configuration record) copied out. */
+function readSampleEntry(view: DataView, entry: Box, isVideo: boolean): TrackCodec {
   const fields = new InitReader(view, entry);
-  if (entry.type === "avc1") {
+  const configAt = isVideo ? VISUAL_SAMPLE_ENTRY_BYTES : AUDIO_SAMPLE_ENTRY_BYTES;
+  const config = children(view, entry.bodyStart + configAt, entry.end)[0];
+  if (config === undefined) throw new BadRequestError(`invalid init segment: ${entry.type} has no configuration box`);
+  const sampleEntry = { fourcc: entry.type, config: { fourcc: config.type, body: bodyCopy(view, config) } };
+  if (isVideo) {
     fields.skip(24); // reserved[6], data_reference_index, pre_defined, reserved, pre_defined[3]
     const widthPx = fields.u16(); // width
     const heightPx = fields.u16(); // height
     fields.skip(VISUAL_SAMPLE_ENTRY_BYTES - 28); // resolutions, reserved, frame_count, compressorname, depth, pre_defined
-    const avcC = child(view, entry, "avcC", VISUAL_SAMPLE_ENTRY_BYTES);
-    return { kind: "avc", avcC: bodyCopy(view, avcC), widthPx, heightPx };
+    return { kind: "video", sampleEntry, widthPx, heightPx };
   }
-  if (entry.type === "Opus") {
-    fields.skip(16); // reserved[6], data_reference_index, reserved[2]
-    const channels = fields.u16(); // channelcount
-    fields.skip(AUDIO_SAMPLE_ENTRY_BYTES - 18); // samplesize, pre_defined, reserved, samplerate
-    const dOps = child(view, entry, "dOps", AUDIO_SAMPLE_ENTRY_BYTES);
-    return { kind: "opus", dOps: bodyCopy(view, dOps), channels, sampleRate: 48000 };
-  }
-  throw new UnsupportedError(`init segment sample entry "${entry.type}" is not supported (avc1 or Opus only)`);
+  fields.skip(16); // reserved[6], data_reference_index, reserved[2]
+  const channels = fields.u16(); // channelcount
+  fields.skip(6); // samplesize, pre_defined, reserved
+  const sampleRate = fields.u32() >>> 16; // samplerate, 16.16
+  return { kind: "audio", sampleEntry, channels, sampleRate };
+}
+
+/** Four bytes as their ASCII characters. */
+function fourcc(value: number): string {
+  return String.fromCharCode(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
 /** A copy of a box's body: configuration records outlive the init segment bytes they came from. */

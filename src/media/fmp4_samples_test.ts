@@ -37,10 +37,10 @@ Deno.test("readInit rejects what is not an init segment with typed errors", () =
     assert.throws(() => readInit(bytes.subarray(0, length)), BadRequestError, `cut at ${length}`);
   }
   const other = initSegment(VIDEO);
-  const at = other.findIndex((_, i) => String.fromCharCode(...other.subarray(i, i + 4)) === "avc1");
-  other.set(bin("'hvc1'"), at);
+  const at = other.findIndex((_, i) => String.fromCharCode(...other.subarray(i, i + 4)) === "vide");
+  other.set(bin("'meta'"), at);
   assert.throws(() => readInit(other), UnsupportedError);
-  assert.throws(() => readInit(other), /"hvc1"/);
+  assert.throws(() => readInit(other), /"meta"/);
 });
 
 /** One recording through the Segmenter: 30 fps video with jittered timestamps and a keyframe a second, 20 ms Opus;

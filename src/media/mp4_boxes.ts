@@ -117,7 +117,7 @@ export function elst(w: ByteWriter, edits: readonly EditEntry[]): void {
 export function mdia(w: ByteWriter, track: TrackBoxesInput): void {
   w.box("mdia", () => {
     mdhd(w, track.info.timescale, track.mediaDurationTicks);
-    hdlr(w, track.info.codec.kind === "avc" ? "vide" : "soun");
+    hdlr(w, track.info.codec.kind === "video" ? "vide" : "soun");
     minf(w, track);
   });
 }
@@ -125,7 +125,7 @@ export function mdia(w: ByteWriter, track: TrackBoxesInput): void {
 /** Media information box: media header, data information, sample table (ISO/IEC 14496-12 §8.4.4). */
 export function minf(w: ByteWriter, track: TrackBoxesInput): void {
   w.box("minf", () => {
-    if (track.info.codec.kind === "avc") vmhd(w);
+    if (track.info.codec.kind === "video") vmhd(w);
     else smhd(w);
     dinf(w);
     stbl(w, track);

@@ -64,16 +64,14 @@ export interface ProgressiveMp4Options {
 }
 
 /**
- * Brands of a progressive MP4 as most tools write them: ISO base media, version 2 features, AVC, MP4 v1 (§4.3).
- * "avc1" is listed only when a track is H.264.
+ * Brands of a progressive MP4: ISO base media, version 2 features, MP4 v1 (§4.3). No codec brand: players go by the
+ * sample entries, and the same brands then serve every codec.
  */
-function progressiveBrands(hasAvc: boolean): Brands {
-  return {
-    majorBrand: "isom",
-    minorVersion: 0x200,
-    compatibleBrands: hasAvc ? ["isom", "iso2", "avc1", "mp41"] : ["isom", "iso2", "mp41"],
-  };
-}
+const PROGRESSIVE_BRANDS: Brands = {
+  majorBrand: "isom",
+  minorVersion: 0x200,
+  compatibleBrands: ["isom", "iso2", "mp41"],
+};
 
 /** A run of consecutive samples of one track stored back to back in the mdat (ISO/IEC 14496-12 §8.7.4). */
 export interface Mp4Chunk {
@@ -178,7 +176,7 @@ export function layoutProgressiveMp4<S extends SampleShape>(
 
   // Two passes: the moov's size fixes where the mdat payload starts. co64 only grows the moov, so once an offset is
   // past 2^32 - 1 with stco it stays past it with co64.
-  const brands = progressiveBrands(present.some((track) => track.info.codec.kind === "avc"));
+  const brands = PROGRESSIVE_BRANDS;
   const mdatHeaderBytes = mdatHeaderSize(payloadBytes);
   const payloadStart = () => measure((w) => ftyp(w, brands)) + measure((w) => moov(w, movie)) + mdatHeaderBytes;
   const lastChunkStart = chunks[chunks.length - 1]?.offset ?? 0;

@@ -24,7 +24,7 @@ import {
   type SegmenterStats,
   type VideoFrame,
 } from "./segmenter.ts";
-import type { SampleWithTime, TrackInfo } from "./track.ts";
+import type { SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
 
 /** avcC record (4-byte NAL lengths) of the SPS and PPS of a 1280x720 Constrained Baseline level 3.1 stream. */
 export const AVCC_720P = avcDecoderConfigurationRecord(
@@ -35,18 +35,33 @@ export const AVCC_720P = avcDecoderConfigurationRecord(
 /** dOps payload: version 0, stereo, pre-skip 312, 48 kHz input, gain 0, mapping family 0 (big-endian). */
 export const DOPS_STEREO = bin("00 02 0138 0000bb80 0000 00");
 
+/** An H.264 track's codec: `avc1` with `avcC`. */
+export function avcTrackCodec(avcC: Uint8Array, widthPx: number, heightPx: number): TrackCodec {
+  return { kind: "video", sampleEntry: { fourcc: "avc1", config: { fourcc: "avcC", body: avcC } }, widthPx, heightPx };
+}
+
+/** An Opus track's codec: `Opus` with `dOps`, at 48 kHz. */
+export function opusTrackCodec(dOps: Uint8Array, channels: number): TrackCodec {
+  return {
+    kind: "audio",
+    sampleEntry: { fourcc: "Opus", config: { fourcc: "dOps", body: dOps } },
+    channels,
+    sampleRate: 48000,
+  };
+}
+
 /** Track 1: 1280x720 H.264 (AVCC_720P) at 90 kHz. */
 export const VIDEO: TrackInfo = {
   trackId: 1,
   timescale: 90000,
-  codec: { kind: "avc", avcC: AVCC_720P, widthPx: 1280, heightPx: 720 },
+  codec: avcTrackCodec(AVCC_720P, 1280, 720),
 };
 
 /** Track 2: stereo Opus (DOPS_STEREO) at 48 kHz. */
 export const AUDIO: TrackInfo = {
   trackId: 2,
   timescale: 48000,
-  codec: { kind: "opus", dOps: DOPS_STEREO, channels: 2, sampleRate: 48000 },
+  codec: opusTrackCodec(DOPS_STEREO, 2),
 };
 
 /** One golden case: `input` encodes to exactly `bytes`; mp4box.js reads `fields` back from them (sample entries are
@@ -336,8 +351,8 @@ export async function realClip(
   const avcC = avcDecoderConfigurationRecord([sps], [pps]);
   const dOps = dOpsFromOpusHead(head);
   return {
-    video: { trackId: 1, timescale: 90000, codec: { kind: "avc", avcC, widthPx: 320, heightPx: 240 } },
-    audio: { trackId: 2, timescale: 48000, codec: { kind: "opus", dOps, channels: 2, sampleRate: 48000 } },
+    video: { trackId: 1, timescale: 90000, codec: avcTrackCodec(avcC, 320, 240) },
+    audio: { trackId: 2, timescale: 48000, codec: opusTrackCodec(dOps, 2) },
     sps,
     pps,
     avcC,

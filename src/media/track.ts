@@ -1,26 +1,16 @@
 /**
  * The values the fMP4 writers consume: a track's codec configuration and its samples. Codec-specific bytes (avcC,
- * dOps) arrive already built by src/codec; nothing here parses a bitstream.
+ * dOps, ...) arrive already built by src/codec's rows; nothing here parses a bitstream or names a codec.
  */
 
-/** A track's codec and the configuration record its sample entry carries. */
-export type TrackCodec =
-  | {
-    kind: "avc";
-    /** AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1), the avcC box payload. */
-    avcC: Uint8Array;
-    widthPx: number;
-    heightPx: number;
-  }
-  | {
-    kind: "opus";
-    /** OpusSpecificBox payload ("Encapsulation of Opus in ISOBMFF" §4.3.2), big-endian, without box header. */
-    dOps: Uint8Array;
-    channels: number;
-    sampleRate: 48000;
-  };
+import type { SampleEntry } from "../codec/mod.ts";
 
-/** One track of an init segment; `timescale` is in ticks per second (90000 for video, 48000 for Opus). */
+/** What a track's init segment says about its codec: the sample entry as the codec row built it, and its size. */
+export type TrackCodec =
+  | { kind: "video"; sampleEntry: SampleEntry; widthPx: number; heightPx: number }
+  | { kind: "audio"; sampleEntry: SampleEntry; channels: number; sampleRate: number };
+
+/** One track of an init segment; `timescale` is in ticks per second (the RTP clock: 90000 for video, 48000 for Opus). */
 export interface TrackInfo {
   trackId: number;
   timescale: number;
@@ -33,9 +23,9 @@ export interface Sample {
   durationTicks: number;
   /** Composition time minus decode time, in ticks; may be negative (trun version 1). */
   ctsOffsetTicks: number;
-  /** A random access point (IDR for H.264, every Opus packet). */
+  /** A random access point (a keyframe; every audio frame). */
   isSync: boolean;
-  /** AVCC length-prefixed NAL units for video, one raw Opus packet for audio. */
+  /** The sample bytes in the codec's ISOBMFF form (see src/codec's Frame). */
   data: Uint8Array;
 }
 

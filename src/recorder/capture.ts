@@ -7,13 +7,7 @@
  */
 
 import type { Clock } from "../shared/clock.ts";
-import {
-  AUDIO_TIMESCALE,
-  type PipelineOutput,
-  type PipelineStats,
-  RecordingPipeline,
-  VIDEO_TIMESCALE,
-} from "./pipeline.ts";
+import { type PipelineOutput, type PipelineStats, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
 import type { PeriodHandle, RecordFolder } from "./record_folder.ts";
 import type { LiveSource, TrackKind } from "./source.ts";
 
@@ -145,7 +139,7 @@ export class Capture {
     }
     for (const output of outputs) {
       if (output.type === "init") this.#inits.push(output);
-      else this.#endTicks = Math.max(this.#endTicks, endInVideoTicks(output));
+      else this.#endTicks = Math.max(this.#endTicks, this.#endInVideoTicks(output));
       const rotation = this.#rotation;
       if (rotation === undefined || !this.#isAfterCut(rotation, output)) {
         this.#target.folder.write(this.#handle, output);
@@ -163,12 +157,14 @@ export class Capture {
     if (output.type === "init") return false;
     const number = output.type === "fragment" ? output.segmentNumber : output.number;
     if (output.track === rotation.last.track) {
-      if (output.type === "segment" && number === rotation.last.number) rotation.cutTicks = endInVideoTicks(output);
+      if (output.type === "segment" && number === rotation.last.number) {
+        rotation.cutTicks = this.#endInVideoTicks(output);
+      }
       return number > rotation.last.number;
     }
     // Audio of a stream with video: before the cut while its media time is.
     return rotation.cutTicks !== undefined &&
-      output.startTicks * VIDEO_TIMESCALE >= rotation.cutTicks * AUDIO_TIMESCALE;
+      output.startTicks * VIDEO_TIMESCALE >= rotation.cutTicks * this.#pipeline.audioTimescale;
   }
 
   #beginNext(rotation: Rotation): PeriodHandle {
@@ -177,7 +173,7 @@ export class Capture {
       recordId: rotation.next.recordId,
       part: 1,
       startedAtMs: this.#wallClockAt(cutTicks),
-      offsets: { video: cutTicks, audio: Math.floor(cutTicks * AUDIO_TIMESCALE / VIDEO_TIMESCALE) },
+      offsets: { video: cutTicks, audio: Math.floor(cutTicks * this.#pipeline.audioTimescale / VIDEO_TIMESCALE) },
     });
     for (const init of this.#inits) rotation.next.folder.write(handle, init);
     return handle;
@@ -214,6 +210,12 @@ export class Capture {
     return Math.round(estimate);
   }
 
+  /** Where a fragment or segment ends, in video ticks. */
+  #endInVideoTicks(output: PipelineOutput & { type: "fragment" | "segment" }): number {
+    const timescale = output.track === "video" ? VIDEO_TIMESCALE : this.#pipeline.audioTimescale;
+    return Math.round((output.startTicks + output.durationTicks) * VIDEO_TIMESCALE / timescale);
+  }
+
   #askForKeyframe(): void {
     if (!this.#pipeline.keyframeWanted) {
       this.#pliIntervalMs = PLI_FIRST_INTERVAL_MS;
@@ -225,10 +227,4 @@ export class Capture {
     this.#nextPliAtMs = now + this.#pliIntervalMs;
     this.#pliIntervalMs = Math.min(this.#pliIntervalMs * 2, PLI_MAX_INTERVAL_MS);
   }
-}
-
-/** Where a fragment or segment ends, in video ticks. */
-function endInVideoTicks(output: PipelineOutput & { type: "fragment" | "segment" }): number {
-  const timescale = output.track === "video" ? VIDEO_TIMESCALE : AUDIO_TIMESCALE;
-  return Math.round((output.startTicks + output.durationTicks) * VIDEO_TIMESCALE / timescale);
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadClip } from "../../scripts/clip.ts";
-import { clipPackets } from "../../tests/helpers/clip_packets.ts";
+import { CLIP_TRACKS, clipPackets } from "../../tests/helpers/clip_packets.ts";
 import { waitFor } from "../../tests/helpers/service.ts";
 import type { RecordingIndex } from "../manifest/mod.ts";
 import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
@@ -13,16 +13,13 @@ import { RecordFolder } from "./record_folder.ts";
 import type { LiveSource, SourceListener, SourceTrack } from "./source.ts";
 
 const clip = await loadClip();
-const TRACKS: SourceTrack[] = [
-  { kind: "video", codec: "H264", clockRate: 90_000, payloadType: 96, parameterSets: [] },
-  { kind: "audio", codec: "opus", clockRate: 48_000, payloadType: 111, channels: 2 },
-];
+const TRACKS = CLIP_TRACKS;
 
 /** A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. */
 class ReplaySource implements LiveSource {
   readonly streamId = "cam";
   readonly publishedAtMs = 0;
-  constructor(readonly tracks: SourceTrack[] = TRACKS) {}
+  constructor(readonly tracks: readonly SourceTrack[] = TRACKS) {}
   keyframeRequests = 0;
   #listener: SourceListener | undefined;
   addListener(listener: SourceListener) {

@@ -5,31 +5,13 @@
  * reads no clock: arrival times come in as data.
  */
 
-import {
-  avcCodecString,
-  avcDecoderConfigurationRecord,
-  dOpsPayload,
-  NalType,
-  nalType,
-  opusPacketDurationSamples,
-  parseSps,
-  type Sps,
-} from "../codec/mod.ts";
+import type { AudioCodec, Depacketizer, Frame, VideoCodec, VideoFormat } from "../codec/mod.ts";
 import { initSegment, Segmenter, type SegmenterOutput, type TrackInfo } from "../media/mod.ts";
-import {
-  type AccessUnit,
-  H264Depacketizer,
-  OpusDepacketizer,
-  ReorderBuffer,
-  type ReorderOutput,
-  type RtpPacket,
-  TimestampUnwrapper,
-} from "../rtp/mod.ts";
+import { ReorderBuffer, type ReorderOutput, type RtpPacket, TimestampUnwrapper } from "../rtp/mod.ts";
 import type { SenderReport, SourceTrack, TrackKind } from "./source.ts";
 
-/** Track timescales of the recording: the RTP clocks of H.264 and Opus (RFC 6184 §5.1, RFC 7587 §4.1). */
+/** The video timescale: every video RTP payload format's clock, 90 kHz (RFC 6184 §5.1, RFC 7741 §4.1, ...). */
 export const VIDEO_TIMESCALE = 90_000;
-export const AUDIO_TIMESCALE = 48_000;
 const VIDEO_TRACK_ID = 1;
 const AUDIO_TRACK_ID = 2;
 /** How long the reorder buffer waits for a missing packet before declaring it lost. */
@@ -72,7 +54,9 @@ interface ClockSync {
 }
 
 interface TrackState {
+  /** The track's RTP clock, which is also its timescale in the recording. */
   readonly clockRate: number;
+  readonly depacketizer: Depacketizer;
   readonly unwrapper: TimestampUnwrapper;
   readonly reorder: ReorderBuffer;
   readonly sync: ClockSync;
@@ -93,38 +77,37 @@ export class RecordingPipeline {
     audioFrames: 0,
   };
   readonly #segmenter: Segmenter;
-  readonly #video:
-    | (TrackState & { track: SourceTrack & { kind: "video" }; depacketizer: H264Depacketizer })
-    | undefined;
-  readonly #audio:
-    | (TrackState & { track: SourceTrack & { kind: "audio" }; depacketizer: OpusDepacketizer })
-    | undefined;
+  readonly #video: (TrackState & { track: SourceTrack & { kind: "video" } }) | undefined;
+  readonly #audio: (TrackState & { track: SourceTrack & { kind: "audio" } }) | undefined;
   /** The recording's time zero in the common clock (ms), fixed by the first recorded frame. */
   #zeroMs: number | undefined;
   #useReports = false;
-  #videoSps: Sps | undefined;
+  /** The video format of the current init segment, fixed by the first recorded keyframe. */
+  #videoFormat: VideoFormat | undefined;
 
   constructor(opts: { tracks: readonly SourceTrack[]; segmentDurationMs: number; firstNumber: number }) {
     const video = opts.tracks.find((t): t is SourceTrack & { kind: "video" } => t.kind === "video");
     const audio = opts.tracks.find((t): t is SourceTrack & { kind: "audio" } => t.kind === "audio");
-    if (video !== undefined) {
-      this.#video = { ...trackState(video.clockRate), track: video, depacketizer: new H264Depacketizer() };
-    }
-    if (audio !== undefined) {
-      this.#audio = { ...trackState(audio.clockRate), track: audio, depacketizer: new OpusDepacketizer() };
-    }
+    if (video !== undefined) this.#video = { ...trackState(video.codec), track: video };
+    if (audio !== undefined) this.#audio = { ...trackState(audio.codec), track: audio };
     this.#segmenter = new Segmenter({
       segmentDurationMs: opts.segmentDurationMs,
       fragmentDurationMs: FRAGMENT_DURATION_MS,
       firstNumber: opts.firstNumber,
-      ...(video !== undefined ? { video: { trackId: VIDEO_TRACK_ID, timescale: VIDEO_TIMESCALE } } : {}),
-      ...(audio !== undefined ? { audio: { trackId: AUDIO_TRACK_ID, timescale: AUDIO_TIMESCALE } } : {}),
+      ...(video !== undefined ? { video: { trackId: VIDEO_TRACK_ID, timescale: video.codec.clockRate } } : {}),
+      ...(audio !== undefined ? { audio: { trackId: AUDIO_TRACK_ID, timescale: audio.codec.clockRate } } : {}),
     });
+  }
+
+  /** The audio track's timescale (its RTP clock rate); 48000 when there is no audio. */
+  get audioTimescale(): number {
+    return this.#audio?.clockRate ?? 48_000;
   }
 
   /** True while video is expected but no usable keyframe came yet (at start, or after a loss). */
   get waitingForKeyframe(): boolean {
-    return this.#video !== undefined && (this.#videoSps === undefined || this.#video.depacketizer.waitingForKeyframe);
+    return this.#video !== undefined &&
+      (this.#videoFormat === undefined || this.#video.depacketizer.waitingForKeyframe);
   }
 
   /** True when the publisher should be asked for a keyframe: one is missing, or the open segment is due a cut. */
@@ -141,7 +124,7 @@ export class RecordingPipeline {
   get stats(): PipelineStats {
     return {
       ...this.#counts,
-      droppedAccessUnits: this.#video?.depacketizer.stats.droppedAccessUnits ?? 0,
+      droppedAccessUnits: this.#video?.depacketizer.stats.droppedFrames ?? 0,
       droppedFrames: this.#counts.droppedFrames + this.#segmenter.stats.droppedFrames,
     };
   }
@@ -159,22 +142,18 @@ export class RecordingPipeline {
     return this.#zeroMs;
   }
 
-  /** The audio init segment, available at once (Opus needs nothing from the stream). */
+  /** The audio init segment, available at once (audio formats come from the negotiation, not the stream). */
   start(): PipelineOutput[] {
     const audio = this.#audio;
     if (audio === undefined) return [];
-    const channels = audio.track.channels;
+    const format = audio.track.codec.format(audio.track.channels);
+    const { sampleEntry, channels, sampleRate } = format;
     const info: TrackInfo = {
       trackId: AUDIO_TRACK_ID,
-      timescale: AUDIO_TIMESCALE,
-      codec: {
-        kind: "opus",
-        dOps: dOpsPayload({ channels, preSkip: 0, inputSampleRate: 48_000 }),
-        channels,
-        sampleRate: 48_000,
-      },
+      timescale: audio.clockRate,
+      codec: { kind: "audio", sampleEntry, channels, sampleRate },
     };
-    const details = { codecs: "opus", timescale: AUDIO_TIMESCALE, sampleRate: 48_000, channels };
+    const details = { codecs: format.codecs, timescale: audio.clockRate, sampleRate, channels };
     return [{ type: "init", track: "audio", bytes: initSegment(info), details }];
   }
 
@@ -203,7 +182,7 @@ export class RecordingPipeline {
     const out: PipelineOutput[] = [];
     if (this.#video !== undefined) {
       for (const item of this.#video.reorder.flush()) this.#videoItem(item, out);
-      for (const au of this.#video.depacketizer.flush()) this.#videoAccessUnit(au, out);
+      for (const frame of this.#video.depacketizer.flush()) this.#videoFrame(frame, out);
     }
     if (this.#audio !== undefined) {
       for (const item of this.#audio.reorder.flush()) this.#audioItem(item, out);
@@ -215,16 +194,16 @@ export class RecordingPipeline {
   #videoItem(item: ReorderOutput, out: PipelineOutput[]): void {
     const video = this.#video!;
     if (item.type === "loss") this.#counts.lostPackets += item.count;
-    for (const au of video.depacketizer.push(item)) this.#videoAccessUnit(au, out);
+    for (const frame of video.depacketizer.push(item)) this.#videoFrame(frame, out);
   }
 
   #audioItem(item: ReorderOutput, out: PipelineOutput[]): void {
     const audio = this.#audio!;
     if (item.type === "loss") this.#counts.lostPackets += item.count;
     for (const frame of audio.depacketizer.push(item)) {
-      const durationTicks = opusPacketDurationSamples(frame.data);
+      const durationTicks = audio.track.codec.frameDurationTicks(frame);
       if (durationTicks === 0) continue;
-      const ticks = this.#ticks(audio, frame.timestamp, AUDIO_TIMESCALE, false);
+      const ticks = this.#ticks(audio, frame.timestamp, false);
       if (ticks === undefined) {
         this.#counts.droppedFrames++;
         continue;
@@ -234,60 +213,47 @@ export class RecordingPipeline {
     }
   }
 
-  #videoAccessUnit(au: AccessUnit, out: PipelineOutput[]): void {
+  #videoFrame(frame: Frame, out: PipelineOutput[]): void {
     const video = this.#video!;
-    if (this.#videoSps === undefined) {
-      if (!au.keyframe) {
+    if (this.#videoFormat === undefined) {
+      if (!frame.keyframe) {
         this.#counts.droppedFrames++;
         return;
       }
-      const init = this.#videoInit(au);
+      const init = this.#videoInit(frame);
       if (init === undefined) {
         this.#counts.keyframesWithoutParameterSets++;
         return;
       }
       out.push(init);
     }
-    const ticks = this.#ticks(video, au.timestamp, VIDEO_TIMESCALE, true);
+    const ticks = this.#ticks(video, frame.timestamp, true);
     if (ticks === undefined) {
       this.#counts.droppedFrames++;
       return;
     }
     this.#counts.videoFrames++;
-    const frame = { ptsTicks: ticks, isKeyframe: au.keyframe, data: toAvcc(au.nalUnits) };
-    out.push(...this.#segmenter.pushVideo(frame));
+    out.push(...this.#segmenter.pushVideo({ ptsTicks: ticks, isKeyframe: frame.keyframe, data: frame.data }));
   }
 
-  /** Builds the video init segment from the keyframe's SPS/PPS (in-band first, then the SDP's). */
-  #videoInit(au: AccessUnit): PipelineOutput | undefined {
+  /** Builds the video init segment from what the keyframe (or the SDP) says about the stream. */
+  #videoInit(keyframe: Frame): PipelineOutput | undefined {
     const video = this.#video!;
-    const all = [...au.nalUnits, ...video.track.parameterSets];
-    const sps = all.find((nal) => nalType(nal) === NalType.Sps);
-    const pps = all.find((nal) => nalType(nal) === NalType.Pps);
-    if (sps === undefined || pps === undefined) return undefined;
-    let parsed: Sps;
-    try {
-      parsed = parseSps(sps);
-    } catch {
-      return undefined;
-    }
-    this.#videoSps = parsed;
+    const format = video.track.codec.format(keyframe, video.track.parameterSets);
+    if (format === undefined) return undefined;
+    this.#videoFormat = format;
+    const { sampleEntry, widthPx, heightPx } = format;
     const info: TrackInfo = {
       trackId: VIDEO_TRACK_ID,
-      timescale: VIDEO_TIMESCALE,
-      codec: {
-        kind: "avc",
-        avcC: avcDecoderConfigurationRecord([sps], [pps]),
-        widthPx: parsed.widthPx,
-        heightPx: parsed.heightPx,
-      },
+      timescale: video.clockRate,
+      codec: { kind: "video", sampleEntry, widthPx, heightPx },
     };
     const details: TrackDetails = {
-      codecs: avcCodecString(parsed),
-      timescale: VIDEO_TIMESCALE,
-      widthPx: parsed.widthPx,
-      heightPx: parsed.heightPx,
-      ...(parsed.frameRate !== undefined ? { frameRate: parsed.frameRate } : {}),
+      codecs: format.codecs,
+      timescale: video.clockRate,
+      widthPx,
+      heightPx,
+      ...(format.frameRate !== undefined ? { frameRate: format.frameRate } : {}),
     };
     return { type: "init", track: "video", bytes: initSegment(info), details };
   }
@@ -296,7 +262,8 @@ export class RecordingPipeline {
    * Maps a frame's RTP timestamp to recording ticks, anchoring the track at its first frame. Returns undefined for
    * frames that fall before the recording's start.
    */
-  #ticks(state: TrackState, rtpTimestamp: number, timescale: number, isVideo: boolean): number | undefined {
+  #ticks(state: TrackState, rtpTimestamp: number, isVideo: boolean): number | undefined {
+    const timescale = state.clockRate;
     const ext = state.unwrapper.unwrap(rtpTimestamp);
     if (state.anchor === undefined) {
       if (this.#zeroMs === undefined) {
@@ -310,7 +277,7 @@ export class RecordingPipeline {
       if (ticks < 0) return undefined;
       state.anchor = { extTimestamp: ext, ticks };
     }
-    const ticks = state.anchor.ticks + Math.round((ext - state.anchor.extTimestamp) * timescale / state.clockRate);
+    const ticks = state.anchor.ticks + ext - state.anchor.extTimestamp;
     return ticks < 0 ? undefined : ticks;
   }
 
@@ -324,9 +291,11 @@ export class RecordingPipeline {
   }
 }
 
-function trackState(clockRate: number): TrackState {
+function trackState(codec: VideoCodec | AudioCodec): TrackState {
+  const clockRate = codec.clockRate;
   return {
     clockRate,
+    depacketizer: codec.createDepacketizer(),
     unwrapper: new TimestampUnwrapper(),
     reorder: new ReorderBuffer({
       capacityPackets: 512,
@@ -343,23 +312,4 @@ function observeArrival(state: TrackState, rtpTimestamp: number, arrivalMs: numb
   if (state.sync.arrivalOffsetMs === undefined || offset < state.sync.arrivalOffsetMs) {
     state.sync.arrivalOffsetMs = offset;
   }
-}
-
-/** NAL units to an AVCC sample (4-byte big-endian lengths), leaving out access unit delimiters and filler data. */
-function toAvcc(nalUnits: Uint8Array[]): Uint8Array {
-  const kept = nalUnits.filter((nal) => {
-    const type = nalType(nal);
-    return type !== NalType.Aud && type !== NalType.Filler;
-  });
-  let size = 0;
-  for (const nal of kept) size += 4 + nal.length;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const nal of kept) {
-    view.setUint32(offset, nal.length);
-    out.set(nal, offset + 4);
-    offset += 4 + nal.length;
-  }
-  return out;
 }

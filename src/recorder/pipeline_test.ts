@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { loadClip } from "../../scripts/clip.ts";
-import { clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
+import { CLIP_TRACKS, clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
 import type { SegmentOutput } from "../media/mod.ts";
-import { AUDIO_TIMESCALE, type PipelineOutput, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
-import type { SourceTrack } from "./source.ts";
+import { type PipelineOutput, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
 
 const clip = await loadClip();
-const TRACKS: SourceTrack[] = [
-  { kind: "video", codec: "H264", clockRate: 90_000, payloadType: 96, parameterSets: [] },
-  { kind: "audio", codec: "opus", clockRate: 48_000, payloadType: 111, channels: 2 },
-];
+const TRACKS = CLIP_TRACKS;
 
 function run(packets: TimedPacket[], tracks = TRACKS, segmentDurationMs = 2000) {
   const pipeline = new RecordingPipeline({ tracks, segmentDurationMs, firstNumber: 1 });
@@ -51,7 +47,7 @@ Deno.test("RecordingPipeline records every frame of a clean stream into keyframe
   assert.equal(video[0]!.startTicks, 0);
   const totalVideo = video.reduce((sum, s) => sum + s.durationTicks, 0) / VIDEO_TIMESCALE;
   assert.ok(Math.abs(totalVideo - 8) < 0.001, `video ${totalVideo} s`);
-  assert.ok(Math.abs(audio[0]!.startTicks) / AUDIO_TIMESCALE < 0.034, "audio starts within one frame of video");
+  assert.ok(Math.abs(audio[0]!.startTicks) / 48_000 < 0.034, "audio starts within one frame of video");
   assert.equal(pipeline.stats.lostPackets, 0);
   assert.equal(pipeline.waitingForKeyframe, false);
 });

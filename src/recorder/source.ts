@@ -1,18 +1,18 @@
 /** The port between ingest and the recorder: a live stream as tracks of RTP packets, whoever delivers them. */
 
+import type { AudioCodec, VideoCodec } from "../codec/mod.ts";
 import type { RtpPacket } from "../rtp/mod.ts";
 
-/** A track as negotiated with the publisher. */
+/** A track as negotiated with the publisher: a row of the codec table and what the negotiation added to it. */
 export type SourceTrack =
   | {
     kind: "video";
-    codec: "H264";
-    clockRate: number;
+    codec: VideoCodec;
     payloadType: number;
-    /** SPS/PPS from the SDP's sprop-parameter-sets, used until in-band ones arrive (RFC 6184 §8.1). */
+    /** Parameter sets taken out of band (SDP `sprop-*`), used until in-band ones arrive. */
     parameterSets: Uint8Array[];
   }
-  | { kind: "audio"; codec: "opus"; clockRate: number; payloadType: number; channels: number };
+  | { kind: "audio"; codec: AudioCodec; payloadType: number; channels: number };
 
 export type TrackKind = SourceTrack["kind"];
 

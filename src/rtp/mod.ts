@@ -1,13 +1,8 @@
-/** Public API of the RTP layer: packet codec, unwrapping, reordering, H.264/Opus (de)packetizers. Pure, no I/O. */
+/**
+ * Public API of the RTP layer: the packet codec, sequence and timestamp unwrapping and the reorder buffer. Pure, no
+ * I/O, and codec-blind: payload formats (depacketizers) live with their codec in src/codec.
+ */
 
 export { parseRtpPacket, type RtpPacket, serializeRtpPacket } from "./packet.ts";
 export { SequenceUnwrapper, TimestampUnwrapper } from "./unwrap.ts";
 export { ReorderBuffer, type ReorderBufferOptions, type ReorderOutput, type ReorderStats } from "./reorder_buffer.ts";
-export {
-  type AccessUnit,
-  H264Depacketizer,
-  type H264DepacketizerOptions,
-  type H264DepacketizerStats,
-} from "./h264_depacketizer.ts";
-export { type OpusAccessUnit, OpusDepacketizer, type OpusDepacketizerStats } from "./opus_depacketizer.ts";
-export { type H264PacketizerOptions, packetizeH264 } from "./h264_packetizer.ts";

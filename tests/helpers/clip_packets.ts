@@ -1,7 +1,15 @@
 /** The test clip as the RTP packets a WebRTC publisher would send, in send order, for pure pipeline tests. */
 
 import type { Clip } from "../../scripts/clip.ts";
-import { packetizeH264, type RtpPacket } from "../../src/rtp/mod.ts";
+import { AUDIO_CODECS, packetizeH264, VIDEO_CODECS } from "../../src/codec/mod.ts";
+import type { SourceTrack } from "../../src/recorder/mod.ts";
+import type { RtpPacket } from "../../src/rtp/mod.ts";
+
+/** The clip's tracks as a WHIP publish negotiates them: H.264 and stereo Opus. */
+export const CLIP_TRACKS: readonly SourceTrack[] = [
+  { kind: "video", codec: VIDEO_CODECS.get("h264")!, payloadType: 96, parameterSets: [] },
+  { kind: "audio", codec: AUDIO_CODECS.get("opus")!, payloadType: 111, channels: 2 },
+];
 
 export interface TimedPacket {
   kind: "video" | "audio";

@@ -4,9 +4,9 @@
  * ignores everything after it (HRD, bitstream restrictions). Truncated or out-of-range SPS throw `BadRequestError`.
  */
 
-import { BadRequestError } from "../shared/errors.ts";
-import { BitReader, unescapeRbsp } from "./bit_reader.ts";
-import { NalType, nalType } from "./h264.ts";
+import { BadRequestError } from "../../shared/errors.ts";
+import { BitReader, unescapeRbsp } from "../bit_reader.ts";
+import { NalType, nalType } from "./nal.ts";
 
 /** The decoded parts of a sequence parameter set; sizes are after frame cropping. */
 export interface Sps {

@@ -1,9 +1,9 @@
 /** Opus payload pass-through with loss and empty-payload accounting. */
 
 import assert from "node:assert/strict";
-import { OpusDepacketizer } from "./opus_depacketizer.ts";
-import type { ReorderOutput } from "./reorder_buffer.ts";
-import { bin } from "../shared/testing.ts";
+import { OpusDepacketizer } from "./depacketizer.ts";
+import type { ReorderOutput } from "../../rtp/mod.ts";
+import { bin } from "../../shared/testing.ts";
 
 function packet(sequenceNumber: number, timestamp: number, payload: Uint8Array): ReorderOutput {
   const rtp = { payloadType: 111, sequenceNumber, timestamp, marker: false, ssrc: 2, payload };
@@ -13,9 +13,9 @@ function packet(sequenceNumber: number, timestamp: number, payload: Uint8Array):
 Deno.test("OpusDepacketizer passes each payload on as one Opus packet with its timestamp", () => {
   const depacketizer = new OpusDepacketizer();
   const data = bin("fc ff fe");
-  assert.deepEqual(depacketizer.push(packet(1, 960, data)), [{ timestamp: 960, data }]);
+  assert.deepEqual(depacketizer.push(packet(1, 960, data)), [{ timestamp: 960, keyframe: true, data }]);
   assert.deepEqual(depacketizer.flush(), []);
-  assert.deepEqual(depacketizer.stats, { accessUnits: 1, lostPackets: 0, emptyPackets: 0 });
+  assert.deepEqual(depacketizer.stats, { frames: 1, droppedFrames: 0, malformedPackets: 0, lostPackets: 0 });
 });
 
 Deno.test("OpusDepacketizer skips losses and empty payloads and counts them", () => {
@@ -27,5 +27,5 @@ Deno.test("OpusDepacketizer skips losses and empty payloads and counts them", ()
     packet(5, 3840, bin("fc 02")),
   ].flatMap((input) => depacketizer.push(input));
   assert.deepEqual(outputs.map((o) => o.timestamp), [0, 3840]);
-  assert.deepEqual(depacketizer.stats, { accessUnits: 2, lostPackets: 2, emptyPackets: 1 });
+  assert.deepEqual(depacketizer.stats, { frames: 2, droppedFrames: 0, malformedPackets: 1, lostPackets: 2 });
 });

@@ -1,11 +1,11 @@
 /** Golden packets per payload type, drop-to-keyframe on loss or corruption, round trips and random input. */
 
 import assert from "node:assert/strict";
-import { type AccessUnit, H264Depacketizer } from "./h264_depacketizer.ts";
-import { packetizeH264 } from "./h264_packetizer.ts";
-import type { RtpPacket } from "./packet.ts";
-import { ReorderBuffer, type ReorderOutput } from "./reorder_buffer.ts";
-import { bin, randomBytes, randomInt, seededRandom } from "../shared/testing.ts";
+import { type AccessUnit, H264Depacketizer } from "./depacketizer.ts";
+import { packetizeH264 } from "./packetizer.ts";
+import type { RtpPacket } from "../../rtp/mod.ts";
+import { ReorderBuffer, type ReorderOutput } from "../../rtp/mod.ts";
+import { bin, randomBytes, randomInt, seededRandom } from "../../shared/testing.ts";
 
 const sps = bin("67 42 c0 1f");
 const pps = bin("68 ce 38 80");

@@ -5,8 +5,8 @@
  * throws; problems are counted in `stats`. Interleaved mode (STAP-B, MTAP, FU-B) is not supported.
  */
 
-import { isKeyframe, NalType, nalType } from "../codec/mod.ts";
-import type { ReorderOutput } from "./reorder_buffer.ts";
+import { isKeyframe, NalType, nalType } from "./nal.ts";
+import type { ReorderOutput } from "../../rtp/mod.ts";
 
 /** One coded picture with its NAL units in decoding order (ITU-T H.264 §7.4.1.2.3), without start codes. */
 export interface AccessUnit {

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { dOpsPayload, opusPacketDurationSamples } from "./opus.ts";
-import { bin, toHex } from "../shared/testing.ts";
+import { bin, toHex } from "../../shared/testing.ts";
 
 Deno.test("dOpsPayload matches the box ffmpeg writes for libopus stereo", () => {
   // ffmpeg -c:a libopus -ac 2 ... out.mp4: dOps payload 00 02 0138 0000bb80 0000 00.

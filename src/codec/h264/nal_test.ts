@@ -1,8 +1,8 @@
 /** NAL unit types, Annex B splitting, sprop-parameter-sets and keyframe detection. */
 
 import assert from "node:assert/strict";
-import { isKeyframe, NalType, nalType, parseSpropParameterSets, splitAnnexB } from "./h264.ts";
-import { bin } from "../shared/testing.ts";
+import { isKeyframe, NalType, nalType, parseSpropParameterSets, splitAnnexB } from "./nal.ts";
+import { bin } from "../../shared/testing.ts";
 
 Deno.test("nalType reads the low 5 bits and ignores nal_ref_idc and forbidden bit", () => {
   assert.deepEqual(nalType(bin("67")), NalType.Sps);

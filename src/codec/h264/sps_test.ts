@@ -1,9 +1,9 @@
 /** Golden SPS from libx264 (via ffmpeg) and hand-built SPS checked with ffmpeg's trace_headers. */
 
 import assert from "node:assert/strict";
-import { BadRequestError } from "../shared/errors.ts";
-import { avcCodecString, parseSps, type Sps } from "./h264_sps.ts";
-import { bin, randomBytes, seededRandom } from "../shared/testing.ts";
+import { BadRequestError } from "../../shared/errors.ts";
+import { avcCodecString, parseSps, type Sps } from "./sps.ts";
+import { bin, randomBytes, seededRandom } from "../../shared/testing.ts";
 
 interface SpsCase {
   name: string;

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { avcDecoderConfigurationRecord } from "./avc_config.ts";
-import { bin, toHex } from "../shared/testing.ts";
+import { bin, toHex } from "../../shared/testing.ts";
 
 const cases = [
   {

@@ -1,8 +1,8 @@
 /** Golden STAP-A, FU-A and single NAL unit payloads built by hand from RFC 6184. */
 
 import assert from "node:assert/strict";
-import { packetizeH264 } from "./h264_packetizer.ts";
-import { bin, toHex } from "../shared/testing.ts";
+import { packetizeH264 } from "./packetizer.ts";
+import { bin, toHex } from "../../shared/testing.ts";
 
 const sps = bin("67 42 c0 1f");
 const pps = bin("68 ce 38 80");

@@ -3,7 +3,7 @@
  * Slice data is never looked at here; SPS parsing lives in `h264_sps.ts` and the avcC record in `avc_config.ts`.
  */
 
-import { BadRequestError } from "../shared/errors.ts";
+import { BadRequestError } from "../../shared/errors.ts";
 
 /** nal_unit_type values (ITU-T H.264 Table 7-1) and the RTP payload structures (RFC 6184 §5.2, Table 1). */
 export const NalType = {

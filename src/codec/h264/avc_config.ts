@@ -3,9 +3,9 @@
  * It writes the record only, not the box header, and always declares 4-byte NAL unit lengths.
  */
 
-import { BadRequestError } from "../shared/errors.ts";
-import { NalType, nalType } from "./h264.ts";
-import { parseSps } from "./h264_sps.ts";
+import { BadRequestError } from "../../shared/errors.ts";
+import { NalType, nalType } from "./nal.ts";
+import { parseSps } from "./sps.ts";
 
 /** Profiles whose record carries chroma format and bit depths (ISO/IEC 14496-15 §5.3.3.1.2). */
 const PROFILES_WITH_EXTENSION = new Set([100, 110, 122, 144]);

@@ -3,7 +3,7 @@
  * byte (RFC 6716 §3.1). Nothing here decodes audio; only mapping family 0 (mono or stereo) is supported.
  */
 
-import { BadRequestError } from "../shared/errors.ts";
+import { BadRequestError } from "../../shared/errors.ts";
 
 /** Fields of the OpusSpecificBox; `outputGain` is Q7.8 dB, `inputSampleRate` Hz (informational only). */
 export interface OpusConfig {

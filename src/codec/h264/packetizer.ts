@@ -4,8 +4,8 @@
  * single NAL unit packets only. It writes payloads, not RTP headers: the caller sets the marker on the last one.
  */
 
-import { NalType } from "../codec/mod.ts";
-import { BadRequestError } from "../shared/errors.ts";
+import { NalType } from "./nal.ts";
+import { BadRequestError } from "../../shared/errors.ts";
 
 /** How to packetize; `mtu` bounds each payload in bytes (the RTP header is not included). */
 export interface H264PacketizerOptions {

@@ -1,0 +1,14 @@
+/**
+ * The codec table: one row per codec liverec records. Everything outside src/codec finds a codec here, by its
+ * name or its SDP encoding name, and asks the row; adding a codec is a folder under src/codec and a line here.
+ */
+
+import type { AudioCodec, VideoCodec } from "./codec.ts";
+import { h264 } from "./h264/row.ts";
+import { opus } from "./opus/row.ts";
+
+/** Every video codec liverec records, by name. */
+export const VIDEO_CODECS: ReadonlyMap<string, VideoCodec> = new Map([h264].map((row) => [row.name, row]));
+
+/** Every audio codec liverec records, by name. */
+export const AUDIO_CODECS: ReadonlyMap<string, AudioCodec> = new Map([opus].map((row) => [row.name, row]));
