@@ -94,6 +94,7 @@ function outboundVideo(page: Page): Promise<OutboundVideo | null> {
 const CODECS = [
   // Debian's Chromium encodes H.264 in constrained baseline only.
   { codec: "h264", mpdCodecs: /codecs="avc1\.42[0-9a-f]{4}"/i, ffprobeName: "h264" },
+  { codec: "av1", mpdCodecs: /codecs="av01\.0\.\d\d[MH]\.08"/, ffprobeName: "av1" },
 ];
 
 for (const { codec, mpdCodecs, ffprobeName } of CODECS) {
@@ -102,7 +103,8 @@ for (const { codec, mpdCodecs, ffprobeName } of CODECS) {
 }
 
 async function publishFromChromium(codec: string, mpdCodecs: RegExp, ffprobeName: string): Promise<void> {
-  const service = await startService({ toml: TOML });
+  // The browser offers every codec it has; liverec answers the first of video_codecs, so this one alone.
+  const service = await startService({ toml: `[webrtc]\nvideo_codecs = ["${codec}"]\n\n${TOML}` });
   const server = servePublisherPage();
   const profileDir = await Deno.makeTempDir({ prefix: "liverec-chromium-" });
   let context: BrowserContext | undefined;

@@ -4,11 +4,12 @@
  */
 
 import type { AudioCodec, VideoCodec } from "./codec.ts";
+import { av1 } from "./av1/mod.ts";
 import { h264 } from "./h264/row.ts";
 import { opus } from "./opus/row.ts";
 
 /** Every video codec liverec records, by name. */
-export const VIDEO_CODECS: ReadonlyMap<string, VideoCodec> = new Map([h264].map((row) => [row.name, row]));
+export const VIDEO_CODECS: ReadonlyMap<string, VideoCodec> = new Map([h264, av1].map((row) => [row.name, row]));
 
 /** Every audio codec liverec records, by name. */
 export const AUDIO_CODECS: ReadonlyMap<string, AudioCodec> = new Map([opus].map((row) => [row.name, row]));
