@@ -196,3 +196,33 @@ Deno.test("a publisher back after the splice window starts a new recording; the 
     await receiver.close();
   }
 });
+
+Deno.test("a WHIP DELETE opens the splice window by default: a publish again continues the same recording", async () => {
+  // The test services turn splice_on_unpublish off (tests/helpers/service.ts); this one keeps the product default.
+  const service = await startService({ toml: `[recorder]\nsplice_on_unpublish = true\n\n${spliceToml(60)}` });
+  try {
+    const first = await publishClip({ url: `${service.url}/whip/again`, seconds: 3, clip });
+    const waiting = await waitFor("the recording to wait for its publisher", async () => {
+      const status = await recordStatus(service, "again");
+      return status.state === "waiting" ? status : undefined;
+    });
+    assert.ok(waiting.splice_deadline != null, JSON.stringify(waiting));
+    const second = await publishClip({ url: `${service.url}/whip/again`, seconds: 3, clip });
+    const again = await waitFor("the recording to wait again", async () => {
+      const status = await recordStatus(service, "again");
+      return status.state === "waiting" ? status : undefined;
+    });
+    assert.equal(again.record_id, waiting.record_id, "one recording across the DELETE");
+    // The API's stop is final at once, also for a recording waiting in its window.
+    assert.equal((await service.fetch("/api/record/again", { method: "DELETE" })).status, 200);
+    await recordingFinished(service, "again");
+    const row = await (await service.fetch(`/api/recordings/${waiting.record_id}`)).json();
+    assert.equal(row.periods, 2, JSON.stringify(row));
+    assert.equal(row.state, "finished");
+    const periods = await periodFiles(join(service.root, waiting.mpd_path!));
+    const frames = [await videoFrames(periods[0]!.video!), await videoFrames(periods[1]!.video!)];
+    assert.deepEqual(frames, [first.videoFrames, second.videoFrames], "each publish is recorded whole in its period");
+  } finally {
+    await service.stop();
+  }
+});

@@ -181,10 +181,10 @@ function parseWebRtc(section: Section): WebRtcConfig {
 }
 
 /** H.264 plays everywhere; VP9 and AV1 play from fMP4 in browsers; VP8 only from WebM in browsers' MSE, so last. */
-const DEFAULT_VIDEO_CODECS = ["h264", "vp9", "av1", "h265", "vp8"];
+const DEFAULT_VIDEO_CODECS: readonly string[] = ["h264", "vp9", "av1", "h265", "vp8"];
 
 function parseVideoCodecs(section: Section): string[] {
-  const names = section.stringArray("video_codecs") ?? DEFAULT_VIDEO_CODECS.filter((name) => VIDEO_CODECS.has(name));
+  const names = section.stringArray("video_codecs") ?? DEFAULT_VIDEO_CODECS;
   const known = [...VIDEO_CODECS.keys()];
   names.forEach((name, i) => {
     if (!VIDEO_CODECS.has(name)) {
@@ -192,7 +192,7 @@ function parseVideoCodecs(section: Section): string[] {
     }
     if (names.indexOf(name) !== i) throw section.error(`video_codecs[${i}]`, `names ${describe(name)} twice`);
   });
-  return names;
+  return [...names];
 }
 
 function parseUdpPorts(section: Section): [number, number] | undefined {
@@ -226,6 +226,7 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
     "auto_streams",
     "node_alias",
     "segment_duration",
+    "splice_on_unpublish",
     "spool_dir",
     "spool_max_mb",
     "state_dir",
@@ -259,8 +260,8 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
     );
   }
   const stateDir = directory(section, "state_dir", DEFAULT_STATE_DIR);
-  const defaults = defaultRuleSettings(segmentDurationS);
-  const rules = [...parseRules(section, segmentDurationS), ...autoStreamRules(autoStreams, defaults)];
+  const defaults = defaultRuleSettings(segmentDurationS, section.boolean("splice_on_unpublish") ?? true);
+  const rules = [...parseRules(section, defaults), ...autoStreamRules(autoStreams, defaults)];
   return {
     autoStreams,
     nodeAlias,

@@ -18,7 +18,7 @@ const DEFAULTS: Config = {
     stunServers: [],
     loopback: true,
     iceLite: true,
-    videoCodecs: ["h264"],
+    videoCodecs: ["h264", "vp9", "av1", "h265", "vp8"],
   },
   recorder: {
     autoStreams: [],
@@ -29,6 +29,7 @@ const DEFAULTS: Config = {
       segmentDurationS: 6,
       recordPeriodS: 86_400,
       spliceWindowS: 180,
+      spliceOnUnpublish: true,
       pathTemplate: "{stream}/{yyyy}/{MM}/{dd}",
       mp4Template: "{record_dir}/{name}_{start}_{end}.mp4",
       prefix: undefined,
@@ -451,6 +452,26 @@ Deno.test("TOML syntax errors are ConfigErrors on (file) with line, column and t
   );
 });
 
+Deno.test("[recorder] splice_on_unpublish is the default of every rule that does not set it", () => {
+  const config = parseConfig(`
+[recorder]
+auto_streams = ["*"]
+splice_on_unpublish = false
+
+[[recorder.rules]]
+match = "a"
+
+[[recorder.rules]]
+match = "b"
+splice_on_unpublish = true
+`);
+  assert.deepEqual(config.recorder.rules.map((rule) => [rule.match, rule.settings.spliceOnUnpublish]), [
+    ["a", false],
+    ["b", true],
+    ["*", false],
+  ]);
+});
+
 Deno.test("video_codecs names codecs of the table, each once", () => {
   const error = (toml: string) => {
     try {
@@ -476,7 +497,7 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
       toml: "[recorder]\nsegmnt_duration = 6",
       key: "recorder.segmnt_duration",
       message:
-        "is an unknown key (allowed: auto_streams, node_alias, rules, segment_duration, spool_dir, spool_max_mb, " +
+        "is an unknown key (allowed: auto_streams, node_alias, rules, segment_duration, splice_on_unpublish, spool_dir, spool_max_mb, " +
         "state_dir, storage)",
     },
     {

@@ -38,6 +38,9 @@ auto_streams = []
 # node_alias = "liverec-node-001"
 # Target segment duration in seconds, 1-30; a segment ends at the first keyframe after it.
 segment_duration = 6
+# A publisher's own end (WHIP DELETE) opens the splice window as an interruption does, so a publisher that
+# stops and starts again continues the same recording (a rule may say otherwise). false: a DELETE is final.
+splice_on_unpublish = true
 # With s3 or oss storage, recordings are written here first and uploaded from here; nothing is deleted
 # before the store confirmed it. Past spool_max_mb (MiB), new media is dropped and the API status says so.
 spool_dir = "./spool"
@@ -54,6 +57,7 @@ state_dir = "./state"
 # segment_duration = 6            # seconds, 1-30
 # record_period = 86400           # seconds, 5-604800: a longer recording continues in a new one at a keyframe
 # splice_window = 180             # seconds, 0-21600: a publisher back within it continues the same recording
+# splice_on_unpublish = true      # a WHIP DELETE opens the splice window too; false: a DELETE ends the recording
 # path_template = "{stream}/{yyyy}/{MM}/{dd}"   # folder; {stream} {app} {name} {yyyy} {MM} {dd} {HH} {mm} {ss}
 #                                               # {start} {record_id}
 # mp4_template = "{record_dir}/{name}_{start}_{end}.mp4"  # the final MP4, also {end} and {record_dir}

@@ -23,6 +23,8 @@ export interface RuleSettings {
   recordPeriodS: number;
   /** A republish within this many seconds of the end continues the previous recording; 0 = no splicing. */
   spliceWindowS: number;
+  /** A publisher's own end (WHIP DELETE) opens the splice window too, as an interruption does (seed 004). */
+  spliceOnUnpublish: boolean;
   /** Record folder template, relative to the storage root (and `prefix`). */
   pathTemplate: string;
   /** Object path template of the final MP4 (used when `formats` has "mp4"). */
@@ -91,6 +93,7 @@ const RULE_KEYS = [
   "segment_duration",
   "record_period",
   "splice_window",
+  "splice_on_unpublish",
   "path_template",
   "mp4_template",
   "prefix",
@@ -98,12 +101,16 @@ const RULE_KEYS = [
   ...ON_DEMAND_KEYS,
 ] as const;
 
-/** The settings of a rule that sets nothing: the built-in defaults with the `[recorder]` segment duration. */
-export function defaultRuleSettings(segmentDurationS: number): RuleSettings {
+/**
+ * The settings of a rule that sets nothing: the built-in defaults with the `[recorder]` segment duration and
+ * splice_on_unpublish.
+ */
+export function defaultRuleSettings(segmentDurationS: number, spliceOnUnpublish = true): RuleSettings {
   return {
     segmentDurationS,
     recordPeriodS: DEFAULT_RECORD_PERIOD_S,
     spliceWindowS: DEFAULT_SPLICE_WINDOW_S,
+    spliceOnUnpublish,
     pathTemplate: DEFAULT_FOLDER_TEMPLATE,
     mp4Template: DEFAULT_FILE_TEMPLATE,
     prefix: undefined,
@@ -112,11 +119,11 @@ export function defaultRuleSettings(segmentDurationS: number): RuleSettings {
 }
 
 /**
- * Parses `recorder.rules` (an array of tables, `[[recorder.rules]]`), in file order; absent means none. A rule
- * that sets no `segment_duration` takes `segmentDurationS`, the `[recorder]` one.
+ * Parses `recorder.rules` (an array of tables, `[[recorder.rules]]`), in file order; absent means none. What a
+ * rule does not set comes from `defaults` (see defaultRuleSettings).
  * Throws ConfigError naming the dotted key, e.g. `recorder.rules[2].record_period`.
  */
-export function parseRules(recorder: Section, segmentDurationS: number): RecordRule[] {
+export function parseRules(recorder: Section, defaults: RuleSettings): RecordRule[] {
   const items = recorder.array("rules") ?? [];
   const rules: RecordRule[] = [];
   items.forEach((item, i) => {
@@ -124,7 +131,7 @@ export function parseRules(recorder: Section, segmentDurationS: number): RecordR
     if (!isTable(item)) {
       throw recorder.error(key, `must be a table ([[recorder.rules]]), got ${describe(item)}`);
     }
-    const rule = parseRule(new Section(recorder.keyPath(key), item), segmentDurationS);
+    const rule = parseRule(new Section(recorder.keyPath(key), item), defaults);
     const first = rules.find((earlier) => earlier.match === rule.match);
     if (first !== undefined) {
       throw recorder.error(
@@ -137,7 +144,7 @@ export function parseRules(recorder: Section, segmentDurationS: number): RecordR
   return rules;
 }
 
-function parseRule(section: Section, segmentDurationS: number): RecordRule {
+function parseRule(section: Section, defaults: RuleSettings): RecordRule {
   section.rejectUnknownKeys(RULE_KEYS);
   const match = section.string("match");
   if (match === undefined) throw section.error("match", 'is required (a stream name, a pattern with "*", or "*")');
@@ -147,14 +154,13 @@ function parseRule(section: Section, segmentDurationS: number): RecordRule {
   return {
     match,
     mode,
-    settings: parseSettings(section, segmentDurationS),
+    settings: parseSettings(section, defaults),
     onDemand: parseOnDemand(section, mode),
     source: section.path,
   };
 }
 
-function parseSettings(section: Section, segmentDurationS: number): RuleSettings {
-  const defaults = defaultRuleSettings(segmentDurationS);
+function parseSettings(section: Section, defaults: RuleSettings): RuleSettings {
   const prefix = section.string("prefix");
   if (prefix !== undefined) {
     const problem = relativePathProblem(prefix);
@@ -164,6 +170,7 @@ function parseSettings(section: Section, segmentDurationS: number): RuleSettings
     segmentDurationS: rangedNumber(section, "segment_duration") ?? defaults.segmentDurationS,
     recordPeriodS: rangedNumber(section, "record_period") ?? defaults.recordPeriodS,
     spliceWindowS: rangedNumber(section, "splice_window") ?? defaults.spliceWindowS,
+    spliceOnUnpublish: section.boolean("splice_on_unpublish") ?? defaults.spliceOnUnpublish,
     pathTemplate: template(section, "path_template") ?? defaults.pathTemplate,
     mp4Template: template(section, "mp4_template") ?? defaults.mp4Template,
     prefix,

@@ -14,7 +14,7 @@ import { Section, type TomlTable } from "./section.ts";
 
 function rulesOf(toml: string, segmentDurationS = 6): RecordRule[] {
   const root = parse(toml) as TomlTable;
-  return parseRules(new Section("recorder", (root.recorder ?? {}) as TomlTable), segmentDurationS);
+  return parseRules(new Section("recorder", (root.recorder ?? {}) as TomlTable), defaultRuleSettings(segmentDurationS));
 }
 
 function ruleOf(body: string): RecordRule {
@@ -45,6 +45,7 @@ const DEFAULTS: RuleSettings = {
   segmentDurationS: 6,
   recordPeriodS: 86400,
   spliceWindowS: 180,
+  spliceOnUnpublish: true,
   pathTemplate: "{stream}/{yyyy}/{MM}/{dd}",
   mp4Template: "{record_dir}/{name}_{start}_{end}.mp4",
   prefix: undefined,
@@ -90,6 +91,7 @@ record = "on_demand"
 segment_duration = 2.5
 record_period = 3600
 splice_window = 0
+splice_on_unpublish = false
 path_template = "{stream}/{yyyy}-{MM}-{dd}"
 mp4_template = "{record_dir}/full.mp4"
 prefix = "tenant-a/live"
@@ -110,6 +112,7 @@ record = "never"
         segmentDurationS: 2.5,
         recordPeriodS: 3600,
         spliceWindowS: 0,
+        spliceOnUnpublish: false,
         pathTemplate: "{stream}/{yyyy}-{MM}-{dd}",
         mp4Template: "{record_dir}/full.mp4",
         prefix: "tenant-a/live",
@@ -120,6 +123,16 @@ record = "never"
     },
     { match: "*", mode: "never", settings: DEFAULTS, onDemand: undefined, source: "recorder.rules[1]" },
   ]);
+});
+
+Deno.test("splice_on_unpublish is true unless set, and must be a boolean", () => {
+  assert.equal(ruleOf('match = "a"').settings.spliceOnUnpublish, true);
+  assert.equal(ruleOf('match = "a"\nsplice_on_unpublish = false').settings.spliceOnUnpublish, false);
+  assertRejected(
+    'match = "a"\nsplice_on_unpublish = 1',
+    "recorder.rules[0].splice_on_unpublish",
+    "must be true or false, got 1",
+  );
 });
 
 Deno.test("on_demand rules default to a 3 s timeout and fallback skip", () => {

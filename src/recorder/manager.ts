@@ -367,13 +367,15 @@ export class RecordingManager {
     const recording = this.#recordings.get(source.streamId);
     const capture = recording?.capture;
     if (recording === undefined || capture === undefined || recording.ending !== undefined) return;
-    if (reason === "ended" || recording.settings.spliceWindowS === 0) {
+    const final = reason === "ended" && !recording.settings.spliceOnUnpublish;
+    if (final || recording.settings.spliceWindowS === 0) {
       this.#end(recording).catch((error) => {
         this.#opts.log("error", "recording did not stop cleanly", { stream: source.streamId, error: String(error) });
       });
       return;
     }
-    // The publisher dropped out: keep the recording open for the splice window.
+    // The publisher dropped out, or ended and may come back (splice_on_unpublish): keep the recording open for the
+    // splice window.
     recording.state = "waiting";
     recording.capture = undefined;
     recording.earlierPartsS += capture.recordedS;

@@ -33,9 +33,11 @@ export async function startService(
 ): Promise<Service> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "liverec-test-" });
   const root = opts.storageRoot ?? join(dir, "records");
-  // Each service keeps its own state (recordings index, webhook outbox) in its test folder.
-  const stateDir = `state_dir = ${JSON.stringify(join(dir, "state"))}\n`;
+  // Each service keeps its own state (recordings index, webhook outbox) in its test folder. A publisher's DELETE is
+  // final, so that a test's publish ends its recording, unless the test says otherwise (timeline_e2e_test.ts).
   const given = opts.toml ?? "";
+  const stateDir = `state_dir = ${JSON.stringify(join(dir, "state"))}\n` +
+    (/^splice_on_unpublish/m.test(given) ? "" : "splice_on_unpublish = false\n");
   const toml = /^\[recorder\]$/m.test(given) || /^state_dir/m.test(given)
     ? given.replace(/^\[recorder\]\n/m, (header) => /^state_dir/m.test(given) ? header : header + stateDir)
     : `[recorder]\n${stateDir}${given}`;
