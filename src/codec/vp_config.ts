@@ -2,11 +2,10 @@
  * The VP Codec ISO Media File Format Binding (webmproject vp9-dash, v1.0) as data: the `vpcC` box body, the level
  * picked from the luma picture size, and the `codecs` string. It knows no bitstream; the VP8 and VP9 rows fill the
  * record from their keyframe headers. It writes no `SmDm`/`CoLL` HDR boxes and no codec initialization data (the
- * binding requires none for VP8 and VP9). The same file is in src/codec/vp8 and src/codec/vp9 (a test keeps them
- * identical) until it moves up to src/codec: the layer rules forbid either folder importing the other.
+ * binding requires none for VP8 and VP9). Shared by the VP8 and VP9 rows, as bit_reader.ts is by the others.
  */
 
-import { BadRequestError } from "../../shared/errors.ts";
+import { BadRequestError } from "../shared/errors.ts";
 
 /** The fields of a VPCodecConfigurationRecord (binding "VP Codec Configuration Box", Semantics). */
 export interface VpCodecConfiguration {

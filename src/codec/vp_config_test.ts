@@ -1,8 +1,8 @@
 /** The vpcC record, level table and codecs string of the VP Codec ISO Media File Format Binding. */
 
 import assert from "node:assert/strict";
-import { vpcCBody, type VpCodecConfiguration, vpCodecString, vpLevelForSize } from "./vpcc.ts";
-import { toHex } from "../../shared/testing.ts";
+import { vpcCBody, type VpCodecConfiguration, vpCodecString, vpLevelForSize } from "./vp_config.ts";
+import { toHex } from "../shared/testing.ts";
 
 const hdr: VpCodecConfiguration = {
   profile: 2,

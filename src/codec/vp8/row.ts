@@ -9,7 +9,7 @@ import type { FmtpVerdict, Frame, VideoCodec, VideoFormat } from "../codec.ts";
 import { BadRequestError } from "../../shared/errors.ts";
 import { Vp8Depacketizer } from "./depacketizer.ts";
 import { parseVp8FrameHeader } from "./frame_header.ts";
-import { vpcCBody, type VpCodecConfiguration, vpCodecString, vpLevelForSize } from "./vpcc.ts";
+import { vpcCBody, type VpCodecConfiguration, vpCodecString, vpLevelForSize } from "../vp_config.ts";
 
 /** VP8 as liverec records it. */
 export const vp8: VideoCodec = {

@@ -72,14 +72,6 @@ Deno.test("vp8 row accepts any fmtp and makes working depacketizers", () => {
   assert.deepEqual(out, [{ timestamp: 90, keyframe: true, data: key }]);
 });
 
-Deno.test("src/codec/vp8/vpcc.ts and src/codec/vp9/vpcc.ts stay identical", async () => {
-  const [mine, twin] = await Promise.all([
-    Deno.readTextFile(new URL("./vpcc.ts", import.meta.url)),
-    Deno.readTextFile(new URL("../vp9/vpcc.ts", import.meta.url)),
-  ]);
-  assert(mine === twin, "the two copies of vpcc.ts differ: change both, or move them to src/codec");
-});
-
 /** RTP payloads of every frame, 3000 ticks apart, with the marker on each frame's last payload. */
 function packetize(frames: Uint8Array[]): ReorderOutput[] {
   const p = new Packets();

@@ -20,4 +20,4 @@ export {
   vp9SampleInfo,
 } from "./frame_header.ts";
 export { buildVp9Superframe, splitVp9Superframe } from "./superframe.ts";
-export { type VpCodecConfiguration } from "./vpcc.ts";
+export { type VpCodecConfiguration } from "../vp_config.ts";

@@ -9,7 +9,7 @@ import type { FmtpVerdict, Frame, VideoCodec, VideoFormat } from "../codec.ts";
 import { BadRequestError } from "../../shared/errors.ts";
 import { Vp9Depacketizer } from "./depacketizer.ts";
 import { type Vp9ColorConfig, Vp9ColorSpace, vp9SampleInfo } from "./frame_header.ts";
-import { vpcCBody, type VpCodecConfiguration, vpCodecString, vpLevelForSize } from "./vpcc.ts";
+import { vpcCBody, type VpCodecConfiguration, vpCodecString, vpLevelForSize } from "../vp_config.ts";
 
 /** VP9 as liverec records it. */
 export const vp9: VideoCodec = {
