@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, when it is missing: ffmpeg/ffprobe (the independent
-# judges of recorded media) and Chromium (the real DASH player test). Debian/Ubuntu; needs root or sudo.
+# judges of recorded media), Chromium (the players, and a publisher) and GStreamer (a publisher). Debian/Ubuntu on
+# x86_64; needs root or sudo.
 set -euo pipefail
+# The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
+# publishes; GStreamer's webrtcbin (with x264, x265, libvpx and Opus, driven from python3-gst) publishes.
+packages=(
+  ffmpeg:/usr/bin/ffprobe
+  chromium:/usr/bin/chromium
+  gstreamer1.0-plugins-base:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstopus.so
+  gstreamer1.0-plugins-good:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstvpx.so
+  gstreamer1.0-plugins-bad:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstwebrtc.so
+  gstreamer1.0-plugins-ugly:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstx264.so
+  gstreamer1.0-nice:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstnice.so
+  python3-gst-1.0:/usr/lib/python3/dist-packages/gi/overrides/Gst.py
+  gir1.2-gst-plugins-bad-1.0:/usr/lib/x86_64-linux-gnu/girepository-1.0/GstWebRTC-1.0.typelib
+)
 missing=()
-command -v ffprobe >/dev/null || missing+=(ffmpeg)
-command -v chromium >/dev/null || missing+=(chromium)
+for entry in "${packages[@]}"; do
+  [ -e "${entry#*:}" ] || missing+=("${entry%%:*}")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

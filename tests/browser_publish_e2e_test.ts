@@ -94,6 +94,8 @@ function outboundVideo(page: Page): Promise<OutboundVideo | null> {
 const CODECS = [
   // Debian's Chromium encodes H.264 in constrained baseline only.
   { codec: "h264", mpdCodecs: /codecs="avc1\.42[0-9a-f]{4}"/i, ffprobeName: "h264" },
+  { codec: "vp8", mpdCodecs: /codecs="vp08\.00\.\d\d\.08"/, ffprobeName: "vp8" },
+  { codec: "vp9", mpdCodecs: /codecs="vp09\.00\.\d\d\.08"/, ffprobeName: "vp9" },
   { codec: "av1", mpdCodecs: /codecs="av01\.0\.\d\d[MH]\.08"/, ffprobeName: "av1" },
 ];
 

@@ -1,0 +1,123 @@
+/**
+ * End to end from GStreamer's WebRTC stack: webrtcbin with bundle-policy=max-bundle, as GStreamer publishers
+ * (whipclientsink, simple-whip-client) send it, publishes a test pattern and a tone over WHIP into the running
+ * service (tests/fixtures/gst_whip_publisher.py, on Debian's python3-gst). Its offer carries the audio as
+ * `a=bundle-only` with port 0, so each case also checks that the audio is recorded. The recordings are judged by
+ * ffprobe/ffmpeg: the codec sent, every frame sent and no more, a clean decode.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
+import { recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
+
+const PUBLISHER = new URL("./fixtures/gst_whip_publisher.py", import.meta.url).pathname;
+/** Debian's Python, which python3-gst-1.0 is installed for (a python3 earlier on PATH may not have it). */
+const PYTHON = "/usr/bin/python3";
+const SECONDS = 4;
+
+/** One row per codec: the encoder and payloader, the MPD's codecs string, ffprobe's codec name. */
+const CODECS = [
+  {
+    name: "H.264 High",
+    encoder: "video/x-raw,format=I420 ! x264enc tune=zerolatency key-int-max=60 ! video/x-h264,profile=high ! " +
+      "rtph264pay name=pay pt=102 config-interval=-1 ! application/x-rtp,media=video,encoding-name=H264,payload=102",
+    mpdCodecs: /codecs="avc1\.64[0-9a-f]{4}"/,
+    ffprobeName: "h264",
+  },
+  {
+    name: "H.265",
+    encoder: "video/x-raw,format=I420 ! x265enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! h265parse ! " +
+      "rtph265pay name=pay pt=104 config-interval=-1 ! application/x-rtp,media=video,encoding-name=H265,payload=104",
+    mpdCodecs: /codecs="hvc1\.1\.6\.L\d+(\.[0-9A-F]+)*"/,
+    ffprobeName: "hevc",
+  },
+  {
+    name: "VP8",
+    encoder: "video/x-raw,format=I420 ! vp8enc deadline=1 keyframe-max-dist=60 ! " +
+      "rtpvp8pay name=pay pt=96 ! application/x-rtp,media=video,encoding-name=VP8,payload=96",
+    mpdCodecs: /codecs="vp08\.00\.\d\d\.08"/,
+    ffprobeName: "vp8",
+  },
+  {
+    name: "VP9 profile 0",
+    encoder: "video/x-raw,format=I420 ! vp9enc deadline=1 cpu-used=8 keyframe-max-dist=60 ! " +
+      "rtpvp9pay name=pay pt=98 ! application/x-rtp,media=video,encoding-name=VP9,payload=98",
+    mpdCodecs: /codecs="vp09\.00\.\d\d\.08"/,
+    ffprobeName: "vp9",
+  },
+  {
+    name: "VP9 profile 2 (10-bit)",
+    encoder: "video/x-raw,format=I420_10LE ! vp9enc deadline=1 cpu-used=8 keyframe-max-dist=60 ! " +
+      "rtpvp9pay name=pay pt=98 ! application/x-rtp,media=video,encoding-name=VP9,payload=98",
+    mpdCodecs: /codecs="vp09\.02\.\d\d\.10"/,
+    ffprobeName: "vp9",
+  },
+];
+
+interface Published {
+  video_frames: number;
+  audio_buffers: number;
+  offer: string;
+}
+
+async function publish(service: Service, stream: string, encoder: string): Promise<Published> {
+  const { code, stdout, stderr } = await run(PYTHON, [
+    PUBLISHER,
+    `${service.url}/whip/${stream}`,
+    encoder,
+    `${SECONDS}`,
+  ]);
+  assert.equal(
+    code,
+    0,
+    `the GStreamer publisher failed: ${stderr}\n${service.logs().split("\n").slice(-20).join("\n")}`,
+  );
+  return JSON.parse(stdout);
+}
+
+Deno.test("GStreamer webrtcbin (max-bundle) publishes H.264 High, H.265, VP8 and VP9 (profiles 0, 2) with Opus: each recorded whole", async (t) => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["gst-*"]\nsegment_duration = 2\n` });
+  try {
+    for (const [i, { name, encoder, mpdCodecs, ffprobeName }] of CODECS.entries()) {
+      await t.step(name, async () => {
+        const stream = `gst-${i}`;
+        const sent = await publish(service, stream, encoder);
+        assert.match(
+          sent.offer,
+          /^m=audio 0 [^\r\n]*\r?\n(?:[^m][^\r\n]*\r?\n)*a=bundle-only/m,
+          "audio is bundle-only",
+        );
+        await recordingFinished(service, stream);
+        const row = await waitFor("the recording in the index", async () => {
+          const listing = await (await service.fetch(`/api/recordings?stream=${stream}&from=2000-01-01T00:00:00Z`))
+            .json();
+          return listing.recordings[0] as { mpd_path: string; state: string } | undefined;
+        });
+        const mpd = join(service.root, row.mpd_path);
+        const mpdText = await Deno.readTextFile(mpd);
+        assert.match(mpdText, mpdCodecs, mpdText);
+        assert.match(mpdText, /codecs="opus"/, mpdText);
+        assert.equal(await decodeErrors(mpd), "", `ffmpeg decodes the ${name} recording without errors`);
+        const { streams } = await probe(mpd);
+        const video = streams.find((s) => s.codec_type === "video");
+        const audio = streams.find((s) => s.codec_type === "audio");
+        assert.equal(video?.codec_name, ffprobeName, JSON.stringify(streams));
+        assert.equal(audio?.codec_name, "opus", `the bundle-only audio is recorded: ${JSON.stringify(streams)}`);
+        const frames = Number(video.nb_read_frames);
+        assert.ok(
+          frames >= 0.97 * sent.video_frames && frames <= sent.video_frames,
+          `recorded ${frames} of ${sent.video_frames} video frames sent`,
+        );
+        const audioFrames = Number(audio.nb_read_frames);
+        assert.ok(
+          audioFrames >= 0.97 * sent.audio_buffers && audioFrames <= sent.audio_buffers,
+          `recorded ${audioFrames} of ${sent.audio_buffers} Opus packets sent`,
+        );
+        assert.equal((await recordStatus(service, stream)).recording, false);
+      });
+    }
+  } finally {
+    await service.stop();
+  }
+});
