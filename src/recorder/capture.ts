@@ -3,7 +3,8 @@
  * into a period of a record folder. It asks for keyframes while the pipeline waits for one, and it can rotate: at
  * the next keyframe the open segment ends and every later segment goes to a new recording's period, so the two
  * recordings meet without a gap and without a frame in both. The media timeline runs on across a rotation; the new
- * period's presentation time offset makes its first frame time 0.
+ * period's presentation time offset makes its first frame time 0. A keyframe in a new format (the publisher changed
+ * its resolution, say) is cut the same way, into the next period of the same recording with its own init segment.
  */
 
 import type { Clock } from "../shared/clock.ts";
@@ -30,11 +31,15 @@ export interface CaptureOptions {
   target: CaptureTarget;
   /** The period's number within its recording (a splice continues a recording in its next part). */
   part: number;
+  /** Claims the recording's next part number, for a period that a format change starts. */
+  nextPart: () => number;
 }
 
-/** A rotation asked for and not yet complete. */
+/** A rotation asked for and not yet complete: into another recording, or into the next period of this one. */
 interface Rotation {
   next: CaptureTarget;
+  /** The part of the period the rotation begins: 1 in another recording, the next one in the same recording. */
+  part: number;
   /** The segment that ends the old recording, of the track that decides the cut. */
   last: { track: TrackKind; number: number };
   /** The track whose first output after the cut completes the rotation: audio follows video's cut, if there is audio. */
@@ -55,7 +60,8 @@ export class Capture {
   #origin: { ms: number; ticks: number } | undefined;
   /** Latest media time written, in video ticks. */
   #endTicks = 0;
-  readonly #inits: PipelineOutput[] = [];
+  /** The latest init segment of each track: what a period begun by a rotation starts with. */
+  readonly #inits = new Map<TrackKind, PipelineOutput & { type: "init" }>();
   #rotation: Rotation | undefined;
   #stopListening: (() => void) | undefined;
   #stopped: Promise<void> | undefined;
@@ -111,7 +117,7 @@ export class Capture {
     const hasAudio = this.#opts.source.tracks.some((track) => track.kind === "audio");
     const follower = last.track === "video" && hasAudio ? "audio" : last.track;
     return new Promise((done) => {
-      this.#rotation = { next, last, follower, cutTicks: undefined, handle: undefined, done };
+      this.#rotation = { next, part: 1, last, follower, cutTicks: undefined, handle: undefined, done };
       this.#askForKeyframe();
     });
   }
@@ -138,8 +144,15 @@ export class Capture {
       this.#target.folder.anchor(this.#handle, this.#origin.ms);
     }
     for (const output of outputs) {
-      if (output.type === "init") this.#inits.push(output);
-      else this.#endTicks = Math.max(this.#endTicks, this.#endInVideoTicks(output));
+      if (output.type === "init") {
+        this.#inits.set(output.track, output);
+        if (output.after !== undefined) {
+          this.#formatChanged(output.after);
+          continue;
+        }
+      } else {
+        this.#endTicks = Math.max(this.#endTicks, this.#endInVideoTicks(output));
+      }
       const rotation = this.#rotation;
       if (rotation === undefined || !this.#isAfterCut(rotation, output)) {
         this.#target.folder.write(this.#handle, output);
@@ -150,6 +163,22 @@ export class Capture {
       if (output.track === rotation.follower) this.#completeRotation(rotation);
     }
     if (this.#stopped === undefined) this.#askForKeyframe();
+  }
+
+  /**
+   * The stream's format changed after segment `last.number`: the next period of this recording begins at the cut,
+   * with the new init segment. During a rotation the new init goes to the period that rotation begins.
+   */
+  #formatChanged(last: { track: TrackKind; number: number }): void {
+    const rotation = this.#rotation;
+    if (rotation !== undefined) {
+      if (rotation.handle !== undefined) rotation.next.folder.write(rotation.handle, this.#inits.get(last.track)!);
+      return;
+    }
+    const hasAudio = this.#opts.source.tracks.some((track) => track.kind === "audio");
+    const follower = last.track === "video" && hasAudio ? "audio" : last.track;
+    const part = this.#opts.nextPart();
+    this.#rotation = { next: this.#target, part, last, follower, cutTicks: undefined, handle: undefined, done() {} };
   }
 
   /** Whether `output` belongs to the recording after the cut; the deciding track's last segment fixes the cut. */
@@ -171,11 +200,11 @@ export class Capture {
     const cutTicks = rotation.cutTicks ?? this.#endTicks;
     const handle = rotation.next.folder.beginPeriod({
       recordId: rotation.next.recordId,
-      part: 1,
+      part: rotation.part,
       startedAtMs: this.#wallClockAt(cutTicks),
       offsets: { video: cutTicks, audio: Math.floor(cutTicks * this.#pipeline.audioTimescale / VIDEO_TIMESCALE) },
     });
-    for (const init of this.#inits) rotation.next.folder.write(handle, init);
+    for (const init of this.#inits.values()) rotation.next.folder.write(handle, init);
     return handle;
   }
 
@@ -187,7 +216,8 @@ export class Capture {
     if (rotation.handle !== undefined) {
       this.#target = rotation.next;
       this.#handle = rotation.handle;
-      this.#origin = { ms: cutMs, ticks: cutTicks };
+      // A new recording counts its media from the cut; a new period of the same recording goes on counting.
+      if (rotation.part === 1) this.#origin = { ms: cutMs, ticks: cutTicks };
     }
     rotation.done({ cutMs });
   }

@@ -1,18 +1,23 @@
 import assert from "node:assert/strict";
-import { loadClip } from "../../scripts/clip.ts";
-import { CLIP_TRACKS, clipPackets } from "../../tests/helpers/clip_packets.ts";
+import { join } from "node:path";
+import { CLIP_PATH, loadClip } from "../../scripts/clip.ts";
+import { CLIP_TRACKS, clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
 import { waitFor } from "../../tests/helpers/service.ts";
 import type { RecordingIndex } from "../manifest/mod.ts";
+import { exec, hasCommand } from "../media/test_helpers.ts";
 import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
 import { StorageError } from "../shared/errors.ts";
+import { concat } from "../shared/testing.ts";
 import { silentLogger } from "../shared/log.ts";
 import { Capture } from "./capture.ts";
 import { deleteRecording } from "./delete_recording.ts";
 import { recoverRecordings } from "./recovery.ts";
+import { segmentName } from "./layout.ts";
 import { RecordFolder } from "./record_folder.ts";
 import type { LiveSource, SourceListener, SourceTrack } from "./source.ts";
 
 const clip = await loadClip();
+const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
 const TRACKS = CLIP_TRACKS;
 
 /** A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. */
@@ -31,8 +36,12 @@ class ReplaySource implements LiveSource {
   }
   /** Replays `seconds` of the clip; `at` runs once when the media passes `at.seconds`. */
   replay(seconds: number, clock: { ms: number }, at?: { seconds: number; run: () => void }) {
+    this.replayPackets(clipPackets(clip, { seconds, baseMs: clock.ms }), clock, at);
+  }
+  /** Delivers `packets` at their arrival times. */
+  replayPackets(packets: TimedPacket[], clock: { ms: number }, at?: { seconds: number; run: () => void }) {
     const startMs = clock.ms;
-    for (const p of clipPackets(clip, { seconds, baseMs: clock.ms })) {
+    for (const p of packets) {
       if (!this.tracks.some((track) => track.kind === p.kind)) continue;
       clock.ms = p.arrivalMs;
       if (at !== undefined && p.arrivalMs - startMs >= at.seconds * 1000) {
@@ -78,7 +87,9 @@ function session(files: RecordingFiles, source: ReplaySource, clock: { ms: numbe
     segmentDurationMs: 2000,
     target: { folder, recordId },
     part: 1,
+    nextPart: () => ++parts,
   });
+  let parts = 1;
   return {
     folder,
     capture,
@@ -274,6 +285,7 @@ Deno.test("Capture rotates at the next keyframe into another folder: every frame
     segmentDurationMs: 2000,
     target: { folder: first, recordId: "r1" },
     part: 1,
+    nextPart: () => assert.fail("no format change in this stream"),
   });
   capture.start();
   const second = folder("cam/r2");
@@ -323,6 +335,7 @@ Deno.test("Capture rotates an audio-only stream at a segment end: the new period
     segmentDurationMs: 2000,
     target: { folder: first, recordId: "r1" },
     part: 1,
+    nextPart: () => assert.fail("no format change in this stream"),
   });
   capture.start();
   let rotated: Promise<{ cutMs: number }> | undefined;
@@ -400,4 +413,76 @@ Deno.test("recovery that cannot list the store leaves the recording for the next
   const [recovered] = await recoverRecordings(files, { nowMs: () => clock.ms }, silentLogger);
   assert.equal(recovered?.recordId, "r1");
   assert.deepEqual(await files.activeRecordings(), []);
+});
+
+Deno.test({
+  name: "Capture starts the recording's next period at a keyframe of another size, each period with its own init",
+  ignore: !HAS_FFMPEG,
+  async fn() {
+    // The clip re-encoded at 320x180: the same frames, keyframes and audio, another SPS.
+    const dir = await Deno.makeTempDir({ prefix: "liverec-small-clip-" });
+    const smallPath = join(dir, "small.mp4");
+    await exec("ffmpeg", [
+      ...["-v", "error", "-i", CLIP_PATH.pathname, "-vf", "scale=320:180", "-c:v", "libx264", "-profile:v", "baseline"],
+      ...["-x264-params", "keyint=30:min-keyint=30:scenecut=0:bframes=0", "-c:a", "copy", "-t", "3", smallPath],
+    ]);
+    const small = await loadClip(smallPath);
+    await Deno.remove(dir, { recursive: true });
+
+    const files = await freshFiles();
+    const source = new ReplaySource();
+    const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+    const recording = session(files, source, clock, "r1");
+    await recording.start();
+    const first = clipPackets(clip, { seconds: 3, baseMs: clock.ms });
+    const last = (kind: string) => first.findLast((p) => p.kind === kind)!.packet;
+    // The second part goes on where the first ended, as one publisher's stream would.
+    const second = clipPackets(small, {
+      seconds: 3,
+      baseMs: clock.ms + 3000,
+      videoTimestampStart: 3 * 90_000,
+      audioTimestampStart: 3 * 48_000,
+      videoSequenceStart: last("video").sequenceNumber + 1,
+      audioSequenceStart: last("audio").sequenceNumber + 1,
+    });
+    source.replayPackets([...first, ...second], clock);
+    await recording.stop();
+
+    assert.equal(recording.capture.stats.formatChanges, 1);
+    const periods = (await index(files)).periods;
+    assert.deepEqual(
+      periods.map((p) => [p.recordId, p.part, p.video?.widthPx, p.video?.heightPx, p.video?.init, p.audio?.init]),
+      [
+        ["r1", undefined, 1280, 720, "init.m4s", "audio_init.m4s"],
+        ["r1", 2, 320, 180, "init_2.m4s", "audio_init_2.m4s"],
+      ],
+    );
+    const mpd = await text(files, "manifest.mpd");
+    assert.match(mpd, /<Period id="r1"/);
+    assert.match(mpd, /<Period id="r1-2"/);
+    // Every frame is in one of the two periods, and each period decodes at its own size.
+    const sizes: string[] = [];
+    let frames = 0;
+    for (const period of periods) {
+      const video = period.video!;
+      const read = async (name: string) => (await files.read(`cam/2026/11/21/${name}`))!;
+      const parts = [await read(video.init)];
+      for (let n = video.startNumber; n < video.startNumber + video.segments.length; n++) {
+        parts.push(await read(segmentName("video", n)));
+      }
+      const path = await Deno.makeTempFile({ suffix: ".mp4" });
+      await Deno.writeFile(path, concat(parts));
+      const { stdout: probed } = await exec("ffprobe", [
+        ...["-v", "error", "-count_frames", "-select_streams", "v"],
+        ...["-show_entries", "stream=width,height,nb_read_frames", "-of", "csv=p=0", path],
+      ]);
+      await Deno.remove(path);
+      const [width, height, count] = probed.trim().split(",");
+      sizes.push(`${width}x${height}`);
+      frames += Number(count);
+    }
+    assert.deepEqual(sizes, ["1280x720", "320x180"]);
+    const sent = [...first, ...second].filter((p) => p.kind === "video" && p.packet.marker).length;
+    assert.equal(frames, sent, "every frame is recorded once");
+  },
 });

@@ -296,6 +296,8 @@ export class RecordingManager {
       segmentDurationMs: recording.settings.segmentDurationS * 1000,
       target: { folder: recording.folder, recordId: recording.recordId },
       part: recording.part,
+      // The capture outlives a rotation: a format change begins a period of the stream's current recording.
+      nextPart: () => ++(this.#recordings.get(source.streamId) ?? recording).part,
     });
     recording.capture.start();
   }

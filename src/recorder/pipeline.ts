@@ -31,7 +31,17 @@ export interface TrackDetails {
 }
 
 export type PipelineOutput =
-  | { type: "init"; track: TrackKind; bytes: Uint8Array; details: TrackDetails }
+  | {
+    type: "init";
+    track: TrackKind;
+    bytes: Uint8Array;
+    details: TrackDetails;
+    /**
+     * Present when the stream changed its format mid-recording (a new resolution, profile or sequence header): the
+     * segment of `track` numbered `number` was the last one in the old format, and this init is for what follows.
+     */
+    after?: { track: TrackKind; number: number };
+  }
   | SegmenterOutput;
 
 /** Counters of what the pipeline saw and dropped; expected stream faults end up here, never in exceptions. */
@@ -43,6 +53,8 @@ export interface PipelineStats {
   /** Frames dropped because they came before the recording's first keyframe or went back in time. */
   droppedFrames: number;
   keyframesWithoutParameterSets: number;
+  /** Keyframes whose format (size, profile, configuration record) differs from the one before: each starts a period. */
+  formatChanges: number;
   videoFrames: number;
   audioFrames: number;
 }
@@ -73,6 +85,7 @@ export class RecordingPipeline {
     droppedAccessUnits: 0,
     droppedFrames: 0,
     keyframesWithoutParameterSets: 0,
+    formatChanges: 0,
     videoFrames: 0,
     audioFrames: 0,
   };
@@ -220,12 +233,20 @@ export class RecordingPipeline {
         this.#counts.droppedFrames++;
         return;
       }
-      const init = this.#videoInit(frame);
-      if (init === undefined) {
+      const format = video.track.codec.format(frame, video.track.parameterSets);
+      if (format === undefined) {
         this.#counts.keyframesWithoutParameterSets++;
         return;
       }
-      out.push(init);
+      out.push(this.#videoInit(format));
+    } else if (frame.keyframe) {
+      // A keyframe in another format cannot share the init segment: the segment before it is the old format's last.
+      const format = video.track.codec.format(frame, video.track.parameterSets);
+      if (format !== undefined && !sameFormat(format, this.#videoFormat)) {
+        const last = this.#segmenter.cutAtNextKeyframe();
+        this.#counts.formatChanges++;
+        out.push(last === undefined ? this.#videoInit(format) : { ...this.#videoInit(format), after: last });
+      }
     }
     const ticks = this.#ticks(video, frame.timestamp, true);
     if (ticks === undefined) {
@@ -236,11 +257,9 @@ export class RecordingPipeline {
     out.push(...this.#segmenter.pushVideo({ ptsTicks: ticks, isKeyframe: frame.keyframe, data: frame.data }));
   }
 
-  /** Builds the video init segment from what the keyframe (or the SDP) says about the stream. */
-  #videoInit(keyframe: Frame): PipelineOutput | undefined {
+  /** The video init segment of `format`, which from now on is the recording's. */
+  #videoInit(format: VideoFormat): PipelineOutput & { type: "init" } {
     const video = this.#video!;
-    const format = video.track.codec.format(keyframe, video.track.parameterSets);
-    if (format === undefined) return undefined;
     this.#videoFormat = format;
     const { sampleEntry, widthPx, heightPx } = format;
     const info: TrackInfo = {
@@ -289,6 +308,13 @@ export class RecordingPipeline {
     }
     return (state.sync.arrivalOffsetMs ?? 0) + mediaMs;
   }
+}
+
+/** Whether two keyframes' formats can share one init segment: same sample entry, configuration record and size. */
+function sameFormat(a: VideoFormat, b: VideoFormat): boolean {
+  const [x, y] = [a.sampleEntry.config.body, b.sampleEntry.config.body];
+  return a.sampleEntry.fourcc === b.sampleEntry.fourcc && a.widthPx === b.widthPx && a.heightPx === b.heightPx &&
+    x.length === y.length && x.every((byte, i) => byte === y[i]);
 }
 
 function trackState(codec: VideoCodec | AudioCodec): TrackState {
