@@ -158,6 +158,11 @@ async function publishFromChromium(codec: string, mpdCodecs: RegExp, ffprobeName
     const details = await evidence(page, consoleLines, service);
     assert.equal(deleteStatus, 200, `WHIP DELETE of ${state.location} answered 200\n${details}`);
     assert.deepEqual(state.errors, [], `no errors in the publisher page\n${details}`);
+    // Retransmissions come as RTX (werift unwraps them); RED and ULPFEC are not negotiated.
+    const answer = state.answerSdp ?? "";
+    const videoPayloadType = /^m=video \d+ \S+ (\d+)/m.exec(answer)?.[1];
+    assert.match(answer, new RegExp(`^a=fmtp:\\d+ apt=${videoPayloadType}\r?$`, "m"), `RTX in the answer\n${answer}`);
+    assert.doesNotMatch(answer, /red\/|ulpfec/i, `no RED or ULPFEC in the answer\n${answer}`);
     console.log(
       `timings: connected ${connectedMs - startedMs} ms after page load, 3 segments after another ` +
         `${threeSegmentsMs - connectedMs} ms, stopped ${stoppedMs - threeSegmentsMs} ms after DELETE; ` +

@@ -19,7 +19,15 @@ export interface OfferedCodec {
 
 /** What liverec will record from an offer: the codec table's row and the offered payload type it answers. */
 export interface OfferChoice {
-  video: { codec: VideoCodec; offered: OfferedCodec; parameterSets: Uint8Array[] } | undefined;
+  video:
+    | {
+      codec: VideoCodec;
+      offered: OfferedCodec;
+      parameterSets: Uint8Array[];
+      /** The offered RTX payload type (RFC 4588) that retransmits `offered`, if any. */
+      rtx: OfferedCodec | undefined;
+    }
+    | undefined;
   audio: { codec: AudioCodec; offered: OfferedCodec } | undefined;
   /** Sections that were offered but will not be recorded, with the reason, for the log. */
   ignored: string[];
@@ -55,7 +63,9 @@ export function chooseFromOffer(sdp: string, videoCodecs: readonly string[]): Of
       const rows = videoCodecs.flatMap((name) => VIDEO_CODECS.get(name) ?? []);
       const picked = pick(section, rows, refusals);
       if (picked !== undefined) {
-        choice.video = { codec: picked.row, offered: picked.offered, parameterSets: picked.parameterSets };
+        const { row: codec, offered, parameterSets } = picked;
+        const rtx = section.codecs.find((c) => c.name === "rtx" && c.fmtp.get("apt") === `${offered.payloadType}`);
+        choice.video = { codec, offered, parameterSets, rtx };
         continue;
       }
     }

@@ -38,8 +38,13 @@ Deno.test("chooseFromOffer picks the first H264 payload in packetization-mode 1,
     choice.video?.offered.fmtpText,
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
   );
+  assert.equal(choice.video?.rtx, undefined, "no rtx names 127 as its apt");
   assert.equal(choice.audio?.offered.payloadType, 111);
   assert.deepEqual(choice.ignored, []);
+  const vp8 = chooseFromOffer(offer(CHROME_VIDEO, OPUS_AUDIO), ["vp8", "h264"]).video;
+  assert.equal(vp8?.codec.name, "vp8", "the first of video_codecs that the section offers");
+  const mode0 = CHROME_VIDEO.filter((line) => !/:(127|108) /.test(line)).map((l) => l.replace(" 127 108", ""));
+  assert.equal(chooseFromOffer(offer(mode0), H264).video?.rtx?.payloadType, 103, "rtx 103 retransmits 102");
 });
 
 Deno.test("chooseFromOffer accepts packetization-mode 0 (and its default) when nothing better is offered", () => {

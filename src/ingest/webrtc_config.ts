@@ -60,3 +60,8 @@ export function rtpCodec(codec: Codec, fmtp: string, payloadType?: number): RTCR
     ...(payloadType !== undefined ? { payloadType } : {}),
   });
 }
+
+/** The RTX entry (RFC 4588 §8.6) retransmitting the video payload type `apt`: werift then unwraps retransmissions. */
+export function rtxCodec(payloadType: number, apt: number): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90_000, parameters: `apt=${apt}`, payloadType });
+}

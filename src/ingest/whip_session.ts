@@ -8,7 +8,7 @@ import type { RtpPacket } from "../rtp/mod.ts";
 import type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
-import { peerConfig, rtpCodec, type WebrtcOptions } from "./webrtc_config.ts";
+import { peerConfig, rtpCodec, rtxCodec, type WebrtcOptions } from "./webrtc_config.ts";
 
 /** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
@@ -48,7 +48,10 @@ export class WhipSession implements LiveSource {
     }
     this.tracks = tracks;
     this.pc = new RTCPeerConnection(peerConfig(webrtc, {
-      video: video === undefined ? [] : [rtpCodec(video.codec, video.offered.fmtpText, video.offered.payloadType)],
+      video: video === undefined ? [] : [
+        rtpCodec(video.codec, video.offered.fmtpText, video.offered.payloadType),
+        ...(video.rtx !== undefined ? [rtxCodec(video.rtx.payloadType, video.offered.payloadType)] : []),
+      ],
       audio: audio === undefined ? [] : [rtpCodec(audio.codec, audio.offered.fmtpText, audio.offered.payloadType)],
     }));
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
