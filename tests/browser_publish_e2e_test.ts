@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "./helpers/player.ts";
-import { recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
+import { CHROMIUM, CHROMIUM_ARGS, isPlaying, withPlayer } from "./helpers/player.ts";
+import { objectUrl, recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
 
 const TOML = `[recorder]\nauto_streams = ["browser-*"]\nsegment_duration = 2\n`;
 const PAGE = new URL("./fixtures/whip_publisher.html", import.meta.url);
@@ -90,21 +90,29 @@ function outboundVideo(page: Page): Promise<OutboundVideo | null> {
   );
 }
 
-/** One row per video codec Chromium sends: its name in ?codec=, the MPD's codecs string, ffprobe's codec name. */
+/**
+ * One row per video codec Chromium sends: its name in ?codec=, the MPD's codecs string, ffprobe's codec name, and
+ * whether browsers play it from fMP4 (MSE takes VP8 only in WebM, so a VP8 recording plays in ffmpeg and VLC only).
+ */
 const CODECS = [
   // Debian's Chromium encodes H.264 in constrained baseline only.
-  { codec: "h264", mpdCodecs: /codecs="avc1\.42[0-9a-f]{4}"/i, ffprobeName: "h264" },
-  { codec: "vp8", mpdCodecs: /codecs="vp08\.00\.\d\d\.08"/, ffprobeName: "vp8" },
-  { codec: "vp9", mpdCodecs: /codecs="vp09\.00\.\d\d\.08"/, ffprobeName: "vp9" },
-  { codec: "av1", mpdCodecs: /codecs="av01\.0\.\d\d[MH]\.08"/, ffprobeName: "av1" },
+  { codec: "h264", mpdCodecs: /codecs="avc1\.42[0-9a-f]{4}"/i, ffprobeName: "h264", plays: true },
+  { codec: "vp8", mpdCodecs: /codecs="vp08\.00\.\d\d\.08"/, ffprobeName: "vp8", plays: false },
+  { codec: "vp9", mpdCodecs: /codecs="vp09\.00\.\d\d\.08"/, ffprobeName: "vp9", plays: true },
+  { codec: "av1", mpdCodecs: /codecs="av01\.0\.\d\d[MH]\.08"/, ffprobeName: "av1", plays: true },
 ];
 
-for (const { codec, mpdCodecs, ffprobeName } of CODECS) {
+for (const { codec, mpdCodecs, ffprobeName, plays } of CODECS) {
   Deno.test(`headless Chromium publishes ${codec} + Opus over WHIP: the recording decodes cleanly, both tracks, >= 3 s`, () =>
-    publishFromChromium(codec, mpdCodecs, ffprobeName));
+    publishFromChromium(codec, mpdCodecs, ffprobeName, plays));
 }
 
-async function publishFromChromium(codec: string, mpdCodecs: RegExp, ffprobeName: string): Promise<void> {
+async function publishFromChromium(
+  codec: string,
+  mpdCodecs: RegExp,
+  ffprobeName: string,
+  plays: boolean,
+): Promise<void> {
   // The browser offers every codec it has; liverec answers the first of video_codecs, so this one alone.
   const service = await startService({ toml: `[webrtc]\nvideo_codecs = ["${codec}"]\n\n${TOML}` });
   const server = servePublisherPage();
@@ -189,6 +197,25 @@ async function publishFromChromium(codec: string, mpdCodecs: RegExp, ffprobeName
     assert.equal(`${video.width}x${video.height}`, expectedSize, "the frame size the browser encoded");
     assert.ok(Number(video.nb_read_frames) > 0 && Number(audio.nb_read_frames) > 0, JSON.stringify(streams));
     assert.ok(durationS >= 3, `recorded ${durationS} s, at least the 3 segments waited for`);
+
+    // Browsers play it: stock dash.js from the MPD, stock hls.js from the multivariant playlist.
+    const sampleEntry = /codecs="([a-z0-9]{4})\./.exec(mpdText)?.[1] ?? "(none)";
+    const players = plays ? [["dash.js", recording.mpd_path], ["hls.js", recording.hls_path]] as const : [];
+    for (const [kind, path] of players) {
+      assert.ok(path != null, `the status names the ${kind} manifest: ${JSON.stringify(recording)}`);
+      await withPlayer(objectUrl(service, path), async (player) => {
+        const playing = await player.waitUntil(
+          `${kind} playing past 2 s`,
+          (s) => isPlaying(s) && s.currentTime > 2 ? s : undefined,
+          20_000,
+        );
+        // A live source's audio may start a frame after its video: hls.js steps over that hole and says so.
+        const errors = playing.errors.filter((error) => !/non-fatal .*bufferSeekOverHole/.test(error));
+        assert.deepEqual(errors, [], `no ${kind} or <video> errors`);
+        assert.match(playing.videoTrack?.codec ?? "(no video track)", new RegExp(`(^|")${sampleEntry}\\.`, "i"));
+        assert.equal(`${playing.videoWidth}x${playing.videoHeight}`, expectedSize, `${kind} shows the picture`);
+      }, kind);
+    }
   } finally {
     await context?.close();
     await server.close();
