@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, when it is missing: ffmpeg/ffprobe (the independent
-# judges of recorded media), Chromium (the players, and a publisher) and GStreamer (a publisher). Debian/Ubuntu on
-# x86_64; needs root or sudo.
+# judges of recorded media), Chromium (the players, and a publisher), Firefox ESR and GStreamer (publishers).
+# Debian/Ubuntu on x86_64; needs root or sudo.
 set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
-# publishes; GStreamer's webrtcbin (with x264, x265, libvpx and Opus, driven from python3-gst) publishes.
+# publishes; Firefox ESR publishes (driven by puppeteer-core over WebDriver BiDi); GStreamer's webrtcbin (with x264,
+# x265, libvpx and Opus, driven from python3-gst) publishes.
 packages=(
   ffmpeg:/usr/bin/ffprobe
   chromium:/usr/bin/chromium
+  firefox-esr:/usr/bin/firefox-esr
   gstreamer1.0-plugins-base:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstopus.so
   gstreamer1.0-plugins-good:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstvpx.so
   gstreamer1.0-plugins-bad:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstwebrtc.so
