@@ -40,6 +40,8 @@ export interface WebRtcConfig {
   iceLite: boolean;
   /** Video codecs liverec answers, most wanted first (names of the codec table). */
   videoCodecs: string[];
+  /** The rid (RFC 8851) of the simulcast layer to record; undefined for the largest picture. */
+  simulcastLayer: string | undefined;
 }
 
 /** `[recorder]`: what is recorded and where. */
@@ -154,6 +156,7 @@ function parseWebRtc(section: Section): WebRtcConfig {
     "loopback",
     "ice_lite",
     "video_codecs",
+    "simulcast_layer",
   ]);
   const publicIps = section.stringArray("public_ips") ?? [];
   publicIps.forEach((ip, i) => {
@@ -177,7 +180,16 @@ function parseWebRtc(section: Section): WebRtcConfig {
     loopback: section.boolean("loopback") ?? true,
     iceLite: section.boolean("ice_lite") ?? true,
     videoCodecs: parseVideoCodecs(section),
+    simulcastLayer: parseSimulcastLayer(section),
   };
+}
+
+function parseSimulcastLayer(section: Section): string | undefined {
+  const rid = section.string("simulcast_layer");
+  if (rid !== undefined && !/^[A-Za-z0-9_-]{1,16}$/.test(rid)) {
+    throw section.error("simulcast_layer", `must be a rid: 1-16 letters, digits, "-" or "_", got ${describe(rid)}`);
+  }
+  return rid;
 }
 
 /** H.264 plays everywhere; VP9 and AV1 play from fMP4 in browsers; VP8 only from WebM in browsers' MSE, so last. */

@@ -19,6 +19,7 @@ const DEFAULTS: Config = {
     loopback: true,
     iceLite: true,
     videoCodecs: ["h264", "vp9", "av1", "h265", "vp8"],
+    simulcastLayer: undefined,
   },
   recorder: {
     autoStreams: [],
@@ -121,6 +122,7 @@ stun_servers = ["stun:stun.example.org:3478", "stun:[2001:db8::1]"]
 loopback = false
 ice_lite = false
 video_codecs = ["h264"]
+simulcast_layer = "h"
 
 [recorder]
 auto_streams = ["*", "room1", "web-*"]
@@ -148,6 +150,7 @@ tokens = ["s3cr3t-token", "another~token!"]
       loopback: false,
       iceLite: false,
       videoCodecs: ["h264"],
+      simulcastLayer: "h",
     },
     recorder: {
       autoStreams: ["*", "room1", "web-*"],
@@ -515,7 +518,7 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
       toml: "[webrtc]\ninterfaces = []",
       key: "webrtc.interfaces",
       message:
-        "is an unknown key (allowed: ice_lite, loopback, public_ips, stun_servers, udp_port, udp_port_range, video_codecs)",
+        "is an unknown key (allowed: ice_lite, loopback, public_ips, simulcast_layer, stun_servers, udp_port, udp_port_range, video_codecs)",
     },
     { toml: "[auth]\ntoken = []", key: "auth.token", message: "is an unknown key (allowed: tokens)" },
     { toml: "[http.listen]", key: "http.listen", message: "must be a string, got a table" },

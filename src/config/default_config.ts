@@ -28,6 +28,8 @@ ice_lite = true
 # Video codecs answered, most wanted first, when a publisher offers several. H.264 plays everywhere; VP9 and
 # AV1 play from fMP4 in browsers; VP8 plays in ffmpeg and VLC but not in browsers' MSE (WebM only), so it is last.
 # video_codecs = ["h264", "vp9", "av1", "h265", "vp8"]
+# A simulcast publisher sends several layers; one is recorded: the one with this rid, or else the largest picture.
+# simulcast_layer = "h"
 
 [recorder]
 # Streams recorded as soon as they are published: exact names, or patterns where "*" matches anything.

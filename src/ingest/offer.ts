@@ -26,6 +26,8 @@ export interface OfferChoice {
       parameterSets: Uint8Array[];
       /** The offered RTX payload type (RFC 4588) that retransmits `offered`, if any. */
       rtx: OfferedCodec | undefined;
+      /** The simulcast streams' rids (RFC 8853 `a=simulcast:send`), in offer order; empty without simulcast. */
+      rids: string[];
     }
     | undefined;
   audio: { codec: AudioCodec; offered: OfferedCodec } | undefined;
@@ -39,6 +41,8 @@ interface MediaSection {
   rejected: boolean;
   direction: string;
   codecs: OfferedCodec[];
+  /** The rids of `a=simulcast:send`, paused ones (`~`) left out. */
+  rids: string[];
 }
 
 const MAX_SDP_BYTES = 64 * 1024;
@@ -65,7 +69,7 @@ export function chooseFromOffer(sdp: string, videoCodecs: readonly string[]): Of
       if (picked !== undefined) {
         const { row: codec, offered, parameterSets } = picked;
         const rtx = section.codecs.find((c) => c.name === "rtx" && c.fmtp.get("apt") === `${offered.payloadType}`);
-        choice.video = { codec, offered, parameterSets, rtx };
+        choice.video = { codec, offered, parameterSets, rtx, rids: section.rids };
         continue;
       }
     }
@@ -146,6 +150,7 @@ function parseSections(sdp: string): MediaSection[] {
         kind,
         port,
         rejected: false,
+        rids: [],
         direction: sessionDirection,
         codecs: formats.map((f) => ({
           payloadType: Number(f),
@@ -165,6 +170,10 @@ function parseSections(sdp: string): MediaSection[] {
     }
     if (current === undefined) continue;
     if (line === "a=bundle-only") current.bundleOnly = true;
+    const simulcast = /^a=simulcast:send (\S+)/.exec(line);
+    if (simulcast !== null) {
+      current.rids = simulcast[1]!.split(/[;,]/).filter((rid) => !rid.startsWith("~"));
+    }
     const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)\/(\d+)(?:\/\d+)?$/.exec(line);
     if (rtpmap !== null) {
       const codec = current.codecs.find((c) => c.payloadType === Number(rtpmap[1]));
@@ -195,6 +204,7 @@ function finish(
   return {
     kind: section.kind,
     rejected: section.port === "0" && !section.bundleOnly,
+    rids: section.rids,
     direction: section.direction,
     codecs: section.codecs.filter((c) => c.name !== ""),
   };

@@ -1,6 +1,14 @@
 /** The werift peer-connection settings liverec uses on both ends, derived from `[webrtc]`. */
 
-import { type RTCPeerConnection, RTCRtpCodecParameters, useNACK, usePLI } from "werift";
+import {
+  type RTCPeerConnection,
+  RTCRtpCodecParameters,
+  useNACK,
+  usePLI,
+  useRepairedRtpStreamId,
+  useSdesMid,
+  useSdesRTPStreamId,
+} from "werift";
 import type { Codec } from "../codec/mod.ts";
 
 /** The `[webrtc]` settings ingest needs. */
@@ -17,18 +25,27 @@ export interface WebrtcOptions {
   loopback: boolean;
   /** Video codecs answered, most wanted first (names of the codec table). */
   videoCodecs: readonly string[];
+  /** The rid of the simulcast layer to record; undefined for the largest picture. */
+  simulcastLayer: string | undefined;
 }
 
 type PeerConfig = NonNullable<ConstructorParameters<typeof RTCPeerConnection>[0]>;
 
-/** Peer-connection configuration for the given options; `codecs` limits what can be negotiated. */
+/**
+ * Peer-connection configuration for the given options; `codecs` limits what can be negotiated. A simulcast publish
+ * needs the header extensions that name each packet's layer (RFC 8852 rid, RFC 8843 mid).
+ */
 export function peerConfig(
   options: WebrtcOptions,
   codecs: { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] },
+  simulcast = false,
 ): PeerConfig {
   const stun = options.stunServers.map((url) => ({ urls: url }));
   return {
     codecs,
+    ...(simulcast
+      ? { headerExtensions: { video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId()], audio: [] } }
+      : {}),
     iceLite: options.iceLite && stun.length === 0,
     iceServers: stun,
     iceAdditionalHostAddresses: [...options.publicIps, ...(options.loopback ? ["127.0.0.1"] : [])],

@@ -48,6 +48,7 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
         iceLite: false,
         loopback: true,
         videoCodecs: ["h264"],
+        simulcastLayer: undefined,
       },
       {
         video: [rtpCodec(VIDEO_CODECS.get("h264")!, fmtp)],

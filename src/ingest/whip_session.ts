@@ -8,8 +8,11 @@ import type { RtpPacket } from "../rtp/mod.ts";
 import type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
+import { LayerPicker } from "./simulcast.ts";
 import { peerConfig, rtpCodec, rtxCodec, type WebrtcOptions } from "./webrtc_config.ts";
 
+/** Packets held at most while a simulcast layer is chosen (about 10 s of three layers at 2.5 Mbit/s). */
+const MAX_HELD_PACKETS = 10_000;
 /** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
@@ -24,8 +27,15 @@ export class WhipSession implements LiveSource {
   readonly #clock: Clock;
   /** Kinds already received from a transceiver: a second one of the same kind is not recorded. */
   readonly #received = new Set<TrackKind>();
-  /** The SSRC of the publisher's video, once a packet named it (a keyframe request needs it). */
+  /** The SSRC of the publisher's recorded video, once a packet named it (a keyframe request needs it). */
   #videoSsrc: number | undefined;
+  /** With simulcast: which layer is recorded; until it is chosen, keyframe requests go to every layer seen. */
+  readonly #layers: { picker: LayerPicker; ssrcs: Set<number> } | undefined;
+  /**
+   * Every packet that arrived while the simulcast layer was being chosen, in arrival order: released (the chosen
+   * layer's and the audio) with their arrival times once it is, so that nothing of the recorded stream is lost.
+   */
+  #held: { kind: TrackKind; packet: RtpPacket; arrivalMs: number; rid: string }[] | undefined;
   #lastPacketAtMs: number;
 
   constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock) {
@@ -47,13 +57,19 @@ export class WhipSession implements LiveSource {
       tracks.push({ kind: "audio", codec: audio.codec, payloadType: audio.offered.payloadType, channels: 2 });
     }
     this.tracks = tracks;
+    const simulcast = video !== undefined && video.rids.length > 0;
+    if (simulcast) {
+      const picker = new LayerPicker({ codec: video.codec, rids: video.rids, wanted: webrtc.simulcastLayer });
+      this.#layers = { picker, ssrcs: new Set() };
+      if (picker.chosen === undefined) this.#held = [];
+    }
     this.pc = new RTCPeerConnection(peerConfig(webrtc, {
       video: video === undefined ? [] : [
         rtpCodec(video.codec, video.offered.fmtpText, video.offered.payloadType),
         ...(video.rtx !== undefined ? [rtxCodec(video.rtx.payloadType, video.offered.payloadType)] : []),
       ],
       audio: audio === undefined ? [] : [rtpCodec(audio.codec, audio.offered.fmtpText, audio.offered.payloadType)],
-    }));
+    }, simulcast));
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
       const kind = transceiver.kind;
       if (kind !== "video" && kind !== "audio") return;
@@ -63,7 +79,6 @@ export class WhipSession implements LiveSource {
         track.onReceiveRtp.subscribe((rtp) => {
           const arrivalMs = this.#clock.nowMs();
           this.#lastPacketAtMs = arrivalMs;
-          if (kind === "video") this.#videoSsrc = rtp.header.ssrc;
           const packet: RtpPacket = {
             payloadType: rtp.header.payloadType,
             sequenceNumber: rtp.header.sequenceNumber,
@@ -72,11 +87,26 @@ export class WhipSession implements LiveSource {
             ssrc: rtp.header.ssrc,
             payload: rtp.payload,
           };
-          for (const listener of this.#listeners) listener.rtp(kind, packet, arrivalMs);
+          const rid = track.rid ?? "";
+          const layers = this.#layers;
+          if (this.#held !== undefined && layers !== undefined) {
+            this.#held.push({ kind, packet, arrivalMs, rid });
+            if (kind === "video") {
+              layers.ssrcs.add(packet.ssrc);
+              layers.picker.push(rid, packet, arrivalMs);
+            }
+            if (layers.picker.chosen !== undefined || this.#held.length >= MAX_HELD_PACKETS) this.#release();
+            return;
+          }
+          // The picker goes on looking at the other layers: one with a larger picture takes over.
+          if (kind === "video" && layers !== undefined && layers.picker.push(rid, packet, arrivalMs) !== rid) return;
+          this.#deliver(kind, packet, arrivalMs);
         });
       });
       transceiver.receiver.onRtcp.subscribe((rtcp) => {
         if (!(rtcp instanceof RtcpSrPacket)) return;
+        // Each simulcast layer has its own RTP clock: only the recorded one's reports time the recording.
+        if (kind === "video" && this.#layers !== undefined && rtcp.ssrc !== this.#videoSsrc) return;
         const report: SenderReport = {
           ntpMs: ntpToUnixMs(rtcp.senderInfo.ntpTimestamp),
           rtpTimestamp: rtcp.senderInfo.rtpTimestamp,
@@ -105,16 +135,32 @@ export class WhipSession implements LiveSource {
     return this.pc.localDescription!.sdp;
   }
 
+  #deliver(kind: TrackKind, packet: RtpPacket, arrivalMs: number): void {
+    if (kind === "video") this.#videoSsrc = packet.ssrc;
+    for (const listener of this.#listeners) listener.rtp(kind, packet, arrivalMs);
+  }
+
+  /** The simulcast layer is chosen (or the hold is full: it is chosen now): what was held goes on. */
+  #release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    const chosen = this.#layers!.picker.choose();
+    for (const { kind, packet, arrivalMs, rid } of held) {
+      if (kind === "audio" || rid === chosen) this.#deliver(kind, packet, arrivalMs);
+    }
+  }
+
   addListener(listener: SourceListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
   requestKeyframe(): void {
-    const ssrc = this.#videoSsrc;
-    if (ssrc === undefined) return;
+    const layers = this.#layers;
+    // While a simulcast layer is still to be chosen, every layer is asked: its keyframe shows its size.
+    const ssrcs = layers !== undefined && layers.picker.chosen === undefined ? [...layers.ssrcs] : [this.#videoSsrc];
     const transceiver = this.pc.getTransceivers().find((t) => t.kind === "video");
-    transceiver?.receiver.sendRtcpPLI(ssrc).catch(() => {});
+    for (const ssrc of ssrcs) if (ssrc !== undefined) transceiver?.receiver.sendRtcpPLI(ssrc).catch(() => {});
   }
 
   /** Unix ms of the last RTP packet (or of the publish, before any). */

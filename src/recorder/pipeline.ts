@@ -55,6 +55,8 @@ export interface PipelineStats {
   keyframesWithoutParameterSets: number;
   /** Keyframes whose format (size, profile, configuration record) differs from the one before: each starts a period. */
   formatChanges: number;
+  /** Times a track's stream went on under another SSRC. */
+  ssrcChanges: number;
   videoFrames: number;
   audioFrames: number;
 }
@@ -68,12 +70,18 @@ interface ClockSync {
 interface TrackState {
   /** The track's RTP clock, which is also its timescale in the recording. */
   readonly clockRate: number;
+  /** The SSRC of the RTP stream this state follows, once a packet named it. */
+  ssrc: number | undefined;
   readonly depacketizer: Depacketizer;
   readonly unwrapper: TimestampUnwrapper;
   readonly reorder: ReorderBuffer;
   readonly sync: ClockSync;
   /** Extended RTP timestamp and recording ticks of the track's first recorded frame. */
   anchor: { extTimestamp: number; ticks: number } | undefined;
+  /** Recording ticks and arrival time of the latest frame recorded. */
+  lastFrame: { ticks: number; arrivalMs: number } | undefined;
+  /** For a stream that replaced another (a new SSRC): where the old one's last frame was, to go on from there. */
+  resumeFrom: { ticks: number; arrivalMs: number } | undefined;
 }
 
 /** One recording's RTP-to-segments pipeline. */
@@ -86,12 +94,15 @@ export class RecordingPipeline {
     droppedFrames: 0,
     keyframesWithoutParameterSets: 0,
     formatChanges: 0,
+    ssrcChanges: 0,
     videoFrames: 0,
     audioFrames: 0,
   };
   readonly #segmenter: Segmenter;
-  readonly #video: (TrackState & { track: SourceTrack & { kind: "video" } }) | undefined;
-  readonly #audio: (TrackState & { track: SourceTrack & { kind: "audio" } }) | undefined;
+  #video: (TrackState & { track: SourceTrack & { kind: "video" } }) | undefined;
+  #audio: (TrackState & { track: SourceTrack & { kind: "audio" } }) | undefined;
+  /** Arrival time of the packet being processed. */
+  #arrivalMs = 0;
   /** The recording's time zero in the common clock (ms), fixed by the first recorded frame. */
   #zeroMs: number | undefined;
   #useReports = false;
@@ -172,6 +183,12 @@ export class RecordingPipeline {
 
   pushRtp(kind: TrackKind, packet: RtpPacket, arrivalMs: number): PipelineOutput[] {
     const out: PipelineOutput[] = [];
+    this.#arrivalMs = arrivalMs;
+    const state = kind === "video" ? this.#video : this.#audio;
+    if (state !== undefined && state.ssrc !== packet.ssrc) {
+      if (state.ssrc !== undefined) this.#restart(kind, out);
+      (kind === "video" ? this.#video : this.#audio)!.ssrc = packet.ssrc;
+    }
     if (kind === "video" && this.#video !== undefined) {
       this.#counts.videoPackets++;
       observeArrival(this.#video, packet.timestamp, arrivalMs);
@@ -188,6 +205,25 @@ export class RecordingPipeline {
     const state = kind === "video" ? this.#video : this.#audio;
     if (state === undefined) return;
     state.sync.report = { ntpMs: report.ntpMs, extTimestamp: state.unwrapper.unwrap(report.rtpTimestamp) };
+  }
+
+  /**
+   * The publisher's stream of `kind` went on under another SSRC (a simulcast layer switch, a restarted sender): its
+   * sequence numbers and RTP clock start anew. What the old stream left is drained; the new one is placed after the
+   * old one's last frame by arrival time, and starts at a keyframe like any stream.
+   */
+  #restart(kind: TrackKind, out: PipelineOutput[]): void {
+    this.#counts.ssrcChanges++;
+    if (kind === "video") {
+      const video = this.#video!;
+      for (const item of video.reorder.flush()) this.#videoItem(item, out);
+      for (const frame of video.depacketizer.flush()) this.#videoFrame(frame, out);
+      this.#video = { ...trackState(video.track.codec), track: video.track, resumeFrom: video.lastFrame };
+    } else {
+      const audio = this.#audio!;
+      for (const item of audio.reorder.flush()) this.#audioItem(item, out);
+      this.#audio = { ...trackState(audio.track.codec), track: audio.track, resumeFrom: audio.lastFrame };
+    }
   }
 
   /** Drains every buffer and closes the open segments; the pipeline is done afterwards. */
@@ -284,6 +320,10 @@ export class RecordingPipeline {
   #ticks(state: TrackState, rtpTimestamp: number, isVideo: boolean): number | undefined {
     const timescale = state.clockRate;
     const ext = state.unwrapper.unwrap(rtpTimestamp);
+    if (state.anchor === undefined && state.resumeFrom !== undefined) {
+      const { ticks, arrivalMs } = state.resumeFrom;
+      state.anchor = { extTimestamp: ext, ticks: ticks + Math.round((this.#arrivalMs - arrivalMs) * timescale / 1000) };
+    }
     if (state.anchor === undefined) {
       if (this.#zeroMs === undefined) {
         // Video defines time zero (its first keyframe); audio does only when there is no video.
@@ -297,7 +337,9 @@ export class RecordingPipeline {
       state.anchor = { extTimestamp: ext, ticks };
     }
     const ticks = state.anchor.ticks + ext - state.anchor.extTimestamp;
-    return ticks < 0 ? undefined : ticks;
+    if (ticks < 0) return undefined;
+    state.lastFrame = { ticks, arrivalMs: this.#arrivalMs };
+    return ticks;
   }
 
   /** A frame's time in the common clock (ms): the sender's NTP clock or the receiver's arrival clock. */
@@ -322,6 +364,9 @@ function trackState(codec: VideoCodec | AudioCodec): TrackState {
   return {
     clockRate,
     depacketizer: codec.createDepacketizer(),
+    ssrc: undefined,
+    lastFrame: undefined,
+    resumeFrom: undefined,
     unwrapper: new TimestampUnwrapper(),
     reorder: new ReorderBuffer({
       capacityPackets: 512,

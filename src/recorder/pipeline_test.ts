@@ -128,3 +128,24 @@ Deno.test("RecordingPipeline records audio alone when the offer had no video", (
   assert.equal(frames(audio), 200);
   assertContinuous(audio);
 });
+
+Deno.test("RecordingPipeline goes on when the video continues under a new SSRC, clock and sequence (a layer switch)", () => {
+  const first = clipPackets(clip, { seconds: 4 });
+  // 4 s later the same clip comes from another RTP stream: other SSRC, sequence numbers and timestamp base.
+  const second = clipPackets(clip, {
+    seconds: 4,
+    baseMs: 1_700_000_004_000,
+    videoTimestampStart: 123_456_789,
+    videoSequenceStart: 40_000,
+    audioTimestampStart: 4 * 48_000,
+    audioSequenceStart: first.filter((p) => p.kind === "audio").length + 2000,
+  }).map((p) => p.kind === "video" ? { ...p, packet: { ...p.packet, ssrc: 7777 } } : p);
+  const { video, audio, pipeline } = run([...first, ...second]);
+  assert.equal(pipeline.stats.ssrcChanges, 1);
+  assert.equal(pipeline.stats.formatChanges, 0, "the same picture format goes on in the same period");
+  assert.equal(frames(video), 240, "every frame of both streams (each starts with a keyframe)");
+  assert.equal(frames(audio), 400);
+  assertContinuous(video);
+  const seconds = video.reduce((sum, s) => sum + s.durationTicks, 0) / VIDEO_TIMESCALE;
+  assert.ok(Math.abs(seconds - 8) < 0.05, `the new stream follows on by arrival time: ${seconds} s of video`);
+});
