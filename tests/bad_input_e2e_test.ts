@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startService } from "./helpers/service.ts";
 import { rawRequest } from "./helpers/raw_http.ts";
 
-const VP8_ONLY_OFFER = [
+const UNRECORDABLE_OFFER = [
   "v=0",
   "o=- 1 2 IN IP4 127.0.0.1",
   "s=-",
@@ -18,8 +18,9 @@ const VP8_ONLY_OFFER = [
   "c=IN IP4 0.0.0.0",
   "a=mid:0",
   "a=sendonly",
-  "a=rtpmap:96 VP8/90000",
+  "a=rtpmap:96 H263-1998/90000",
   "a=rtpmap:98 VP9/90000",
+  "a=fmtp:98 profile-id=7",
   "m=audio 9 UDP/TLS/RTP/SAVPF 0",
   "c=IN IP4 0.0.0.0",
   "a=mid:1",
@@ -46,17 +47,18 @@ Deno.test("bad input gets a clear JSON error and nothing is written outside the 
       assert.match(error.message, /malformed SDP/);
     });
 
-    await t.step("an offer without H264 or Opus is a 422 naming what was offered and what is supported", async () => {
-      const error = await errorOf(await postOffer(`${service.url}/whip/s1`, VP8_ONLY_OFFER));
+    await t.step("an offer with nothing recordable is a 422 naming what was offered and what is recorded", async () => {
+      const error = await errorOf(await postOffer(`${service.url}/whip/s1`, UNRECORDABLE_OFFER));
       assert.equal(error.status, 422);
-      assert.match(error.message, /VP8, VP9/);
+      assert.match(error.message, /H263-1998, VP9/);
       assert.match(error.message, /PCMU/);
-      assert.match(error.message, /H264/);
+      assert.match(error.message, /refused: VP9 profile-id must be 0, 1, 2 or 3, got "7"/);
+      assert.match(error.message, /H264, VP9, AV1, H265, VP8/);
       assert.match(error.message, /opus/);
     });
 
     await t.step("an offer sent as another content type is a 415", async () => {
-      const error = await errorOf(await postOffer(`${service.url}/whip/s1`, VP8_ONLY_OFFER, "text/plain"));
+      const error = await errorOf(await postOffer(`${service.url}/whip/s1`, UNRECORDABLE_OFFER, "text/plain"));
       assert.equal(error.status, 415);
     });
 
@@ -201,7 +203,7 @@ Deno.test("with [auth] tokens, API and WHIP requests need a valid bearer token",
     const wrong = await service.fetch(`/api/record/s1`, { headers: { authorization: "Bearer nope-nope" } });
     assert.equal(wrong.status, 401);
     await wrong.body?.cancel();
-    const whip = await postOffer(`${service.url}/whip/s1`, VP8_ONLY_OFFER);
+    const whip = await postOffer(`${service.url}/whip/s1`, UNRECORDABLE_OFFER);
     assert.equal(whip.status, 401);
     await whip.body?.cancel();
     const object = await service.fetch(`/api/record/object/x.mpd`);
