@@ -45,6 +45,8 @@ export async function startBenchService(opts: {
       `[recorder]`,
       `auto_streams = ${JSON.stringify(opts.autoStreams)}`,
       `segment_duration = ${opts.segmentDurationS}`,
+      // The publishers' DELETE ends the recordings, whose finalization the run waits for.
+      `splice_on_unpublish = false`,
       ``,
       `[recorder.storage]`,
       `type = "fs"`,
