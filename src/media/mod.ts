@@ -1,7 +1,7 @@
 /**
- * Public surface of src/media: single-track fragmented MP4 writers, the segmenter that emits fragments as they
- * complete, the scanner that finds the complete fragments of a torn segment, the readers that turn init and media
- * segments back into samples, and the progressive (faststart) and fragmented MP4 exports with their time-range
+ * Public surface of src/media: single-track fragmented MP4 writers, the segment cutter that decides where segments
+ * and fragments end (for any container) and the fMP4 segmenter that writes its cuts as they complete, the scanner
+ * that finds the complete fragments of a torn segment, the readers that turn init and media segments back into samples, and the progressive (faststart) and fragmented MP4 exports with their time-range
  * selection. Everything else in this folder (the byte writer, individual box writers, the layout planner) is private
  * to it.
  */
@@ -20,15 +20,16 @@ export {
 export { type ScannedFragment, scanSegment, type SegmentScan } from "./fmp4_reader.ts";
 export {
   type AudioFrame,
-  type FragmentOutput,
-  Segmenter,
+  type Cut,
+  type FragmentCut,
+  type SegmentCut,
+  SegmentCutter,
   type SegmenterOptions,
-  type SegmenterOutput,
   type SegmenterStats,
   type SegmenterTrack,
-  type SegmentOutput,
   type VideoFrame,
-} from "./segmenter.ts";
+} from "./segment_cutter.ts";
+export { type FragmentOutput, Segmenter, type SegmenterOutput, type SegmentOutput } from "./segmenter.ts";
 export { readInit, readSegmentSamples } from "./fmp4_samples.ts";
 export {
   type Mp4Track,

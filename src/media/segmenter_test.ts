@@ -9,13 +9,12 @@ import { initSegment } from "./fmp4.ts";
 import { scanSegment } from "./fmp4_reader.ts";
 import {
   type AudioFrame,
-  type FragmentOutput,
-  Segmenter,
+  type FragmentCut,
+  SegmentCutter,
   type SegmenterOptions,
-  type SegmenterOutput,
-  type SegmentOutput,
   type VideoFrame,
-} from "./segmenter.ts";
+} from "./segment_cutter.ts";
+import { type FragmentOutput, Segmenter, type SegmenterOutput, type SegmentOutput } from "./segmenter.ts";
 import { AUDIO, parseMp4, VIDEO } from "./test_helpers.ts";
 
 const VIDEO_TRACK = { trackId: VIDEO.trackId, timescale: VIDEO.timescale };
@@ -694,4 +693,23 @@ Deno.test("Segmenter says a keyframe is due once the open segment reaches the ta
   const cut = segmenter.pushVideo({ ptsTicks: 63 * 3000, isKeyframe: true, data: new Uint8Array(4) });
   assert.ok(cut.some((o) => o.type === "segment"), "the keyframe cuts the overdue segment");
   assert.equal(segmenter.keyframeDue, false, "a fresh segment is not due");
+});
+
+Deno.test("SegmentCutter hands out the cuts the fMP4 Segmenter writes: the same fragments, segments and samples", () => {
+  const events = interleave(videoRun(150, 45), audioRun(250));
+  const opts = { ...AV, fragmentDurationMs: 1000 };
+  const cutter = new SegmentCutter(opts);
+  const cuts = events.flatMap((e) => "video" in e ? cutter.pushVideo(e.video) : cutter.pushAudio(e.audio));
+  cuts.push(...cutter.flush());
+  const written = run(opts, events).emitted.map((e) => e.output);
+  // What a second container writer would get from the cutter is what became fMP4: one output a cut, same times.
+  assert.deepEqual(
+    cuts.map((c) => [c.type, c.track, c.startTicks, c.durationTicks, c.type === "fragment" ? c.samples.length : 0]),
+    written.map((o) => [o.type, o.track, o.startTicks, o.durationTicks, o.type === "fragment" ? o.sampleCount : 0]),
+  );
+  const fragment = cuts.find((c): c is FragmentCut => c.type === "fragment" && c.track === "video")!;
+  assert.ok(fragment.firstOfSegment && fragment.samples[0]!.isSync, "a segment's first fragment opens on a keyframe");
+  const bytes = (written.find((o) => o.type === "fragment" && o.track === "video") as FragmentOutput).bytes;
+  const mdat = bytes.subarray(bytes.byteLength - fragment.samples.reduce((n, s) => n + s.data.byteLength, 0));
+  assert.deepEqual(mdat, concat(fragment.samples.map((s) => s.data)), "the mdat holds the cut's samples in order");
 });

@@ -16,14 +16,8 @@ import {
 } from "../codec/mod.ts";
 import { bin, concat, toHex } from "../shared/testing.ts";
 import { type ByteWriter, encode } from "./byte_writer.ts";
-import {
-  type AudioFrame,
-  Segmenter,
-  type SegmenterOptions,
-  type SegmenterOutput,
-  type SegmenterStats,
-  type VideoFrame,
-} from "./segmenter.ts";
+import type { AudioFrame, SegmenterOptions, SegmenterStats, VideoFrame } from "./segment_cutter.ts";
+import { Segmenter, type SegmenterOutput } from "./segmenter.ts";
 import type { SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
 
 /** avcC record (4-byte NAL lengths) of the SPS and PPS of a 1280x720 Constrained Baseline level 3.1 stream. */
