@@ -1,9 +1,9 @@
 /**
  * Public surface of src/media: single-track fragmented MP4 writers, the segment cutter that decides where segments
  * and fragments end (for any container) and the fMP4 segmenter that writes its cuts as they complete, the scanner
- * that finds the complete fragments of a torn segment, the readers that turn init and media segments back into samples, and the progressive (faststart) and fragmented MP4 exports with their time-range
- * selection. Everything else in this folder (the byte writer, individual box writers, the layout planner) is private
- * to it.
+ * that finds the complete fragments of a torn segment, the readers that turn init and media segments back into
+ * samples, and the progressive (faststart) and fragmented MP4 exports with their time-range selection. Everything
+ * else in this folder (the byte writer, individual box writers, the layout planner) is private to it.
  */
 
 export type { Sample, SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
