@@ -4,6 +4,7 @@
  */
 
 import { createFile, MP4BoxBuffer, type Sample } from "mp4box";
+import { splitLengthPrefixed } from "../src/codec/mod.ts";
 
 export const CLIP_PATH = new URL("../tests/fixtures/clip.mp4", import.meta.url);
 
@@ -69,15 +70,4 @@ export async function loadClip(path: string | URL = CLIP_PATH): Promise<Clip> {
   }
   // Keep exactly one loop period of audio so that looping neither overlaps nor drifts.
   return { video, audio: audio.filter((frame) => frame.ticks < durationMs * 48), durationMs };
-}
-
-function splitLengthPrefixed(data: Uint8Array): Uint8Array[] {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const nalUnits: Uint8Array[] = [];
-  for (let offset = 0; offset + 4 <= data.length;) {
-    const length = view.getUint32(offset);
-    nalUnits.push(data.subarray(offset + 4, offset + 4 + length));
-    offset += 4 + length;
-  }
-  return nalUnits;
 }

@@ -16,9 +16,9 @@ export type {
   VideoFormat,
 } from "./codec.ts";
 export { AUDIO_CODECS, VIDEO_CODECS } from "./table.ts";
-export { isKeyframe, NalType, nalType, parseSpropParameterSets, splitAnnexB } from "./h264/nal.ts";
+export { splitAnnexB, splitLengthPrefixed, toLengthPrefixed } from "./nal_units.ts";
+export { isKeyframe, NalType, nalType, parseSpropParameterSets } from "./h264/nal.ts";
 export { avcCodecString, parseSps, type Sps } from "./h264/sps.ts";
 export { avcDecoderConfigurationRecord } from "./h264/avc_config.ts";
 export { type H264PacketizerOptions, packetizeH264 } from "./h264/packetizer.ts";
-export { lengthPrefixed } from "./h264/row.ts";
 export { dOpsPayload, type OpusConfig, opusPacketDurationSamples } from "./opus/opus.ts";

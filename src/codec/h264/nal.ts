@@ -1,5 +1,5 @@
 /**
- * H.264 NAL unit vocabulary: type numbers, Annex B splitting, SDP sprop-parameter-sets, keyframe detection.
+ * H.264 NAL unit vocabulary: type numbers, SDP sprop-parameter-sets, keyframe detection (framing: ../nal_units.ts).
  * Slice data is never looked at here; SPS parsing lives in `h264_sps.ts` and the avcC record in `avc_config.ts`.
  */
 
@@ -56,33 +56,6 @@ export function nalType(nal: Uint8Array): number {
 /** True when the access unit holds an IDR slice, so decoding can start there (ITU-T H.264 §3.69). */
 export function isKeyframe(nalUnits: readonly Uint8Array[]): boolean {
   return nalUnits.some((nal) => nalType(nal) === NalType.Idr);
-}
-
-/**
- * Splits an Annex B byte stream on 3- and 4-byte start codes (ITU-T H.264 Annex B). Bytes before the first start
- * code, empty NAL units and trailing zero bytes (a 4-byte start code's extra zero, trailing_zero_8bits) are
- * dropped. The results are views into `bytes`.
- */
-export function splitAnnexB(bytes: Uint8Array): Uint8Array[] {
-  const nalUnits: Uint8Array[] = [];
-  let nalStart = -1;
-  let i = 0;
-  while (i + 2 < bytes.length) {
-    if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 1) {
-      if (nalStart >= 0) pushTrimmed(nalUnits, bytes, nalStart, i);
-      i += 3;
-      nalStart = i;
-    } else {
-      i++;
-    }
-  }
-  if (nalStart >= 0) pushTrimmed(nalUnits, bytes, nalStart, bytes.length);
-  return nalUnits;
-}
-
-function pushTrimmed(out: Uint8Array[], bytes: Uint8Array, start: number, end: number): void {
-  while (end > start && bytes[end - 1] === 0) end--;
-  if (end > start) out.push(bytes.subarray(start, end));
 }
 
 /**

@@ -1,7 +1,7 @@
-/** NAL unit types, Annex B splitting, sprop-parameter-sets and keyframe detection. */
+/** NAL unit types, sprop-parameter-sets and keyframe detection. */
 
 import assert from "node:assert/strict";
-import { isKeyframe, NalType, nalType, parseSpropParameterSets, splitAnnexB } from "./nal.ts";
+import { isKeyframe, NalType, nalType, parseSpropParameterSets } from "./nal.ts";
 import { bin } from "../../shared/testing.ts";
 
 Deno.test("nalType reads the low 5 bits and ignores nal_ref_idc and forbidden bit", () => {
@@ -23,26 +23,6 @@ Deno.test("isKeyframe is true only when an IDR slice is present", () => {
   assert.deepEqual(isKeyframe([bin("09 f0"), bin("41 9a")]), false);
   assert.deepEqual(isKeyframe([bin("67 42"), bin("68 ce")]), false);
   assert.deepEqual(isKeyframe([]), false);
-});
-
-Deno.test("splitAnnexB handles 3- and 4-byte start codes and strips trailing zeros", () => {
-  const stream = bin("00 00 00 01 67 42 c0 1f 00 00 01 68 ce 38 80 00 00 00 01 65 88 84 00 00 00 00 01 41 9a 00");
-  assert.deepEqual(splitAnnexB(stream), [
-    bin("67 42 c0 1f"),
-    bin("68 ce 38 80"),
-    bin("65 88 84"),
-    bin("41 9a"),
-  ]);
-});
-
-Deno.test("splitAnnexB ignores leading garbage and empty NAL units", () => {
-  assert.deepEqual(splitAnnexB(bin("ff ee 00 00 01 00 00 01 09 f0 00 00 01")), [bin("09 f0")]);
-  assert.deepEqual(splitAnnexB(bin("67 42 c0 1f")), []);
-  assert.deepEqual(splitAnnexB(new Uint8Array()), []);
-});
-
-Deno.test("splitAnnexB keeps emulation-prevented zeros inside a NAL unit", () => {
-  assert.deepEqual(splitAnnexB(bin("00 00 01 06 00 00 03 01 80")), [bin("06 00 00 03 01 80")]);
 });
 
 Deno.test("parseSpropParameterSets decodes comma-separated base64 SPS and PPS", () => {

@@ -8,6 +8,7 @@ import type { Depacketizer, DepacketizerStats, FmtpVerdict, Frame, VideoCodec, V
 import type { ReorderOutput } from "../../rtp/mod.ts";
 import { avcDecoderConfigurationRecord } from "./avc_config.ts";
 import { H264Depacketizer } from "./depacketizer.ts";
+import { splitLengthPrefixed, toLengthPrefixed } from "../nal_units.ts";
 import { NalType, nalType, parseSpropParameterSets } from "./nal.ts";
 import { avcCodecString, parseSps, type Sps } from "./sps.ts";
 
@@ -38,13 +39,13 @@ function readFmtp(fmtp: ReadonlyMap<string, string>): FmtpVerdict {
 
 /** The keyframe's SPS and PPS (in band first, then the SDP's), as avcC and the display size. */
 function format(keyframe: Frame, parameterSets: readonly Uint8Array[]): VideoFormat | undefined {
-  const all = [...lengthPrefixed(keyframe.data), ...parameterSets];
-  const sps = all.find((nal) => nalType(nal) === NalType.Sps);
-  const pps = all.find((nal) => nalType(nal) === NalType.Pps);
-  if (sps === undefined || pps === undefined) return undefined;
   let parsed: Sps;
   let avcC: Uint8Array;
   try {
+    const all = [...splitLengthPrefixed(keyframe.data), ...parameterSets];
+    const sps = all.find((nal) => nalType(nal) === NalType.Sps);
+    const pps = all.find((nal) => nalType(nal) === NalType.Pps);
+    if (sps === undefined || pps === undefined) return undefined;
     parsed = parseSps(sps);
     avcC = avcDecoderConfigurationRecord([sps], [pps]);
   } catch {
@@ -81,40 +82,8 @@ class H264FrameDepacketizer implements Depacketizer {
   }
 }
 
+/** An access unit as a sample, leaving out access unit delimiters and filler data. */
 function toFrame(au: { timestamp: number; nalUnits: Uint8Array[]; keyframe: boolean }): Frame {
-  return { timestamp: au.timestamp, keyframe: au.keyframe, data: toAvcc(au.nalUnits) };
-}
-
-/** NAL units to an AVCC sample (4-byte big-endian lengths), leaving out access unit delimiters and filler data. */
-function toAvcc(nalUnits: Uint8Array[]): Uint8Array {
-  const kept = nalUnits.filter((nal) => {
-    const type = nalType(nal);
-    return type !== NalType.Aud && type !== NalType.Filler;
-  });
-  let size = 0;
-  for (const nal of kept) size += 4 + nal.length;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const nal of kept) {
-    view.setUint32(offset, nal.length);
-    out.set(nal, offset + 4);
-    offset += 4 + nal.length;
-  }
-  return out;
-}
-
-/** The NAL units of a sample of 4-byte length-prefixed NAL units; a truncated tail is left out. */
-export function lengthPrefixed(sample: Uint8Array): Uint8Array[] {
-  const view = new DataView(sample.buffer, sample.byteOffset, sample.byteLength);
-  const units: Uint8Array[] = [];
-  let offset = 0;
-  while (offset + 4 <= sample.length) {
-    const size = view.getUint32(offset);
-    offset += 4;
-    if (offset + size > sample.length) break;
-    units.push(sample.subarray(offset, offset + size));
-    offset += size;
-  }
-  return units;
+  const kept = au.nalUnits.filter((nal) => nalType(nal) !== NalType.Aud && nalType(nal) !== NalType.Filler);
+  return { timestamp: au.timestamp, keyframe: au.keyframe, data: toLengthPrefixed(kept) };
 }

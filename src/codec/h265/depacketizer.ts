@@ -8,16 +8,8 @@
 
 import type { Depacketizer, DepacketizerStats, Frame } from "../codec.ts";
 import type { ReorderOutput } from "../../rtp/mod.ts";
-import {
-  isIrap,
-  isParameterSet,
-  isVcl,
-  NalType,
-  nalType,
-  startsPicture,
-  temporalIdPlus1,
-  toLengthPrefixed,
-} from "./nal.ts";
+import { isIrap, isParameterSet, isVcl, NalType, nalType, startsPicture, temporalIdPlus1 } from "./nal.ts";
+import { toLengthPrefixed } from "../nal_units.ts";
 
 /** Counters since construction. */
 export interface H265DepacketizerStats extends DepacketizerStats {

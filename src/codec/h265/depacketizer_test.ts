@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { Frame } from "../codec.ts";
 import { H265Depacketizer } from "./depacketizer.ts";
-import { splitLengthPrefixed, toLengthPrefixed } from "./nal.ts";
+import { splitLengthPrefixed, toLengthPrefixed } from "../nal_units.ts";
 import { packetizeH265 } from "./packetizer.ts";
 import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";
 import { bin, randomBytes, randomInt, seededRandom } from "../../shared/testing.ts";

@@ -8,17 +8,8 @@
 import assert from "node:assert/strict";
 import type { Frame } from "../codec.ts";
 import { H265Depacketizer } from "./depacketizer.ts";
-import {
-  isIrap,
-  isParameterSet,
-  isVcl,
-  NalType,
-  nalType,
-  splitAnnexB,
-  splitLengthPrefixed,
-  startsPicture,
-  toLengthPrefixed,
-} from "./nal.ts";
+import { isIrap, isParameterSet, isVcl, NalType, nalType, startsPicture } from "./nal.ts";
+import { splitAnnexB, splitLengthPrefixed, toLengthPrefixed } from "../nal_units.ts";
 import { packetizeH265Frame } from "./packetizer.ts";
 import { h265 } from "./row.ts";
 import { parseRtpPacket, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";

@@ -8,4 +8,3 @@ export {
   packetizeH265,
   packetizeH265Frame,
 } from "./packetizer.ts";
-export { splitAnnexB, toLengthPrefixed } from "./nal.ts";

@@ -1,19 +1,7 @@
-/** NAL unit header fields, IRAP detection, Annex B and length-prefixed framing, sprop values. */
+/** NAL unit header fields, IRAP detection, sprop values. */
 
 import assert from "node:assert/strict";
-import { BadRequestError } from "../../shared/errors.ts";
-import {
-  isIrap,
-  isVcl,
-  layerId,
-  nalType,
-  parseSpropNalUnits,
-  splitAnnexB,
-  splitLengthPrefixed,
-  startsPicture,
-  temporalIdPlus1,
-  toLengthPrefixed,
-} from "./nal.ts";
+import { isIrap, isVcl, layerId, nalType, parseSpropNalUnits, startsPicture, temporalIdPlus1 } from "./nal.ts";
 import { bin } from "../../shared/testing.ts";
 
 Deno.test("nalType, layerId and temporalIdPlus1 read the three fields of the 2-byte header", () => {
@@ -40,26 +28,6 @@ Deno.test("startsPicture reads first_slice_segment_in_pic_flag after the header"
   assert.equal(startsPicture(bin("2601 80")), true);
   assert.equal(startsPicture(bin("2601 7f")), false);
   assert.equal(startsPicture(bin("2601")), false);
-});
-
-Deno.test("splitAnnexB splits on 3- and 4-byte start codes and drops trailing zeros", () => {
-  const stream = bin("ff 00000001 4001 0c 000001 4201 01 00 00000001 2601 af 0000");
-  assert.deepEqual(splitAnnexB(stream), [bin("4001 0c"), bin("4201 01"), bin("2601 af")]);
-  assert.deepEqual(splitAnnexB(bin("0102 03")), []);
-});
-
-Deno.test("toLengthPrefixed and splitLengthPrefixed are inverses", () => {
-  const nalUnits = [bin("4001 0c"), bin("2601 af 00 01")];
-  const sample = toLengthPrefixed(nalUnits);
-  assert.deepEqual(sample, bin("00000003 40010c 00000005 2601af0001"));
-  assert.deepEqual(splitLengthPrefixed(sample), nalUnits);
-  assert.deepEqual(splitLengthPrefixed(new Uint8Array()), []);
-});
-
-Deno.test("splitLengthPrefixed rejects a length past the end, a zero length and stray bytes", () => {
-  assert.throws(() => splitLengthPrefixed(bin("00000004 4001 0c")), BadRequestError);
-  assert.throws(() => splitLengthPrefixed(bin("00000000")), BadRequestError);
-  assert.throws(() => splitLengthPrefixed(bin("00000002 4001 00")), /stray bytes/);
 });
 
 Deno.test("parseSpropNalUnits decodes comma-separated base64 and names bad entries", () => {

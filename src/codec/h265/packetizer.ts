@@ -8,7 +8,8 @@
 import type { Frame } from "../codec.ts";
 import type { RtpPacket } from "../../rtp/mod.ts";
 import { BadRequestError } from "../../shared/errors.ts";
-import { layerId, NalType, splitLengthPrefixed, temporalIdPlus1 } from "./nal.ts";
+import { splitLengthPrefixed } from "../nal_units.ts";
+import { layerId, NalType, temporalIdPlus1 } from "./nal.ts";
 
 /** How to packetize. */
 export interface H265PacketizerOptions {

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { H265Depacketizer } from "./depacketizer.ts";
-import { splitLengthPrefixed, toLengthPrefixed } from "./nal.ts";
+import { splitLengthPrefixed, toLengthPrefixed } from "../nal_units.ts";
 import { packetizeH265, packetizeH265Frame } from "./packetizer.ts";
 import { bin, randomBytes, randomInt, seededRandom, toHex } from "../../shared/testing.ts";
 

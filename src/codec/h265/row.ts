@@ -7,7 +7,8 @@
 import type { FmtpVerdict, Frame, VideoCodec, VideoFormat } from "../codec.ts";
 import { H265Depacketizer } from "./depacketizer.ts";
 import { hevcDecoderConfigurationRecord } from "./hvcc.ts";
-import { layerId, NalType, nalType, parseSpropNalUnits, splitLengthPrefixed } from "./nal.ts";
+import { splitLengthPrefixed } from "../nal_units.ts";
+import { layerId, NalType, nalType, parseSpropNalUnits } from "./nal.ts";
 import { hevcCodecString, parseSps, type Sps } from "./sps.ts";
 
 /** H.265 as liverec records it. */

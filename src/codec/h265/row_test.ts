@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { Frame } from "../codec.ts";
 import { h265 } from "./row.ts";
-import { toLengthPrefixed } from "./nal.ts";
+import { toLengthPrefixed } from "../nal_units.ts";
 import { bin, randomBytes, seededRandom, toHex } from "../../shared/testing.ts";
 
 // libx265 Main 320x240 at 30 fps.
