@@ -340,3 +340,23 @@ Deno.test("a resolution change within one H.264 publish gives two periods, each 
       assert.equal(hls.match(/#EXT-X-MAP:/g)?.length, 2, `a new HLS map for the new size\n${hls}`);
     },
   ));
+
+Deno.test("headless Chromium trickles its candidates in PATCHes (RFC 9725 §4.3.1): each is a 204, the publish records", () =>
+  withChromiumPublisher(
+    `[webrtc]\nvideo_codecs = ["h264"]\n\n${TOML}`,
+    "codec=h264&trickle=1",
+    async ({ service, page, step }) => {
+      const { offerSdp, patchStatuses } = await step(waitFor("the PATCHes", async () => {
+        const state = await publisherState(page) as PublisherState & { patchStatuses: number[] | null };
+        return state.patchStatuses !== null ? { ...state, patchStatuses: state.patchStatuses } : undefined;
+      }));
+      assert.doesNotMatch(offerSdp ?? "", /^a=candidate:/m, "the offer went out without candidates");
+      assert.ok(patchStatuses.length > 0, "candidates were trickled");
+      assert.deepEqual(new Set(patchStatuses), new Set([204]), `PATCH statuses ${patchStatuses}`);
+      await step(waitFor("2 segments", async () => {
+        const status = await recordStatus(service, "browser-1");
+        return (status.segments ?? 0) >= 2 ? status : undefined;
+      }, 30_000));
+      assert.equal(await unpublish(page), 200);
+    },
+  ));
