@@ -20,6 +20,8 @@ export interface PublishClipOptions {
   clip?: Clip;
   /** H.264 fmtp to offer (e.g. packetization-mode=0); see publishWhip. */
   h264Fmtp?: string;
+  /** The DTLS role the offer asks for; see publishWhip. */
+  offerSetup?: "active" | "passive";
   /** Called once connected; media is sent after what it returns has settled. */
   onConnected?: () => unknown;
   /** Stops publishing early. */
@@ -47,6 +49,7 @@ export async function publishClip(opts: PublishClipOptions): Promise<PublishResu
     audio,
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.h264Fmtp !== undefined ? { h264Fmtp: opts.h264Fmtp } : {}),
+    ...(opts.offerSetup !== undefined ? { offerSetup: opts.offerSetup } : {}),
   });
   await opts.onConnected?.();
   const videoStart = opts.videoTimestampStart ?? randomUint32();

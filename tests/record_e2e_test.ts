@@ -91,6 +91,22 @@ Deno.test("H.264 in packetization-mode 0 (one NAL unit per packet) is recorded f
   }
 });
 
+Deno.test("offers with setup:active and setup:passive are answered with the other role and recorded whole", async () => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n` });
+  try {
+    for (const offerSetup of ["active", "passive"] as const) {
+      const sent = await publishClip({ url: `${service.url}/whip/setup-${offerSetup}`, seconds: 3, clip, offerSetup });
+      await recordingFinished(service, `setup-${offerSetup}`);
+      const mpd = join(service.root, `setup-${offerSetup}`, todayFolder(), "manifest.mpd");
+      assert.equal(await decodeErrors(mpd), "", offerSetup);
+      const video = (await probe(mpd)).streams.find((s) => s.codec_type === "video");
+      assert.equal(Number(video?.nb_read_frames), sent.videoFrames, offerSetup);
+    }
+  } finally {
+    await service.stop();
+  }
+});
+
 Deno.test("an offer with one usable track records that track alone", async () => {
   const service = await startService({ toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n` });
   try {

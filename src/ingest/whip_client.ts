@@ -20,6 +20,11 @@ export interface WhipPublishOptions {
    * every NAL unit travels in a packet of its own, however large (fine on loopback, where datagrams reach 64 KiB).
    */
   h264Fmtp?: string;
+  /**
+   * The DTLS role the POSTed offer asks for (RFC 5763 §5): `active` or `passive` instead of werift's `actpass`, as
+   * some publishers offer it; this end then takes the role the answer leaves it.
+   */
+  offerSetup?: "active" | "passive";
 }
 
 /** A live publish; send media with increasing RTP timestamps, then `close()`. */
@@ -66,7 +71,11 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
   await pc.setLocalDescription(await pc.createOffer());
   const headers: Record<string, string> = { "content-type": "application/sdp" };
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-  const response = await fetch(opts.url, { method: "POST", headers, body: pc.localDescription!.sdp });
+  const offer = pc.localDescription!.sdp;
+  const body = opts.offerSetup === undefined
+    ? offer
+    : offer.replaceAll("a=setup:actpass", `a=setup:${opts.offerSetup}`);
+  const response = await fetch(opts.url, { method: "POST", headers, body });
   const answer = await response.text();
   if (response.status !== 201) {
     await pc.close();
