@@ -98,6 +98,8 @@ Deno.test("GStreamer webrtcbin (max-bundle) publishes H.264 High, H.265, VP8 and
         const mpdText = await Deno.readTextFile(mpd);
         assert.match(mpdText, mpdCodecs, mpdText);
         assert.match(mpdText, /codecs="opus"/, mpdText);
+        // GStreamer's Opus offer says sprop-stereo=0: a mono track.
+        assert.match(mpdText, /AudioChannelConfiguration [^>]*value="1"/, mpdText);
         assert.equal(await decodeErrors(mpd), "", `ffmpeg decodes the ${name} recording without errors`);
         const { streams } = await probe(mpd);
         const video = streams.find((s) => s.codec_type === "video");

@@ -119,6 +119,8 @@ export interface AudioCodec {
   readFmtp(fmtp: ReadonlyMap<string, string>): FmtpVerdict;
   /** A depacketizer for one RTP stream of this codec. */
   createDepacketizer(): Depacketizer;
+  /** The channel count to declare, from the offered payload type's fmtp parameters (keys lower-case). */
+  channels(fmtp: ReadonlyMap<string, string>): number;
   /** The track format, from what was negotiated. */
   format(channels: number): AudioFormat;
   /** A frame's duration in RTP clock ticks; 0 for a frame that cannot be decoded (it is dropped). */

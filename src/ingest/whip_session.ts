@@ -54,7 +54,8 @@ export class WhipSession implements LiveSource {
       });
     }
     if (audio !== undefined) {
-      tracks.push({ kind: "audio", codec: audio.codec, payloadType: audio.offered.payloadType, channels: 2 });
+      const channels = audio.codec.channels(audio.offered.fmtp);
+      tracks.push({ kind: "audio", codec: audio.codec, payloadType: audio.offered.payloadType, channels });
     }
     this.tracks = tracks;
     const simulcast = video !== undefined && video.rids.length > 0;

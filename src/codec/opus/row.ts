@@ -14,6 +14,9 @@ export const opus: AudioCodec = {
   sdpName: "opus",
   clockRate: 48_000,
   readFmtp: (): FmtpVerdict => ({ rank: 0, parameterSets: [] }),
+  // SDP always says opus/48000/2 (RFC 7587 §7); `sprop-stereo=0` is the sender saying it sends mono. Without it the
+  // track is declared stereo: a decoder plays mono packets on both channels, and no stereo is folded down.
+  channels: (fmtp) => fmtp.get("sprop-stereo") === "0" ? 1 : 2,
   createDepacketizer: () => new OpusDepacketizer(),
   format,
   frameDurationTicks: (frame) => opusPacketDurationSamples(frame.data),
