@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
+import { decodeErrors, periodFiles, probe, run } from "./helpers/media_tools.ts";
 import { recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
 
 const PUBLISHER = new URL("./fixtures/gst_whip_publisher.py", import.meta.url).pathname;
@@ -119,6 +119,38 @@ Deno.test("GStreamer webrtcbin (max-bundle) publishes H.264 High, H.265, VP8 and
         assert.equal((await recordStatus(service, stream)).recording, false);
       });
     }
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("a publisher back within the splice window in another codec continues the recording in a new period", async () => {
+  const service = await startService({
+    toml: `[recorder]\nauto_streams = ["gst-*"]\nsegment_duration = 2\nsplice_on_unpublish = true\n`,
+  });
+  try {
+    const [vp8, h264] = [CODECS.find((c) => c.name === "VP8")!, CODECS.find((c) => c.name === "H.264 High")!];
+    await publish(service, "gst-again", vp8.encoder);
+    const waiting = await waitFor("the recording to wait for its publisher", async () => {
+      const status = await recordStatus(service, "gst-again");
+      return status.state === "waiting" ? status : undefined;
+    });
+    await publish(service, "gst-again", h264.encoder);
+    assert.equal((await service.fetch("/api/record/gst-again", { method: "DELETE" })).status, 200);
+    await recordingFinished(service, "gst-again");
+
+    const row = await (await service.fetch(`/api/recordings/${waiting.record_id}`)).json();
+    assert.equal(row.periods, 2, JSON.stringify(row));
+    const mpd = join(service.root, row.mpd_path);
+    const periods = (await Deno.readTextFile(mpd)).split("<Period ").slice(1);
+    assert.match(periods[0]!, vp8.mpdCodecs);
+    assert.match(periods[1]!, h264.mpdCodecs);
+    const names = [];
+    for (const period of await periodFiles(mpd)) {
+      assert.equal(await decodeErrors(period.video!), "", "each period decodes on its own");
+      names.push((await probe(period.video!)).streams[0]?.codec_name);
+    }
+    assert.deepEqual(names, ["vp8", "h264"]);
   } finally {
     await service.stop();
   }
