@@ -114,10 +114,8 @@ export class Capture {
     if (this.#rotation !== undefined || this.#stopped !== undefined) return undefined;
     const last = this.#pipeline.cutAtNextKeyframe();
     if (last === undefined) return undefined;
-    const hasAudio = this.#opts.source.tracks.some((track) => track.kind === "audio");
-    const follower = last.track === "video" && hasAudio ? "audio" : last.track;
     return new Promise((done) => {
-      this.#rotation = { next, part: 1, last, follower, cutTicks: undefined, handle: undefined, done };
+      this.#beginRotation(next, 1, last, done);
       this.#askForKeyframe();
     });
   }
@@ -175,10 +173,19 @@ export class Capture {
       if (rotation.handle !== undefined) rotation.next.folder.write(rotation.handle, this.#inits.get(last.track)!);
       return;
     }
+    this.#beginRotation(this.#target, this.#opts.nextPart(), last, () => {});
+  }
+
+  /** Cuts after segment `last.number` of its track into period `part` of `next` (audio follows video's cut). */
+  #beginRotation(
+    next: CaptureTarget,
+    part: number,
+    last: { track: TrackKind; number: number },
+    done: Rotation["done"],
+  ): void {
     const hasAudio = this.#opts.source.tracks.some((track) => track.kind === "audio");
     const follower = last.track === "video" && hasAudio ? "audio" : last.track;
-    const part = this.#opts.nextPart();
-    this.#rotation = { next: this.#target, part, last, follower, cutTicks: undefined, handle: undefined, done() {} };
+    this.#rotation = { next, part, last, follower, cutTicks: undefined, handle: undefined, done };
   }
 
   /** Whether `output` belongs to the recording after the cut; the deciding track's last segment fixes the cut. */
