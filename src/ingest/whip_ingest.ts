@@ -117,7 +117,13 @@ export class WhipIngest {
 
   async #end(session: WhipSession, reason: string, kind: UnpublishReason): Promise<void> {
     if (!this.#sessions.delete(session.id)) return;
-    this.#opts.log("info", "publish ended", { stream: session.streamId, session: session.id, reason });
+    // The transport's state says whether a publish that sent nothing ever connected (ICE, DTLS) or stopped sending.
+    this.#opts.log("info", "publish ended", {
+      stream: session.streamId,
+      session: session.id,
+      reason,
+      ...(kind === "lost" ? session.transport : {}),
+    });
     this.#opts.hub.unpublish(session, kind);
     await session.close();
   }

@@ -37,6 +37,8 @@ export class WhipSession implements LiveSource {
    */
   #held: { kind: TrackKind; packet: RtpPacket; arrivalMs: number; rid: string }[] | undefined;
   #lastPacketAtMs: number;
+  /** RTP packets received, of every track and layer (recorded or not). */
+  #rtpPackets = 0;
 
   constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock) {
     this.streamId = streamId;
@@ -80,6 +82,7 @@ export class WhipSession implements LiveSource {
         track.onReceiveRtp.subscribe((rtp) => {
           const arrivalMs = this.#clock.nowMs();
           this.#lastPacketAtMs = arrivalMs;
+          this.#rtpPackets++;
           const packet: RtpPacket = {
             payloadType: rtp.header.payloadType,
             sequenceNumber: rtp.header.sequenceNumber,
@@ -162,6 +165,11 @@ export class WhipSession implements LiveSource {
     const ssrcs = layers !== undefined && layers.picker.chosen === undefined ? [...layers.ssrcs] : [this.#videoSsrc];
     const transceiver = this.pc.getTransceivers().find((t) => t.kind === "video");
     for (const ssrc of ssrcs) if (ssrc !== undefined) transceiver?.receiver.sendRtcpPLI(ssrc).catch(() => {});
+  }
+
+  /** Where the transport stands, for the log of a publish that ended without media: did it ever connect, send? */
+  get transport(): { connection: string; ice: string; rtpPackets: number } {
+    return { connection: this.pc.connectionState, ice: this.pc.iceConnectionState, rtpPackets: this.#rtpPackets };
   }
 
   /** Unix ms of the last RTP packet (or of the publish, before any). */
