@@ -127,13 +127,17 @@ async function withChromiumPublisher(
   toml: string,
   query: string,
   run: (context: PublishContext) => Promise<void>,
+  extraArgs: readonly string[] = [],
 ): Promise<void> {
   const service = await startService({ toml });
   const server = servePublisherPage();
   const profileDir = await Deno.makeTempDir({ prefix: "liverec-chromium-" });
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: PUBLISHER_ARGS });
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      args: [...PUBLISHER_ARGS, ...extraArgs],
+    });
     const page = context.pages()[0] ?? await context.newPage();
     const consoleLines: string[] = [];
     page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
@@ -282,8 +286,8 @@ Deno.test("headless Chromium's simulcast (3 VP8 layers): the largest layer sent 
     `[webrtc]\nvideo_codecs = ["vp8"]\n\n${TOML}`,
     "codec=vp8&simulcast=1",
     async ({ service, page, step, evidence }) => {
-      // Chromium holds its top layers back until its bandwidth estimate allows them; two go out here, the larger
-      // one later. The recording follows the largest so far, each size in a period of its own.
+      // Chromium holds its top layers back while its bandwidth estimate is low, and starts them later: the recording
+      // follows the largest so far, each size in a period of its own.
       const outboundLayers = () =>
         page.evaluate(() => (globalThis as unknown as { outboundLayers(): Promise<OutboundLayer[]> }).outboundLayers());
       const layers = await step(waitFor("two layers sending for 2 s", async () => {
@@ -366,3 +370,42 @@ Deno.test("headless Chromium trickles its candidates in PATCHes (RFC 9725 §4.3.
       assert.equal(await unpublish(page), 200);
     },
   ));
+
+Deno.test("Chromium sends what start_bitrate_kbps asks (liverec gives it no congestion feedback), not its own 300 kbit/s", async () => {
+  // A camera that films the test clip: real content, whose bitrate follows what the encoder is allowed.
+  const dir = await Deno.makeTempDir({ prefix: "liverec-camera-" });
+  const camera = join(dir, "clip.y4m");
+  const clip = new URL("./fixtures/clip.mp4", import.meta.url).pathname;
+  const { code, stderr } = await run("ffmpeg", [
+    "-v",
+    "error",
+    "-i",
+    clip,
+    "-vf",
+    "scale=640:360",
+    "-pix_fmt",
+    "yuv420p",
+    camera,
+  ]);
+  assert.equal(code, 0, stderr);
+  try {
+    await withChromiumPublisher(
+      `[webrtc]\nvideo_codecs = ["h264"]\nstart_bitrate_kbps = 2000\n\n${TOML}`,
+      "codec=h264",
+      async ({ service, page, step }) => {
+        const status = await step(waitFor("6 segments", async () => {
+          const status = await recordStatus(service, "browser-1");
+          return (status.segments ?? 0) >= 6 ? status : undefined;
+        }, 30_000));
+        assert.match((await publisherState(page)).answerSdp ?? "", /x-google-start-bitrate=2000/);
+        const mpd = await (await service.fetch(`/api/record/object/${status.mpd_path}`)).text();
+        const videoBps = Number(/contentType="video"[\s\S]*?bandwidth="(\d+)"/.exec(mpd)?.[1]);
+        assert.ok(videoBps > 1_000_000, `video at ${videoBps} bit/s\n${mpd}`);
+        assert.equal(await unpublish(page), 200);
+      },
+      [`--use-file-for-fake-video-capture=${camera}`],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

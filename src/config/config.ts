@@ -42,6 +42,8 @@ export interface WebRtcConfig {
   videoCodecs: string[];
   /** The rid (RFC 8851) of the simulcast layer to record; undefined for the largest picture. */
   simulcastLayer: string | undefined;
+  /** Bandwidth libwebrtc publishers start from, kbit/s; 0 leaves them their own (300). */
+  startBitrateKbps: number;
 }
 
 /** `[recorder]`: what is recorded and where. */
@@ -157,6 +159,7 @@ function parseWebRtc(section: Section): WebRtcConfig {
     "ice_lite",
     "video_codecs",
     "simulcast_layer",
+    "start_bitrate_kbps",
   ]);
   const publicIps = section.stringArray("public_ips") ?? [];
   publicIps.forEach((ip, i) => {
@@ -181,7 +184,19 @@ function parseWebRtc(section: Section): WebRtcConfig {
     iceLite: section.boolean("ice_lite") ?? true,
     videoCodecs: parseVideoCodecs(section),
     simulcastLayer: parseSimulcastLayer(section),
+    startBitrateKbps: parseStartBitrate(section),
   };
+}
+
+/** What a recorder wants from a camera: enough for 720p30 H.264 of ordinary content. */
+const DEFAULT_START_BITRATE_KBPS = 2500;
+
+function parseStartBitrate(section: Section): number {
+  const kbps = section.number("start_bitrate_kbps") ?? DEFAULT_START_BITRATE_KBPS;
+  if (!(Number.isInteger(kbps) && (kbps === 0 || (kbps >= 100 && kbps <= 50_000)))) {
+    throw section.error("start_bitrate_kbps", `must be 0 or a whole number from 100 to 50000, got ${describe(kbps)}`);
+  }
+  return kbps;
 }
 
 function parseSimulcastLayer(section: Section): string | undefined {

@@ -20,6 +20,7 @@ const DEFAULTS: Config = {
     iceLite: true,
     videoCodecs: ["h264", "vp9", "av1", "h265", "vp8"],
     simulcastLayer: undefined,
+    startBitrateKbps: 2500,
   },
   recorder: {
     autoStreams: [],
@@ -151,6 +152,7 @@ tokens = ["s3cr3t-token", "another~token!"]
       iceLite: false,
       videoCodecs: ["h264"],
       simulcastLayer: "h",
+      startBitrateKbps: 2500,
     },
     recorder: {
       autoStreams: ["*", "room1", "web-*"],
@@ -518,7 +520,7 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
       toml: "[webrtc]\ninterfaces = []",
       key: "webrtc.interfaces",
       message:
-        "is an unknown key (allowed: ice_lite, loopback, public_ips, simulcast_layer, stun_servers, udp_port, udp_port_range, video_codecs)",
+        "is an unknown key (allowed: ice_lite, loopback, public_ips, simulcast_layer, start_bitrate_kbps, stun_servers, udp_port, udp_port_range, video_codecs)",
     },
     { toml: "[auth]\ntoken = []", key: "auth.token", message: "is an unknown key (allowed: tokens)" },
     { toml: "[http.listen]", key: "http.listen", message: "must be a string, got a table" },

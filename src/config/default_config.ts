@@ -30,6 +30,9 @@ ice_lite = true
 # video_codecs = ["h264", "vp9", "av1", "h265", "vp8"]
 # A simulcast publisher sends several layers; one is recorded: the one with this rid, or else the largest picture.
 # simulcast_layer = "h"
+# The bandwidth (kbit/s) Chromium, Safari and Edge start sending at. liverec gives them no congestion feedback, so
+# without this they stay at their own 300 kbit/s; they still back off on losses. 0: leave them theirs.
+start_bitrate_kbps = 2500
 
 [recorder]
 # Streams recorded as soon as they are published: exact names, or patterns where "*" matches anything.

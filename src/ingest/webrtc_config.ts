@@ -27,6 +27,8 @@ export interface WebrtcOptions {
   videoCodecs: readonly string[];
   /** The rid of the simulcast layer to record; undefined for the largest picture. */
   simulcastLayer: string | undefined;
+  /** Bandwidth libwebrtc publishers start from (`x-google-start-bitrate`), kbit/s; 0 leaves them their own. */
+  startBitrateKbps: number;
 }
 
 type PeerConfig = NonNullable<ConstructorParameters<typeof RTCPeerConnection>[0]>;

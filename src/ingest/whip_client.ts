@@ -54,6 +54,7 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
         loopback: true,
         videoCodecs: ["h264"],
         simulcastLayer: undefined,
+        startBitrateKbps: 0,
       },
       {
         video: [rtpCodec(VIDEO_CODECS.get("h264")!, fmtp)],

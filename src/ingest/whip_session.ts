@@ -39,12 +39,14 @@ export class WhipSession implements LiveSource {
   #lastPacketAtMs: number;
   /** RTP packets received, of every track and layer (recorded or not). */
   #rtpPackets = 0;
+  readonly #startBitrateKbps: number;
 
   constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock) {
     this.streamId = streamId;
     this.#clock = clock;
     this.publishedAtMs = clock.nowMs();
     this.#lastPacketAtMs = this.publishedAtMs;
+    this.#startBitrateKbps = webrtc.startBitrateKbps;
     const { video, audio } = choice;
     const tracks: SourceTrack[] = [];
     if (video !== undefined) {
@@ -132,9 +134,13 @@ export class WhipSession implements LiveSource {
   async answer(offerSdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: "offer", sdp: withoutBundleOnly(offerSdp) });
     const answer = await this.pc.createAnswer();
-    const sdp = /^a=setup:actpass\r?$/m.test(offerSdp)
+    let sdp = /^a=setup:actpass\r?$/m.test(offerSdp)
       ? answer.sdp.replace(/^a=setup:active(?=\r?$)/gm, "a=setup:passive")
       : answer.sdp;
+    const video = this.tracks.find((track) => track.kind === "video");
+    if (video !== undefined && this.#startBitrateKbps > 0) {
+      sdp = withStartBitrate(sdp, video.payloadType, this.#startBitrateKbps);
+    }
     await this.pc.setLocalDescription({ type: "answer", sdp });
     return this.pc.localDescription!.sdp;
   }
@@ -194,6 +200,22 @@ export function withoutBundleOnly(sdp: string): string {
     if (!/^a=bundle-only\r?$/m.test(section)) return section;
     return section.replace(/^(m=\S+) 0 /, "$1 9 ").replace(/^a=bundle-only\r?\n/m, "");
   }).join("");
+}
+
+/**
+ * The answer with `x-google-start-bitrate` on the video payload type: the bandwidth libwebrtc publishers (Chromium,
+ * Safari, Edge) start from, in kbit/s. liverec sends them no congestion feedback (werift's transport-cc feedback made
+ * Chromium send less, not more), so they would stay at their own 300 kbit/s start; they still back off on the losses
+ * that liverec's receiver reports show. Other publishers ignore the parameter.
+ */
+export function withStartBitrate(sdp: string, payloadType: number, kbps: number): string {
+  const parameter = `x-google-start-bitrate=${kbps}`;
+  const fmtp = new RegExp(`^(a=fmtp:${payloadType} [^\r\n]*)`, "m");
+  if (fmtp.test(sdp)) return sdp.replace(fmtp, `$1;${parameter}`);
+  return sdp.replace(
+    new RegExp(`^(a=rtpmap:${payloadType} [^\r\n]*)(\r?\n)`, "m"),
+    `$1$2a=fmtp:${payloadType} ${parameter}$2`,
+  );
 }
 
 /** A 64-bit NTP timestamp (RFC 5905 §6) as Unix milliseconds. */
