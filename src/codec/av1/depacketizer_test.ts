@@ -11,6 +11,7 @@ import { encodeIvf, ffprobe, haveFfmpeg, ivfFrames, VARIANTS } from "./testing.t
 import type { Frame } from "../codec.ts";
 import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";
 import { bin, concat, randomBytes, randomInt, seededRandom, toHex } from "../../shared/testing.ts";
+import { depacketizeAll, Packets } from "../test_packets.ts";
 
 /** OBUs as RTP carries them (obu_has_size_field = 0) and as the sample carries them (obu_has_size_field = 1). */
 const sh = { rtp: "08 000000043cffbcdaf90040", mp4: "0a 0b 000000043cffbcdaf90040" };
@@ -41,25 +42,8 @@ function sized(element: string): string {
   return toHex(Uint8Array.of(bytes.length)) + toHex(bytes);
 }
 
-/** Builds reorder-buffer outputs with consecutive extended sequence numbers. */
-class Packets {
-  #sequence = 0;
-
-  packet(payload: Uint8Array | string, timestamp: number, marker = false): ReorderOutput {
-    const bytes = typeof payload === "string" ? bin(payload) : payload;
-    const sequenceNumber = this.#sequence++;
-    const packet: RtpPacket = { payloadType: 45, sequenceNumber, timestamp, marker, ssrc: 1, payload: bytes };
-    return { type: "packet", packet, extendedSequence: sequenceNumber };
-  }
-
-  loss(count: number): ReorderOutput {
-    this.#sequence += count;
-    return { type: "loss", count };
-  }
-}
-
 function run(inputs: ReorderOutput[], depacketizer = new Av1Depacketizer()): Frame[] {
-  return [...inputs.flatMap((input) => depacketizer.push(input)), ...depacketizer.flush()];
+  return depacketizeAll(depacketizer, inputs);
 }
 
 function frame(timestamp: number, keyframe: boolean, ...obus: string[]): Frame {

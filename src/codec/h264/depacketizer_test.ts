@@ -6,6 +6,7 @@ import { packetizeH264 } from "./packetizer.ts";
 import type { RtpPacket } from "../../rtp/mod.ts";
 import { ReorderBuffer, type ReorderOutput } from "../../rtp/mod.ts";
 import { bin, randomBytes, randomInt, seededRandom } from "../../shared/testing.ts";
+import { depacketizeAll, Packets } from "../test_packets.ts";
 
 const sps = bin("67 42 c0 1f");
 const pps = bin("68 ce 38 80");
@@ -19,25 +20,8 @@ const idr = bin("65 88 84 21");
 const idrSecondSlice = bin("65 40 11");
 const pSlice = bin("41 9a 02");
 
-/** Builds reorder-buffer outputs with consecutive extended sequence numbers. */
-class Packets {
-  #sequence = 0;
-
-  packet(payload: Uint8Array | string, timestamp: number, marker = false): ReorderOutput {
-    const bytes = typeof payload === "string" ? bin(payload) : payload;
-    const sequenceNumber = this.#sequence++;
-    const packet: RtpPacket = { payloadType: 96, sequenceNumber, timestamp, marker, ssrc: 1, payload: bytes };
-    return { type: "packet", packet, extendedSequence: sequenceNumber };
-  }
-
-  loss(count: number): ReorderOutput {
-    this.#sequence += count;
-    return { type: "loss", count };
-  }
-}
-
 function run(inputs: ReorderOutput[], depacketizer = new H264Depacketizer()): AccessUnit[] {
-  return [...inputs.flatMap((input) => depacketizer.push(input)), ...depacketizer.flush()];
+  return depacketizeAll(depacketizer, inputs);
 }
 
 Deno.test("H264Depacketizer emits a single NAL unit packet with the marker as an access unit", () => {

@@ -7,6 +7,7 @@ import { splitLengthPrefixed, toLengthPrefixed } from "../nal_units.ts";
 import { packetizeH265 } from "./packetizer.ts";
 import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";
 import { bin, randomBytes, randomInt, seededRandom } from "../../shared/testing.ts";
+import { depacketizeAll, Packets } from "../test_packets.ts";
 
 // NAL unit headers: (type << 1) then LayerId 0 and TID 1, i.e. "tt01".
 const vps = bin("4001 0c01");
@@ -29,25 +30,8 @@ const bla = bin("2001 a0 13");
 const trail = bin("0201 d0 14");
 const rasl = bin("1001 c0 15");
 
-/** Builds reorder-buffer outputs with consecutive extended sequence numbers. */
-class Packets {
-  #sequence = 0;
-
-  packet(payload: Uint8Array | string, timestamp: number, marker = false): ReorderOutput {
-    const bytes = typeof payload === "string" ? bin(payload) : payload;
-    const sequenceNumber = this.#sequence++;
-    const packet: RtpPacket = { payloadType: 96, sequenceNumber, timestamp, marker, ssrc: 1, payload: bytes };
-    return { type: "packet", packet, extendedSequence: sequenceNumber };
-  }
-
-  loss(count: number): ReorderOutput {
-    this.#sequence += count;
-    return { type: "loss", count };
-  }
-}
-
 function run(inputs: ReorderOutput[], depacketizer = new H265Depacketizer()): Frame[] {
-  return [...inputs.flatMap((input) => depacketizer.push(input)), ...depacketizer.flush()];
+  return depacketizeAll(depacketizer, inputs);
 }
 
 function frame(timestamp: number, keyframe: boolean, nalUnits: Uint8Array[]): Frame {

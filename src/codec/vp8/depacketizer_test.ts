@@ -6,7 +6,7 @@ import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod
 import { bin, concat, randomBytes, randomInt, seededRandom } from "../../shared/testing.ts";
 import { Vp8Depacketizer } from "./depacketizer.ts";
 import { packetizeVp8 } from "./packetizer.ts";
-import { Packets } from "./test_helpers.ts";
+import { depacketizeAll, Packets } from "../test_packets.ts";
 
 /** A 320x240 key frame: tag, start code, size, then two bytes of "partition data". */
 const key = bin("70 24 00 9d012a 4001 f000 1122");
@@ -14,7 +14,7 @@ const key = bin("70 24 00 9d012a 4001 f000 1122");
 const inter = bin("31 00 00 3344");
 
 function run(inputs: ReorderOutput[], depacketizer = new Vp8Depacketizer()): Frame[] {
-  return [...inputs.flatMap((input) => depacketizer.push(input)), ...depacketizer.flush()];
+  return depacketizeAll(depacketizer, inputs);
 }
 
 /** A payload: descriptor hex followed by VP8 data. */

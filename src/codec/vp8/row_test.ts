@@ -17,12 +17,12 @@ import {
   exec,
   findBox,
   HAS_FFMPEG,
-  Packets,
   probeVideo,
   readIvf,
   remuxToMp4,
   warnIfNoFfmpeg,
 } from "./test_helpers.ts";
+import { Packets } from "../test_packets.ts";
 
 warnIfNoFfmpeg("src/codec/vp8/row_test.ts");
 

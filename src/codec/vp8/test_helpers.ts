@@ -1,9 +1,7 @@
 /**
  * Test-only helpers for the VP8 and VP9 folders (the VP9 tests import them from here): running ffmpeg/ffprobe,
- * reading IVF files, finding a box in an MP4 file, and RTP packet builders. Production code never imports it.
+ * reading IVF files, finding a box in an MP4 file (RTP packets: ../test_packets.ts). Production code never imports it.
  */
-
-import type { ReorderOutput, RtpPacket } from "../../rtp/mod.ts";
 
 /** Both ffmpeg and ffprobe run here; tests that need them are ignored (with a console warning) otherwise. */
 export const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
@@ -117,29 +115,4 @@ function boxes(bytes: Uint8Array): { type: string; body: Uint8Array }[] {
     offset += size;
   }
   return out;
-}
-
-/** Builds reorder-buffer outputs with consecutive sequence numbers. */
-export class Packets {
-  #sequence = 0;
-
-  /** The next packet in sequence. */
-  packet(payload: Uint8Array, timestamp: number, marker = false): ReorderOutput {
-    const extendedSequence = this.#sequence++;
-    const packet: RtpPacket = {
-      payloadType: 96,
-      sequenceNumber: extendedSequence & 0xffff,
-      timestamp,
-      marker,
-      ssrc: 1,
-      payload,
-    };
-    return { type: "packet", packet, extendedSequence };
-  }
-
-  /** `count` packets lost. */
-  loss(count: number): ReorderOutput {
-    this.#sequence += count;
-    return { type: "loss", count };
-  }
 }

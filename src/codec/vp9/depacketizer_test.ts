@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { Frame } from "../codec.ts";
 import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";
 import { bin, concat, randomBytes, randomInt, seededRandom, toHex } from "../../shared/testing.ts";
-import { Packets } from "../vp8/test_helpers.ts";
+import { depacketizeAll, Packets } from "../test_packets.ts";
 import { Vp9Depacketizer } from "./depacketizer.ts";
 import { writeVp9Descriptor } from "./descriptor.ts";
 import { packetizeVp9 } from "./packetizer.ts";
@@ -18,7 +18,7 @@ const key = keyFrame();
 const inter = interFrame({ foundRef: 0 });
 
 function run(inputs: ReorderOutput[], depacketizer = new Vp9Depacketizer()): Frame[] {
-  return [...inputs.flatMap((input) => depacketizer.push(input)), ...depacketizer.flush()];
+  return depacketizeAll(depacketizer, inputs);
 }
 
 /** A payload: descriptor hex followed by VP9 data. */

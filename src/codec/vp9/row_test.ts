@@ -13,12 +13,12 @@ import {
   exec,
   findBox,
   HAS_FFMPEG,
-  Packets,
   probeVideo,
   readIvf,
   remuxToMp4,
   warnIfNoFfmpeg,
 } from "../vp8/test_helpers.ts";
+import { Packets } from "../test_packets.ts";
 import { Vp9ColorSpace, vp9SampleInfo } from "./frame_header.ts";
 import { packetizeVp9 } from "./packetizer.ts";
 import { vp9 } from "./row.ts";
