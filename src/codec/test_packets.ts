@@ -1,6 +1,6 @@
 /** Test-only: RTP packets as the reorder buffer hands them to a depacketizer, for every codec's tests. */
 
-import type { ReorderOutput, RtpPacket } from "../rtp/mod.ts";
+import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../rtp/mod.ts";
 import { bin } from "../shared/testing.ts";
 
 /** Builds reorder-buffer outputs with consecutive extended sequence numbers. */
@@ -35,4 +35,18 @@ export function depacketizeAll<T>(
   inputs: readonly ReorderOutput[],
 ): T[] {
   return [...inputs.flatMap((input) => depacketizer.push(input)), ...depacketizer.flush()];
+}
+
+/**
+ * `packets` as a network delivers them, each moved at most 5 places (the first arrives first), put back in order by
+ * a ReorderBuffer: what a depacketizer is given.
+ */
+export function throughNetwork(random: () => number, packets: readonly RtpPacket[]): ReorderOutput[] {
+  const arrival = [
+    packets[0]!,
+    ...packets.slice(1).map((packet, i) => ({ packet, key: i + random() * 5 })).sort((a, b) => a.key - b.key)
+      .map((entry) => entry.packet),
+  ];
+  const buffer = new ReorderBuffer({ capacityPackets: 64, maxDelayTicks: 90_000 });
+  return [...arrival.flatMap((packet) => buffer.push(packet)), ...buffer.flush()];
 }

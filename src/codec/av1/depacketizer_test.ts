@@ -9,9 +9,9 @@ import { readObu } from "./obu.ts";
 import { packetizeAv1 } from "./packetizer.ts";
 import { encodeIvf, ffprobe, haveFfmpeg, ivfFrames, VARIANTS } from "./testing.ts";
 import type { Frame } from "../codec.ts";
-import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";
+import type { ReorderOutput, RtpPacket } from "../../rtp/mod.ts";
 import { bin, concat, randomBytes, randomInt, seededRandom, toHex } from "../../shared/testing.ts";
-import { depacketizeAll, Packets } from "../test_packets.ts";
+import { depacketizeAll, Packets, throughNetwork } from "../test_packets.ts";
 
 /** OBUs as RTP carries them (obu_has_size_field = 0) and as the sample carries them (obu_has_size_field = 1). */
 const sh = { rtp: "08 000000043cffbcdaf90040", mp4: "0a 0b 000000043cffbcdaf90040" };
@@ -339,15 +339,8 @@ Deno.test("Av1Depacketizer gives back libaom and SVT-AV1 temporal units sent thr
             packets.push({ ...packet, payload });
           }
         });
-        // Network reordering: each packet moves at most 5 places, except the first which arrives first.
-        const arrival = [
-          packets[0]!,
-          ...packets.slice(1).map((packet, k) => ({ packet, key: k + random() * 5 })).sort((a, b) => a.key - b.key)
-            .map((entry) => entry.packet),
-        ];
-        const buffer = new ReorderBuffer({ capacityPackets: 64, maxDelayTicks: 90_000 });
         const depacketizer = new Av1Depacketizer();
-        const received = run([...arrival.flatMap((packet) => buffer.push(packet)), ...buffer.flush()], depacketizer);
+        const received = run(throughNetwork(random, packets), depacketizer);
         assert.deepEqual(depacketizer.stats.droppedFrames + depacketizer.stats.malformedPackets, 0, name);
         assert.equal(received.length, temporalUnits.length, name);
         received.forEach((frame, index) => {

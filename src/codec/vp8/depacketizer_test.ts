@@ -2,11 +2,11 @@
 
 import assert from "node:assert/strict";
 import type { Frame } from "../codec.ts";
-import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";
+import type { ReorderOutput, RtpPacket } from "../../rtp/mod.ts";
 import { bin, concat, randomBytes, randomInt, seededRandom } from "../../shared/testing.ts";
 import { Vp8Depacketizer } from "./depacketizer.ts";
 import { packetizeVp8 } from "./packetizer.ts";
-import { depacketizeAll, Packets } from "../test_packets.ts";
+import { depacketizeAll, Packets, throughNetwork } from "../test_packets.ts";
 
 /** A 320x240 key frame: tag, start code, size, then two bytes of "partition data". */
 const key = bin("70 24 00 9d012a 4001 f000 1122");
@@ -204,14 +204,8 @@ Deno.test("Vp8Depacketizer reverses packetizeVp8 across sequence and timestamp w
       });
     });
   });
-  const arrival = [
-    packets[0]!,
-    ...packets.slice(1).map((packet, i) => ({ packet, key: i + random() * 5 })).sort((a, b) => a.key - b.key)
-      .map((entry) => entry.packet),
-  ];
-  const buffer = new ReorderBuffer({ capacityPackets: 64, maxDelayTicks: 90_000 });
   const depacketizer = new Vp8Depacketizer();
-  const received = run([...arrival.flatMap((packet) => buffer.push(packet)), ...buffer.flush()], depacketizer);
+  const received = run(throughNetwork(random, packets), depacketizer);
   assert.deepEqual(received, sent);
   assert.deepEqual(depacketizer.stats.droppedFrames + depacketizer.stats.malformedPackets, 0);
 });

@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import type { Frame } from "../codec.ts";
-import { ReorderBuffer, type ReorderOutput, type RtpPacket } from "../../rtp/mod.ts";
+import type { ReorderOutput, RtpPacket } from "../../rtp/mod.ts";
 import { bin, concat, randomBytes, randomInt, seededRandom, toHex } from "../../shared/testing.ts";
-import { depacketizeAll, Packets } from "../test_packets.ts";
+import { depacketizeAll, Packets, throughNetwork } from "../test_packets.ts";
 import { Vp9Depacketizer } from "./depacketizer.ts";
 import { writeVp9Descriptor } from "./descriptor.ts";
 import { packetizeVp9 } from "./packetizer.ts";
@@ -262,14 +262,8 @@ for (const flexible of [false, true]) {
         });
       });
     });
-    const arrival = [
-      packets[0]!,
-      ...packets.slice(1).map((packet, i) => ({ packet, key: i + random() * 5 })).sort((a, b) => a.key - b.key)
-        .map((entry) => entry.packet),
-    ];
-    const buffer = new ReorderBuffer({ capacityPackets: 64, maxDelayTicks: 90_000 });
     const depacketizer = new Vp9Depacketizer();
-    const received = run([...arrival.flatMap((packet) => buffer.push(packet)), ...buffer.flush()], depacketizer);
+    const received = run(throughNetwork(random, packets), depacketizer);
     assert.deepEqual(
       received,
       sent.map(({ timestamp, layers }, i) => ({
