@@ -10,10 +10,16 @@ import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { decodeErrors, periodFiles, probe, run } from "./helpers/media_tools.ts";
 import { CHROMIUM, CHROMIUM_ARGS, isPlaying, withPlayer } from "./helpers/player.ts";
+import {
+  outboundVideo,
+  type PublisherState,
+  publisherState,
+  servePublisherPage,
+  unpublish,
+} from "./helpers/publisher_page.ts";
 import { objectUrl, recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
 
 const TOML = `[recorder]\nauto_streams = ["browser-*"]\nsegment_duration = 2\n`;
-const PAGE = new URL("./fixtures/whip_publisher.html", import.meta.url);
 /** The players' flags, plus loopback ICE candidates and a fake camera and microphone granted without asking. */
 const PUBLISHER_ARGS = [
   ...CHROMIUM_ARGS,
@@ -21,41 +27,6 @@ const PUBLISHER_ARGS = [
   "--use-fake-device-for-media-stream",
   "--use-fake-ui-for-media-stream",
 ];
-
-/** What window.publisher in the publisher page holds. */
-interface PublisherState {
-  connectionState: string;
-  iceConnectionState: string;
-  states: string[];
-  errors: string[];
-  offerSdp: string | null;
-  answerSdp: string | null;
-  whipStatus: number | null;
-  location: string | null;
-  deleteStatus: number | null;
-  closed: boolean;
-}
-
-/** What window.outboundVideo() returns: the browser's own account of the video it sends. */
-interface OutboundVideo {
-  mimeType: string | null;
-  sdpFmtpLine: string | null;
-  frameWidth: number | null;
-  frameHeight: number | null;
-  framesEncoded: number;
-  keyFramesEncoded: number;
-  pliCount: number;
-  encoderImplementation: string | null;
-}
-
-/** The publisher page on an ephemeral loopback port. */
-function servePublisherPage(): { url: string; close(): Promise<void> } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    if (new URL(request.url).pathname !== "/") return new Response("not found", { status: 404 });
-    return new Response(await Deno.readFile(PAGE), { headers: { "content-type": "text/html" } });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
-}
 
 /** Everything worth reading when the publish goes wrong: the page's state with both SDPs, its console, the service log. */
 async function evidence(page: Page, consoleLines: string[], service: Service): Promise<string> {
@@ -78,16 +49,6 @@ async function evidence(page: Page, consoleLines: string[], service: Service): P
     `--- page console ---\n${consoleLines.slice(-30).join("\n")}`,
     `--- service log (tail) ---\n${service.logs().split("\n").slice(-80).join("\n")}`,
   ].join("\n");
-}
-
-function publisherState(page: Page): Promise<PublisherState> {
-  return page.evaluate(() => (globalThis as unknown as { publisher: PublisherState }).publisher);
-}
-
-function outboundVideo(page: Page): Promise<OutboundVideo | null> {
-  return page.evaluate(() =>
-    (globalThis as unknown as { outboundVideo(): Promise<OutboundVideo | null> }).outboundVideo()
-  );
 }
 
 /**
@@ -175,11 +136,6 @@ async function withChromiumPublisher(
   }
 }
 
-/** Ends the publish with the page's WHIP DELETE; answers the DELETE's status. */
-function unpublish(page: Page): Promise<number | null> {
-  return page.evaluate(() => (globalThis as unknown as { unpublish(): Promise<number | null> }).unpublish());
-}
-
 function publishFromChromium(codec: string, mpdCodecs: RegExp, ffprobeName: string, plays: boolean): Promise<void> {
   // The browser offers every codec it has; liverec answers the first of video_codecs, so this one alone.
   const toml = `[webrtc]\nvideo_codecs = ["${codec}"]\n\n${TOML}`;
@@ -235,7 +191,7 @@ function publishFromChromium(codec: string, mpdCodecs: RegExp, ffprobeName: stri
         : "640x360";
       assert.equal(`${video.width}x${video.height}`, expectedSize, "the frame size the browser encoded");
       assert.ok(Number(audio.nb_read_frames) > 0, JSON.stringify(streams));
-      const framesSent = (state as PublisherState & { videoFramesSent: number }).videoFramesSent;
+      const framesSent = state.videoFramesSent ?? 0;
       const recordedFrames = Number(video.nb_read_frames);
       assert.ok(
         recordedFrames >= 0.97 * framesSent && recordedFrames <= framesSent,
@@ -357,7 +313,7 @@ Deno.test("headless Chromium trickles its candidates in PATCHes (RFC 9725 §4.3.
     "codec=h264&trickle=1",
     async ({ service, page, step }) => {
       const { offerSdp, patchStatuses } = await step(waitFor("the PATCHes", async () => {
-        const state = await publisherState(page) as PublisherState & { patchStatuses: number[] | null };
+        const state = await publisherState(page);
         return state.patchStatuses !== null ? { ...state, patchStatuses: state.patchStatuses } : undefined;
       }));
       assert.doesNotMatch(offerSdp ?? "", /^a=candidate:/m, "the offer went out without candidates");

@@ -11,11 +11,17 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { decodeErrors, periodFiles, probe, run } from "./helpers/media_tools.ts";
+import {
+  outboundVideo,
+  type PublisherState,
+  publisherState,
+  servePublisherPage,
+  unpublish,
+} from "./helpers/publisher_page.ts";
 import { recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
 
 /** Debian's Firefox ESR; puppeteer-core downloads no browser of its own. */
 const FIREFOX = "/usr/bin/firefox-esr";
-const PAGE = new URL("./fixtures/whip_publisher.html", import.meta.url);
 /** liverec's default video_codecs: the test checks which of Firefox's codecs it picks by itself. */
 const TOML = `[recorder]\nauto_streams = ["firefox-*"]\nsegment_duration = 2\n`;
 const STREAM = "firefox-1";
@@ -36,49 +42,6 @@ const FIREFOX_PREFS: Record<string, unknown> = {
   "network.captive-portal-service.enabled": false,
   "network.connectivity-service.enabled": false,
 };
-
-/** What window.publisher in the publisher page holds. */
-interface PublisherState {
-  connectionState: string;
-  iceConnectionState: string;
-  states: string[];
-  errors: string[];
-  offerSdp: string | null;
-  answerSdp: string | null;
-  whipStatus: number | null;
-  location: string | null;
-  deleteStatus: number | null;
-  closed: boolean;
-}
-
-/** What window.outboundVideo() returns: the browser's own account of the video it sends. */
-interface OutboundVideo {
-  mimeType: string | null;
-  frameWidth: number | null;
-  frameHeight: number | null;
-  framesEncoded: number;
-  keyFramesEncoded: number;
-  pliCount: number;
-}
-
-/** The publisher page on an ephemeral loopback port (a secure context, as getUserMedia needs). */
-function servePublisherPage(): { url: string; close(): Promise<void> } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    if (new URL(request.url).pathname !== "/") return new Response("not found", { status: 404 });
-    return new Response(await Deno.readFile(PAGE), { headers: { "content-type": "text/html" } });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
-}
-
-function publisherState(page: Page): Promise<PublisherState> {
-  return page.evaluate(() => (globalThis as unknown as { publisher: PublisherState }).publisher);
-}
-
-function outboundVideo(page: Page): Promise<OutboundVideo | null> {
-  return page.evaluate(() =>
-    (globalThis as unknown as { outboundVideo(): Promise<OutboundVideo | null> }).outboundVideo()
-  );
-}
 
 /** The nominated ICE pair as Firefox reports it (its stats have no "transport" entries to name it). */
 function selectedPair(page: Page): Promise<unknown> {
@@ -202,9 +165,7 @@ Deno.test("headless Firefox ESR publishes with its default offer (VP8/VP9/AV1, v
     const sent = await outboundVideo(page);
     const pair = await selectedPair(page);
 
-    const deleteStatus = await page.evaluate(() =>
-      (globalThis as unknown as { unpublish(): Promise<number | null> }).unpublish()
-    );
+    const deleteStatus = await unpublish(page);
     await step(recordingFinished(service, STREAM, 15_000));
     const stoppedMs = Date.now();
     const state = await publisherState(page);
