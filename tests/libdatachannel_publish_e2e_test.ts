@@ -12,11 +12,12 @@ import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import ndc from "node-datachannel";
 import { type Clip, loadClip } from "../scripts/clip.ts";
+import { syncErrors } from "./helpers/av_sync.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
 import { recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
 
 const STREAM = "ldc-1";
-const SECONDS = 4;
+const SECONDS = 8;
 /** OBS's payload types and mids: audio first. */
 const AUDIO_PT = 111;
 const VIDEO_PT = 96;
@@ -192,6 +193,7 @@ Deno.test("libdatachannel (OBS's WebRTC stack, via node-datachannel) publishes H
       `recorded ${audioFrames} of ${sent.audioPackets} Opus packets sent`,
     );
     assert.ok(durationS >= 3, `recorded ${durationS} s of the ${SECONDS} s sent`);
+    assert.deepEqual(await syncErrors(mpd, { minMarks: SECONDS - 3, clipDurationS: clip.durationMs / 1000 }), []);
     assert.equal((await recordStatus(service, STREAM)).recording, false);
   } finally {
     await service.stop();
