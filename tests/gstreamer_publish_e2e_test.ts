@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { CLIP_PATH } from "../scripts/clip.ts";
+import { syncErrors } from "./helpers/av_sync.ts";
 import { decodeErrors, periodFiles, probe, run } from "./helpers/media_tools.ts";
 import { recordingFinished, recordStatus, type Service, startService, waitFor } from "./helpers/service.ts";
 
@@ -15,6 +17,8 @@ const PUBLISHER = new URL("./fixtures/gst_whip_publisher.py", import.meta.url).p
 /** Debian's Python, which python3-gst-1.0 is installed for (a python3 earlier on PATH may not have it). */
 const PYTHON = "/usr/bin/python3";
 const SECONDS = 4;
+/** How long the sync test publishes the clip: enough for six of its marks. */
+const SYNC_SECONDS = 9;
 
 /** One row per codec: the encoder and payloader, the MPD's codecs string, ffprobe's codec name. */
 const CODECS = [
@@ -61,12 +65,13 @@ interface Published {
   offer: string;
 }
 
-async function publish(service: Service, stream: string, encoder: string): Promise<Published> {
+async function publish(service: Service, stream: string, encoder: string, options: string[] = []): Promise<Published> {
   const { code, stdout, stderr } = await run(PYTHON, [
     PUBLISHER,
     `${service.url}/whip/${stream}`,
     encoder,
-    `${SECONDS}`,
+    `${options.includes("--clip") ? SYNC_SECONDS : SECONDS}`,
+    ...options,
   ]);
   assert.equal(
     code,
@@ -153,5 +158,42 @@ Deno.test("a publisher back within the splice window in another codec continues 
     assert.deepEqual(names, ["vp8", "h264"]);
   } finally {
     await service.stop();
+  }
+});
+
+Deno.test("GStreamer sending the clip through an encoder with 1.3 s of lookahead: audio within one video frame of video", async () => {
+  const service = await startService({ toml: `[recorder]\nauto_streams = ["gst-*"]\nsegment_duration = 2\n` });
+  const dir = await Deno.makeTempDir({ prefix: "liverec-gst-clip-" });
+  try {
+    // The clip looped three times, so that the publish never runs out of it.
+    const clip = join(dir, "loop.mp4");
+    const looped = await run("ffmpeg", [
+      "-v",
+      "error",
+      "-stream_loop",
+      "2",
+      "-i",
+      CLIP_PATH.pathname,
+      "-c",
+      "copy",
+      clip,
+    ]);
+    assert.equal(looped.code, 0, looped.stderr);
+    // x264enc's defaults look 40 frames ahead, so its video leaves well after the audio captured with it: arrival
+    // times would put audio about 400 ms early. Only the sender reports say which audio goes with which picture.
+    const encoder = "video/x-raw,format=I420 ! x264enc bframes=0 key-int-max=60 ! video/x-h264,profile=high ! " +
+      "rtph264pay name=pay pt=102 config-interval=-1 ! application/x-rtp,media=video,encoding-name=H264,payload=102";
+    await publish(service, "gst-sync", encoder, ["--clip", clip, "--capture-time-reports"]);
+    await recordingFinished(service, "gst-sync");
+    const listing = await (await service.fetch("/api/recordings?stream=gst-sync&from=2000-01-01T00:00:00Z")).json();
+    const mpd = join(service.root, listing.recordings[0].mpd_path);
+    assert.equal(await decodeErrors(mpd), "");
+    // Where in its 4 s loop the clip was when sending began is not known: each beep is judged against the range of
+    // the clip's own offsets. The first second has no sound: the audio captured with the first pictures sent was
+    // dropped before the connection was up, while those pictures were still in the encoder.
+    assert.deepEqual(await syncErrors(mpd, { minMarks: 5, fromS: 1.5 }), []);
+  } finally {
+    await service.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

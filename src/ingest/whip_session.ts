@@ -116,6 +116,7 @@ export class WhipSession implements LiveSource {
         const report: SenderReport = {
           ntpMs: ntpToUnixMs(rtcp.senderInfo.ntpTimestamp),
           rtpTimestamp: rtcp.senderInfo.rtpTimestamp,
+          arrivalMs: this.#clock.nowMs(),
         };
         for (const listener of this.#listeners) listener.senderReport(kind, report);
       });

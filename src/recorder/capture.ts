@@ -8,15 +8,24 @@
  */
 
 import type { Clock } from "../shared/clock.ts";
-import { type PipelineOutput, type PipelineStats, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
+import {
+  type PipelineOutput,
+  type PipelineStats,
+  RecordingPipeline,
+  SYNC_WAIT_MS,
+  VIDEO_TIMESCALE,
+} from "./pipeline.ts";
 import type { PeriodHandle, RecordFolder } from "./record_folder.ts";
 import type { LiveSource, TrackKind } from "./source.ts";
 
 /** Keyframe requests back off from the first to the last interval while the pipeline keeps waiting. */
 const PLI_FIRST_INTERVAL_MS = 250;
 const PLI_MAX_INTERVAL_MS = 2_000;
-/** A sender clock further than this from ours is not trusted to date a recording. */
-const MAX_CLOCK_SKEW_MS = 5_000;
+/**
+ * A sender clock further than this from ours is not trusted to date a recording; the recording's first frame may also
+ * have waited up to SYNC_WAIT_MS for sender reports.
+ */
+const MAX_CLOCK_SKEW_MS = SYNC_WAIT_MS + 5_000;
 
 /** Where a capture writes: a recording's period in a folder. */
 export interface CaptureTarget {

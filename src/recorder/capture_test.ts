@@ -38,11 +38,20 @@ class ReplaySource implements LiveSource {
   replay(seconds: number, clock: { ms: number }, at?: { seconds: number; run: () => void }) {
     this.replayPackets(clipPackets(clip, { seconds, baseMs: clock.ms }), clock, at);
   }
-  /** Delivers `packets` at their arrival times. */
+  /** Delivers `packets` at their arrival times, each track's first with a sender report, as publishers send. */
   replayPackets(packets: TimedPacket[], clock: { ms: number }, at?: { seconds: number; run: () => void }) {
     const startMs = clock.ms;
+    const reported = new Set<string>();
     for (const p of packets) {
       if (!this.tracks.some((track) => track.kind === p.kind)) continue;
+      if (!reported.has(p.kind)) {
+        reported.add(p.kind);
+        this.#listener?.senderReport(p.kind, {
+          ntpMs: p.arrivalMs,
+          rtpTimestamp: p.packet.timestamp,
+          arrivalMs: p.arrivalMs,
+        });
+      }
       clock.ms = p.arrivalMs;
       if (at !== undefined && p.arrivalMs - startMs >= at.seconds * 1000) {
         at.run();

@@ -1,7 +1,8 @@
 /**
  * The pure recording pipeline of one recording: RTP packets of every track in, init segments and media segments
  * out. It restores packet order, depacketizes, maps each track's RTP clock onto one recording timeline (from RTCP
- * sender reports when every track has one, from arrival times otherwise) and cuts segments. It does no I/O and
+ * sender reports when every track has one within `SYNC_WAIT_MS` of the first keyframe, from arrival times until they
+ * come otherwise) and cuts segments. It does no I/O and
  * reads no clock: arrival times come in as data.
  */
 
@@ -18,6 +19,18 @@ const AUDIO_TRACK_ID = 2;
 const REORDER_DELAY_MS = 300;
 /** Fragments are made durable as they complete: at most this much media is lost on a crash. */
 const FRAGMENT_DURATION_MS = 1000;
+/**
+ * How long the first frames of a recording with audio and video are held back, waiting for every track's first RTCP
+ * sender report. Arrival times put audio early by the sender's extra video latency (encoding, pacing: about 100 ms
+ * in Chromium), and browsers send their first reports only after the media: audio about 2 s in.
+ */
+export const SYNC_WAIT_MS = 3000;
+/** A later correction of audio against video smaller than this is not made: it is within the arrival jitter. */
+const RESYNC_MIN_MS = 10;
+/** How far the sender clocks of the tracks' reports (each less its arrival) may differ and still be one clock. */
+const REPORT_CLOCK_TOLERANCE_MS = 50;
+/** How long before the first video keyframe's arrival audio is held too, in case the reports place it after it. */
+const EARLY_AUDIO_MS = 1000;
 
 /** What a track turned out to be, for the manifest. */
 export interface TrackDetails {
@@ -57,6 +70,11 @@ export interface PipelineStats {
   formatChanges: number;
   /** Times a track's stream went on under another SSRC. */
   ssrcChanges: number;
+  /**
+   * How far audio was moved against video when sender reports came after the recording had started on arrival
+   * times (positive: later); 0 when no correction was made.
+   */
+  audioResyncMs: number;
   videoFrames: number;
   audioFrames: number;
 }
@@ -64,7 +82,17 @@ export interface PipelineStats {
 interface ClockSync {
   /** Smallest (arrival - media time) seen, in ms: the least-delayed packet's estimate of the sender's epoch. */
   arrivalOffsetMs: number | undefined;
-  report: { ntpMs: number; extTimestamp: number } | undefined;
+  /** The latest sender report, and how far the sender's clock was ahead of ours when it arrived. */
+  report: { ntpMs: number; extTimestamp: number; clockAheadMs: number } | undefined;
+}
+
+/** A frame waiting for the recording's sync decision, with what placing it needs. */
+interface HeldFrame {
+  kind: TrackKind;
+  frame: Frame;
+  /** Audio: the frame's duration in ticks; 0 for video. */
+  durationTicks: number;
+  arrivalMs: number;
 }
 
 interface TrackState {
@@ -95,6 +123,7 @@ export class RecordingPipeline {
     keyframesWithoutParameterSets: 0,
     formatChanges: 0,
     ssrcChanges: 0,
+    audioResyncMs: 0,
     videoFrames: 0,
     audioFrames: 0,
   };
@@ -105,7 +134,12 @@ export class RecordingPipeline {
   #arrivalMs = 0;
   /** The recording's time zero in the common clock (ms), fixed by the first recorded frame. */
   #zeroMs: number | undefined;
-  #useReports = false;
+  /** Whether the tracks are synchronised by sender reports (else by arrival), once decided. */
+  #useReports: boolean | undefined;
+  /** Frames waiting until `#useReports` is decided. */
+  #held: HeldFrame[] = [];
+  /** Arrival of the first held video frame: the sync decision's wait starts there. */
+  #firstHeldVideoMs: number | undefined;
   /** The video format of the current init segment, fixed by the first recorded keyframe. */
   #videoFormat: VideoFormat | undefined;
 
@@ -184,6 +218,7 @@ export class RecordingPipeline {
   pushRtp(kind: TrackKind, packet: RtpPacket, arrivalMs: number): PipelineOutput[] {
     const out: PipelineOutput[] = [];
     this.#arrivalMs = arrivalMs;
+    this.#decideSync(out, false);
     const state = kind === "video" ? this.#video : this.#audio;
     if (state !== undefined && state.ssrc !== packet.ssrc) {
       if (state.ssrc !== undefined) this.#restart(kind, out);
@@ -204,7 +239,44 @@ export class RecordingPipeline {
   pushSenderReport(kind: TrackKind, report: SenderReport): void {
     const state = kind === "video" ? this.#video : this.#audio;
     if (state === undefined) return;
-    state.sync.report = { ntpMs: report.ntpMs, extTimestamp: state.unwrapper.unwrap(report.rtpTimestamp) };
+    state.sync.report = {
+      ntpMs: report.ntpMs,
+      extTimestamp: state.unwrapper.unwrap(report.rtpTimestamp),
+      clockAheadMs: report.ntpMs - report.arrivalMs,
+    };
+    if (this.#useReports === false) this.#resyncAudio();
+  }
+
+  /**
+   * Whether every track has a sender report and they tell of one sender clock. A report carries the time it was
+   * sent, so each track's report, less its arrival time, gives the sender's clock against ours; these agree to
+   * within the network's jitter unless a sender writes wrong times (werift's reports lose the fraction of the second).
+   */
+  #reportsUsable(): boolean {
+    const aheadMs = [this.#video, this.#audio].flatMap((t) => t === undefined ? [] : [t.sync.report?.clockAheadMs]);
+    if (aheadMs.some((ms) => ms === undefined)) return false;
+    const known = aheadMs as number[];
+    return Math.max(...known) - Math.min(...known) <= REPORT_CLOCK_TOLERANCE_MS;
+  }
+
+  /**
+   * Once both tracks have sender reports after the recording started on arrival times (the reports came later than
+   * SYNC_WAIT_MS, as GStreamer's do), moves audio to where the reports put it against video, once. Arrival times put
+   * audio early by the sender's extra video latency, so audio usually moves later and a short gap opens in it; if it
+   * moves earlier, the audio that overlaps is dropped.
+   */
+  #resyncAudio(): void {
+    const [video, audio] = [this.#video, this.#audio];
+    if (video?.anchor === undefined || audio?.anchor === undefined || !this.#reportsUsable()) return;
+    this.#useReports = true;
+    // The report clock's time at recording tick 0, from video's anchor; then audio's anchor frame in that clock.
+    const reportMs = (state: TrackState, ext: number) =>
+      state.sync.report!.ntpMs + (ext - state.sync.report!.extTimestamp) * 1000 / state.clockRate;
+    const zeroMs = reportMs(video, video.anchor.extTimestamp) - video.anchor.ticks * 1000 / video.clockRate;
+    const ticks = Math.round((reportMs(audio, audio.anchor.extTimestamp) - zeroMs) * audio.clockRate / 1000);
+    if (Math.abs(ticks - audio.anchor.ticks) * 1000 < RESYNC_MIN_MS * audio.clockRate) return;
+    this.#counts.audioResyncMs = Math.round((ticks - audio.anchor.ticks) * 1000 / audio.clockRate);
+    audio.anchor = { extTimestamp: audio.anchor.extTimestamp, ticks };
   }
 
   /**
@@ -214,6 +286,8 @@ export class RecordingPipeline {
    */
   #restart(kind: TrackKind, out: PipelineOutput[]): void {
     this.#counts.ssrcChanges++;
+    // Frames held for the sync decision belong to the old stream's clock: they are placed first.
+    this.#decideSync(out, true);
     if (kind === "video") {
       const video = this.#video!;
       for (const item of video.reorder.flush()) this.#videoItem(item, out);
@@ -236,6 +310,7 @@ export class RecordingPipeline {
     if (this.#audio !== undefined) {
       for (const item of this.#audio.reorder.flush()) this.#audioItem(item, out);
     }
+    this.#decideSync(out, true);
     out.push(...this.#segmenter.flush());
     return out;
   }
@@ -252,13 +327,7 @@ export class RecordingPipeline {
     for (const frame of audio.depacketizer.push(item)) {
       const durationTicks = audio.track.codec.frameDurationTicks(frame);
       if (durationTicks === 0) continue;
-      const ticks = this.#ticks(audio, frame.timestamp, false);
-      if (ticks === undefined) {
-        this.#counts.droppedFrames++;
-        continue;
-      }
-      this.#counts.audioFrames++;
-      out.push(...this.#segmenter.pushAudio({ ptsTicks: ticks, durationTicks, data: frame.data }));
+      this.#hold({ kind: "audio", frame, durationTicks, arrivalMs: this.#arrivalMs }, out);
     }
   }
 
@@ -284,13 +353,55 @@ export class RecordingPipeline {
         out.push(last === undefined ? this.#videoInit(format) : { ...this.#videoInit(format), after: last });
       }
     }
-    const ticks = this.#ticks(video, frame.timestamp, true);
-    if (ticks === undefined) {
-      this.#counts.droppedFrames++;
+    this.#hold({ kind: "video", frame, durationTicks: 0, arrivalMs: this.#arrivalMs }, out);
+  }
+
+  /** Places a frame on the timeline, or holds it back while the sync decision waits for sender reports. */
+  #hold(held: HeldFrame, out: PipelineOutput[]): void {
+    if (this.#useReports !== undefined) {
+      this.#place(held, out);
       return;
     }
-    this.#counts.videoFrames++;
-    out.push(...this.#segmenter.pushVideo({ ptsTicks: ticks, isKeyframe: frame.keyframe, data: frame.data }));
+    this.#held.push(held);
+    this.#firstHeldVideoMs ??= held.kind === "video" ? held.arrivalMs : undefined;
+    // Audio may be recorded from before the first keyframe's arrival (the reports may say it came with it), but
+    // not from earlier than EARLY_AUDIO_MS: older audio goes on, to be dropped.
+    if (this.#firstHeldVideoMs === undefined && this.#video !== undefined) {
+      while (this.#held[0] !== undefined && this.#held[0].arrivalMs < held.arrivalMs - EARLY_AUDIO_MS) {
+        this.#place(this.#held.shift()!, out);
+      }
+    }
+    this.#decideSync(out, false);
+  }
+
+  /**
+   * Decides how the tracks are synchronised, once every track has a sender report, `SYNC_WAIT_MS` after the first
+   * video keyframe, at the end (`final`), or at once with a single track; then places the frames held so far.
+   */
+  #decideSync(out: PipelineOutput[], final: boolean): void {
+    if (this.#useReports !== undefined || this.#held.length === 0) return;
+    const tracks = [this.#video, this.#audio].filter((t) => t !== undefined);
+    const reports = this.#reportsUsable();
+    const waitedMs = this.#arrivalMs - (this.#firstHeldVideoMs ?? this.#arrivalMs);
+    if (!reports && !final && tracks.length > 1 && waitedMs < SYNC_WAIT_MS) return;
+    this.#useReports = reports;
+    const held = this.#held;
+    this.#held = [];
+    for (const frame of held) this.#place(frame, out);
+  }
+
+  #place({ kind, frame, durationTicks, arrivalMs }: HeldFrame, out: PipelineOutput[]): void {
+    const state = kind === "video" ? this.#video! : this.#audio!;
+    const ticks = this.#ticks(state, frame.timestamp, kind === "video", arrivalMs);
+    if (ticks === undefined) {
+      this.#counts.droppedFrames++;
+    } else if (kind === "video") {
+      this.#counts.videoFrames++;
+      out.push(...this.#segmenter.pushVideo({ ptsTicks: ticks, isKeyframe: frame.keyframe, data: frame.data }));
+    } else {
+      this.#counts.audioFrames++;
+      out.push(...this.#segmenter.pushAudio({ ptsTicks: ticks, durationTicks, data: frame.data }));
+    }
   }
 
   /** The video init segment of `format`, which from now on is the recording's. */
@@ -317,18 +428,17 @@ export class RecordingPipeline {
    * Maps a frame's RTP timestamp to recording ticks, anchoring the track at its first frame. Returns undefined for
    * frames that fall before the recording's start.
    */
-  #ticks(state: TrackState, rtpTimestamp: number, isVideo: boolean): number | undefined {
+  #ticks(state: TrackState, rtpTimestamp: number, isVideo: boolean, arrivalMs: number): number | undefined {
     const timescale = state.clockRate;
     const ext = state.unwrapper.unwrap(rtpTimestamp);
     if (state.anchor === undefined && state.resumeFrom !== undefined) {
-      const { ticks, arrivalMs } = state.resumeFrom;
-      state.anchor = { extTimestamp: ext, ticks: ticks + Math.round((this.#arrivalMs - arrivalMs) * timescale / 1000) };
+      const ticksSince = Math.round((arrivalMs - state.resumeFrom.arrivalMs) * timescale / 1000);
+      state.anchor = { extTimestamp: ext, ticks: state.resumeFrom.ticks + ticksSince };
     }
     if (state.anchor === undefined) {
       if (this.#zeroMs === undefined) {
         // Video defines time zero (its first keyframe); audio does only when there is no video.
         if (!isVideo && this.#video !== undefined) return undefined;
-        this.#useReports = [this.#video, this.#audio].every((t) => t === undefined || t.sync.report !== undefined);
         this.#zeroMs = this.#syncMs(state, ext);
       }
       const offsetMs = this.#syncMs(state, ext) - this.#zeroMs;
@@ -338,14 +448,14 @@ export class RecordingPipeline {
     }
     const ticks = state.anchor.ticks + ext - state.anchor.extTimestamp;
     if (ticks < 0) return undefined;
-    state.lastFrame = { ticks, arrivalMs: this.#arrivalMs };
+    state.lastFrame = { ticks, arrivalMs };
     return ticks;
   }
 
   /** A frame's time in the common clock (ms): the sender's NTP clock or the receiver's arrival clock. */
   #syncMs(state: TrackState, extTimestamp: number): number {
     const mediaMs = extTimestamp * 1000 / state.clockRate;
-    if (this.#useReports && state.sync.report !== undefined) {
+    if (this.#useReports === true && state.sync.report !== undefined) {
       return state.sync.report.ntpMs + mediaMs - state.sync.report.extTimestamp * 1000 / state.clockRate;
     }
     return (state.sync.arrivalOffsetMs ?? 0) + mediaMs;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { loadClip } from "../../scripts/clip.ts";
 import { CLIP_TRACKS, clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
 import type { SegmentOutput } from "../media/mod.ts";
-import { type PipelineOutput, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
+import { type PipelineOutput, RecordingPipeline, SYNC_WAIT_MS, VIDEO_TIMESCALE } from "./pipeline.ts";
 
 const clip = await loadClip();
 const TRACKS = CLIP_TRACKS;
@@ -110,8 +110,8 @@ Deno.test("RecordingPipeline aligns audio and video from RTCP sender reports whe
   const packets = clipPackets(clip, { seconds: 4, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
   const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
   // Both clocks map media time 0 to the same NTP instant; arrival times claim audio is 500 ms late.
-  pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000 });
-  pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000 });
+  pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
+  pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
   const outputs: PipelineOutput[] = [];
   for (const p of packets) {
     outputs.push(...pipeline.pushRtp(p.kind, p.packet, p.arrivalMs + (p.kind === "audio" ? 500 : 0)));
@@ -119,6 +119,87 @@ Deno.test("RecordingPipeline aligns audio and video from RTCP sender reports whe
   outputs.push(...pipeline.flush());
   const audio = outputs.filter((o): o is SegmentOutput => o.type === "segment" && o.track === "audio");
   assert.ok(audio[0]!.startTicks < 48 * 34, `audio starts at ${audio[0]!.startTicks} ticks, not 500 ms late`);
+});
+
+Deno.test("RecordingPipeline holds the first frames until both tracks' sender reports arrive, then aligns by them", () => {
+  const packets = clipPackets(clip, { seconds: 6, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
+  const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
+  // Arrival times claim audio is 100 ms early (video's encoding delay); the reports, 2 s in, say they are together.
+  const outputs: PipelineOutput[] = [];
+  let firstOutputMs: number | undefined;
+  for (const p of packets) {
+    const arrivalMs = p.arrivalMs + (p.kind === "video" ? 100 : 0);
+    if (arrivalMs - packets[0]!.arrivalMs >= 2_000 && !pipeline.started) {
+      pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
+      pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
+    }
+    const out = pipeline.pushRtp(p.kind, p.packet, arrivalMs);
+    if (out.some((o) => o.type !== "init")) firstOutputMs ??= arrivalMs - packets[0]!.arrivalMs;
+    outputs.push(...out);
+  }
+  outputs.push(...pipeline.flush());
+  assert.ok(firstOutputMs !== undefined && firstOutputMs >= 2_000, `held until the reports: ${firstOutputMs} ms`);
+  const video = outputs.filter((o): o is SegmentOutput => o.type === "segment" && o.track === "video");
+  const audio = outputs.filter((o): o is SegmentOutput => o.type === "segment" && o.track === "audio");
+  assert.equal(frames(video), 180, "nothing held is lost");
+  assert.equal(frames(audio), 300);
+  assert.equal(audio[0]!.startTicks, 0, "audio starts with video, as the reports say");
+});
+
+Deno.test("RecordingPipeline without sender reports syncs by arrival after SYNC_WAIT_MS, losing nothing held", () => {
+  const packets = clipPackets(clip, { seconds: 6 });
+  const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
+  const outputs: PipelineOutput[] = [];
+  let firstOutputMs: number | undefined;
+  for (const p of packets) {
+    const out = pipeline.pushRtp(p.kind, p.packet, p.arrivalMs);
+    if (out.some((o) => o.type !== "init")) firstOutputMs ??= p.arrivalMs - packets[0]!.arrivalMs;
+    outputs.push(...out);
+  }
+  outputs.push(...pipeline.flush());
+  assert.ok(firstOutputMs !== undefined && Math.abs(firstOutputMs - SYNC_WAIT_MS) < 40, `${firstOutputMs} ms`);
+  const segments = outputs.filter((o): o is SegmentOutput => o.type === "segment");
+  assert.equal(frames(segments.filter((s) => s.track === "video")), 180);
+  assert.equal(frames(segments.filter((s) => s.track === "audio")), 300);
+});
+
+Deno.test("RecordingPipeline moves audio to where late sender reports put it, once, when it started on arrival times", () => {
+  const packets = clipPackets(clip, { seconds: 6, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
+  const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
+  // Video leaves the encoder 400 ms after its audio; the reports come 5 s in, after SYNC_WAIT_MS.
+  const outputs: PipelineOutput[] = [];
+  for (const p of packets) {
+    const arrivalMs = p.arrivalMs + (p.kind === "video" ? 400 : 0);
+    if (arrivalMs - packets[0]!.arrivalMs >= 5_000 && pipeline.stats.audioResyncMs === 0) {
+      pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
+      pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
+    }
+    outputs.push(...pipeline.pushRtp(p.kind, p.packet, arrivalMs));
+  }
+  outputs.push(...pipeline.flush());
+  assert.ok(Math.abs(pipeline.stats.audioResyncMs - 400) <= 20, `moved by ${pipeline.stats.audioResyncMs} ms`);
+  const segments = outputs.filter((o): o is SegmentOutput => o.type === "segment");
+  const endS = (track: string, timescale: number) => {
+    const last = segments.filter((s) => s.track === track).at(-1)!;
+    return (last.startTicks + last.durationTicks) / timescale;
+  };
+  // Both tracks end with the clip's 6th second, as the reports say; without the move audio ends 400 ms early.
+  assert.ok(Math.abs(endS("audio", 48_000) - endS("video", VIDEO_TIMESCALE)) < 0.05, `${endS("audio", 48_000)} s`);
+  assert.equal(frames(segments.filter((s) => s.track === "video")), 180);
+});
+
+Deno.test("RecordingPipeline ignores sender reports that tell of two sender clocks, and syncs by arrival", () => {
+  const packets = clipPackets(clip, { seconds: 6, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
+  const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
+  // The reports say audio is 400 ms late, but the sender's clock would then be 400 ms apart in the two reports.
+  pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
+  pipeline.pushSenderReport("audio", { ntpMs: 4_600, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
+  const outputs: PipelineOutput[] = [];
+  for (const p of packets) outputs.push(...pipeline.pushRtp(p.kind, p.packet, p.arrivalMs));
+  outputs.push(...pipeline.flush());
+  const audio = outputs.filter((o): o is SegmentOutput => o.type === "segment" && o.track === "audio");
+  assert.equal(frames(audio), 300, "audio starts with video, as it arrived");
+  assert.equal(audio[0]!.startTicks, 0);
 });
 
 Deno.test("RecordingPipeline records audio alone when the offer had no video", () => {

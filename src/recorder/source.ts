@@ -22,6 +22,8 @@ export interface SenderReport {
   ntpMs: number;
   /** The RTP timestamp that corresponds to `ntpMs`. */
   rtpTimestamp: number;
+  /** The receiver's wall clock when the report arrived. */
+  arrivalMs: number;
 }
 
 /** Receives what a source delivers; `arrivalMs` is the receiver's wall clock when the packet arrived. */

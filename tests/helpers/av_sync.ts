@@ -17,8 +17,10 @@ interface Mark {
   offsetS: number;
 }
 
+/** The marks of `input`; a flash shown on consecutive frames (a capture repeating a frame) counts from its first. */
 async function marks(input: string): Promise<Mark[]> {
-  const { flashesS, beepsS } = await syncMarks(input);
+  const { flashesS: framesS, beepsS } = await syncMarks(input);
+  const flashesS = framesS.filter((frameS, i) => i === 0 || frameS - framesS[i - 1]! > 0.2);
   return flashesS.map((flashS) => {
     const beep = beepsS.reduce((best, b) => Math.abs(b - flashS) < Math.abs(best - flashS) ? b : best, Infinity);
     return { flashS, offsetS: beep - flashS };
@@ -58,14 +60,14 @@ function clipOffsets(): Promise<Mark[]> {
  * frame of where the clip has it. With `clipDurationS`, the recording starts where the clip starts (the publisher
  * sends it from its first frame), so each mark is compared with the same second of the clip; without, the loop's
  * phase is unknown and each mark must lie within one frame of the clip's range of offsets. Fewer than `minMarks`
- * marks found is an error too.
+ * marks found is an error too. Marks before `fromS` are not judged.
  */
 export async function syncErrors(
   recording: string,
-  opts: { minMarks: number; clipDurationS?: number },
+  opts: { minMarks: number; clipDurationS?: number; fromS?: number },
 ): Promise<string[]> {
   const source = await clipOffsets();
-  const recorded = (await marks(recording)).filter((mark) => mark.flashS > 0.5);
+  const recorded = (await marks(recording)).filter((mark) => mark.flashS > Math.max(0.5, opts.fromS ?? 0));
   if (recorded.length < opts.minMarks) {
     return [`only ${recorded.length} sync marks found, at ${recorded.map((mark) => mark.flashS)} s`];
   }
@@ -87,4 +89,12 @@ export async function syncErrors(
     }
   }
   return errors;
+}
+
+/** The median time from flash to beep in `input` (a recording of the looped clip, from its second second on). */
+export async function medianSyncS(input: string): Promise<number> {
+  const offsets = (await marks(input)).filter((mark) => mark.flashS > 0.5).map((mark) => mark.offsetS);
+  if (offsets.length === 0) throw new Error(`no sync marks in ${input}`);
+  offsets.sort((a, b) => a - b);
+  return offsets[Math.floor(offsets.length / 2)]!;
 }

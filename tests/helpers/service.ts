@@ -124,6 +124,8 @@ export interface RecordStatus {
   splice_deadline?: string | null;
   storage_errors?: number;
   last_storage_error?: string | null;
+  /** The recording pipeline's counters (src/recorder/pipeline.ts PipelineStats). */
+  stats?: Record<string, number> | null;
 }
 
 /** `GET /api/record/:stream`; fails unless the service answers 200. */
