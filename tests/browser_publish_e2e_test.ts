@@ -304,6 +304,13 @@ Deno.test("a resolution change within one H.264 publish gives two periods, each 
       assert.deepEqual(sizes, [["640x360"], ["320x180"]], "each period holds one size, its own");
       const hls = await Deno.readTextFile(join(service.root, row.record_dir, "video.m3u8"));
       assert.equal(hls.match(/#EXT-X-MAP:/g)?.length, 2, `a new HLS map for the new size\n${hls}`);
+      // One MP4 of both periods: a sample entry for each size.
+      const mp4 = await service.fetch(`/api/recordings/${status.record_id}/mp4`);
+      assert.equal(mp4.status, 200, await mp4.clone().text());
+      const file = join(await Deno.makeTempDir({ prefix: "liverec-resize-" }), "recording.mp4");
+      await Deno.writeFile(file, new Uint8Array(await mp4.arrayBuffer()));
+      assert.equal(await decodeErrors(file), "", "the MP4 of both periods decodes");
+      assert.deepEqual(await frameSizes(file), ["640x360", "320x180"], "the MP4 changes size where the recording did");
     },
   ));
 

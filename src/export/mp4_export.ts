@@ -17,9 +17,15 @@
  * - A missing segment object is skipped and the export goes on: a recording that lost a segment still exports,
  *   with a gap where the segment was (the frame before it lasts across the gap). A missing init segment drops its
  *   track of that period the same way.
- * - progressiveMp4 and fragmentedMp4 write one sample entry per track, so periods joined into one file must share
- *   each track's codec configuration (sample entry, configuration record, timescale, channel count); otherwise this
- *   throws UnsupportedError, in either format.
+ * - A format change between periods (a publisher switching resolution or profile starts a new period with a new
+ *   init segment) becomes a second sample entry of the same track (ISO/IEC 14496-12 §8.5.2): each distinct
+ *   configuration is listed once, in order of first use, and every sample names its own. What cannot share a track
+ *   still throws UnsupportedError (HTTP 422) naming both recordings: a different timescale, sample entry type
+ *   (VP8 then H.264: ffmpeg 5.1 warns "multiple fourcc not supported" and drops every sample of the second type
+ *   without an error) or audio channel count (ffmpeg 5.1 decodes every packet with the first entry's channels).
+ * - Only the progressive MP4 carries a format change. In a fragmented one the change would be a fragment naming
+ *   another sample entry in its tfhd, which ffmpeg 5.1 ignores: it decodes the later fragments with the first
+ *   entry's configuration, into corrupt pictures. So "fmp4" refuses what "mp4" joins, with UnsupportedError.
  */
 
 import { expandNumberTemplate, type PeriodIndex, type TrackIndex } from "../manifest/mod.ts";
@@ -35,6 +41,7 @@ import {
   type SampleWithTime,
   selectRange,
   type TimeRange,
+  type TrackCodec,
   type TrackInfo,
 } from "../media/mod.ts";
 import { assert } from "../shared/assert.ts";
@@ -84,9 +91,10 @@ interface Piece {
 
 /**
  * All of `periods` (for a whole recording: every period of it in its folder's index, in order) as one MP4: the
- * periods follow each other with the gaps between them closed and the A/V offsets within each period kept. A missing
- * segment object is skipped (see the file comment). Throws NotFoundError when no segment could be read,
- * UnsupportedError when the periods' codec configurations differ.
+ * periods follow each other with the gaps between them closed and the A/V offsets within each period kept, a format
+ * change between them a new sample entry. A missing segment object is skipped (see the file comment). Throws
+ * NotFoundError when no segment could be read, UnsupportedError when a track of the periods cannot be joined into
+ * one (a different timescale, codec or channel count).
  */
 export async function recordingMp4(read: ReadObject, periods: readonly StoredPeriod[]): Promise<Uint8Array> {
   const pieces: Piece[] = [];
@@ -105,7 +113,7 @@ export async function recordingMp4(read: ReadObject, periods: readonly StoredPer
     const ids = periods.map(({ period }) => JSON.stringify(period.recordId)).join(", ");
     throw new NotFoundError(`no stored samples in recording ${ids === "" ? "(no periods)" : ids}`);
   }
-  return progressiveMp4(joinPieces(pieces), { origin: FILE_ORIGIN });
+  return progressiveMp4(joinPieces(pieces).map(fileTrack), { origin: FILE_ORIGIN });
 }
 
 /**
@@ -115,7 +123,8 @@ export async function recordingMp4(read: ReadObject, periods: readonly StoredPer
  * before the start, audio overlapping from there), and the periods are joined as in `recordingMp4`. A missing segment
  * object is skipped. Both formats hold the same samples with the same timing. Throws BadRequestError for an invalid
  * range (not finite, duration not in (0, 6 h]), NotFoundError when nothing was recorded in it, UnsupportedError when
- * the periods joined have different codec configurations.
+ * a track of the periods joined cannot be joined into one, or for "fmp4" when its format changes (see the file
+ * comment).
  */
 export async function rangeMp4(
   read: ReadObject,
@@ -134,8 +143,12 @@ export async function rangeMp4(
       `nothing recorded from ${new Date(range.startMs).toISOString()} for ${range.durationMs / 1000} s`,
     );
   }
-  const tracks = joinPieces(pieces);
-  return format === "fmp4" ? fragmentedMp4(tracks, FILE_ORIGIN) : progressiveMp4(tracks, { origin: FILE_ORIGIN });
+  const joined = joinPieces(pieces);
+  if (format === "fmp4") {
+    joined.forEach(checkSingleEntry);
+    return fragmentedMp4(joined.map(fileTrack), FILE_ORIGIN);
+  }
+  return progressiveMp4(joined.map(fileTrack), { origin: FILE_ORIGIN });
 }
 
 /** Largest |time value| a Date holds (ECMA-262 §21.4.1.22), so the range start can be named in a message. */
@@ -284,10 +297,14 @@ function pieceOf(
   return { recordId, tracks, startUs: originUs === null ? startUs : Math.max(startUs, originUs), endUs };
 }
 
-/** One track of the file being joined: its sample entry (from the first period that has it) and its samples. */
+/**
+ * One track of the file being joined: the first period's track (its codec the first sample entry), every distinct
+ * sample entry in order of first use with the recording that brought it, and the samples.
+ */
 interface JoinedTrack {
+  kind: Kind;
   info: TrackInfo;
-  recordId: string;
+  entries: { codec: TrackCodec; recordId: string }[];
   samples: SampleWithTime[];
 }
 
@@ -295,22 +312,26 @@ interface JoinedTrack {
  * The pieces back to back as the tracks of one file, the first piece's span starting at FILE_ORIGIN (see the file
  * comment for the rules at a join).
  */
-function joinPieces(pieces: readonly Piece[]): Mp4Track[] {
+function joinPieces(pieces: readonly Piece[]): JoinedTrack[] {
   const joined: Partial<Record<Kind, JoinedTrack>> = {};
   let offsetUs = 0;
   pieces.forEach((piece, pieceIndex) => {
     for (const kind of KINDS) {
       const track = piece.tracks[kind];
       if (track === undefined) continue;
-      const into = joined[kind] ??
-        (joined[kind] = { info: { ...track.info, trackId: TRACK_IDS[kind] }, recordId: piece.recordId, samples: [] });
-      checkSameConfiguration(kind, into, track.info, piece.recordId);
+      const into = joined[kind] ??= {
+        kind,
+        info: { ...track.info, trackId: TRACK_IDS[kind] },
+        entries: [{ codec: track.info.codec, recordId: piece.recordId }],
+        samples: [],
+      };
+      const sampleEntryIndex = sampleEntryFor(into, track.info, piece.recordId);
       const timescale = track.info.timescale;
       const shiftTicks = rescaleTicks(offsetUs - piece.startUs, MICROS, timescale, "round");
       const firstTicks = pieceIndex === 0 ? -Infinity : rescaleTicks(piece.startUs, MICROS, timescale, "round");
       for (const sample of track.samples) {
         if (sample.decodeTimeTicks < firstTicks) continue;
-        into.samples.push({ ...sample, decodeTimeTicks: sample.decodeTimeTicks + shiftTicks });
+        into.samples.push({ ...sample, decodeTimeTicks: sample.decodeTimeTicks + shiftTicks, sampleEntryIndex });
       }
     }
     offsetUs += piece.endUs - piece.startUs;
@@ -318,24 +339,86 @@ function joinPieces(pieces: readonly Piece[]): Mp4Track[] {
   return KINDS.map((kind) => joined[kind]).filter((track) => track !== undefined);
 }
 
-/** Throws UnsupportedError, naming both recordings, when `info` cannot share the sample entry of `into`. */
-function checkSameConfiguration(kind: Kind, into: JoinedTrack, info: TrackInfo, recordId: string): void {
-  const a = into.info;
-  let difference: string | undefined;
-  if (a.timescale !== info.timescale) difference = `timescale ${a.timescale} vs ${info.timescale}`;
-  else if (a.codec.kind !== info.codec.kind) difference = `codec ${a.codec.kind} vs ${info.codec.kind}`;
-  else if (a.codec.sampleEntry.fourcc !== info.codec.sampleEntry.fourcc) {
-    difference = `codec ${a.codec.sampleEntry.fourcc} vs ${info.codec.sampleEntry.fourcc}`;
-  } else if (a.codec.kind === "audio" && info.codec.kind === "audio" && a.codec.channels !== info.codec.channels) {
-    difference = `${a.codec.sampleEntry.fourcc} channels ${a.codec.channels} vs ${info.codec.channels}`;
-  } else if (!sameBytes(a.codec.sampleEntry.config.body, info.codec.sampleEntry.config.body)) {
-    difference = `${a.codec.sampleEntry.fourcc} configuration (${a.codec.sampleEntry.config.fourcc})`;
+/** A joined track as the file writers take it: several sample entries only when its format changes. */
+function fileTrack({ info, entries, samples }: JoinedTrack): Mp4Track {
+  if (entries.length === 1) return { info, samples };
+  return { info, sampleEntries: entries.map((entry) => entry.codec), samples };
+}
+
+/**
+ * The index into `into.entries` of the sample entry for a period whose track is `info`: an equal one's, else a new
+ * one's. Throws UnsupportedError, naming both recordings, when `info` cannot join the track at all.
+ */
+function sampleEntryFor(into: JoinedTrack, info: TrackInfo, recordId: string): number {
+  const first = into.entries[0];
+  assert(first !== undefined, "a joined track has a first sample entry");
+  const a = first.codec;
+  const b = info.codec;
+  let refusal: string | undefined;
+  if (into.info.timescale !== info.timescale) refusal = `timescale ${into.info.timescale} vs ${info.timescale}`;
+  else if (a.kind !== b.kind) refusal = `codec ${a.kind} vs ${b.kind}`;
+  else if (a.sampleEntry.fourcc !== b.sampleEntry.fourcc) {
+    refusal = `codec ${a.sampleEntry.fourcc} vs ${b.sampleEntry.fourcc}`;
+  } else if (a.kind === "audio" && b.kind === "audio" && a.channels !== b.channels) {
+    refusal = `${a.sampleEntry.fourcc} channels ${a.channels} vs ${b.channels}`;
   }
-  if (difference === undefined) return;
+  if (refusal !== undefined) {
+    throw new UnsupportedError(
+      `cannot join ${namePeriods(first.recordId, recordId)} into one MP4: their ${into.kind} differs (${refusal}), ` +
+        `which one track cannot carry; export them separately`,
+    );
+  }
+  const index = into.entries.findIndex((entry) => sameSampleEntry(entry.codec, b));
+  if (index >= 0) return index;
+  into.entries.push({ codec: b, recordId });
+  return into.entries.length - 1;
+}
+
+/**
+ * Throws UnsupportedError, naming the recordings, when a track has more than one sample entry: a fragmented file
+ * cannot carry its format change so that ffmpeg follows it (see the file comment).
+ */
+function checkSingleEntry({ kind, entries }: JoinedTrack): void {
+  const [first, second] = entries;
+  if (first === undefined || second === undefined) return;
   throw new UnsupportedError(
-    `cannot join recordings ${JSON.stringify(into.recordId)} and ${JSON.stringify(recordId)} into one MP4: ` +
-      `their ${kind} differs (${difference}); export them separately`,
+    `cannot join ${namePeriods(first.recordId, second.recordId)} into one fragmented MP4: their ${kind} changes ` +
+      `format (${difference(first.codec, second.codec)}), which players such as ffmpeg do not follow between ` +
+      `fragments; export them as "mp4", or separately`,
   );
+}
+
+/** The periods joined, for a message: of two recordings, or of one (whose format changed). */
+function namePeriods(firstId: string, secondId: string): string {
+  return firstId === secondId
+    ? `periods of recording ${JSON.stringify(firstId)}`
+    : `recordings ${JSON.stringify(firstId)} and ${JSON.stringify(secondId)}`;
+}
+
+/** What differs between two sample entries of one type, for a message. */
+function difference(a: TrackCodec, b: TrackCodec): string {
+  const parts: string[] = [];
+  if (!sameBytes(a.sampleEntry.config.body, b.sampleEntry.config.body)) {
+    parts.push(`${a.sampleEntry.fourcc} configuration (${a.sampleEntry.config.fourcc})`);
+  }
+  if (a.kind === "video" && b.kind === "video" && (a.widthPx !== b.widthPx || a.heightPx !== b.heightPx)) {
+    parts.push(`${a.widthPx}x${a.heightPx} vs ${b.widthPx}x${b.heightPx}`);
+  }
+  if (a.kind === "audio" && b.kind === "audio" && a.sampleRate !== b.sampleRate) {
+    parts.push(`${a.sampleRate} Hz vs ${b.sampleRate} Hz`);
+  }
+  return parts.length === 0 ? `${a.sampleEntry.fourcc} sample entry` : parts.join(", ");
+}
+
+/** Whether two sample entries would be written as the same bytes. */
+function sameSampleEntry(a: TrackCodec, b: TrackCodec): boolean {
+  if (a.sampleEntry.fourcc !== b.sampleEntry.fourcc || a.sampleEntry.config.fourcc !== b.sampleEntry.config.fourcc) {
+    return false;
+  }
+  if (!sameBytes(a.sampleEntry.config.body, b.sampleEntry.config.body)) return false;
+  if (a.kind === "video" && b.kind === "video") return a.widthPx === b.widthPx && a.heightPx === b.heightPx;
+  if (a.kind === "audio" && b.kind === "audio") return a.channels === b.channels && a.sampleRate === b.sampleRate;
+  return false;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,14 +1,15 @@
 /**
  * ISO BMFF box writers for fragmented MP4 (ISO/IEC 14496-12:2022), one function per fourcc, each writing one spec
  * field per line into a ByteWriter. Only what a single-track CMAF init and media segment needs, and a moov of several
- * tracks for a fragmented export file (whose edit lists mp4_boxes.ts writes): no sidx, no sample groups, no
- * encryption. Codec configuration records (avcC, dOps) are copied, never parsed. The headers take durations and the
- * mdat header stands alone so that mp4_boxes.ts reuses them for progressive files.
+ * tracks for a fragmented export file (whose edit lists mp4_boxes.ts writes), a track of which may have several
+ * sample entries that its fragments name in tfhd: no sidx, no sample groups, no encryption. Codec configuration
+ * records (avcC, dOps) are copied, never parsed. The headers take durations and the mdat header stands alone so that
+ * mp4_boxes.ts reuses them for progressive files.
  */
 
 import type { ByteWriter } from "./byte_writer.ts";
 import type { SampleEntry } from "../codec/mod.ts";
-import type { Sample, TrackInfo } from "./track.ts";
+import type { Sample, TrackCodec, TrackInfo } from "./track.ts";
 
 /** Largest value of an unsigned 32-bit field; beyond it a header needs version 1 and 64-bit fields. */
 export const U32_MAX = 0xffff_ffff;
@@ -24,6 +25,9 @@ const TKHD_FLAGS = 0x000003;
 
 /** tfhd flag default-base-is-moof: data offsets count from the first byte of the moof (ISO/IEC 14496-12 §8.8.7.1). */
 const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
+
+/** tfhd flag sample-description-index-present: the fragment names its stsd entry (ISO/IEC 14496-12 §8.8.7.1). */
+const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
 
 /** trun flags: data-offset, sample-duration, sample-size, sample-flags, sample-composition-time-offsets present. */
 const TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800;
@@ -65,11 +69,19 @@ function u32or64(w: ByteWriter, version: number, value: number): void {
 }
 
 /**
+ * A track with its sample entries: a CMAF header's one (`codec`), or for an export file whose track changes format,
+ * every one in stsd order, `codec` first (ISO/IEC 14496-12 §8.5.2).
+ */
+export interface TrackWithEntries extends TrackInfo {
+  sampleEntries?: readonly TrackCodec[];
+}
+
+/**
  * Movie box of a fragmented file: header, a trak per track (one in a CMAF header), and mvex announcing fragments
  * (ISO/IEC 14496-12 §8.2.1). `edts`, when given, writes a track's edit list box, if it has one (mp4_boxes.ts has
  * the writer), between its header and media.
  */
-export function moov(w: ByteWriter, tracks: readonly TrackInfo[], edts?: (track: TrackInfo) => void): void {
+export function moov(w: ByteWriter, tracks: readonly TrackWithEntries[], edts?: (track: TrackInfo) => void): void {
   w.box("moov", () => {
     mvhd(w, { timescale: 1000, nextTrackId: Math.max(0, ...tracks.map((track) => track.trackId)) + 1 });
     for (const track of tracks) trak(w, track, edts);
@@ -103,7 +115,7 @@ export function mvhd(
 }
 
 /** Track box: header, the edit list `edts` writes if any, and media (ISO/IEC 14496-12 §8.3.1). */
-export function trak(w: ByteWriter, track: TrackInfo, edts?: (track: TrackInfo) => void): void {
+export function trak(w: ByteWriter, track: TrackWithEntries, edts?: (track: TrackInfo) => void): void {
   w.box("trak", () => {
     tkhd(w, track);
     edts?.(track);
@@ -113,10 +125,12 @@ export function trak(w: ByteWriter, track: TrackInfo, edts?: (track: TrackInfo) 
 
 /**
  * Track header; `durationTicks` in the movie timescale, 0 (the default) in a fragmented file; version 1 only when
- * it needs 64 bits; width and height are 0 for audio (ISO/IEC 14496-12 §8.3.2).
+ * it needs 64 bits (ISO/IEC 14496-12 §8.3.2). Width and height are 0 for audio, else the last sample entry's (the
+ * one entry's, but for a track that changes format see mp4_file.ts on why the last).
  */
-export function tkhd(w: ByteWriter, track: TrackInfo, durationTicks = 0): void {
-  const codec = track.codec;
+export function tkhd(w: ByteWriter, track: TrackWithEntries, durationTicks = 0): void {
+  const entries = track.sampleEntries ?? [track.codec];
+  const codec = entries[entries.length - 1] ?? track.codec;
   const isAudio = codec.kind === "audio";
   const version = durationTicks > U32_MAX ? 1 : 0;
   w.fullBox("tkhd", version, TKHD_FLAGS, () => {
@@ -137,7 +151,7 @@ export function tkhd(w: ByteWriter, track: TrackInfo, durationTicks = 0): void {
 }
 
 /** Media box: header, handler and media information (ISO/IEC 14496-12 §8.4.1). */
-export function mdia(w: ByteWriter, track: TrackInfo): void {
+export function mdia(w: ByteWriter, track: TrackWithEntries): void {
   w.box("mdia", () => {
     mdhd(w, track.timescale);
     hdlr(w, track.codec.kind === "video" ? "vide" : "soun");
@@ -174,7 +188,7 @@ export function hdlr(w: ByteWriter, handlerType: "vide" | "soun"): void {
 }
 
 /** Media information box: media header, data information, sample table (ISO/IEC 14496-12 §8.4.4). */
-export function minf(w: ByteWriter, track: TrackInfo): void {
+export function minf(w: ByteWriter, track: TrackWithEntries): void {
   w.box("minf", () => {
     if (track.codec.kind === "video") vmhd(w);
     else smhd(w);
@@ -212,10 +226,10 @@ export function dref(w: ByteWriter): void {
   });
 }
 
-/** Sample table with the codec's sample entry and empty tables: the samples live in fragments (§8.5.1). */
-export function stbl(w: ByteWriter, track: TrackInfo): void {
+/** Sample table with the track's sample entries and empty tables: the samples live in fragments (§8.5.1). */
+export function stbl(w: ByteWriter, track: TrackWithEntries): void {
   w.box("stbl", () => {
-    stsd(w, track);
+    stsd(w, track.sampleEntries ?? [track.codec]);
     w.fullBox("stts", 0, 0, () => w.u32(0)); // entry_count (§8.6.1.2)
     w.fullBox("stsc", 0, 0, () => w.u32(0)); // entry_count (§8.7.4)
     w.fullBox("stsz", 0, 0, () => {
@@ -226,13 +240,17 @@ export function stbl(w: ByteWriter, track: TrackInfo): void {
   });
 }
 
-/** Sample description with the single sample entry of the track (ISO/IEC 14496-12 §8.5.2). */
-export function stsd(w: ByteWriter, track: TrackInfo): void {
-  const codec = track.codec;
+/**
+ * Sample description: the track's sample entries, which samples name by 1-based sample_description_index (in stsc,
+ * tfhd or trex); one unless the track changes format (ISO/IEC 14496-12 §8.5.2).
+ */
+export function stsd(w: ByteWriter, entries: readonly TrackCodec[]): void {
   w.fullBox("stsd", 0, 0, () => {
-    w.u32(1); // entry_count
-    if (codec.kind === "video") visualSampleEntry(w, codec);
-    else audioSampleEntry(w, codec);
+    w.u32(entries.length); // entry_count
+    for (const codec of entries) {
+      if (codec.kind === "video") visualSampleEntry(w, codec);
+      else audioSampleEntry(w, codec);
+    }
   });
 }
 
@@ -310,6 +328,8 @@ export function trex(w: ByteWriter, trackId: number): void {
 export interface FragmentInput {
   sequenceNumber: number;
   trackId: number;
+  /** 1-based stsd entry describing the samples; absent: 1, trex's default, and no field in tfhd. */
+  sampleDescriptionIndex?: number;
   baseDecodeTimeTicks: number;
   /** Offset of the first sample's bytes from the first byte of this moof. */
   dataOffset: number;
@@ -334,16 +354,21 @@ export function mfhd(w: ByteWriter, sequenceNumber: number): void {
 /** Track fragment box: header, decode time, one run (ISO/IEC 14496-12 §8.8.6). */
 export function traf(w: ByteWriter, input: FragmentInput): void {
   w.box("traf", () => {
-    tfhd(w, input.trackId);
+    tfhd(w, input.trackId, input.sampleDescriptionIndex);
     tfdt(w, input.baseDecodeTimeTicks);
     trun(w, input);
   });
 }
 
-/** Track fragment header: default-base-is-moof (required by CMAF), no defaults (ISO/IEC 14496-12 §8.8.7). */
-export function tfhd(w: ByteWriter, trackId: number): void {
-  w.fullBox("tfhd", 0, TFHD_DEFAULT_BASE_IS_MOOF, () => {
+/**
+ * Track fragment header: default-base-is-moof (required by CMAF), no defaults; a sample_description_index only when
+ * it is not 1, trex's default, so a single-entry track's fragments stay as CMAF writes them (ISO/IEC 14496-12 §8.8.7).
+ */
+export function tfhd(w: ByteWriter, trackId: number, sampleDescriptionIndex = 1): void {
+  const hasIndex = sampleDescriptionIndex !== 1;
+  w.fullBox("tfhd", 0, TFHD_DEFAULT_BASE_IS_MOOF | (hasIndex ? TFHD_SAMPLE_DESCRIPTION_INDEX : 0), () => {
     w.u32(trackId); // track_ID
+    if (hasIndex) w.u32(sampleDescriptionIndex); // sample_description_index
   });
 }
 

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { bin } from "../shared/testing.ts";
+import { encode } from "./byte_writer.ts";
 import {
   audioSampleEntry,
   dinf,
@@ -15,18 +16,20 @@ import {
   moof,
   mvhd,
   smhd,
+  stsd,
   styp,
   tfdt,
   tfhd,
   tkhd,
+  type TrackWithEntries,
   trex,
   trun,
   visualSampleEntry,
   vmhd,
 } from "./boxes.ts";
 import { INIT_BRANDS, SEGMENT_BRANDS } from "./fmp4.ts";
-import type { Sample, TrackInfo } from "./track.ts";
-import { AUDIO, DOPS_STEREO, golden, VIDEO } from "./test_helpers.ts";
+import type { Sample, TrackCodec } from "./track.ts";
+import { AUDIO, avcTrackCodec, DOPS_STEREO, golden, opusTrackCodec, parseBox, VIDEO } from "./test_helpers.ts";
 
 const MATRIX = "00010000 00000000 00000000 00000000 00010000 00000000 00000000 00000000 40000000";
 const PRE_DEFINED_6 = "000000000000000000000000000000000000000000000000";
@@ -37,6 +40,18 @@ const BEYOND_32_BITS = 5_000_000_000;
 function sample(durationTicks: number, data: number[], isSync: boolean, ctsOffsetTicks = 0): Sample {
   return { durationTicks, ctsOffsetTicks, isSync, data: new Uint8Array(data) };
 }
+
+/** Two H.264 formats of one track: 320x240 Constrained Baseline, then 640x360 Main, each with a small avcC. */
+const AVC_240P = avcTrackCodec(bin("01 42c01f ff e1 0001 67 01 0001 68"), 320, 240);
+const AVC_360P = avcTrackCodec(bin("01 4d401e ff e1 0001 67 01 0001 68"), 640, 360);
+
+/** The visual sample entries of AVC_240P and AVC_360P as visualSampleEntry writes them. */
+const AVC_240P_ENTRY = `0000006b 'avc1' 000000000000 0001 0000 0000 000000000000000000000000 0140 00f0 00480000 00480000
+  00000000 0001 0000000000000000000000000000000000000000000000000000000000000000 0018 ffff
+  00000015 'avcC' 01 42c01f ff e1 0001 67 01 0001 68`;
+const AVC_360P_ENTRY = `0000006b 'avc1' 000000000000 0001 0000 0000 000000000000000000000000 0280 0168 00480000 00480000
+  00000000 0001 0000000000000000000000000000000000000000000000000000000000000000 0018 ffff
+  00000015 'avcC' 01 4d401e ff e1 0001 67 01 0001 68`;
 
 golden("ftyp", ftyp, [
   {
@@ -86,44 +101,57 @@ golden("mvhd", mvhd, [
   },
 ]);
 
-golden("tkhd", (w, input: { info: TrackInfo; durationTicks?: number }) => tkhd(w, input.info, input.durationTicks), [
-  {
-    name: "a 1280x720 video track",
-    input: { info: VIDEO },
-    bytes: bin(
-      `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 00000000 00000000 00000000
+golden(
+  "tkhd",
+  (w, input: { info: TrackWithEntries; durationTicks?: number }) => tkhd(w, input.info, input.durationTicks),
+  [
+    {
+      name: "a 1280x720 video track",
+      input: { info: VIDEO },
+      bytes: bin(
+        `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 00000000 00000000 00000000
        0000 0000 0000 0000 ${MATRIX} 05000000 02d00000`,
-    ),
-    fields: { flags: 3, track_id: 1, volume: 0 },
-  },
-  {
-    name: "an audio track: volume 1.0, no size",
-    input: { info: AUDIO },
-    bytes: bin(
-      `0000005c 'tkhd' 00 000003 00000000 00000000 00000002 00000000 00000000 00000000 00000000
+      ),
+      fields: { flags: 3, track_id: 1, volume: 0 },
+    },
+    {
+      name: "an audio track: volume 1.0, no size",
+      input: { info: AUDIO },
+      bytes: bin(
+        `0000005c 'tkhd' 00 000003 00000000 00000000 00000002 00000000 00000000 00000000 00000000
        0000 0000 0100 0000 ${MATRIX} 00000000 00000000`,
-    ),
-    fields: { flags: 3, track_id: 2, width: 0, height: 0 },
-  },
-  {
-    name: "a 2.5 s 1280x720 video track",
-    input: { info: VIDEO, durationTicks: 2500 },
-    bytes: bin(
-      `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 000009c4 00000000 00000000
+      ),
+      fields: { flags: 3, track_id: 2, width: 0, height: 0 },
+    },
+    {
+      name: "a 2.5 s 1280x720 video track",
+      input: { info: VIDEO, durationTicks: 2500 },
+      bytes: bin(
+        `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 000009c4 00000000 00000000
        0000 0000 0000 0000 ${MATRIX} 05000000 02d00000`,
-    ),
-    fields: { version: 0, flags: 3, track_id: 1, duration: 2500, volume: 0 },
-  },
-  {
-    name: "an audio track longer than 32 bits of the movie timescale, version 1",
-    input: { info: AUDIO, durationTicks: BEYOND_32_BITS },
-    bytes: bin(
-      `00000068 'tkhd' 01 000003 0000000000000000 0000000000000000 00000002 00000000 000000012a05f200
+      ),
+      fields: { version: 0, flags: 3, track_id: 1, duration: 2500, volume: 0 },
+    },
+    {
+      name: "an audio track longer than 32 bits of the movie timescale, version 1",
+      input: { info: AUDIO, durationTicks: BEYOND_32_BITS },
+      bytes: bin(
+        `00000068 'tkhd' 01 000003 0000000000000000 0000000000000000 00000002 00000000 000000012a05f200
        00000000 00000000 0000 0000 0100 0000 ${MATRIX} 00000000 00000000`,
-    ),
-    fields: { version: 1, track_id: 2, duration: BEYOND_32_BITS },
-  },
-]);
+      ),
+      fields: { version: 1, track_id: 2, duration: BEYOND_32_BITS },
+    },
+    {
+      name: "a video track that changes format: the last sample entry's size, 640x360",
+      input: { info: { trackId: 1, timescale: 90000, codec: AVC_240P, sampleEntries: [AVC_240P, AVC_360P] } },
+      bytes: bin(
+        `0000005c 'tkhd' 00 000003 00000000 00000000 00000001 00000000 00000000 00000000 00000000
+       0000 0000 0000 0000 ${MATRIX} 02800000 01680000`,
+      ),
+      fields: { track_id: 1, width: 640 * 0x1_0000, height: 360 * 0x1_0000 },
+    },
+  ],
+);
 
 golden(
   "mdhd",
@@ -223,6 +251,52 @@ golden("audio sample entry", audioSampleEntry, [
   },
 ]);
 
+golden("stsd", stsd, [
+  {
+    name: "one entry, as a CMAF header has",
+    input: [AVC_240P],
+    bytes: bin(`0000007b 'stsd' 00 000000 00000001 ${AVC_240P_ENTRY}`),
+  },
+  {
+    name: "two entries of one track, 320x240 then 640x360, in the order given",
+    input: [AVC_240P, AVC_360P],
+    bytes: bin(`000000e6 'stsd' 00 000000 00000002 ${AVC_240P_ENTRY} ${AVC_360P_ENTRY}`),
+  },
+]);
+
+Deno.test("stsd with two entries reads back with mp4box.js as both sample entries, each with its avcC", () => {
+  const opusMono = opusTrackCodec(bin("00 01 0138 0000bb80 0000 00"), 1);
+  const cases: { entries: TrackCodec[]; expected: unknown[] }[] = [
+    {
+      entries: [AVC_240P, AVC_360P],
+      expected: [
+        { type: "avc1", width: 320, height: 240, profile: 0x42 },
+        { type: "avc1", width: 640, height: 360, profile: 0x4d },
+      ],
+    },
+    {
+      entries: [AUDIO.codec, opusMono],
+      expected: [{ type: "Opus", channels: 2, rate: 48000 }, { type: "Opus", channels: 1, rate: 48000 }],
+    },
+  ];
+  for (const { entries, expected } of cases) {
+    const parsed = parseBox(encode((w) => stsd(w, entries)));
+    const read = (parsed["entries"] as Record<string, unknown>[]).map((entry) => {
+      if (entry["type"] === "avc1") {
+        const avcC = entry["avcC"] as Record<string, unknown>;
+        return {
+          type: entry["type"],
+          width: entry["width"],
+          height: entry["height"],
+          profile: avcC["AVCProfileIndication"],
+        };
+      }
+      return { type: entry["type"], channels: entry["channel_count"], rate: entry["samplerate"] };
+    });
+    assert.deepEqual(read, expected);
+  }
+});
+
 golden("trex", trex, [
   {
     name: "track 2, description 1, no defaults",
@@ -242,12 +316,26 @@ golden("mfhd", mfhd, [
   },
 ]);
 
-golden("tfhd", tfhd, [
+golden("tfhd", (w, input: { trackId: number; sampleDescriptionIndex?: number }) => {
+  tfhd(w, input.trackId, input.sampleDescriptionIndex);
+}, [
   {
     name: "default-base-is-moof, track 1",
-    input: 1,
+    input: { trackId: 1 },
     bytes: bin("00000010 'tfhd' 00 020000 00000001"),
     fields: { flags: 0x020000, track_id: 1 },
+  },
+  {
+    name: "sample description 1, trex's default: no field, as without one",
+    input: { trackId: 1, sampleDescriptionIndex: 1 },
+    bytes: bin("00000010 'tfhd' 00 020000 00000001"),
+    fields: { flags: 0x020000, track_id: 1 },
+  },
+  {
+    name: "sample description 2: sample-description-index-present and the index",
+    input: { trackId: 1, sampleDescriptionIndex: 2 },
+    bytes: bin("00000014 'tfhd' 00 020002 00000001 00000002"),
+    fields: { flags: 0x020002, track_id: 1, default_sample_description_index: 2 },
   },
 ]);
 
@@ -334,6 +422,25 @@ golden("moof", moof, [
            00000010 'tfhd' 00 020000 00000002
            00000014 'tfdt' 01 000000 00000000 000003c0
            00000024 'trun' 01 000f01 00000001 00000070 000003c0 00000002 02000000 00000000`,
+    ),
+  },
+  {
+    name: "one frame of a track's second sample entry",
+    input: {
+      sequenceNumber: 7,
+      trackId: 1,
+      sampleDescriptionIndex: 2,
+      baseDecodeTimeTicks: 3000,
+      dataOffset: 116,
+      samples: [sample(3000, [1, 2, 3], true)],
+    },
+    bytes: bin(
+      `0000006c 'moof'
+         00000010 'mfhd' 00 000000 00000007
+         00000054 'traf'
+           00000014 'tfhd' 00 020002 00000001 00000002
+           00000014 'tfdt' 01 000000 00000000 00000bb8
+           00000024 'trun' 01 000f01 00000001 00000074 00000bb8 00000003 02000000 00000000`,
     ),
   },
 ]);

@@ -66,7 +66,7 @@ export function selectRange<S extends SampleShape>(
   return {
     tracks: tracks.map((track) => {
       const span = spans.get(track) ?? { first: 0, end: 0 };
-      return { info: track.info, samples: track.samples.slice(span.first, span.end) };
+      return { ...track, samples: track.samples.slice(span.first, span.end) };
     }),
     origin: from,
   };

@@ -39,6 +39,11 @@ export interface MediaSegmentInput {
   /** mfhd sequence number, strictly increasing per track across the fragments of a recording (§8.8.5). */
   sequenceNumber: number;
   trackId: number;
+  /**
+   * 1-based stsd entry of the samples, for a track with several sample entries (an export file's format change);
+   * absent: 1, the trex default (ISO/IEC 14496-12 §8.8.7).
+   */
+  sampleDescriptionIndex?: number;
   /** tfdt baseMediaDecodeTime of the first sample, in track timescale ticks. */
   baseDecodeTimeTicks: number;
   samples: readonly Sample[];
@@ -68,6 +73,7 @@ export function writeFragment(w: ByteWriter, args: MediaSegmentInput): void {
   const fragment = {
     sequenceNumber: args.sequenceNumber,
     trackId: args.trackId,
+    ...(args.sampleDescriptionIndex === undefined ? {} : { sampleDescriptionIndex: args.sampleDescriptionIndex }),
     baseDecodeTimeTicks: args.baseDecodeTimeTicks,
     dataOffset: 0,
     samples: args.samples,

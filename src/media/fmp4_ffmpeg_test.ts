@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { concat, toHex } from "../shared/testing.ts";
 import { initSegment } from "./fmp4.ts";
+import { fragmentedMp4 } from "./fmp4_file.ts";
 import {
+  clipSamples,
   exec,
   hasCommand,
   opusFrames,
@@ -14,6 +16,7 @@ import {
   realClip,
   segmentFrames,
   SEGMENTS_1S_FRAGMENTS_250MS,
+  videoFrameRuns,
 } from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
@@ -45,7 +48,7 @@ Deno.test({
 
       const { outputs, stats } = segmentFrames(
         SEGMENTS_1S_FRAGMENTS_250MS,
-        units.map((unit, i) => ({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc })),
+        units.map((unit, i) => ({ dtsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc })),
         opusFrames(packets),
       );
       const segments = (track: "video" | "audio") => outputs.filter((o) => o.track === track && o.type === "segment");
@@ -81,6 +84,37 @@ Deno.test({
         const { stderr } = await exec("ffmpeg", ["-v", "error", "-i", `${dir}/${file}`, "-f", "null", "-"]);
         assert.equal(stderr, "", `ffmpeg decodes ${file} without errors`);
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "ffmpeg 5.1 ignores tfhd sample_description_index: a fragmented format change decodes with the first entry " +
+    "(why the fmp4 export refuses format changes)",
+  ignore: !HAS_FFMPEG,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "liverec-media-" });
+    try {
+      const small = await realClip(dir, { videoSeconds: 2, audioSeconds: 1 });
+      const large = await realClip(dir, { videoSeconds: 2, audioSeconds: 1, widthPx: 640, heightPx: 360 });
+      const track = {
+        info: small.video,
+        sampleEntries: [small.video.codec, large.video.codec],
+        samples: [...clipSamples(small.units, 0, 0), ...clipSamples(large.units, 2 * 90000, 1)],
+      };
+      const path = `${dir}/changes.mp4`;
+      await Deno.writeFile(path, fragmentedMp4([track], { ticks: 0, timescale: 90000 }));
+
+      const [video] = await probe(path);
+      assert.equal(video?.nb_read_frames, "120", "every frame is demuxed");
+      const { stderr } = await exec("ffmpeg", ["-v", "error", "-i", path, "-f", "null", "-"]);
+      const runs = await videoFrameRuns(path);
+      // Should this fail, ffmpeg now switches sample entries between fragments, and src/export could stop refusing
+      // format changes in "fmp4".
+      assert.deepEqual(runs, [["320x240 1:1", 120]], "the 640x360 frames decode as 320x240");
+      assert.match(stderr, /error while decoding|corrupted|out of range|invalid/, "and not cleanly");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -11,6 +11,12 @@
  *   edit for a track that starts later, a media_time skipping the head of one that starts earlier (an Opus packet
  *   straddling the keyframe a clip starts at). Edit lists in a fragmented file are allowed (ISO/IEC 14496-12 §8.6.5)
  *   but not honoured everywhere: ffmpeg 5.1 shifts such a head to before 0 instead of trimming it.
+ * - A track that changes format (`Mp4Track.sampleEntries`) lists every sample entry in its stsd, and a fragment holds
+ *   the samples of one entry only (a new fragment opens where the entry changes, whatever its duration); its tfhd
+ *   names that entry by sample_description_index, except for the first entry, which trex names by default
+ *   (ISO/IEC 14496-12 §8.8.3, §8.8.7). mp4box.js follows it; ffmpeg 5.1 does not: it ignores the index and decodes
+ *   every fragment with the first entry's configuration (fmp4_ffmpeg_test.ts), unlike the same change in a
+ *   progressive file, so a caller that wants ffmpeg to play the file had better not ask for it.
  */
 
 import { type Brands, ftyp, moov } from "./boxes.ts";
@@ -18,8 +24,8 @@ import { encode } from "./byte_writer.ts";
 import { writeFragment } from "./fmp4.ts";
 import { compareTimes, type MediaTime } from "./media_time.ts";
 import { type EditEntry, edts } from "./mp4_boxes.ts";
-import { type Mp4Track, trackEdits } from "./mp4_file.ts";
-import type { SampleWithTime, TrackInfo } from "./track.ts";
+import { type Mp4Track, sampleEntriesOf, trackEdits } from "./mp4_file.ts";
+import type { SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
 import { assert } from "../shared/assert.ts";
 import { BadRequestError } from "../shared/errors.ts";
 
@@ -35,19 +41,25 @@ const FRAGMENT_DURATION_MS = 1000;
  */
 const FRAGMENTED_BRANDS: Brands = { majorBrand: "iso6", minorVersion: 0, compatibleBrands: ["iso6", "isom", "mp41"] };
 
-/** A track as the file holds it: its samples with the durations the file gives them, and its edit list. */
+/**
+ * A track as the file holds it: its sample entries, its samples with the durations the file gives them, and its
+ * edit list.
+ */
 interface PlacedTrack {
   info: TrackInfo;
+  sampleEntries: readonly TrackCodec[];
   samples: SampleWithTime[];
   edits: EditEntry[];
 }
 
-/** One fragment being laid out: samples [first, end) of track `trackIndex`. */
+/** One fragment being laid out: samples [first, end) of track `trackIndex`, all of sample entry `sampleEntryIndex`. */
 interface PlannedFragment {
   trackIndex: number;
   first: number;
   end: number;
   start: MediaTime;
+  /** 0-based, as `SampleWithTime.sampleEntryIndex`. */
+  sampleEntryIndex: number;
 }
 
 /**
@@ -66,7 +78,7 @@ export function fragmentedMp4(tracks: readonly Mp4Track[], origin: MediaTime): U
   const editsOf = new Map(placed.map((track) => [track.info.trackId, track.edits]));
   return encode((w) => {
     ftyp(w, FRAGMENTED_BRANDS);
-    moov(w, placed.map((track) => track.info), (info) => {
+    moov(w, placed.map((track) => ({ ...track.info, sampleEntries: track.sampleEntries })), (info) => {
       const edits = editsOf.get(info.trackId) ?? [];
       if (edits.length > 0) edts(w, edits);
     });
@@ -75,6 +87,7 @@ export function fragmentedMp4(tracks: readonly Mp4Track[], origin: MediaTime): U
       writeFragment(w, {
         sequenceNumber: i + 1,
         trackId: track.info.trackId,
+        sampleDescriptionIndex: fragment.sampleEntryIndex + 1,
         baseDecodeTimeTicks: fragment.start.ticks - track.samples[0]!.decodeTimeTicks,
         samples: track.samples.slice(fragment.first, fragment.end),
       });
@@ -83,32 +96,35 @@ export function fragmentedMp4(tracks: readonly Mp4Track[], origin: MediaTime): U
 }
 
 /**
- * A track with each sample lasting until the next one decodes, and its edit list for `origin` (which checks that
- * decode times increase).
+ * A track with each sample lasting until the next one decodes, its checked sample entries, and its edit list for
+ * `origin` (which checks that decode times increase).
  */
 function placeTrack(track: Mp4Track, origin: MediaTime): PlacedTrack {
+  const sampleEntries = sampleEntriesOf(track);
   const edits = trackEdits(track, origin, MOVIE_TIMESCALE);
   const samples = track.samples.map((sample, i): SampleWithTime => {
     const next = track.samples[i + 1];
     return next === undefined ? sample : { ...sample, durationTicks: next.decodeTimeTicks - sample.decodeTimeTicks };
   });
-  return { info: track.info, samples, edits };
+  return { info: track.info, sampleEntries, samples, edits };
 }
 
 /**
  * A track's samples cut into fragments of about FRAGMENT_DURATION_MS of decode time, each opening on a sync
- * sample (every Opus packet is one).
+ * sample (every Opus packet is one), and where the sample entry changes: a traf names one (§8.8.7).
  */
 function fragmentsOf(track: PlacedTrack, trackIndex: number): PlannedFragment[] {
   const timescale = track.info.timescale;
   const fragments: PlannedFragment[] = [];
   let open: PlannedFragment | undefined;
   for (const [i, sample] of track.samples.entries()) {
+    const sampleEntryIndex = sample.sampleEntryIndex ?? 0;
     if (
       open === undefined ||
+      open.sampleEntryIndex !== sampleEntryIndex ||
       (sample.isSync && (sample.decodeTimeTicks - open.start.ticks) * 1000 >= FRAGMENT_DURATION_MS * timescale)
     ) {
-      open = { trackIndex, first: i, end: i, start: { ticks: sample.decodeTimeTicks, timescale } };
+      open = { trackIndex, first: i, end: i, start: { ticks: sample.decodeTimeTicks, timescale }, sampleEntryIndex };
       fragments.push(open);
     }
     open.end = i + 1;

@@ -226,7 +226,7 @@ function segmenterSegment(): { bytes: Uint8Array; fragments: ScannedFragment[] }
     { length: 60 },
     (_, i) =>
       segmenter.pushVideo({
-        ptsTicks: i * 3000,
+        dtsTicks: i * 3000,
         isKeyframe: i === 0,
         data: randomBytes(random, randomInt(random, 1, 60)),
       }),

@@ -52,7 +52,7 @@ function record(): { video: Uint8Array[]; audio: Uint8Array[]; videoIn: SampleWi
   const audioData = Array.from({ length: 150 }, () => randomBytes(random, randomInt(random, 1, 120)));
   const { outputs, stats } = segmentFrames(
     SEGMENTS_1S_FRAGMENTS_250MS,
-    videoPts.map((ptsTicks, i) => ({ ptsTicks, isKeyframe: i % 30 === 0, data: videoData[i] ?? new Uint8Array() })),
+    videoPts.map((dtsTicks, i) => ({ dtsTicks, isKeyframe: i % 30 === 0, data: videoData[i] ?? new Uint8Array() })),
     audioData.map((data, a) => ({ ptsTicks: a * 960, durationTicks: 960, data })),
   );
   assert.equal(stats.droppedFrames, 0);

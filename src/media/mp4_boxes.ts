@@ -8,7 +8,7 @@
 
 import type { ByteWriter } from "./byte_writer.ts";
 import { dinf, hdlr, mdhd, mvhd, smhd, stsd, tkhd, U32_MAX, vmhd } from "./boxes.ts";
-import type { TrackInfo } from "./track.ts";
+import type { TrackCodec, TrackInfo } from "./track.ts";
 
 /** One stts entry: `sampleCount` consecutive samples lasting `sampleDeltaTicks` each (ISO/IEC 14496-12 §8.6.1.2). */
 export interface TimeToSampleEntry {
@@ -22,7 +22,10 @@ export interface CompositionOffsetEntry {
   sampleOffsetTicks: number;
 }
 
-/** One stsc entry: chunks from `firstChunk` (1-based) on hold `samplesPerChunk` samples each (§8.7.4). */
+/**
+ * One stsc entry: chunks from `firstChunk` (1-based) on hold `samplesPerChunk` samples each, described by stsd entry
+ * `sampleDescriptionIndex` (1-based) (§8.7.4).
+ */
 export interface SampleToChunkEntry {
   firstChunk: number;
   samplesPerChunk: number;
@@ -39,6 +42,8 @@ export interface EditEntry {
 /** Everything a progressive trak says about its track and samples, worked out before writing. */
 export interface TrackBoxesInput {
   info: TrackInfo;
+  /** The stsd entries in order, `info.codec` first; stsc names them by 1-based sample_description_index. */
+  sampleEntries: readonly TrackCodec[];
   /** Track presentation duration in the movie timescale: the sum of its edits, or of its samples without edits. */
   trackDurationTicks: number;
   /** Sum of the sample durations in the track timescale. */
@@ -78,7 +83,7 @@ export function moov(w: ByteWriter, movie: MovieBoxesInput): void {
 /** Track box: header, optional edit list, media (ISO/IEC 14496-12 §8.3.1). */
 export function trak(w: ByteWriter, track: TrackBoxesInput): void {
   w.box("trak", () => {
-    tkhd(w, track.info, track.trackDurationTicks);
+    tkhd(w, { ...track.info, sampleEntries: track.sampleEntries }, track.trackDurationTicks);
     if (track.edits.length > 0) edts(w, track.edits);
     mdia(w, track);
   });
@@ -132,10 +137,10 @@ export function minf(w: ByteWriter, track: TrackBoxesInput): void {
   });
 }
 
-/** Sample table: sample entry, timing, sync samples, chunking, sizes and chunk offsets (ISO/IEC 14496-12 §8.5.1). */
+/** Sample table: sample entries, timing, sync samples, chunking, sizes and chunk offsets (ISO/IEC 14496-12 §8.5.1). */
 export function stbl(w: ByteWriter, track: TrackBoxesInput): void {
   w.box("stbl", () => {
-    stsd(w, track.info);
+    stsd(w, track.sampleEntries);
     stts(w, track.timeToSample);
     if (track.compositionOffsets.length > 0) ctts(w, track.compositionOffsets);
     if (track.syncSamples !== null) stss(w, track.syncSamples);
@@ -178,7 +183,7 @@ export function stss(w: ByteWriter, sampleNumbers: readonly number[]): void {
   });
 }
 
-/** Sample to chunk, one entry per change of samples per chunk (ISO/IEC 14496-12 §8.7.4). */
+/** Sample to chunk, one entry per change of samples per chunk or of sample entry (ISO/IEC 14496-12 §8.7.4). */
 export function stsc(w: ByteWriter, entries: readonly SampleToChunkEntry[]): void {
   w.fullBox("stsc", 0, 0, () => {
     w.u32(entries.length); // entry_count

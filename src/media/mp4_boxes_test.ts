@@ -106,6 +106,20 @@ golden("stsc", stsc, [
     bytes: bin("00000028 'stsc' 00 000000 00000002 00000001 0000001e 00000001 00000003 0000000c 00000001"),
     fields: { first_chunk: [1, 3], samples_per_chunk: [30, 12], sample_description_index: [1, 1] },
   },
+  {
+    name: "a change of sample entry at chunk 3, then at chunk 5 back to the first",
+    input: [
+      { firstChunk: 1, samplesPerChunk: 30, sampleDescriptionIndex: 1 },
+      { firstChunk: 3, samplesPerChunk: 30, sampleDescriptionIndex: 2 },
+      { firstChunk: 4, samplesPerChunk: 12, sampleDescriptionIndex: 2 },
+      { firstChunk: 5, samplesPerChunk: 30, sampleDescriptionIndex: 1 },
+    ],
+    bytes: bin(
+      `00000040 'stsc' 00 000000 00000004 00000001 0000001e 00000001 00000003 0000001e 00000002
+       00000004 0000000c 00000002 00000005 0000001e 00000001`,
+    ),
+    fields: { first_chunk: [1, 3, 4, 5], samples_per_chunk: [30, 30, 12, 30], sample_description_index: [1, 2, 2, 1] },
+  },
 ]);
 
 golden("stsz", stsz, [

@@ -11,6 +11,7 @@ import { readInit, readSegmentSamples } from "./fmp4_samples.ts";
 import { type Mp4Track, progressiveMp4 } from "./mp4_file.ts";
 import type { SampleWithTime } from "./track.ts";
 import {
+  clipSamples,
   exec,
   hasCommand,
   opusFrames,
@@ -20,6 +21,7 @@ import {
   segmentFiles,
   segmentFrames,
   SEGMENTS_1S_FRAGMENTS_250MS,
+  videoFrameRuns,
 } from "./test_helpers.ts";
 
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
@@ -73,7 +75,7 @@ async function recording(dir: string) {
   const { video, audio, units, packets } = await realClip(dir, { videoSeconds: 4, audioSeconds: 3.4 });
   assert.ok(units.length === 120 && packets.length >= 170, "fixtures generated");
 
-  const videoFrames = units.map((unit, i) => ({ ptsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc }));
+  const videoFrames = units.map((unit, i) => ({ dtsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc }));
   const audioFrames = opusFrames(packets, AUDIO_DELAY_TICKS);
   const { outputs, stats } = segmentFrames(SEGMENTS_1S_FRAGMENTS_250MS, videoFrames, audioFrames);
   assert.equal(stats.droppedFrames, 0);
@@ -85,7 +87,7 @@ async function recording(dir: string) {
     videoSegments: segmentFiles(outputs, "video"),
     audioSegments: segmentFiles(outputs, "audio"),
     videoIn: videoFrames.map((f): SampleWithTime => ({
-      decodeTimeTicks: f.ptsTicks,
+      decodeTimeTicks: f.dtsTicks,
       durationTicks: 3000,
       ctsOffsetTicks: 0,
       isSync: f.isKeyframe,
@@ -163,6 +165,41 @@ Deno.test({
       await Deno.writeFile(`${dir}/torn.mp4`, torn);
       const [tornVideo] = (await probe(`${dir}/torn.mp4`)).streams;
       assert.equal(tornVideo?.nb_read_frames, "21", "of 36 frames only those from the keyframe at 2.0 s decode");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "x264 at 320x240, 640x360, then 320x240 again as one track of two sample entries: ffmpeg decodes every frame " +
+    "at its own size and square",
+  ignore: !HAS_FFMPEG,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "liverec-mp4-" });
+    try {
+      const small = await realClip(dir, { videoSeconds: 2, audioSeconds: 1 });
+      const large = await realClip(dir, { videoSeconds: 2, audioSeconds: 1, widthPx: 640, heightPx: 360 });
+      assert.ok(small.units.length === 60 && large.units.length === 60, "fixtures generated");
+      const track: Mp4Track = {
+        info: small.video,
+        sampleEntries: [small.video.codec, large.video.codec],
+        samples: [
+          ...clipSamples(small.units, 0, 0),
+          ...clipSamples(large.units, 2 * 90000, 1),
+          ...clipSamples(small.units, 4 * 90000, 0),
+        ],
+      };
+      const path = `${dir}/changes.mp4`;
+      await Deno.writeFile(path, progressiveMp4([track]));
+
+      assert.equal(await decodeErrors(path), "", "ffmpeg decodes across both changes silently");
+      const { streams, format } = await probe(path);
+      assert.deepEqual([streams[0]?.codec_name, streams[0]?.nb_read_frames], ["h264", "180"]);
+      assert.ok(Math.abs(Number(format.duration) - 6) < 0.01, `duration ${format.duration}`);
+      // Each frame at its own size, and square: a tkhd of another size than the last entry's would make ffmpeg
+      // stretch them all (SAR 3:4 with the first entry's 320x240).
+      assert.deepEqual(await videoFrameRuns(path), [["320x240 1:1", 60], ["640x360 1:1", 60], ["320x240 1:1", 60]]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -2,8 +2,7 @@
  * A progressive, "faststart" MP4 of timed samples (ISO/IEC 14496-12 §6.2.3 order: ftyp, moov, mdat): the whole-file
  * export of a finished recording or of a clip. The moov is laid out first, in a measuring pass, so the chunk offsets
  * it carries are final before any byte is written (no rewrite, no seek back). Pure: it takes samples and returns
- * bytes (or the parts to stream); it reads no segments, and writes one sample entry per track, so a codec
- * configuration that changes between recordings is the caller's to split.
+ * bytes (or the parts to stream); it reads no segments, and it does not decide which formats may share a track.
  *
  * Choices:
  * - Decode times are authoritative: a sample lasts until the next one decodes (its own `durationTicks` is used only
@@ -17,6 +16,16 @@
  *   lead-in), and one presenting earlier gets a media_time that skips its head; a track that starts exactly at the
  *   origin with no composition delay gets no edts at all. So audio stays in sync with video however their first
  *   samples fall, without moving or cutting any sample. Opus pre-skip stays in dOps, as in the fragmented segments.
+ * - Several sample entries (ISO/IEC 14496-12 §8.5.2): a track whose format changes (a publisher switching resolution
+ *   between periods) lists each format once in stsd, and its samples name theirs by `sampleEntryIndex`. A chunk
+ *   holds the samples of one entry only (a chunk is cut where the entry changes), and stsc carries each chunk's
+ *   sample_description_index. Whether a player copes is the caller's to judge: ffmpeg 5.1 follows a change of
+ *   decoder configuration within one codec (it hands the new one to the decoder), not a change of fourcc.
+ * - tkhd width and height are the last sample entry's, neither the first's nor the largest: ffmpeg 5.1 takes a video
+ *   stream's size from the last stsd entry it parses and, where tkhd differs from it, turns the ratio into a sample
+ *   aspect ratio that stretches every picture (320x240 then 640x360 under a 320x240 tkhd decodes at SAR 3:4). With
+ *   the last entry's size it derives none and shows each picture at its own size; a player that scales pictures to
+ *   tkhd instead shows every format in the last one's frame (as it would the others in the first's).
  */
 
 import { BadRequestError } from "../shared/errors.ts";
@@ -33,20 +42,30 @@ import {
   type TimeToSampleEntry,
   type TrackBoxesInput,
 } from "./mp4_boxes.ts";
-import type { SampleWithTime, TrackInfo } from "./track.ts";
+import type { SampleWithTime, TrackCodec, TrackInfo } from "./track.ts";
 
-/** What the layout needs of a sample: its timing, sync flag and size; the bytes only matter when writing. */
+/**
+ * What the layout needs of a sample: its timing, sync flag, size and sample entry; the bytes only matter when
+ * writing.
+ */
 export interface SampleShape {
   decodeTimeTicks: number;
   durationTicks: number;
   ctsOffsetTicks: number;
   isSync: boolean;
   data: { readonly byteLength: number };
+  /** 0-based index into its track's `sampleEntries`; absent: 0. */
+  sampleEntryIndex?: number;
 }
 
 /** One track of a file: its codec configuration and its samples in decode order, times in `info.timescale`. */
 export interface Mp4Track<S extends SampleShape = SampleWithTime> {
   info: TrackInfo;
+  /**
+   * Every sample entry of a track that changes format, in stsd order: `info.codec` first (the very object), then
+   * the others, all of `info.codec.kind`; each sample names its own by `sampleEntryIndex`. Absent: `[info.codec]`.
+   */
+  sampleEntries?: readonly TrackCodec[];
   samples: readonly S[];
 }
 
@@ -135,6 +154,7 @@ export function layoutProgressiveMp4<S extends SampleShape>(
   const ids = new Set(present.map((track) => track.info.trackId));
   assert(ids.size === present.length, "track IDs must be unique");
 
+  const sampleEntries = present.map(sampleEntriesOf);
   const timings = present.map(trackTiming);
   const origin = opts.origin ??
     timings.map((t) => t.presentationStart).reduce((a, b) => compareTimes(a, b) <= 0 ? a : b);
@@ -152,10 +172,12 @@ export function layoutProgressiveMp4<S extends SampleShape>(
   const boxes: TrackBoxesInput[] = present.map((track, trackIndex) => {
     const timing = timings[trackIndex];
     const own = chunksOfTrack[trackIndex];
-    assert(timing !== undefined && own !== undefined, "timing and chunks per track");
+    const entries = sampleEntries[trackIndex];
+    assert(timing !== undefined && own !== undefined && entries !== undefined, "timing, chunks and entries per track");
     const edit = editsOf(track.info, timing, origin, movieTimescale);
     return {
       info: track.info,
+      sampleEntries: entries,
       trackDurationTicks: edit.trackDurationTicks,
       mediaDurationTicks: timing.mediaDurationTicks,
       edits: edit.edits,
@@ -210,6 +232,24 @@ export function layoutProgressiveMp4<S extends SampleShape>(
  */
 export function trackEdits(track: Mp4Track<SampleShape>, origin: MediaTime, movieTimescale: number): EditEntry[] {
   return editsOf(track.info, trackTiming(track), origin, movieTimescale).edits;
+}
+
+/**
+ * The sample entries of `track` (`[info.codec]` unless it has several), checked against its samples: asserts that
+ * they start with `info.codec`, share its kind, and that every sample names one of them.
+ */
+export function sampleEntriesOf(track: Mp4Track<SampleShape>): readonly TrackCodec[] {
+  const { info } = track;
+  const entries = track.sampleEntries ?? [info.codec];
+  assert(entries[0] === info.codec, `track ${info.trackId}: the first sample entry must be info.codec`);
+  const otherKind = entries.some((codec) => codec.kind !== info.codec.kind);
+  assert(!otherKind, `track ${info.trackId}: every sample entry must be ${info.codec.kind}`);
+  const stray = track.samples.findIndex((sample) => {
+    const index = sample.sampleEntryIndex ?? 0;
+    return !Number.isInteger(index) || index < 0 || index >= entries.length;
+  });
+  assert(stray === -1, `track ${info.trackId}: sample ${stray} names no sample entry of ${entries.length}`);
+  return entries;
 }
 
 /** A track's sample timing tables and where its presentation starts. */
@@ -298,14 +338,19 @@ function editsOf(
   return { edits, trackDurationTicks: edits.reduce((total, edit) => total + edit.segmentDurationTicks, 0) };
 }
 
-/** A chunk being laid out: where it starts in time, its size, and its offset in the mdat payload. */
+/** A chunk being laid out: where it starts in time, its sample entry, its size, and its offset in the mdat payload. */
 interface PlannedChunk extends Mp4Chunk {
   start: MediaTime;
+  /** 0-based, as `SampleShape.sampleEntryIndex`. */
+  sampleEntryIndex: number;
   sizeBytes: number;
   offset: number;
 }
 
-/** A track's samples cut into chunks of about `chunkDurationMs` of decode time. */
+/**
+ * A track's samples cut into chunks of about `chunkDurationMs` of decode time, and where the sample entry changes:
+ * stsc gives a chunk one sample_description_index (§8.7.4).
+ */
 function chunksOf(track: Mp4Track<SampleShape>, trackIndex: number, chunkDurationMs: number): PlannedChunk[] {
   const timescale = track.info.timescale;
   const chunks: PlannedChunk[] = [];
@@ -313,12 +358,18 @@ function chunksOf(track: Mp4Track<SampleShape>, trackIndex: number, chunkDuratio
   for (let i = 0; i < track.samples.length; i++) {
     const sample = track.samples[i];
     assert(sample !== undefined, "sample index");
-    if (open === undefined || (sample.decodeTimeTicks - open.start.ticks) * 1000 >= chunkDurationMs * timescale) {
+    const sampleEntryIndex = sample.sampleEntryIndex ?? 0;
+    if (
+      open === undefined ||
+      open.sampleEntryIndex !== sampleEntryIndex ||
+      (sample.decodeTimeTicks - open.start.ticks) * 1000 >= chunkDurationMs * timescale
+    ) {
       open = {
         trackIndex,
         firstSample: i,
         sampleCount: 0,
         start: { ticks: sample.decodeTimeTicks, timescale },
+        sampleEntryIndex,
         sizeBytes: 0,
         offset: 0,
       };
@@ -330,12 +381,17 @@ function chunksOf(track: Mp4Track<SampleShape>, trackIndex: number, chunkDuratio
   return chunks;
 }
 
-/** stsc entries of a track's chunks: a new entry only where the number of samples per chunk changes (§8.7.4). */
-function sampleToChunk(chunks: readonly Mp4Chunk[]): SampleToChunkEntry[] {
+/**
+ * stsc entries of a track's chunks: a new entry only where the number of samples per chunk or the sample entry
+ * changes (§8.7.4).
+ */
+function sampleToChunk(chunks: readonly PlannedChunk[]): SampleToChunkEntry[] {
   const entries: SampleToChunkEntry[] = [];
   chunks.forEach((chunk, i) => {
-    if (entries[entries.length - 1]?.samplesPerChunk === chunk.sampleCount) return;
-    entries.push({ firstChunk: i + 1, samplesPerChunk: chunk.sampleCount, sampleDescriptionIndex: 1 });
+    const last = entries[entries.length - 1];
+    const sampleDescriptionIndex = chunk.sampleEntryIndex + 1;
+    if (last?.samplesPerChunk === chunk.sampleCount && last.sampleDescriptionIndex === sampleDescriptionIndex) return;
+    entries.push({ firstChunk: i + 1, samplesPerChunk: chunk.sampleCount, sampleDescriptionIndex });
   });
   return entries;
 }

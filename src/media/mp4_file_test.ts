@@ -3,10 +3,10 @@
 
 import assert from "node:assert/strict";
 import { BadRequestError } from "../shared/errors.ts";
-import { randomBytes, randomInt, seededRandom } from "../shared/testing.ts";
+import { bin, randomBytes, randomInt, seededRandom } from "../shared/testing.ts";
 import { layoutProgressiveMp4, type Mp4Track, progressiveMp4, progressiveMp4Parts } from "./mp4_file.ts";
 import type { SampleWithTime, TrackInfo } from "./track.ts";
-import { AUDIO, parseBox, parseMp4, VIDEO } from "./test_helpers.ts";
+import { AUDIO, avcTrackCodec, parseBox, parseMp4, VIDEO } from "./test_helpers.ts";
 
 const random = seededRandom(5);
 
@@ -110,6 +110,60 @@ Deno.test("chunks hold a second of each track, interleaved by decode time, at th
     assert.ok(sample !== undefined);
     assert.deepEqual(bytes.subarray(offset, offset + sample.data.byteLength), sample.data, `chunk ${k}`);
   });
+});
+
+/** A second H.264 format of VIDEO's track: 640x360 Main profile (a small avcC; the bytes are never decoded). */
+const VIDEO_360P = avcTrackCodec(bin("01 4d401e ff e1 0001 67 01 0001 68"), 640, 360);
+
+/** `samples` with sample entry `index` from sample `from` on (0-based, as `sampleEntryIndex`). */
+function withEntries(samples: SampleWithTime[], changes: [from: number, index: number][]): SampleWithTime[] {
+  return samples.map((sample, i) => {
+    const change = changes.findLast(([from]) => from <= i);
+    return { ...sample, sampleEntryIndex: change?.[1] ?? 0 };
+  });
+}
+
+Deno.test("a track that changes format lists each sample entry once, cuts chunks at a change, stsc names them", () => {
+  // 720p for 1.5 s, 360p for 1 s, 720p again for 0.5 s; keyframes every 0.5 s, so each change is at one.
+  const videoSamples = withEntries(video(90, { gop: 15 }), [[0, 0], [45, 1], [75, 0]]);
+  const tracks: Mp4Track[] = [
+    { info: VIDEO, sampleEntries: [VIDEO.codec, VIDEO_360P], samples: videoSamples },
+    { info: AUDIO, samples: audio(150) },
+  ];
+  const layout = layoutProgressiveMp4(tracks);
+  assert.deepEqual(
+    layout.chunks.filter((c) => c.trackIndex === 0).map((c) => [c.firstSample, c.sampleCount]),
+    [[0, 30], [30, 15], [45, 30], [75, 15]],
+    "a chunk per second, and a new one at each change of entry",
+  );
+  const bytes = progressiveMp4(tracks);
+  const { stbl, trak } = boxesOf(bytes, 0);
+  const entries = stbl.stsd.entries as unknown as { type: string; width: number; height: number }[];
+  assert.deepEqual(entries.map((e) => [e.type, e.width, e.height]), [["avc1", 1280, 720], ["avc1", 640, 360]]);
+  assert.deepEqual(
+    [stbl.stsc.first_chunk, stbl.stsc.samples_per_chunk, stbl.stsc.sample_description_index],
+    [[1, 2, 3, 4], [30, 15, 30, 15], [1, 1, 2, 1]],
+  );
+  assert.deepEqual([trak.tkhd.width, trak.tkhd.height], [640 * 0x1_0000, 360 * 0x1_0000], "the last entry's size");
+  const audioTables = boxesOf(bytes, 1).stbl;
+  assert.equal(audioTables.stsd.entries.length, 1);
+  assert.ok(audioTables.stsc.sample_description_index.every((index) => index === 1));
+
+  // Every sample reads back with its own entry and bytes.
+  const read = parseMp4(bytes).samples.get(1) ?? [];
+  assert.deepEqual(read.map((s) => s.description_index), videoSamples.map((s) => s.sampleEntryIndex));
+  assert.deepEqual(read.map((s) => s.data), videoSamples.map((s) => s.data));
+});
+
+Deno.test("sample entries not starting with info.codec, of mixed kinds, or missing for a sample are bugs", () => {
+  const samples = video(3);
+  const cases: [Mp4Track, RegExp][] = [
+    [{ info: VIDEO, sampleEntries: [VIDEO_360P, VIDEO.codec], samples }, /first sample entry must be info.codec/],
+    [{ info: VIDEO, sampleEntries: [VIDEO.codec, AUDIO.codec], samples }, /every sample entry must be video/],
+    [{ info: VIDEO, sampleEntries: [VIDEO.codec], samples: withEntries(samples, [[2, 1]]) }, /sample 2 names no/],
+    [{ info: VIDEO, samples: withEntries(samples, [[0, -1]]) }, /sample 0 names no sample entry of 1/],
+  ];
+  for (const [track, message] of cases) assert.throws(() => progressiveMp4([track]), message);
 });
 
 Deno.test("stts run-length codes decode-time deltas, so a gap between recordings stays a gap", () => {

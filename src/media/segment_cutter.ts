@@ -9,12 +9,14 @@
 import { assert } from "../shared/assert.ts";
 import type { Sample } from "./track.ts";
 
-/** One H.264 access unit; dts = pts because WebRTC sends no B-frames. */
+/** One video frame, in decode order. */
 export interface VideoFrame {
-  /** Presentation time in the video timescale (90 kHz), relative to recording start, already unwrapped. */
-  ptsTicks: number;
+  /** Decode time in the video timescale (90 kHz), relative to recording start, already unwrapped. */
+  dtsTicks: number;
+  /** Presentation time minus decode time (B-frames), in ticks, possibly negative; absent: 0 (WebRTC). */
+  ctsOffsetTicks?: number;
   isKeyframe: boolean;
-  /** AVCC length-prefixed NAL units. */
+  /** The sample in its ISOBMFF form (see src/codec's Frame). */
   data: Uint8Array;
 }
 
@@ -106,8 +108,11 @@ const DEFAULT_MAX_AUDIO_WAIT_MS = 10_000;
 
 /** A frame accepted onto a track's timeline whose duration is not known until the next frame arrives. */
 interface HeldFrame {
+  /** Its decode time on the track's gapless timeline. */
   dtsTicks: number;
-  ptsTicks: number;
+  /** The time it came with (video: decode time, audio: presentation time), before gaps and jumps were closed. */
+  inputTicks: number;
+  ctsOffsetTicks: number;
   isSync: boolean;
   /** Duration used if no later frame decides it: the frame's own for audio, the previous sample's for video. */
   fallbackDurationTicks: number;
@@ -158,10 +163,10 @@ class TrackLine {
     this.fragmentStartTicks = dtsTicks;
   }
 
-  /** Duration the held frame gets from a frame at `ptsTicks`, or null when that frame must be dropped. */
-  durationTo(ptsTicks: number): { durationTicks: number; isJump: boolean } | null {
+  /** Duration the held frame gets from a frame that came with `inputTicks`, or null when it must be dropped. */
+  durationTo(inputTicks: number): { durationTicks: number; isJump: boolean } | null {
     assert(this.held !== null, "durationTo before start");
-    const deltaTicks = ptsTicks - this.held.ptsTicks;
+    const deltaTicks = inputTicks - this.held.inputTicks;
     if (Math.abs(deltaTicks) > this.maxJumpTicks) {
       return { durationTicks: this.held.fallbackDurationTicks, isJump: true };
     }
@@ -173,7 +178,7 @@ class TrackLine {
   release(out: Cut[], durationTicks: number): void {
     const held = this.held;
     assert(held !== null, "release without a held frame");
-    this.samples.push({ durationTicks, ctsOffsetTicks: 0, isSync: held.isSync, data: held.data });
+    this.samples.push({ durationTicks, ctsOffsetTicks: held.ctsOffsetTicks, isSync: held.isSync, data: held.data });
     this.segmentDurationTicks += durationTicks;
     this.fragmentDurationTicks += durationTicks;
     this.lastDurationTicks = durationTicks;
@@ -326,11 +331,11 @@ export class SegmentCutter {
         this.#drop("droppedBeforeKeyframe");
         return out;
       }
-      video.start(frame.ptsTicks);
-      this.#videoStartTicks = frame.ptsTicks;
-      this.#holdVideo(video, frame, frame.ptsTicks, Math.round(video.timescale / 30));
+      video.start(frame.dtsTicks);
+      this.#videoStartTicks = frame.dtsTicks;
+      this.#holdVideo(video, frame, frame.dtsTicks, Math.round(video.timescale / 30));
     } else {
-      const dtsTicks = this.#advance(out, video, frame.ptsTicks);
+      const dtsTicks = this.#advance(out, video, frame.dtsTicks);
       if (dtsTicks === null) return out;
       if (frame.isKeyframe && (this.#forceCut || video.isDue(dtsTicks, this.#segmentDurationMs))) {
         this.#forceCut = false;
@@ -368,10 +373,10 @@ export class SegmentCutter {
     return out;
   }
 
-  /** Releases the held frame of `line` with the duration up to a frame at `ptsTicks`: that frame's decode time, or
-   * null when it is dropped as non-increasing. */
-  #advance(out: Cut[], line: TrackLine, ptsTicks: number): number | null {
-    const step = line.durationTo(ptsTicks);
+  /** Releases the held frame of `line` with the duration up to a frame that came with `inputTicks`: that frame's
+   * decode time, or null when it is dropped as non-increasing. */
+  #advance(out: Cut[], line: TrackLine, inputTicks: number): number | null {
+    const step = line.durationTo(inputTicks);
     if (step === null) {
       this.#drop("droppedNonIncreasing");
       return null;
@@ -394,7 +399,8 @@ export class SegmentCutter {
   #holdVideo(video: TrackLine, frame: VideoFrame, dtsTicks: number, fallbackDurationTicks: number): void {
     video.held = {
       dtsTicks,
-      ptsTicks: frame.ptsTicks,
+      inputTicks: frame.dtsTicks,
+      ctsOffsetTicks: frame.ctsOffsetTicks ?? 0,
       isSync: frame.isKeyframe,
       fallbackDurationTicks,
       data: frame.data,
@@ -474,7 +480,8 @@ export class SegmentCutter {
     if (isCut) this.#close(out, audio, dtsTicks);
     audio.held = {
       dtsTicks,
-      ptsTicks: frame.ptsTicks,
+      inputTicks: frame.ptsTicks,
+      ctsOffsetTicks: 0,
       isSync: true,
       // A corrupt packet may claim no duration; fall back to the previous one (or 20 ms) so no sample is empty.
       fallbackDurationTicks: frame.durationTicks > 0

@@ -28,7 +28,7 @@ Deno.bench("Segmenter muxes 60 s of 2.5 Mbps video + Opus into 2 s segments of 1
   let audioPts = 0;
   let bytes = 0;
   frames.forEach((data, i) => {
-    bytes += fragmentBytes(segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: i % 60 === 0, data }));
+    bytes += fragmentBytes(segmenter.pushVideo({ dtsTicks: i * 3000, isKeyframe: i % 60 === 0, data }));
     while (audioPts * 90000 <= i * 3000 * 48000) {
       bytes += fragmentBytes(segmenter.pushAudio({ ptsTicks: audioPts, durationTicks: 960, data: packet }));
       audioPts += 960;

@@ -24,7 +24,7 @@ const AV: SegmenterOptions = { segmentDurationMs: 2000, firstNumber: 1, video: V
 type Event = { video: VideoFrame } | { audio: AudioFrame };
 
 function video(ptsTicks: number, isKeyframe = false, size = 10): Event {
-  return { video: { ptsTicks, isKeyframe, data: new Uint8Array(size).fill(ptsTicks & 0xff) } };
+  return { video: { dtsTicks: ptsTicks, isKeyframe, data: new Uint8Array(size).fill(ptsTicks & 0xff) } };
 }
 
 function audio(ptsTicks: number, durationTicks = 960): Event {
@@ -43,7 +43,7 @@ function audioRun(count: number, startTicks = 0): Event[] {
 
 /** Merges per-track event lists in presentation order (video first on ties), as a jitter-free session would. */
 function interleave(videoEvents: Event[], audioEvents: Event[]): Event[] {
-  const seconds = (e: Event) => ("video" in e ? e.video.ptsTicks / 90000 : e.audio.ptsTicks / 48000);
+  const seconds = (e: Event) => ("video" in e ? e.video.dtsTicks / 90000 : e.audio.ptsTicks / 48000);
   const out: Event[] = [];
   let v = 0;
   let a = 0;
@@ -410,7 +410,7 @@ Deno.test("Segmenter closes a fragment of 30 fps video or Opus once it spans fra
       event !== undefined && output.track in event,
       `${output.track} fragment emitted by a ${output.track} push`,
     );
-    assert.equal("video" in event ? event.video.ptsTicks : "audio" in event ? event.audio.ptsTicks : NaN, endPts);
+    assert.equal("video" in event ? event.video.dtsTicks : "audio" in event ? event.audio.ptsTicks : NaN, endPts);
   });
   assert.equal(r.emitted.filter((e) => e.at === events.length).length, 4, "flush: last fragment and segment of each");
 });
@@ -521,7 +521,7 @@ Deno.test("Segmenter rejects misuse as bugs", () => {
   );
   videoOnly.flush();
   assert.throws(
-    () => videoOnly.pushVideo({ ptsTicks: 0, isKeyframe: true, data: new Uint8Array(1) }),
+    () => videoOnly.pushVideo({ dtsTicks: 0, isKeyframe: true, data: new Uint8Array(1) }),
     Error,
     "after flush",
   );
@@ -559,7 +559,7 @@ function messySession(rand: () => number): { events: Event[]; maxAudioStepTicks:
   }
   // Arrival skew: one track runs up to 0.5 s ahead of the other.
   const skewSeconds = (rand() - 0.5) * 1;
-  const at = (e: Event) => ("video" in e ? e.video.ptsTicks / 90000 + skewSeconds : e.audio.ptsTicks / 48000);
+  const at = (e: Event) => ("video" in e ? e.video.dtsTicks / 90000 + skewSeconds : e.audio.ptsTicks / 48000);
   const events: Event[] = [];
   let v = 0;
   let a = 0;
@@ -685,12 +685,12 @@ Deno.test("Segmenter invariants hold over random sessions (continuity, sync star
 Deno.test("Segmenter says a keyframe is due once the open segment reaches the target, until one arrives", () => {
   const segmenter = new Segmenter({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK });
   assert.equal(segmenter.keyframeDue, false, "nothing recorded yet");
-  segmenter.pushVideo({ ptsTicks: 0, isKeyframe: true, data: new Uint8Array(4) });
+  segmenter.pushVideo({ dtsTicks: 0, isKeyframe: true, data: new Uint8Array(4) });
   for (let i = 1; i <= 60; i++) {
-    segmenter.pushVideo({ ptsTicks: i * 3000, isKeyframe: false, data: new Uint8Array(4) });
+    segmenter.pushVideo({ dtsTicks: i * 3000, isKeyframe: false, data: new Uint8Array(4) });
     assert.equal(segmenter.keyframeDue, i * 3000 >= 180000, `after frame ${i}`);
   }
-  const cut = segmenter.pushVideo({ ptsTicks: 63 * 3000, isKeyframe: true, data: new Uint8Array(4) });
+  const cut = segmenter.pushVideo({ dtsTicks: 63 * 3000, isKeyframe: true, data: new Uint8Array(4) });
   assert.ok(cut.some((o) => o.type === "segment"), "the keyframe cuts the overdue segment");
   assert.equal(segmenter.keyframeDue, false, "a fresh segment is not due");
 });
@@ -712,4 +712,23 @@ Deno.test("SegmentCutter hands out the cuts the fMP4 Segmenter writes: the same 
   const bytes = (written.find((o) => o.type === "fragment" && o.track === "video") as FragmentOutput).bytes;
   const mdat = bytes.subarray(bytes.byteLength - fragment.samples.reduce((n, s) => n + s.data.byteLength, 0));
   assert.deepEqual(mdat, concat(fragment.samples.map((s) => s.data)), "the mdat holds the cut's samples in order");
+});
+
+Deno.test("SegmentCutter keeps B-frames' composition offsets on a decode timeline and cuts at keyframes by decode time", () => {
+  // I P B B P B B ... in decode order: dts steps by one frame, each P presents 3 frames after it decodes and each B
+  // one frame before; the I frame presents 1 frame late, as x264 sends it (the offsets as RTMP carries them).
+  const offsets = [1, 3, -1, -1];
+  const frames: VideoFrame[] = Array.from({ length: 120 }, (_, i) => ({
+    dtsTicks: i * 3000,
+    ctsOffsetTicks: (i % 30 === 0 ? 1 : offsets[1 + ((i % 30) - 1) % 3]!) * 3000,
+    isKeyframe: i % 30 === 0,
+    data: new Uint8Array([i & 0xff]),
+  }));
+  const cutter = new SegmentCutter({ segmentDurationMs: 2000, firstNumber: 1, video: VIDEO_TRACK });
+  const cuts = [...frames.flatMap((f) => cutter.pushVideo(f)), ...cutter.flush()];
+  const fragments = cuts.filter((c): c is FragmentCut => c.type === "fragment");
+  const samples = fragments.flatMap((f) => f.samples);
+  assert.deepEqual(samples.map((s) => s.ctsOffsetTicks), frames.map((f) => f.ctsOffsetTicks));
+  assert.deepEqual(fragments.map((f) => f.startTicks), [0, 60 * 3000], "2 s segments, cut at the keyframes' dts");
+  assert.ok(fragments.every((f) => f.samples[0]!.isSync));
 });

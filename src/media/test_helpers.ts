@@ -162,7 +162,7 @@ export function segmentFrames(
     for (; next < audio.length; next++) {
       const packet = audio[next];
       assert.ok(packet !== undefined, "audio frame");
-      if (frame !== null && packet.ptsTicks * videoTimescale > frame.ptsTicks * audioTimescale) break;
+      if (frame !== null && packet.ptsTicks * videoTimescale > frame.dtsTicks * audioTimescale) break;
       outputs.push(...segmenter.pushAudio(packet));
     }
   };
@@ -304,10 +304,41 @@ export async function exec(command: string, args: string[]): Promise<{ stdout: s
   return { stdout, stderr };
 }
 
-/** A real clip made by ffmpeg and read back: x264 Constrained Baseline 320x240 at 30 fps with a keyframe each
- * second, and 48 kHz stereo libopus at 64 kb/s; the encoder output is written into `dir`. */
+/**
+ * The size and sample aspect ratio of every video frame ffprobe decodes from `path`, as runs of equal frames:
+ * `[["320x240 1:1", 60], ["640x360 1:1", 60]]`.
+ */
+export async function videoFrameRuns(path: string): Promise<[string, number][]> {
+  const args = ["-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height,sample_aspect_ratio"];
+  const { stdout } = await exec("ffprobe", [...args, "-of", "json", path]);
+  const frames = (JSON.parse(stdout) as { frames?: { width: number; height: number; sample_aspect_ratio?: string }[] })
+    .frames ?? [];
+  const runs: [string, number][] = [];
+  for (const frame of frames) {
+    const shape = `${frame.width}x${frame.height} ${frame.sample_aspect_ratio ?? "?"}`;
+    const last = runs[runs.length - 1];
+    if (last?.[0] === shape) last[1]++;
+    else runs.push([shape, 1]);
+  }
+  return runs;
+}
+
+/** Samples of a clip's access units placed from `startTicks` at 30 fps (90 kHz), naming sample entry `entry`. */
+export function clipSamples(units: readonly AccessUnit[], startTicks: number, entry: number): SampleWithTime[] {
+  return units.map((unit, i) => ({
+    decodeTimeTicks: startTicks + i * 3000,
+    durationTicks: 3000,
+    ctsOffsetTicks: 0,
+    isSync: unit.isKeyframe,
+    data: unit.avcc,
+    sampleEntryIndex: entry,
+  }));
+}
+
+/** A real clip made by ffmpeg and read back: x264 Constrained Baseline (320x240 unless asked otherwise) at 30 fps
+ * with a keyframe each second, and 48 kHz stereo libopus at 64 kb/s; the encoder output is written into `dir`. */
 export interface RealClip {
-  /** Track 1: the 320x240 video at 90 kHz, with `avcC`. */
+  /** Track 1: the video (320x240 by default) at 90 kHz, with `avcC`. */
   video: TrackInfo;
   /** Track 2: the stereo Opus at 48 kHz, with `dOps`. */
   audio: TrackInfo;
@@ -323,15 +354,22 @@ export interface RealClip {
   packets: Uint8Array[];
 }
 
-/** Encodes `videoSeconds` of testsrc2 with libx264 and `audioSeconds` of a 440 Hz sine with libopus (see RealClip). */
+/** Encodes `videoSeconds` of testsrc2 (`widthPx` x `heightPx`, default 320x240) with libx264 and `audioSeconds` of a
+ * 440 Hz sine with libopus (see RealClip). */
 export async function realClip(
   dir: string,
-  { videoSeconds, audioSeconds }: { videoSeconds: number; audioSeconds: number },
+  { videoSeconds, audioSeconds, widthPx = 320, heightPx = 240 }: {
+    videoSeconds: number;
+    audioSeconds: number;
+    widthPx?: number;
+    heightPx?: number;
+  },
 ): Promise<RealClip> {
-  const h264Path = `${dir}/clip.h264`;
-  const opusPath = `${dir}/clip.opus`;
+  const size = `${widthPx}x${heightPx}`;
+  const h264Path = `${dir}/clip_${size}.h264`;
+  const opusPath = `${dir}/clip_${size}.opus`;
   await exec("ffmpeg", [
-    ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", String(videoSeconds)],
+    ...["-v", "error", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=30`, "-t", String(videoSeconds)],
     ...["-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-sc_threshold", "0"],
     ...["-bsf:v", "h264_mp4toannexb", "-f", "h264", h264Path],
   ]);
@@ -345,7 +383,7 @@ export async function realClip(
   const avcC = avcDecoderConfigurationRecord([sps], [pps]);
   const dOps = dOpsFromOpusHead(head);
   return {
-    video: { trackId: 1, timescale: 90000, codec: avcTrackCodec(avcC, 320, 240) },
+    video: { trackId: 1, timescale: 90000, codec: avcTrackCodec(avcC, widthPx, heightPx) },
     audio: { trackId: 2, timescale: 48000, codec: opusTrackCodec(dOps, 2) },
     sps,
     pps,

@@ -33,4 +33,9 @@ export interface Sample {
 export interface SampleWithTime extends Sample {
   /** Decode time in track timescale ticks on the recording's timeline (the tfdt base plus earlier durations). */
   decodeTimeTicks: number;
+  /**
+   * In a file whose track has several sample entries (a format change, see mp4_file.ts `Mp4Track.sampleEntries`):
+   * the 0-based index of the one describing this sample, so sample_description_index - 1. Absent: 0, the first.
+   */
+  sampleEntryIndex?: number;
 }

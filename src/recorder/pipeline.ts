@@ -397,7 +397,7 @@ export class RecordingPipeline {
       this.#counts.droppedFrames++;
     } else if (kind === "video") {
       this.#counts.videoFrames++;
-      out.push(...this.#segmenter.pushVideo({ ptsTicks: ticks, isKeyframe: frame.keyframe, data: frame.data }));
+      out.push(...this.#segmenter.pushVideo({ dtsTicks: ticks, isKeyframe: frame.keyframe, data: frame.data }));
     } else {
       this.#counts.audioFrames++;
       out.push(...this.#segmenter.pushAudio({ ptsTicks: ticks, durationTicks, data: frame.data }));

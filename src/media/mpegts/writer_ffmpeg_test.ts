@@ -111,7 +111,7 @@ function cut(video: readonly VideoFrame[], audio: readonly AudioFrame[], videoTi
   let next = 0;
   for (const frame of video) {
     cuts.push(...cutter.pushVideo(frame));
-    while (next < audio.length && audio[next]!.ptsTicks * videoTimescale <= frame.ptsTicks * 48000) {
+    while (next < audio.length && audio[next]!.ptsTicks * videoTimescale <= frame.dtsTicks * 48000) {
       cuts.push(...cutter.pushAudio(audio[next++]!));
     }
   }
@@ -170,7 +170,7 @@ Deno.test({
       };
       // Samples without in-band SPS/PPS, as an avc1 track stores them: the writer puts them before each keyframe.
       const video: VideoFrame[] = clip.video.map((frame) => ({
-        ptsTicks: frame.ticks,
+        dtsTicks: frame.ticks,
         isKeyframe: frame.keyframe,
         data: toLengthPrefixed(frame.nalUnits.filter((nal) => !parameterSets.includes(nal))),
       }));
@@ -268,7 +268,7 @@ Deno.test({
           heightPx: 240,
         },
       };
-      const video = samples.map((s) => ({ ptsTicks: s.cts, isKeyframe: s.isSync, data: s.data }));
+      const video = samples.map((s) => ({ dtsTicks: s.cts, isKeyframe: s.isSync, data: s.data }));
       const { track: audioTrack, audio } = await aacFrames(dir, null, 3);
       const cuts = cut(video, audio, timescale);
       const writer = new TsSegmentWriter({ video: videoTrack, audio: audioTrack });

@@ -43,7 +43,7 @@ function cutAndWrite(
   let next = 0;
   for (const frame of video) {
     take(cutter.pushVideo(frame));
-    while (next < audio.length && audio[next]!.ptsTicks * 90000 <= frame.ptsTicks * 48000) {
+    while (next < audio.length && audio[next]!.ptsTicks * 90000 <= frame.dtsTicks * 48000) {
       take(cutter.pushAudio(audio[next++]!));
     }
   }
@@ -85,7 +85,7 @@ function checkPcr(contents: readonly TsContents[]): void {
 
 Deno.test("TsSegmentWriter muxes H.264 and AAC from SegmentCutter's cuts into aligned, self-contained segments", () => {
   const video: VideoFrame[] = Array.from({ length: 90 }, (_, i) => ({
-    ptsTicks: 1000 + i * 3000,
+    dtsTicks: 1000 + i * 3000,
     isKeyframe: i % 30 === 0,
     data: h264Sample(i, i % 30 === 0),
   }));
