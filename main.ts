@@ -11,7 +11,7 @@ import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from ".
 import { Catalog } from "./src/catalog/mod.ts";
 import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
 import { createApp } from "./src/http/mod.ts";
-import { WhipIngest } from "./src/ingest/mod.ts";
+import { RtmpIngest, WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
 import { LocalObjects, OpenDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
 import { systemClock } from "./src/shared/clock.ts";
@@ -135,6 +135,18 @@ async function main(args: string[]): Promise<void> {
     observer: events.observer,
   });
   const ingest = new WhipIngest({ hub, clock: systemClock, log, webrtc: config.webrtc });
+  let rtmp: { ingest: RtmpIngest; url: string } | undefined;
+  if (config.rtmp.enabled) {
+    const rtmpIngest = new RtmpIngest({ hub, clock: systemClock, log, tokens: config.auth.tokens });
+    const { hostname, port } = config.rtmp.listen;
+    const bound = await rtmpIngest.listen(config.rtmp.listen).catch((error) => {
+      throw new Error(`cannot listen for RTMP on ${hostname}:${port}: ${errorMessage(error)}`);
+    });
+    rtmp = {
+      ingest: rtmpIngest,
+      url: `rtmp://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}`,
+    };
+  }
   const app = createApp({
     hub,
     manager,
@@ -152,6 +164,7 @@ async function main(args: string[]): Promise<void> {
     onListen: ({ hostname, port }) => {
       log("info", "liverec listening", {
         url: `http://${hostname}:${port}`,
+        ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
         config: source,
         storage: files.store.description,
         recovered: recovered.length,
@@ -167,6 +180,7 @@ async function main(args: string[]): Promise<void> {
     await manager.shutdown();
     await events.idle();
     await ingest.close();
+    await rtmp?.ingest.close();
     await outbox?.stop(SHUTDOWN_WEBHOOK_WAIT_MS);
     catalog.close();
     if (queue !== undefined) {

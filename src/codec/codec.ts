@@ -129,3 +129,21 @@ export interface AudioCodec {
 
 /** A row of the codec table. */
 export type Codec = VideoCodec | AudioCodec;
+
+/** An audio track's format as a frame-based ingest (RTMP) learns it, and how long each of its frames lasts. */
+export interface FramedAudioFormat extends AudioFormat {
+  /** A frame's duration in ticks of `sampleRate`; 0 for a frame that cannot be decoded (it is dropped). */
+  frameDurationTicks(frame: Uint8Array): number;
+}
+
+/**
+ * An audio codec as frame-based ingest carries it (RTMP's FLV tags): whole frames, after a decoder configuration
+ * (AAC's AudioSpecificConfig, Opus's ID header) or, for MP3, none: the first frame's header says it all.
+ */
+export interface FrameAudioCodec {
+  readonly kind: "audio";
+  /** The name in logs: "aac", "mp3", "opus". */
+  readonly name: string;
+  /** The track's format from its configuration, or from its first frame; a reason when it is not recordable. */
+  format(config: Uint8Array | undefined, firstFrame: Uint8Array): FramedAudioFormat | { refused: string };
+}

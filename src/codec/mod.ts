@@ -11,11 +11,18 @@ export type {
   DepacketizerStats,
   FmtpVerdict,
   Frame,
+  FrameAudioCodec,
+  FramedAudioFormat,
   SampleEntry,
   VideoCodec,
   VideoFormat,
 } from "./codec.ts";
-export { AUDIO_CODECS, VIDEO_CODECS } from "./table.ts";
+export { AUDIO_CODECS, FRAME_AUDIO_CODECS, FRAME_VIDEO_CODECS, type FrameVideoCodec, VIDEO_CODECS } from "./table.ts";
+export {
+  readAv1CodecConfigurationRecord,
+  readAvcDecoderConfigurationRecord,
+  readHevcDecoderConfigurationRecord,
+} from "./config_records.ts";
 export { splitAnnexB, splitLengthPrefixed, toLengthPrefixed } from "./nal_units.ts";
 export { isKeyframe, NalType, nalType, parseSpropParameterSets } from "./h264/nal.ts";
 export { avcCodecString, parseSps, type Sps } from "./h264/sps.ts";

@@ -26,6 +26,14 @@ export interface HttpConfig {
   listen: HostPort;
 }
 
+/** `[rtmp]`: the RTMP ingest server. */
+export interface RtmpConfig {
+  /** Whether the server runs (default true). */
+  enabled: boolean;
+  /** Address to listen on (default 0.0.0.0:1935); port 0 picks a free port. */
+  listen: HostPort;
+}
+
 /** `[webrtc]`: ICE for ingest sessions. */
 export interface WebRtcConfig {
   /** IP literals advertised as extra ICE host candidates (e.g. the public address in front of a NAT). */
@@ -83,6 +91,7 @@ export interface AuthConfig {
 /** The whole validated configuration: every key is present, defaulted, or explicitly undefined when unset. */
 export interface Config {
   http: HttpConfig;
+  rtmp: RtmpConfig;
   webrtc: WebRtcConfig;
   recorder: RecorderConfig;
   webhooks: WebhooksConfig;
@@ -90,6 +99,7 @@ export interface Config {
 }
 
 const DEFAULT_LISTEN = "0.0.0.0:7777";
+const DEFAULT_RTMP_LISTEN = "0.0.0.0:1935";
 const DEFAULT_SEGMENT_DURATION_S = 6;
 const DEFAULT_SPOOL_DIR = "./spool";
 const DEFAULT_STATE_DIR = "./state";
@@ -111,9 +121,10 @@ const MAX_TOKEN_LENGTH = 256;
  */
 export function parseConfig(tomlText: string, env: Readonly<Record<string, string | undefined>> = {}): Config {
   const root = new Section("", parseToml(tomlText));
-  root.rejectUnknownKeys(["http", "webrtc", "recorder", "webhooks", "auth"]);
+  root.rejectUnknownKeys(["http", "rtmp", "webrtc", "recorder", "webhooks", "auth"]);
   return {
     http: parseHttp(root.section("http")),
+    rtmp: parseRtmp(root.section("rtmp")),
     webrtc: parseWebRtc(root.section("webrtc")),
     recorder: parseRecorder(root.section("recorder"), env),
     webhooks: parseWebhooks(root.section("webhooks")),
@@ -143,6 +154,14 @@ function parseHttp(section: Section): HttpConfig {
   const parsed = parseHostPort(listen, 0);
   if (!parsed.ok) throw section.error("listen", `${parsed.problem}, got ${describe(listen)}`);
   return { listen: parsed.value };
+}
+
+function parseRtmp(section: Section): RtmpConfig {
+  section.rejectUnknownKeys(["enabled", "listen"]);
+  const listen = section.string("listen") ?? DEFAULT_RTMP_LISTEN;
+  const parsed = parseHostPort(listen, 0);
+  if (!parsed.ok) throw section.error("listen", `${parsed.problem}, got ${describe(listen)}`);
+  return { enabled: section.boolean("enabled") ?? true, listen: parsed.value };
 }
 
 function isUdpPort(value: unknown): value is number {

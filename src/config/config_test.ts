@@ -12,6 +12,7 @@ import {
 
 const DEFAULTS: Config = {
   http: { listen: { hostname: "0.0.0.0", port: 7777 } },
+  rtmp: { enabled: true, listen: { hostname: "0.0.0.0", port: 1935 } },
   webrtc: {
     publicIps: [],
     udpPortRange: undefined,
@@ -116,6 +117,10 @@ Deno.test("parseConfig reads every section of a full file", () => {
 [http]
 listen = "[::1]:8080"
 
+[rtmp]
+enabled = false
+listen = "127.0.0.1:19350"
+
 [webrtc]
 public_ips = ["203.0.113.7", "2001:db8::7"]
 udp_port_range = [20000, 20100]
@@ -144,6 +149,7 @@ tokens = ["s3cr3t-token", "another~token!"]
   );
   assert.deepEqual({ ...config, recorder: { ...config.recorder, rules: [] } }, {
     http: { listen: { hostname: "::1", port: 8080 } },
+    rtmp: { enabled: false, listen: { hostname: "127.0.0.1", port: 19350 } },
     webrtc: {
       publicIps: ["203.0.113.7", "2001:db8::7"],
       udpPortRange: [20000, 20100],
@@ -508,12 +514,12 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
     {
       toml: "[recordr]",
       key: "recordr",
-      message: "is an unknown key (allowed: auth, http, recorder, webhooks, webrtc)",
+      message: "is an unknown key (allowed: auth, http, recorder, rtmp, webhooks, webrtc)",
     },
     {
       toml: "listen = 1",
       key: "listen",
-      message: "is an unknown key (allowed: auth, http, recorder, webhooks, webrtc)",
+      message: "is an unknown key (allowed: auth, http, recorder, rtmp, webhooks, webrtc)",
     },
     { toml: '[http]\nport = "1"', key: "http.port", message: "is an unknown key (allowed: listen)" },
     {
@@ -549,7 +555,7 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
     {
       toml: "__proto__ = 1",
       key: "__proto__",
-      message: "is an unknown key (allowed: auth, http, recorder, webhooks, webrtc)",
+      message: "is an unknown key (allowed: auth, http, recorder, rtmp, webhooks, webrtc)",
     },
   ];
   for (const { toml, key, message } of cases) {

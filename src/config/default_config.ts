@@ -11,6 +11,11 @@ export const defaultConfigToml = `# liverec configuration. Every key is optional
 # Address of the HTTP API and WHIP endpoint: "host:port", IPv6 in brackets (e.g. "[::]:7777").
 listen = "0.0.0.0:7777"
 
+[rtmp]
+# RTMP ingest (OBS, ffmpeg, hardware encoders): rtmp://HOST:1935/APP/NAME publishes the stream APP/NAME.
+enabled = true
+listen = "0.0.0.0:1935"
+
 [webrtc]
 # IP addresses advertised as ICE host candidates besides the local interfaces
 # (e.g. the public address of a host behind a 1:1 NAT).

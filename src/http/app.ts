@@ -40,7 +40,7 @@ export function createApp(deps: AppDeps): Hono {
     c.json({
       streams: deps.hub.list().map((s) => ({
         id: s.streamId,
-        tracks: s.tracks.map((t) => t.kind),
+        tracks: s.media.tracks.map((t) => t.kind),
         published_at: new Date(s.publishedAtMs).toISOString(),
         recording: deps.manager.status(s.streamId).recording,
       })),

@@ -5,7 +5,7 @@
 
 import { RTCPeerConnection, RtcpSrPacket } from "werift";
 import type { RtpPacket } from "../rtp/mod.ts";
-import type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "../recorder/mod.ts";
+import type { LiveSource, SenderReport, SourceListener, SourceMedia, SourceTrack, TrackKind } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
 import { LayerPicker } from "./simulcast.ts";
@@ -21,6 +21,7 @@ export class WhipSession implements LiveSource {
   readonly id = crypto.randomUUID();
   readonly streamId: string;
   readonly tracks: readonly SourceTrack[];
+  readonly media: SourceMedia;
   readonly publishedAtMs: number;
   readonly pc: RTCPeerConnection;
   readonly #listeners = new Set<SourceListener>();
@@ -62,6 +63,7 @@ export class WhipSession implements LiveSource {
       tracks.push({ kind: "audio", codec: audio.codec, payloadType: audio.offered.payloadType, channels });
     }
     this.tracks = tracks;
+    this.media = { type: "rtp", tracks };
     const simulcast = video !== undefined && video.rids.length > 0;
     if (simulcast) {
       const picker = new LayerPicker({ codec: video.codec, rids: video.rids, wanted: webrtc.simulcastLayer });

@@ -1,5 +1,6 @@
 /**
- * One publish being recorded: feeds the source's packets through a RecordingPipeline and writes what comes out
+ * One publish being recorded: feeds the source's packets (or frames) through a RecordingPipeline (or FramePipeline)
+ * and writes what comes out
  * into a period of a record folder. It asks for keyframes while the pipeline waits for one, and it can rotate: at
  * the next keyframe the open segment ends and every later segment goes to a new recording's period, so the two
  * recordings meet without a gap and without a frame in both. The media timeline runs on across a rotation; the new
@@ -8,6 +9,7 @@
  */
 
 import type { Clock } from "../shared/clock.ts";
+import { FramePipeline } from "./frame_pipeline.ts";
 import {
   type PipelineOutput,
   type PipelineStats,
@@ -62,7 +64,7 @@ interface Rotation {
 /** A running capture; `start()` it, then `stop()` it once. */
 export class Capture {
   readonly #opts: CaptureOptions;
-  readonly #pipeline: RecordingPipeline;
+  readonly #pipeline: RecordingPipeline | FramePipeline;
   #target: CaptureTarget;
   #handle: PeriodHandle;
   /** Wall-clock time and video media time of the current period's time 0. */
@@ -82,11 +84,11 @@ export class Capture {
   constructor(opts: CaptureOptions) {
     this.#opts = opts;
     this.#target = opts.target;
-    this.#pipeline = new RecordingPipeline({
-      tracks: opts.source.tracks,
-      segmentDurationMs: opts.segmentDurationMs,
-      firstNumber: 1,
-    });
+    const media = opts.source.media;
+    const common = { segmentDurationMs: opts.segmentDurationMs, firstNumber: 1 };
+    this.#pipeline = media.type === "rtp"
+      ? new RecordingPipeline({ tracks: media.tracks, ...common })
+      : new FramePipeline({ tracks: media.tracks, ...common });
     this.#handle = opts.target.folder.beginPeriod({ recordId: opts.target.recordId, part: opts.part });
     this.begun = this.#handle.begun;
   }
@@ -108,8 +110,15 @@ export class Capture {
   start(): void {
     this.#route(this.#pipeline.start());
     this.#stopListening = this.#opts.source.addListener({
-      rtp: (kind, packet, arrivalMs) => this.#route(this.#pipeline.pushRtp(kind, packet, arrivalMs)),
-      senderReport: (kind, report) => this.#pipeline.pushSenderReport(kind, report),
+      rtp: (kind, packet, arrivalMs) => {
+        if (this.#pipeline instanceof RecordingPipeline) this.#route(this.#pipeline.pushRtp(kind, packet, arrivalMs));
+      },
+      senderReport: (kind, report) => {
+        if (this.#pipeline instanceof RecordingPipeline) this.#pipeline.pushSenderReport(kind, report);
+      },
+      frame: (kind, frame, arrivalMs) => {
+        if (this.#pipeline instanceof FramePipeline) this.#route(this.#pipeline.pushFrame(kind, frame, arrivalMs));
+      },
     });
     this.#askForKeyframe();
   }
@@ -192,7 +201,7 @@ export class Capture {
     last: { track: TrackKind; number: number },
     done: Rotation["done"],
   ): void {
-    const hasAudio = this.#opts.source.tracks.some((track) => track.kind === "audio");
+    const hasAudio = this.#opts.source.media.tracks.some((track) => track.kind === "audio");
     const follower = last.track === "video" && hasAudio ? "audio" : last.track;
     this.#rotation = { next, part, last, follower, cutTicks: undefined, handle: undefined, done };
   }

@@ -14,7 +14,7 @@ import { deleteRecording } from "./delete_recording.ts";
 import { recoverRecordings } from "./recovery.ts";
 import { segmentName } from "./layout.ts";
 import { RecordFolder } from "./record_folder.ts";
-import type { LiveSource, SourceListener, SourceTrack } from "./source.ts";
+import type { LiveSource, SourceListener, SourceMedia, SourceTrack } from "./source.ts";
 
 const clip = await loadClip();
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
@@ -24,7 +24,10 @@ const TRACKS = CLIP_TRACKS;
 class ReplaySource implements LiveSource {
   readonly streamId = "cam";
   readonly publishedAtMs = 0;
-  constructor(readonly tracks: readonly SourceTrack[] = TRACKS) {}
+  readonly media: SourceMedia;
+  constructor(readonly tracks: readonly SourceTrack[] = TRACKS) {
+    this.media = { type: "rtp", tracks };
+  }
   keyframeRequests = 0;
   #listener: SourceListener | undefined;
   addListener(listener: SourceListener) {

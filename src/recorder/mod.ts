@@ -15,7 +15,16 @@ export {
 } from "./manager.ts";
 export type { StoredSegment } from "./record_folder.ts";
 export { parseIndex } from "./record_folder.ts";
-export type { LiveSource, SenderReport, SourceListener, SourceTrack, TrackKind } from "./source.ts";
+export type {
+  FrameTrack,
+  LiveSource,
+  SenderReport,
+  SourceFrame,
+  SourceListener,
+  SourceMedia,
+  SourceTrack,
+  TrackKind,
+} from "./source.ts";
 export { dailyRecordDir, INDEX_NAME } from "./layout.ts";
 export { type RecoveredRecording, recoverRecordings } from "./recovery.ts";
 export { deleteRecording } from "./delete_recording.ts";

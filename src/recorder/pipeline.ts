@@ -7,18 +7,24 @@
  */
 
 import type { AudioCodec, Depacketizer, Frame, VideoCodec, VideoFormat } from "../codec/mod.ts";
-import { initSegment, Segmenter, type SegmenterOutput, type TrackInfo } from "../media/mod.ts";
+import { Segmenter } from "../media/mod.ts";
 import { ReorderBuffer, type ReorderOutput, type RtpPacket, TimestampUnwrapper } from "../rtp/mod.ts";
 import type { SenderReport, SourceTrack, TrackKind } from "./source.ts";
+import {
+  AUDIO_TRACK_ID,
+  audioInit,
+  FRAGMENT_DURATION_MS,
+  type PipelineOutput,
+  type PipelineStats,
+  sameFormat,
+  VIDEO_TRACK_ID,
+  videoInit,
+} from "./track_outputs.ts";
 
-/** The video timescale: every video RTP payload format's clock, 90 kHz (RFC 6184 §5.1, RFC 7741 §4.1, ...). */
-export const VIDEO_TIMESCALE = 90_000;
-const VIDEO_TRACK_ID = 1;
-const AUDIO_TRACK_ID = 2;
+export { type PipelineOutput, type PipelineStats, type TrackDetails, VIDEO_TIMESCALE } from "./track_outputs.ts";
+
 /** How long the reorder buffer waits for a missing packet before declaring it lost. */
 const REORDER_DELAY_MS = 300;
-/** Fragments are made durable as they complete: at most this much media is lost on a crash. */
-const FRAGMENT_DURATION_MS = 1000;
 /**
  * How long the first frames of a recording with audio and video are held back, waiting for every track's first RTCP
  * sender report. Arrival times put audio early by the sender's extra video latency (encoding, pacing: about 100 ms
@@ -31,53 +37,6 @@ const RESYNC_MIN_MS = 10;
 const REPORT_CLOCK_TOLERANCE_MS = 50;
 /** How long before the first video keyframe's arrival audio is held too, in case the reports place it after it. */
 const EARLY_AUDIO_MS = 1000;
-
-/** What a track turned out to be, for the manifest. */
-export interface TrackDetails {
-  codecs: string;
-  timescale: number;
-  widthPx?: number;
-  heightPx?: number;
-  frameRate?: number;
-  sampleRate?: number;
-  channels?: number;
-}
-
-export type PipelineOutput =
-  | {
-    type: "init";
-    track: TrackKind;
-    bytes: Uint8Array;
-    details: TrackDetails;
-    /**
-     * Present when the stream changed its format mid-recording (a new resolution, profile or sequence header): the
-     * segment of `track` numbered `number` was the last one in the old format, and this init is for what follows.
-     */
-    after?: { track: TrackKind; number: number };
-  }
-  | SegmenterOutput;
-
-/** Counters of what the pipeline saw and dropped; expected stream faults end up here, never in exceptions. */
-export interface PipelineStats {
-  videoPackets: number;
-  audioPackets: number;
-  lostPackets: number;
-  droppedAccessUnits: number;
-  /** Frames dropped because they came before the recording's first keyframe or went back in time. */
-  droppedFrames: number;
-  keyframesWithoutParameterSets: number;
-  /** Keyframes whose format (size, profile, configuration record) differs from the one before: each starts a period. */
-  formatChanges: number;
-  /** Times a track's stream went on under another SSRC. */
-  ssrcChanges: number;
-  /**
-   * How far audio was moved against video when sender reports came after the recording had started on arrival
-   * times (positive: later); 0 when no correction was made.
-   */
-  audioResyncMs: number;
-  videoFrames: number;
-  audioFrames: number;
-}
 
 interface ClockSync {
   /** Smallest (arrival - media time) seen, in ms: the least-delayed packet's estimate of the sender's epoch. */
@@ -204,15 +163,7 @@ export class RecordingPipeline {
   start(): PipelineOutput[] {
     const audio = this.#audio;
     if (audio === undefined) return [];
-    const format = audio.track.codec.format(audio.track.channels);
-    const { sampleEntry, channels, sampleRate } = format;
-    const info: TrackInfo = {
-      trackId: AUDIO_TRACK_ID,
-      timescale: audio.clockRate,
-      codec: { kind: "audio", sampleEntry, channels, sampleRate },
-    };
-    const details = { codecs: format.codecs, timescale: audio.clockRate, sampleRate, channels };
-    return [{ type: "init", track: "audio", bytes: initSegment(info), details }];
+    return [audioInit(audio.track.codec.format(audio.track.channels), audio.clockRate)];
   }
 
   pushRtp(kind: TrackKind, packet: RtpPacket, arrivalMs: number): PipelineOutput[] {
@@ -406,22 +357,8 @@ export class RecordingPipeline {
 
   /** The video init segment of `format`, which from now on is the recording's. */
   #videoInit(format: VideoFormat): PipelineOutput & { type: "init" } {
-    const video = this.#video!;
     this.#videoFormat = format;
-    const { sampleEntry, widthPx, heightPx } = format;
-    const info: TrackInfo = {
-      trackId: VIDEO_TRACK_ID,
-      timescale: video.clockRate,
-      codec: { kind: "video", sampleEntry, widthPx, heightPx },
-    };
-    const details: TrackDetails = {
-      codecs: format.codecs,
-      timescale: video.clockRate,
-      widthPx,
-      heightPx,
-      ...(format.frameRate !== undefined ? { frameRate: format.frameRate } : {}),
-    };
-    return { type: "init", track: "video", bytes: initSegment(info), details };
+    return videoInit(format, this.#video!.clockRate);
   }
 
   /**
@@ -460,13 +397,6 @@ export class RecordingPipeline {
     }
     return (state.sync.arrivalOffsetMs ?? 0) + mediaMs;
   }
-}
-
-/** Whether two keyframes' formats can share one init segment: same sample entry, configuration record and size. */
-function sameFormat(a: VideoFormat, b: VideoFormat): boolean {
-  const [x, y] = [a.sampleEntry.config.body, b.sampleEntry.config.body];
-  return a.sampleEntry.fourcc === b.sampleEntry.fourcc && a.widthPx === b.widthPx && a.heightPx === b.heightPx &&
-    x.length === y.length && x.every((byte, i) => byte === y[i]);
 }
 
 function trackState(codec: VideoCodec | AudioCodec): TrackState {

@@ -1,6 +1,9 @@
-/** The port between ingest and the recorder: a live stream as tracks of RTP packets, whoever delivers them. */
+/**
+ * The port between ingest and the recorder: a live stream as tracks of RTP packets (WebRTC) or of whole frames
+ * (RTMP), whoever delivers them.
+ */
 
-import type { AudioCodec, VideoCodec } from "../codec/mod.ts";
+import type { AudioCodec, FramedAudioFormat, VideoCodec } from "../codec/mod.ts";
 import type { RtpPacket } from "../rtp/mod.ts";
 
 /** A track as negotiated with the publisher: a row of the codec table and what the negotiation added to it. */
@@ -14,7 +17,33 @@ export type SourceTrack =
   }
   | { kind: "audio"; codec: AudioCodec; payloadType: number; channels: number };
 
+/** A track of a frame-based source (RTMP): what its configuration (sequence header) said. */
+export type FrameTrack =
+  | {
+    kind: "video";
+    codec: VideoCodec;
+    /** Parameter sets from the decoder configuration record, used until in-band ones arrive. */
+    parameterSets: Uint8Array[];
+  }
+  | { kind: "audio"; format: FramedAudioFormat };
+
+/** A whole frame of a frame-based source. */
+export interface SourceFrame {
+  /** Decode time in ms on the source's clock (RTMP's message timestamps, extended past 32 bits). */
+  dtsMs: number;
+  /** Presentation minus decode time in ms (B-frames; RTMP's composition time); 0 for audio. */
+  ctsOffsetMs: number;
+  /** Video: decoding can start here. Audio: always true. */
+  keyframe: boolean;
+  /** The frame in its ISOBMFF sample form (length-prefixed NAL units, OBUs, one AAC/MP3/Opus frame). */
+  data: Uint8Array;
+}
 export type TrackKind = SourceTrack["kind"];
+
+/** How a source delivers: RTP tracks (`rtp` and `senderReport` calls) or frame tracks (`frame` calls). */
+export type SourceMedia =
+  | { type: "rtp"; tracks: readonly SourceTrack[] }
+  | { type: "frames"; tracks: readonly FrameTrack[] };
 
 /** An RTCP sender report reduced to what synchronisation needs (RFC 3550 §6.4.1). */
 export interface SenderReport {
@@ -30,12 +59,13 @@ export interface SenderReport {
 export interface SourceListener {
   rtp(kind: TrackKind, packet: RtpPacket, arrivalMs: number): void;
   senderReport(kind: TrackKind, report: SenderReport): void;
+  frame(kind: TrackKind, frame: SourceFrame, arrivalMs: number): void;
 }
 
 /** A published stream, as the recorder sees it. */
 export interface LiveSource {
   readonly streamId: string;
-  readonly tracks: readonly SourceTrack[];
+  readonly media: SourceMedia;
   /** Unix milliseconds when publishing started. */
   readonly publishedAtMs: number;
   /** Starts delivering to `listener`; the returned function stops it. */

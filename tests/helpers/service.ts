@@ -16,6 +16,8 @@ const DENO = Deno.execPath();
 
 export interface Service {
   url: string;
+  /** `rtmp://127.0.0.1:PORT` of its RTMP ingest (append `/APP/NAME`). */
+  readonly rtmpUrl: string;
   /** The fs storage root (an absolute path). */
   root: string;
   dir: string;
@@ -44,6 +46,7 @@ export async function startService(
   const hasStorage = /\[recorder\.storage\]/.test(toml);
   const configText = [
     `[http]\nlisten = "127.0.0.1:0"\n`,
+    /^\[rtmp\]$/m.test(toml) ? "" : `[rtmp]\nlisten = "127.0.0.1:0"\n`,
     toml,
     hasStorage ? "" : `\n[recorder.storage]\ntype = "fs"\nroot = ${JSON.stringify(root)}\n`,
   ].join("\n");
@@ -56,14 +59,16 @@ export async function startService(
     env: { LIVEREC_LOG: "debug" },
   }).spawn();
   let logText = "";
+  let rtmpUrl: string | undefined;
   const decoder = new TextDecoder();
   let resolveUrl: (url: string) => void;
   const urlPromise = new Promise<string>((resolve) => (resolveUrl = resolve));
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) {
       logText += decoder.decode(chunk, { stream: true });
-      const match = /liverec listening url=(http:\/\/\S+)/.exec(logText);
+      const match = /liverec listening url=(http:\/\/\S+)(?: rtmp=(rtmp:\/\/\S+))?/.exec(logText);
       if (match !== null) resolveUrl(match[1]!);
+      if (match?.[2] !== undefined) rtmpUrl = match[2];
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
@@ -78,6 +83,10 @@ export async function startService(
   let stopped: Promise<number> | undefined;
   return {
     url,
+    get rtmpUrl() {
+      if (rtmpUrl === undefined) throw new Error(`the service listens for no RTMP:\n${logText}`);
+      return rtmpUrl;
+    },
     root,
     dir,
     logs: () => logText,

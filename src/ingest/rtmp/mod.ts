@@ -40,3 +40,4 @@ export {
 } from "./chunk_stream.ts";
 export { MessageType, type RtmpMessage, UserControlEvent } from "./messages.ts";
 export { HANDSHAKE_PACKET_BYTES, RTMP_VERSION } from "./handshake.ts";
+export { type FlvRecord, parseAudioTag, parseVideoTag } from "./flv_tags.ts";

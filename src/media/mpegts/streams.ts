@@ -19,6 +19,8 @@ import {
   OTI_MPEG4_AUDIO,
   parseAudioSpecificConfig,
   parseEsds,
+  readAvcDecoderConfigurationRecord,
+  readHevcDecoderConfigurationRecord,
   type SampleEntry,
 } from "../../codec/mod.ts";
 import type { Sample, TrackCodec } from "../track.ts";
@@ -95,7 +97,7 @@ const H264: NalSyntax = {
   name: "H.264",
   configFourcc: "avcC",
   streamType: StreamType.H264,
-  readConfig: readAvcC,
+  readConfig: readAvcDecoderConfigurationRecord,
   isAud: (nal) => nalType(nal) === NalType.Aud,
   isSps: (nal) => nalType(nal) === NalType.Sps,
   // nal_unit_type 9, primary_pic_type 7 (I, SI, P, SP, B), rbsp_stop_one_bit (ITU-T H.264 §7.3.2.4)
@@ -107,7 +109,7 @@ const H265: NalSyntax = {
   name: "H.265",
   configFourcc: "hvcC",
   streamType: StreamType.H265,
-  readConfig: readHvcC,
+  readConfig: readHevcDecoderConfigurationRecord,
   isAud: (nal) => h265NalType(nal) === H265NalType.Aud,
   isSps: (nal) => h265NalType(nal) === H265NalType.Sps,
   aud: (nalUnits) => {
@@ -170,74 +172,6 @@ function splitLengthPrefixed(sample: Uint8Array, lengthSizeBytes: number): Uint8
     offset += sizeBytes;
   }
   return nalUnits;
-}
-
-/** A big-endian cursor that reports running off the end instead of throwing. */
-class RecordReader {
-  offset = 0;
-  truncated = false;
-  constructor(private readonly bytes: Uint8Array) {}
-
-  u8(): number {
-    return this.take(1)[0] ?? 0;
-  }
-
-  u16(): number {
-    const bytes = this.take(2);
-    return ((bytes[0] ?? 0) << 8) | (bytes[1] ?? 0);
-  }
-
-  take(count: number): Uint8Array {
-    if (this.offset + count > this.bytes.length) {
-      this.truncated = true;
-      this.offset = this.bytes.length;
-      return new Uint8Array(0);
-    }
-    this.offset += count;
-    return this.bytes.subarray(this.offset - count, this.offset);
-  }
-}
-
-/** AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1.2): lengthSizeMinusOne, SPS and PPS. */
-function readAvcC(record: Uint8Array): { lengthSizeBytes: number; parameterSets: Uint8Array[] } | string {
-  const r = new RecordReader(record);
-  const version = r.u8(); // configurationVersion
-  r.take(3); // AVCProfileIndication, profile_compatibility, AVCLevelIndication
-  const lengthSizeBytes = (r.u8() & 0x03) + 1; // reserved, lengthSizeMinusOne
-  const parameterSets: Uint8Array[] = [];
-  const spsCount = r.u8() & 0x1f; // reserved, numOfSequenceParameterSets
-  for (let i = 0; i < spsCount; i++) parameterSets.push(r.take(r.u16()));
-  const ppsCount = r.u8(); // numOfPictureParameterSets
-  for (let i = 0; i < ppsCount; i++) parameterSets.push(r.take(r.u16()));
-  if (r.truncated) return `truncated at byte ${record.length}`;
-  if (version !== 1) return `configurationVersion ${version}`;
-  if (lengthSizeBytes === 3) return "lengthSizeMinusOne 2 is not allowed";
-  if (spsCount === 0 || ppsCount === 0) return `${spsCount} SPS and ${ppsCount} PPS`;
-  return { lengthSizeBytes, parameterSets };
-}
-
-/** HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1.2): lengthSizeMinusOne and the VPS, SPS, PPS arrays. */
-function readHvcC(record: Uint8Array): { lengthSizeBytes: number; parameterSets: Uint8Array[] } | string {
-  const r = new RecordReader(record);
-  const version = r.u8(); // configurationVersion
-  r.take(20); // profile, tier, level, constraint flags ... avgFrameRate
-  const lengthSizeBytes = (r.u8() & 0x03) + 1; // constantFrameRate, numTemporalLayers, temporalIdNested, length size
-  const byType = new Map<number, Uint8Array[]>();
-  const arrayCount = r.u8(); // numOfArrays
-  for (let i = 0; i < arrayCount && !r.truncated; i++) {
-    const type = r.u8() & 0x3f; // array_completeness, reserved, NAL_unit_type
-    const count = r.u16(); // numNalus
-    for (let j = 0; j < count && !r.truncated; j++) {
-      const nal = r.take(r.u16()); // nalUnitLength, nalUnit
-      byType.set(type, [...byType.get(type) ?? [], nal]);
-    }
-  }
-  if (r.truncated) return `truncated at byte ${record.length}`;
-  if (version !== 1) return `configurationVersion ${version}`;
-  if (lengthSizeBytes === 3) return "lengthSizeMinusOne 2 is not allowed";
-  const sets = [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps].map((type) => byType.get(type) ?? []);
-  if (sets.some((list) => list.length === 0)) return `${sets.map((list) => list.length).join("/")} VPS/SPS/PPS`;
-  return { lengthSizeBytes, parameterSets: sets.flat() };
 }
 
 /** `mp4a`: the esds objectTypeIndication says which audio it is (ISO/IEC 14496-1 §7.2.6.6.2 Table 5). */

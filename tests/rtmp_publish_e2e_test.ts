@@ -1,0 +1,128 @@
+/**
+ * End to end from real RTMP publishers into the running service: ffmpeg pushes H.264 + AAC (the test clip, and an
+ * x264 clip with B-frames, as OBS sends by default), and the recordings are judged by ffprobe/ffmpeg: the codecs
+ * sent, every frame, pictures in presentation order, and A/V sync against the clip's flash and beep.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CLIP_PATH } from "../scripts/clip.ts";
+import { syncErrors } from "./helpers/av_sync.ts";
+import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
+import { recordingFinished, type Service, startService, waitFor } from "./helpers/service.ts";
+
+const TOML = `[[recorder.rules]]\nmatch = "live/*"\nsegment_duration = 2\nsplice_window = 0\n`;
+
+const workDir = await Deno.makeTempDir({ prefix: "liverec-rtmp-" });
+
+/** `input` remuxed by ffmpeg with `args`, into `name` in the work folder. */
+async function make(name: string, args: string[]): Promise<string> {
+  const out = join(workDir, name);
+  const { code, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-y", ...args, out]);
+  assert.equal(code, 0, stderr);
+  return out;
+}
+
+/** Pushes `file` in real time to `url` with ffmpeg, streams copied. */
+async function push(url: string, file: string, extra: string[] = []): Promise<{ code: number; stderr: string }> {
+  return await run("ffmpeg", ["-nostdin", "-v", "error", "-re", "-i", file, "-c", "copy", ...extra, "-f", "flv", url]);
+}
+
+async function recording(service: Service, stream: string): Promise<{ mpd: string; mpdText: string }> {
+  await recordingFinished(service, stream);
+  const row = await waitFor("the recording in the index", async () => {
+    const listing = await (await service.fetch(`/api/recordings?stream=${stream}&from=2000-01-01T00:00:00Z`)).json();
+    return listing.recordings[0] as { mpd_path: string } | undefined;
+  });
+  const mpd = join(service.root, row.mpd_path);
+  return { mpd, mpdText: await Deno.readTextFile(mpd) };
+}
+
+/** Packets of `file`'s video: presentation and decode times, as ffprobe reads them. */
+async function videoPackets(file: string): Promise<{ pts: number; dts: number }[]> {
+  const { stdout } = await run("ffprobe", [
+    ...["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,dts_time", "-of", "csv=p=0", file],
+  ]);
+  return stdout.trim().split("\n").map((line) => {
+    const [pts, dts] = line.split(",").map(Number);
+    return { pts: pts!, dts: dts! };
+  });
+}
+
+Deno.test("ffmpeg pushes the clip as H.264 + AAC over RTMP: recorded whole, decodes, audio in sync", async () => {
+  const service = await startService({ toml: TOML });
+  try {
+    // The clip looped to 9 s, its Opus as AAC (FLV carries no Opus).
+    const clip = await make("clip_aac.mp4", [
+      ...["-stream_loop", "2", "-i", CLIP_PATH.pathname, "-t", "9", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k"],
+    ]);
+    const pushed = await push(`${service.rtmpUrl}/live/cam1`, clip);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const { mpd, mpdText } = await recording(service, "live/cam1");
+    assert.match(mpdText, /codecs="avc1\.42c01f"/, mpdText);
+    assert.match(mpdText, /codecs="mp4a\.40\.2"/, mpdText);
+    assert.equal(await decodeErrors(mpd), "");
+    const { streams } = await probe(mpd);
+    const [sent] = [(await probe(clip)).streams];
+    const frames = (s: typeof streams, type: string) => Number(s.find((x) => x.codec_type === type)?.nb_read_frames);
+    assert.equal(frames(streams, "video"), frames(sent, "video"), "every video frame");
+    assert.ok(
+      Math.abs(frames(streams, "audio") - frames(sent, "audio")) <= 2,
+      `audio frames: ${frames(streams, "audio")} of ${frames(sent, "audio")}`,
+    );
+    assert.deepEqual(await syncErrors(mpd, { minMarks: 6, clipDurationS: 4 }), []);
+    assert.match(service.logs(), /publish started stream=live\/cam1 protocol=rtmp tracks=video\+audio/);
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("x264 with B-frames over RTMP (OBS's default): composition offsets kept, pictures in presentation order", async () => {
+  const service = await startService({ toml: TOML });
+  try {
+    const clip = await make("bframes.mp4", [
+      ...["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440"],
+      ...["-t", "6", "-c:v", "libx264", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    ]);
+    const pushed = await push(`${service.rtmpUrl}/live/bframes`, clip);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const { mpd } = await recording(service, "live/bframes");
+    assert.equal(await decodeErrors(mpd), "");
+    const sent = await videoPackets(clip);
+    const recorded = await videoPackets(mpd);
+    assert.equal(recorded.length, sent.length, "every frame");
+    assert.ok(recorded.some((p) => p.pts !== p.dts), "B-frames: presentation differs from decode order");
+    // The same presentation order, up to a constant shift of the timeline.
+    const shift = recorded[0]!.pts - sent[0]!.pts;
+    for (const [i, p] of recorded.entries()) {
+      assert.ok(Math.abs(p.pts - shift - sent[i]!.pts) < 0.002, `frame ${i}: pts ${p.pts} vs ${sent[i]!.pts}`);
+    }
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("RTMP publishes are refused with a reason: a wrong token, a stream already live", async () => {
+  const service = await startService({ toml: `[auth]\ntokens = ["secret-token"]\n\n${TOML}` });
+  try {
+    const clip = await make("short.mp4", [
+      ...["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "6", "-c:v", "libx264", "-g", "30"],
+    ]);
+    const refused = await push(`${service.rtmpUrl}/live/cam2?token=wrong`, clip);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /invalid token/, refused.stderr);
+    const first = push(`${service.rtmpUrl}/live/cam2?token=secret-token`, clip);
+    await waitFor("the first publisher to be live", async () => {
+      const status = await (await service.fetch("/api/record/live/cam2", {
+        headers: { authorization: "Bearer secret-token" },
+      })).json();
+      return status.stream_live ? status : undefined;
+    });
+    const second = await push(`${service.rtmpUrl}/live/cam2?token=secret-token`, clip);
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, /already being published/, second.stderr);
+    assert.equal((await first).code, 0);
+  } finally {
+    await service.stop();
+  }
+});
