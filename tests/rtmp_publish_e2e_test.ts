@@ -126,3 +126,57 @@ Deno.test("RTMP publishes are refused with a reason: a wrong token, a stream alr
     await service.stop();
   }
 });
+
+Deno.test("MP3 audio over RTMP is recorded as mp4a.6B; GStreamer's rtmp2sink publishes H.264 + AAC", async () => {
+  const service = await startService({ toml: TOML });
+  try {
+    const mp3 = await make("mp3.mp4", [
+      ...["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=440"],
+      ...[
+        "-t",
+        "5",
+        "-c:v",
+        "libx264",
+        "-bf",
+        "0",
+        "-g",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "libmp3lame",
+        "-ar",
+        "44100",
+      ],
+    ]);
+    const pushed = await push(`${service.rtmpUrl}/live/mp3`, mp3);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const { mpd, mpdText } = await recording(service, "live/mp3");
+    assert.match(mpdText, /codecs="mp4a\.6B"/, mpdText);
+    assert.equal(await decodeErrors(mpd), "");
+    const audio = (await probe(mpd)).streams.find((s) => s.codec_type === "audio");
+    assert.equal(audio?.codec_name, "mp3");
+
+    const aac = await make("gst.mp4", [
+      ...["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=440"],
+      ...["-t", "5", "-c:v", "libx264", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    ]);
+    const gst = await run("gst-launch-1.0", [
+      ..."-q filesrc".split(" "),
+      `location=${aac}`,
+      ..."! qtdemux name=d d.video_0 ! queue ! h264parse ! flvmux name=m streamable=true !".split(" "),
+      "rtmp2sink",
+      `location=${service.rtmpUrl}/live/gst`,
+      ..."d.audio_0 ! queue ! aacparse ! m.".split(" "),
+    ]);
+    assert.equal(gst.code, 0, gst.stderr + gst.stdout);
+    const recorded = await recording(service, "live/gst");
+    assert.match(recorded.mpdText, /codecs="avc1\./, recorded.mpdText);
+    assert.match(recorded.mpdText, /codecs="mp4a\.40\.2"/, recorded.mpdText);
+    assert.equal(await decodeErrors(recorded.mpd), "");
+    const frames = (await probe(recorded.mpd)).streams.find((s) => s.codec_type === "video")?.nb_read_frames;
+    assert.equal(Number(frames), 150, "every frame of 5 s at 30 fps");
+  } finally {
+    await service.stop();
+  }
+});
