@@ -180,3 +180,33 @@ Deno.test("MP3 audio over RTMP is recorded as mp4a.6B; GStreamer's rtmp2sink pub
     await service.stop();
   }
 });
+
+Deno.test("a recording started through the API mid-GOP of an RTMP stream begins at that GOP's keyframe", async () => {
+  const service = await startService({ toml: `[recorder]\nsegment_duration = 2\n` });
+  try {
+    // Keyframes every 4 s: the API call at about 2 s comes mid-GOP, and RTMP cannot be asked for a keyframe.
+    const clip = await make("gop.mp4", [
+      ...["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "8", "-c:v", "libx264", "-bf", "0"],
+      ...["-g", "120", "-keyint_min", "120", "-sc_threshold", "0", "-pix_fmt", "yuv420p"],
+    ]);
+    const pushing = push(`${service.rtmpUrl}/live/gop`, clip);
+    await waitFor("the stream to be live for 2 s", async () => {
+      const status = await (await service.fetch("/api/record/live/gop")).json();
+      return status.stream_live ? status : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const started = await service.fetch("/api/record/live/gop", { method: "POST" });
+    assert.equal(started.status, 200, await started.text());
+    assert.equal((await pushing).code, 0);
+    // An RTMP unpublish opens the splice window: the API stops the recording at once.
+    const stopped = await service.fetch("/api/record/live/gop", { method: "DELETE" });
+    assert.equal(stopped.status, 200, await stopped.text());
+    const { mpd } = await recording(service, "live/gop");
+    assert.equal(await decodeErrors(mpd), "");
+    // Everything from the keyframe at 0 s on: the frames before the API call were kept for it.
+    const frames = Number((await probe(mpd)).streams.find((s) => s.codec_type === "video")?.nb_read_frames);
+    assert.equal(frames, 240, "all 8 s, from the GOP in progress when the recording started");
+  } finally {
+    await service.stop();
+  }
+});

@@ -23,18 +23,26 @@ import {
 
 export { type PipelineOutput, type PipelineStats, type TrackDetails, VIDEO_TIMESCALE } from "./track_outputs.ts";
 
-/** How long the reorder buffer waits for a missing packet before declaring it lost. */
-const REORDER_DELAY_MS = 300;
+/**
+ * How long the reorder buffer waits for a missing packet before declaring it lost, in media time. A retransmission
+ * comes within 5 ms of the NACK as a rule, but a busy event loop delays the NACK itself: on a loaded 2-core box a
+ * recovery took 470 ms. A recorder can wait; the 512-packet cap bounds the memory.
+ */
+const REORDER_DELAY_MS = 1000;
 /**
  * How long the first frames of a recording with audio and video are held back, waiting for every track's first RTCP
  * sender report. Arrival times put audio early by the sender's extra video latency (encoding, pacing: about 100 ms
  * in Chromium), and browsers send their first reports only after the media: audio about 2 s in.
  */
 export const SYNC_WAIT_MS = 3000;
+/** How long the start waits when no track sent a report at all: a publisher that sends none is not kept waiting. */
+export const NO_REPORT_WAIT_MS = 1000;
 /** A later correction of audio against video smaller than this is not made: it is within the arrival jitter. */
 const RESYNC_MIN_MS = 10;
 /** How far the sender clocks of the tracks' reports (each less its arrival) may differ and still be one clock. */
 const REPORT_CLOCK_TOLERANCE_MS = 50;
+/** NTP times this close after a whole second in every track's report are taken for a sender that writes no fraction. */
+const NO_FRACTION_MS = 5;
 /** How long before the first video keyframe's arrival audio is held too, in case the reports place it after it. */
 const EARLY_AUDIO_MS = 1000;
 
@@ -204,10 +212,13 @@ export class RecordingPipeline {
    * within the network's jitter unless a sender writes wrong times (werift's reports lose the fraction of the second).
    */
   #reportsUsable(): boolean {
-    const aheadMs = [this.#video, this.#audio].flatMap((t) => t === undefined ? [] : [t.sync.report?.clockAheadMs]);
-    if (aheadMs.some((ms) => ms === undefined)) return false;
-    const known = aheadMs as number[];
-    return Math.max(...known) - Math.min(...known) <= REPORT_CLOCK_TOLERANCE_MS;
+    const reports = [this.#video, this.#audio].flatMap((t) => t === undefined ? [] : [t.sync.report]);
+    if (reports.some((report) => report === undefined)) return false;
+    const known = reports as { ntpMs: number; clockAheadMs: number }[];
+    // werift writes no fraction of a second into its reports' NTP times (a few ms at most): they time nothing.
+    if (known.every((report) => report.ntpMs % 1000 < NO_FRACTION_MS)) return false;
+    const aheadMs = known.map((report) => report.clockAheadMs);
+    return Math.max(...aheadMs) - Math.min(...aheadMs) <= REPORT_CLOCK_TOLERANCE_MS;
   }
 
   /**
@@ -332,10 +343,12 @@ export class RecordingPipeline {
   #decideSync(out: PipelineOutput[], final: boolean): void {
     if (this.#useReports !== undefined || this.#held.length === 0) return;
     const tracks = [this.#video, this.#audio].filter((t) => t !== undefined);
-    const reports = this.#reportsUsable();
+    const reported = tracks.filter((t) => t.sync.report !== undefined).length;
     const waitedMs = this.#arrivalMs - (this.#firstHeldVideoMs ?? this.#arrivalMs);
-    if (!reports && !final && tracks.length > 1 && waitedMs < SYNC_WAIT_MS) return;
-    this.#useReports = reports;
+    // Wait while a track has no report yet: up to SYNC_WAIT_MS once one came, NO_REPORT_WAIT_MS while none did.
+    const waitMs = reported > 0 ? SYNC_WAIT_MS : NO_REPORT_WAIT_MS;
+    if (!final && tracks.length > 1 && reported < tracks.length && waitedMs < waitMs) return;
+    this.#useReports = this.#reportsUsable();
     const held = this.#held;
     this.#held = [];
     for (const frame of held) this.#place(frame, out);

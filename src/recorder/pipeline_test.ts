@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { loadClip } from "../../scripts/clip.ts";
 import { CLIP_TRACKS, clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
 import type { SegmentOutput } from "../media/mod.ts";
-import { type PipelineOutput, RecordingPipeline, SYNC_WAIT_MS, VIDEO_TIMESCALE } from "./pipeline.ts";
+import { NO_REPORT_WAIT_MS, type PipelineOutput, RecordingPipeline, VIDEO_TIMESCALE } from "./pipeline.ts";
 
 const clip = await loadClip();
 const TRACKS = CLIP_TRACKS;
@@ -110,8 +110,8 @@ Deno.test("RecordingPipeline aligns audio and video from RTCP sender reports whe
   const packets = clipPackets(clip, { seconds: 4, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
   const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
   // Both clocks map media time 0 to the same NTP instant; arrival times claim audio is 500 ms late.
-  pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
-  pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
+  pipeline.pushSenderReport("video", { ntpMs: 5_123.4, rtpTimestamp: 1_000, arrivalMs: 5_123.4 });
+  pipeline.pushSenderReport("audio", { ntpMs: 5_123.4, rtpTimestamp: 7_000_000, arrivalMs: 5_123.4 });
   const outputs: PipelineOutput[] = [];
   for (const p of packets) {
     outputs.push(...pipeline.pushRtp(p.kind, p.packet, p.arrivalMs + (p.kind === "audio" ? 500 : 0)));
@@ -124,14 +124,18 @@ Deno.test("RecordingPipeline aligns audio and video from RTCP sender reports whe
 Deno.test("RecordingPipeline holds the first frames until both tracks' sender reports arrive, then aligns by them", () => {
   const packets = clipPackets(clip, { seconds: 6, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
   const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
-  // Arrival times claim audio is 100 ms early (video's encoding delay); the reports, 2 s in, say they are together.
+  // Arrival times claim audio is 100 ms early (video's encoding delay); the reports say they are together. As
+  // Chromium sends them: video's 0.5 s in, audio's 2 s in.
   const outputs: PipelineOutput[] = [];
   let firstOutputMs: number | undefined;
   for (const p of packets) {
     const arrivalMs = p.arrivalMs + (p.kind === "video" ? 100 : 0);
-    if (arrivalMs - packets[0]!.arrivalMs >= 2_000 && !pipeline.started) {
-      pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
-      pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
+    const sinceMs = arrivalMs - packets[0]!.arrivalMs;
+    if (sinceMs >= 500 && sinceMs < 510) {
+      pipeline.pushSenderReport("video", { ntpMs: 5_123.4, rtpTimestamp: 1_000, arrivalMs: 5_123.4 });
+    }
+    if (sinceMs >= 2_000 && !pipeline.started) {
+      pipeline.pushSenderReport("audio", { ntpMs: 5_123.4, rtpTimestamp: 7_000_000, arrivalMs: 5_123.4 });
     }
     const out = pipeline.pushRtp(p.kind, p.packet, arrivalMs);
     if (out.some((o) => o.type !== "init")) firstOutputMs ??= arrivalMs - packets[0]!.arrivalMs;
@@ -146,7 +150,7 @@ Deno.test("RecordingPipeline holds the first frames until both tracks' sender re
   assert.equal(audio[0]!.startTicks, 0, "audio starts with video, as the reports say");
 });
 
-Deno.test("RecordingPipeline without sender reports syncs by arrival after SYNC_WAIT_MS, losing nothing held", () => {
+Deno.test("RecordingPipeline without sender reports syncs by arrival after NO_REPORT_WAIT_MS, losing nothing held", () => {
   const packets = clipPackets(clip, { seconds: 6 });
   const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
   const outputs: PipelineOutput[] = [];
@@ -157,7 +161,7 @@ Deno.test("RecordingPipeline without sender reports syncs by arrival after SYNC_
     outputs.push(...out);
   }
   outputs.push(...pipeline.flush());
-  assert.ok(firstOutputMs !== undefined && Math.abs(firstOutputMs - SYNC_WAIT_MS) < 40, `${firstOutputMs} ms`);
+  assert.ok(firstOutputMs !== undefined && Math.abs(firstOutputMs - NO_REPORT_WAIT_MS) < 40, `${firstOutputMs} ms`);
   const segments = outputs.filter((o): o is SegmentOutput => o.type === "segment");
   assert.equal(frames(segments.filter((s) => s.track === "video")), 180);
   assert.equal(frames(segments.filter((s) => s.track === "audio")), 300);
@@ -171,8 +175,8 @@ Deno.test("RecordingPipeline moves audio to where late sender reports put it, on
   for (const p of packets) {
     const arrivalMs = p.arrivalMs + (p.kind === "video" ? 400 : 0);
     if (arrivalMs - packets[0]!.arrivalMs >= 5_000 && pipeline.stats.audioResyncMs === 0) {
-      pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
-      pipeline.pushSenderReport("audio", { ntpMs: 5_000, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
+      pipeline.pushSenderReport("video", { ntpMs: 5_123.4, rtpTimestamp: 1_000, arrivalMs: 5_123.4 });
+      pipeline.pushSenderReport("audio", { ntpMs: 5_123.4, rtpTimestamp: 7_000_000, arrivalMs: 5_123.4 });
     }
     outputs.push(...pipeline.pushRtp(p.kind, p.packet, arrivalMs));
   }
@@ -192,8 +196,8 @@ Deno.test("RecordingPipeline ignores sender reports that tell of two sender cloc
   const packets = clipPackets(clip, { seconds: 6, videoTimestampStart: 1_000, audioTimestampStart: 7_000_000 });
   const pipeline = new RecordingPipeline({ tracks: TRACKS, segmentDurationMs: 2000, firstNumber: 1 });
   // The reports say audio is 400 ms late, but the sender's clock would then be 400 ms apart in the two reports.
-  pipeline.pushSenderReport("video", { ntpMs: 5_000, rtpTimestamp: 1_000, arrivalMs: 5_000 });
-  pipeline.pushSenderReport("audio", { ntpMs: 4_600, rtpTimestamp: 7_000_000, arrivalMs: 5_000 });
+  pipeline.pushSenderReport("video", { ntpMs: 5_123.4, rtpTimestamp: 1_000, arrivalMs: 5_123.4 });
+  pipeline.pushSenderReport("audio", { ntpMs: 4_723.4, rtpTimestamp: 7_000_000, arrivalMs: 5_123.4 });
   const outputs: PipelineOutput[] = [];
   for (const p of packets) outputs.push(...pipeline.pushRtp(p.kind, p.packet, p.arrivalMs));
   outputs.push(...pipeline.flush());
