@@ -12,6 +12,7 @@ import {
   AUDIO_TRACK_ID,
   audioInit,
   FRAGMENT_DURATION_MS,
+  noCounts,
   type PipelineOutput,
   type PipelineStats,
   sameFormat,
@@ -28,19 +29,7 @@ type AudioTrack = FrameTrack & { kind: "audio" };
 
 /** One recording's frames-to-segments pipeline. */
 export class FramePipeline {
-  readonly #counts: PipelineStats = {
-    videoPackets: 0,
-    audioPackets: 0,
-    lostPackets: 0,
-    droppedAccessUnits: 0,
-    droppedFrames: 0,
-    keyframesWithoutParameterSets: 0,
-    formatChanges: 0,
-    ssrcChanges: 0,
-    audioResyncMs: 0,
-    videoFrames: 0,
-    audioFrames: 0,
-  };
+  readonly #counts: PipelineStats = noCounts();
   readonly #segmenter: Segmenter;
   readonly #video: VideoTrack | undefined;
   readonly #audio: AudioTrack | undefined;

@@ -14,6 +14,7 @@ import {
   AUDIO_TRACK_ID,
   audioInit,
   FRAGMENT_DURATION_MS,
+  noCounts,
   type PipelineOutput,
   type PipelineStats,
   sameFormat,
@@ -81,19 +82,7 @@ interface TrackState {
 
 /** One recording's RTP-to-segments pipeline. */
 export class RecordingPipeline {
-  readonly #counts: PipelineStats = {
-    videoPackets: 0,
-    audioPackets: 0,
-    lostPackets: 0,
-    droppedAccessUnits: 0,
-    droppedFrames: 0,
-    keyframesWithoutParameterSets: 0,
-    formatChanges: 0,
-    ssrcChanges: 0,
-    audioResyncMs: 0,
-    videoFrames: 0,
-    audioFrames: 0,
-  };
+  readonly #counts: PipelineStats = noCounts();
   readonly #segmenter: Segmenter;
   #video: (TrackState & { track: SourceTrack & { kind: "video" } }) | undefined;
   #audio: (TrackState & { track: SourceTrack & { kind: "audio" } }) | undefined;

@@ -98,3 +98,20 @@ export function audioInit(format: AudioFormat, timescale: number): PipelineOutpu
   const details = { codecs: format.codecs, timescale, sampleRate, channels };
   return { type: "init", track: "audio", bytes: initSegment(info), details };
 }
+
+/** Every counter at 0. */
+export function noCounts(): PipelineStats {
+  return {
+    videoPackets: 0,
+    audioPackets: 0,
+    lostPackets: 0,
+    droppedAccessUnits: 0,
+    droppedFrames: 0,
+    keyframesWithoutParameterSets: 0,
+    formatChanges: 0,
+    ssrcChanges: 0,
+    audioResyncMs: 0,
+    videoFrames: 0,
+    audioFrames: 0,
+  };
+}
