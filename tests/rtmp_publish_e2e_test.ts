@@ -102,6 +102,32 @@ Deno.test("x264 with B-frames over RTMP (OBS's default): composition offsets kep
   }
 });
 
+Deno.test("garbage and a torn session on the RTMP port are logged and closed; the next publisher records", async () => {
+  const service = await startService({ toml: TOML });
+  try {
+    const port = Number(new URL(service.rtmpUrl.replace("rtmp:", "http:")).port);
+    // An HTTP request where an RTMP handshake belongs, then a valid handshake start cut off mid-packet.
+    for (const bytes of [new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"), new Uint8Array([3, 0, 0, 0])]) {
+      const socket = await Deno.connect({ hostname: "127.0.0.1", port });
+      await socket.write(bytes);
+      socket.close();
+    }
+    await waitFor(
+      "the refused handshake in the log",
+      () => Promise.resolve(/WARN +rtmp connection closed .*reason=/.test(service.logs()) || undefined),
+    );
+    const clip = await make("after.mp4", [
+      ...["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "3", "-c:v", "libx264", "-g", "30"],
+    ]);
+    const pushed = await push(`${service.rtmpUrl}/live/after`, clip);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const { mpd } = await recording(service, "live/after");
+    assert.equal(await decodeErrors(mpd), "");
+  } finally {
+    await service.stop();
+  }
+});
+
 Deno.test("RTMP publishes are refused with a reason: a wrong token, a stream already live", async () => {
   const service = await startService({ toml: `[auth]\ntokens = ["secret-token"]\n\n${TOML}` });
   try {

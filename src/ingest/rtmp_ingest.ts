@@ -57,6 +57,7 @@ export class RtmpIngest {
       },
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       idleTimeoutMs: IDLE_TIMEOUT_MS,
+      logger: opts.log,
     });
   }
 
