@@ -4,8 +4,8 @@
  * frames the browser sent. What recovers them is werift's NACKs and Chromium's RTX retransmissions (RFC 4588), which
  * liverec answers and unwraps. A WHIP proxy in the test points the answer's loopback candidate at the relay; STUN,
  * DTLS and RTCP pass untouched. Audio is not retransmitted (Opus has no NACK), so its losses are only counted.
- * The stream's very first packet is not NACKable (nothing before it was seen): a second test, ignored until
- * src/rtp/reorder_buffer.ts accepts a packet from before its start, pins what a disordered start costs.
+ * The stream's very first packet is not NACKable (nothing before it was seen), so the main test leaves it alone; a
+ * second test swaps the first two video packets, which the reorder buffer must put back in order.
  */
 
 import assert from "node:assert/strict";
@@ -337,17 +337,15 @@ Deno.test(
     }),
 );
 
-Deno.test({
-  name: "the stream's first two video packets swapped: the recording still starts at the first keyframe",
-  // Fails today: src/rtp/reorder_buffer.ts starts at the first packet it sees and releases it at once, so the
-  // packet before it (the first keyframe's SPS/PPS), arriving a moment later, is counted a duplicate and dropped;
-  // the keyframe has no parameter sets and the recording starts at the next keyframe, about 15 frames later.
-  ignore: true,
-  fn: () =>
+Deno.test(
+  "the stream's first two video packets swapped: the recording still starts at the first keyframe",
+  // The reorder buffer holds its first packet for the second, which may be from before it (here the first
+  // keyframe's SPS/PPS): otherwise the keyframe has no parameter sets and recording starts about 15 frames later.
+  () =>
     publishThroughLoss({
       toService: { lossRate: 0, reorderRate: 0 },
       script: ({ video }) => (kind, index) => kind === video && index === 0 ? "hold" : undefined,
       seconds: 6,
       expectRetransmissions: false,
     }),
-});
+);

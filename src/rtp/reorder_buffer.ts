@@ -70,6 +70,11 @@ export class ReorderBuffer {
   #highest = 0;
   /** The last packet that was far outside the window: a restart if the next one lands close to it. */
   #stray: RtpPacket | undefined;
+  /**
+   * Whether anything was released. The first packet waits for the second, which may be from before it: the packets
+   * of a keyframe's parameter sets overtaken by its first slice would otherwise lose the recording its first second.
+   */
+  #started = false;
 
   constructor({ capacityPackets, maxDelayTicks }: ReorderBufferOptions) {
     assert(
@@ -88,7 +93,7 @@ export class ReorderBuffer {
     if (this.#next === undefined) {
       this.#next = packet.sequenceNumber;
       this.#highest = packet.sequenceNumber;
-      this.#accept(this.#next, packet, out);
+      this.#waiting.set(this.#next, packet);
       return out;
     }
     const ahead = mod16(packet.sequenceNumber - this.#next);
@@ -97,7 +102,12 @@ export class ReorderBuffer {
       this.#accept(this.#next + ahead, packet, out);
     } else if (ahead >= SEQUENCE_RANGE - MAX_MISORDER) {
       this.#discardStray();
-      this.#behind(this.#next + ahead - SEQUENCE_RANGE);
+      if (this.#started) {
+        this.#behind(this.#next + ahead - SEQUENCE_RANGE);
+      } else {
+        this.#next += ahead - SEQUENCE_RANGE;
+        this.#accept(this.#next, packet, out);
+      }
     } else {
       this.#outOfWindow(packet, out);
     }
@@ -133,6 +143,7 @@ export class ReorderBuffer {
 
   /** Releases the contiguous head, then gives up on head gaps while the buffer is too full or too long. */
   #release(out: ReorderOutput[]): void {
+    this.#started = true;
     for (;;) {
       this.#releaseContiguous(out);
       if (this.#waiting.size === 0) return;

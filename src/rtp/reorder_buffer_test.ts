@@ -29,7 +29,7 @@ const roomy = { capacityPackets: 64, maxDelayTicks: 1_000_000 };
 
 Deno.test("ReorderBuffer passes in-order packets through immediately", () => {
   const buffer = new ReorderBuffer(roomy);
-  assert.deepEqual(pushAll(buffer, [10, 11, 12]), [[10], [11], [12]]);
+  assert.deepEqual(pushAll(buffer, [10, 11, 12]), [[], [10, 11], [12]]);
   assert.deepEqual(buffer.stats, {
     received: 3,
     duplicates: 0,
@@ -43,7 +43,7 @@ Deno.test("ReorderBuffer passes in-order packets through immediately", () => {
 
 Deno.test("ReorderBuffer holds packets behind a gap and releases them when it fills", () => {
   const buffer = new ReorderBuffer(roomy);
-  assert.deepEqual(pushAll(buffer, [1, 3, 4, 2, 5]), [[1], [], [], [2, 3, 4], [5]]);
+  assert.deepEqual(pushAll(buffer, [1, 3, 4, 2, 5]), [[], [1], [], [2, 3, 4], [5]]);
   assert.deepEqual(buffer.stats.reordered, 1);
 });
 
@@ -59,14 +59,14 @@ Deno.test("ReorderBuffer keeps the payload and extends sequence numbers across t
 
 Deno.test("ReorderBuffer drops and counts duplicates, buffered or already released", () => {
   const buffer = new ReorderBuffer(roomy);
-  assert.deepEqual(pushAll(buffer, [1, 1, 3, 3, 2, 2]), [[1], [], [], [], [2, 3], []]);
+  assert.deepEqual(pushAll(buffer, [1, 1, 3, 3, 2, 2]), [[], [], [1], [], [2, 3], []]);
   assert.deepEqual(buffer.stats.duplicates, 3);
   assert.deepEqual(buffer.stats.late, 0);
 });
 
 Deno.test("ReorderBuffer reports a loss once capacityPackets wait behind a gap", () => {
   const buffer = new ReorderBuffer({ capacityPackets: 3, maxDelayTicks: 1_000_000 });
-  assert.deepEqual(pushAll(buffer, [1, 4, 5, 6, 7]), [[1], [], [], ["loss 2", 4, 5, 6], [7]]);
+  assert.deepEqual(pushAll(buffer, [1, 4, 5, 6, 7]), [[], [1], [], ["loss 2", 4, 5, 6], [7]]);
   assert.deepEqual(buffer.stats.lost, 2);
 });
 
@@ -78,7 +78,7 @@ Deno.test("ReorderBuffer reports a loss once the waiting packets span more than 
     buffer.push(packet(4, 6000)), // 3000 after the oldest waiting one: still within maxDelayTicks
     buffer.push(packet(5, 6001)), // 3001 after it: give up on 2
   ];
-  assert.deepEqual(outputs.map(show), [[1], [], [], ["loss 1", 3, 4, 5]]);
+  assert.deepEqual(outputs.map(show), [[], [1], [], ["loss 1", 3, 4, 5]]);
 });
 
 Deno.test("ReorderBuffer measures the delay across the 32-bit timestamp wrap", () => {
@@ -89,12 +89,12 @@ Deno.test("ReorderBuffer measures the delay across the 32-bit timestamp wrap", (
     buffer.push(packet(4, 500)),
     buffer.push(packet(5, 2001)), // 3001 ticks after packet 3
   ];
-  assert.deepEqual(outputs.map(show), [[1], [], [], ["loss 1", 3, 4, 5]]);
+  assert.deepEqual(outputs.map(show), [[], [1], [], ["loss 1", 3, 4, 5]]);
 });
 
 Deno.test("ReorderBuffer counts a packet arriving after its loss was reported as late and drops it", () => {
   const buffer = new ReorderBuffer({ capacityPackets: 2, maxDelayTicks: 1_000_000 });
-  assert.deepEqual(pushAll(buffer, [1, 3, 4, 2, 5]), [[1], [], ["loss 1", 3, 4], [], [5]]);
+  assert.deepEqual(pushAll(buffer, [1, 3, 4, 2, 5]), [[], [1], ["loss 1", 3, 4], [], [5]]);
   assert.deepEqual(buffer.stats, {
     received: 5,
     duplicates: 0,
@@ -108,21 +108,21 @@ Deno.test("ReorderBuffer counts a packet arriving after its loss was reported as
 
 Deno.test("ReorderBuffer flush releases everything waiting with losses for the gaps", () => {
   const buffer = new ReorderBuffer(roomy);
-  assert.deepEqual(pushAll(buffer, [1, 3, 6, 7]), [[1], [], [], []]);
+  assert.deepEqual(pushAll(buffer, [1, 3, 6, 7]), [[], [1], [], []]);
   assert.deepEqual(show(buffer.flush()), ["loss 1", 3, "loss 2", 6, 7]);
   assert.deepEqual(pushAll(buffer, [8]), [[8]]);
 });
 
 Deno.test("ReorderBuffer ignores a single packet far outside the window", () => {
   const buffer = new ReorderBuffer(roomy);
-  assert.deepEqual(pushAll(buffer, [100, 101, 30000, 102]), [[100], [101], [], [102]]);
+  assert.deepEqual(pushAll(buffer, [100, 101, 30000, 102]), [[], [100, 101], [], [102]]);
   assert.deepEqual(buffer.stats.outOfWindow, 1);
   assert.deepEqual(buffer.stats.resyncs, 0);
 });
 
 Deno.test("ReorderBuffer resyncs when a publisher restart jumps the sequence forward", () => {
   const buffer = new ReorderBuffer(roomy);
-  assert.deepEqual(pushAll(buffer, [100, 101, 103, 40000]), [[100], [101], [], []]);
+  assert.deepEqual(pushAll(buffer, [100, 101, 103, 40000]), [[], [100, 101], [], []]);
   const [resync] = pushAll(buffer, [40001]);
   // Waiting packets are released first, then the discontinuity, then the new stream numbered after the old one.
   assert.deepEqual(resync, ["loss 1", 103, "loss 0", 40000, 40001]);
@@ -133,7 +133,9 @@ Deno.test("ReorderBuffer resyncs when a publisher restart jumps the sequence for
 
 Deno.test("ReorderBuffer resyncs when a restart jumps backward, even if the first two arrive swapped", () => {
   const buffer = new ReorderBuffer(roomy);
-  assert.deepEqual(pushAll(buffer, [5000, 5001, 11, 10, 12]), [[5000], [5001], [], ["loss 0", 65546, 65547], [65548]]);
+  assert.deepEqual(pushAll(buffer, [5000, 5001, 11, 10, 12]), [[], [5000, 5001], [], ["loss 0", 65546, 65547], [
+    65548,
+  ]]);
 });
 
 Deno.test("ReorderBuffer restores a shuffled stream across the wrap and reports exactly the dropped packets", () => {
@@ -185,4 +187,10 @@ Deno.test("ReorderBuffer keeps order and accounting under random duplication, lo
     for (const key of ["late", "duplicates", "lost", "reordered"] as const) totals[key] += buffer.stats[key];
   }
   assert(Object.values(totals).every((total) => total > 0), `every path exercised: ${JSON.stringify(totals)}`);
+});
+
+Deno.test("ReorderBuffer takes a packet from before the first one as the start (a keyframe's first packet overtaken)", () => {
+  const buffer = new ReorderBuffer(roomy);
+  assert.deepEqual(pushAll(buffer, [21, 20, 22]), [[], [20, 21], [22]]);
+  assert.deepEqual(buffer.stats.duplicates + buffer.stats.late, 0);
 });
