@@ -1,7 +1,6 @@
 /**
  * One publish being recorded: feeds the source's packets (or frames) through a RecordingPipeline (or FramePipeline)
- * and writes what comes out
- * into a period of a record folder. It asks for keyframes while the pipeline waits for one, and it can rotate: at
+ * and writes what comes out into a period of a record folder. It asks for keyframes while the pipeline waits for one, and it can rotate: at
  * the next keyframe the open segment ends and every later segment goes to a new recording's period, so the two
  * recordings meet without a gap and without a frame in both. The media timeline runs on across a rotation; the new
  * period's presentation time offset makes its first frame time 0. A keyframe in a new format (the publisher changed
