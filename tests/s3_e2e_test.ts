@@ -332,12 +332,14 @@ Deno.test("presign_expires serves stored objects by redirect", async () => {
       const status = await recordStatus(service, "signed");
       return (status.segments ?? 0) >= 1 ? status.mpd_path : undefined;
     });
-    // With S3 frozen nothing can leave the spool: an object there is served by the service, not redirected.
+    // With S3 frozen nothing written from now on can leave the spool: such an object is served by the service, not
+    // redirected. (A version written before may still be removed, its upload having finished just before.)
     s3.pause();
+    const pausedAtMs = Date.now();
     try {
-      await waitFor("the live manifest in the spool", async () => {
+      await waitFor("a live manifest written to the spool after S3 froze", async () => {
         const info = await Deno.stat(join(spool, mpdPath)).catch(() => undefined);
-        return info?.isFile ? true : undefined;
+        return info?.isFile && (info.mtime?.getTime() ?? 0) > pausedAtMs ? true : undefined;
       });
       const local = await service.fetch(`/api/record/object/${mpdPath}`, { redirect: "manual" });
       assert.equal(local.status, 200);
