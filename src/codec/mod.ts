@@ -30,21 +30,12 @@ export { avcDecoderConfigurationRecord } from "./h264/avc_config.ts";
 export { type H264PacketizerOptions, packetizeH264 } from "./h264/packetizer.ts";
 export { dOpsPayload, type OpusConfig, opusPacketDurationSamples } from "./opus/opus.ts";
 export {
-  type AacConfig,
   aacEsdsBody,
-  ADTS_HEADER_BYTES,
   ADTS_MAX_PAYLOAD_BYTES,
   adtsAudioSpecificConfig,
-  type AdtsFrame,
-  type AdtsFraming,
   adtsFraming,
-  type AdtsHeader,
   adtsHeader,
-  AudioObjectType,
   audioSpecificConfig,
-  type BitRates,
-  esdsBody,
-  type EsdsFields,
   OTI_MPEG1_AUDIO,
   OTI_MPEG2_AUDIO,
   OTI_MPEG4_AUDIO,
@@ -52,8 +43,7 @@ export {
   parseAudioSpecificConfig,
   type Parsed,
   parseEsds,
-  SAMPLING_FREQUENCIES_HZ,
   splitAdts,
 } from "./aac/mod.ts";
-export { mp3EsdsBody, type Mp3Frame, type Mp3FrameHeader, parseMp3FrameHeader, splitMp3 } from "./mp3/mod.ts";
+export { mp3EsdsBody } from "./mp3/mod.ts";
 export { NalType as H265NalType, nalType as h265NalType } from "./h265/nal.ts";

@@ -142,7 +142,6 @@ class RtmpPublish implements LiveSource {
   /** The tracks, fixed once the stream is published; until then what is known so far. */
   #published: SourceMedia | undefined;
   #video: (FrameTrack & { kind: "video" }) | undefined;
-  #videoRow: FrameVideoCodec | undefined;
   #audio: (FrameTrack & { kind: "audio" }) | undefined;
   #audioConfig: { fourcc: string; config: Uint8Array } | undefined;
   /** What onMetaData said is coming: undefined when it said nothing (or never came). */
@@ -248,8 +247,7 @@ class RtmpPublish implements LiveSource {
     if (typeof parameterSets === "string") return `video ${fourcc} configuration: ${parameterSets}`;
     if (this.#video === undefined) {
       this.#video = { kind: "video", codec: row.codec, parameterSets };
-      this.#videoRow = row;
-    } else if (row === this.#videoRow) {
+    } else if (row.codec === this.#video.codec) {
       // A new configuration (another resolution): the pipeline reads it at the next keyframe.
       this.#video.parameterSets = parameterSets;
     } else {
