@@ -6,7 +6,7 @@
  * recording waits out its splice window.
  */
 
-import { FRAME_AUDIO_CODECS, FRAME_VIDEO_CODECS, type FramedAudioFormat, type FrameVideoCodec } from "../codec/mod.ts";
+import { FRAME_AUDIO_CODECS, FRAME_VIDEO_CODECS, type FramedAudioFormat } from "../codec/mod.ts";
 import { streamNameProblem } from "../config/mod.ts";
 import type { FrameTrack, LiveSource, SourceFrame, SourceListener, SourceMedia, StreamHub } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
