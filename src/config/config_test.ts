@@ -35,6 +35,8 @@ const DEFAULTS: Config = {
       spliceOnUnpublish: true,
       pathTemplate: "{stream}/{yyyy}/{MM}/{dd}",
       mp4Template: "{record_dir}/{name}_{start}_{end}.mp4",
+      flvTemplate: "{record_dir}/{name}_{start}_{end}.flv",
+      tsTemplate: "{record_dir}/{unix}_{seq}.ts",
       prefix: undefined,
       formats: ["dash", "hls"],
     },

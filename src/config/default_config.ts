@@ -71,8 +71,12 @@ state_dir = "./state"
 # path_template = "{stream}/{yyyy}/{MM}/{dd}"   # folder; {stream} {app} {name} {yyyy} {MM} {dd} {HH} {mm} {ss}
 #                                               # {start} {record_id}
 # mp4_template = "{record_dir}/{name}_{start}_{end}.mp4"  # the final MP4, also {end} and {record_dir}
+# flv_template = "{record_dir}/{name}_{start}_{end}.flv"  # the FLV file, named as the MP4
+# ts_template = "{record_dir}/{unix}_{seq}.ts"  # each TS segment: {unix} its start (Unix s), {seq} its number
 # prefix = "archive"              # prepended to the folder
-# formats = ["dash", "hls"]       # "dash" (always), "hls", "mp4" (one progressive MP4 when a recording ends)
+# formats = ["dash", "hls"]       # "dash" (always), "hls" (HLS over the fMP4 segments), "ts" (HLS over MPEG-TS
+#                                 # segments: ts.m3u8, H.264/H.265 with AAC/MP3 only), "flv" (one FLV file),
+#                                 # "mp4" (one progressive MP4 when a recording ends)
 # on_demand_url = "http://127.0.0.1:8080/should-record"   # with record = "on_demand": POSTed {"stream", ...}
 # on_demand_timeout = 3           # seconds to wait for the answer
 # on_demand_fallback = "skip"     # "record" or "skip" when the callback fails or is slow

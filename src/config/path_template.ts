@@ -7,8 +7,11 @@
 
 import { relativePathProblem, streamApp, streamBaseName, streamNameProblem } from "./names.ts";
 
-/** A folder template names a recording's folder; a file template names its finished MP4. */
-export type TemplateKind = "folder" | "file";
+/**
+ * A folder template names a recording's folder; a file template its finished MP4, an FLV template its FLV file, a
+ * segment template each of its MPEG-TS segments.
+ */
+export type TemplateKind = "folder" | "file" | "flv" | "segment";
 
 /** What a template's placeholders stand for. */
 export interface TemplateValues {
@@ -25,12 +28,18 @@ export interface TemplateValues {
   endMs?: number;
   /** `{record_dir}`: the rendered folder template; needed only by templates that use `{record_dir}`. */
   recordDir?: string;
+  /** `{seq}` and `{unix}`: a segment's number in its folder and its start, ms since the epoch; segment templates. */
+  segment?: { number: number; startMs: number };
 }
 
 /** The seed's `/:streamId/YYYY/MM/DD/` layout, the same folders as `dailyRecordDir`. */
 export const DEFAULT_FOLDER_TEMPLATE = "{stream}/{yyyy}/{MM}/{dd}";
 /** The finished MP4 beside the recording's segments, named so that recordings of one day never collide. */
 export const DEFAULT_FILE_TEMPLATE = "{record_dir}/{name}_{start}_{end}.mp4";
+/** The FLV file, named as the MP4 is. */
+export const DEFAULT_FLV_TEMPLATE = "{record_dir}/{name}_{start}_{end}.flv";
+/** Each MPEG-TS segment, after ApsaraVideo's `{UnixTimestamp}_{Sequence}`. */
+export const DEFAULT_SEGMENT_TEMPLATE = "{record_dir}/{unix}_{seq}.ts";
 
 const PLACEHOLDERS = [
   "stream",
@@ -46,16 +55,25 @@ const PLACEHOLDERS = [
   "end",
   "record_id",
   "record_dir",
+  "unix",
+  "seq",
 ] as const;
 type Placeholder = typeof PLACEHOLDERS[number];
 
-/** Placeholders a folder template may not use, and why: the folder is created when the recording starts. */
-const FILE_ONLY: Partial<Record<Placeholder, string>> = {
-  end: "a recording's folder is needed before the recording ends",
-  record_dir: "it stands for the rendered folder template itself",
+/** What each kind of template may name, and how its paths end. */
+const KINDS: Record<TemplateKind, { refused: Partial<Record<Placeholder, string>>; extension?: string }> = {
+  folder: {
+    refused: {
+      end: "a recording's folder is needed before the recording ends",
+      record_dir: "it stands for the rendered folder template itself",
+      unix: "it names a segment",
+      seq: "it names a segment",
+    },
+  },
+  file: { refused: { unix: "it names a segment", seq: "it names a segment" }, extension: ".mp4" },
+  flv: { refused: { unix: "it names a segment", seq: "it names a segment" }, extension: ".flv" },
+  segment: { refused: { end: "a segment is named before its recording ends" }, extension: ".ts" },
 };
-
-const FILE_EXTENSION = ".mp4";
 
 /**
  * Values that stand in for real recordings when `templateProblem` renders a template to check the result: a
@@ -67,6 +85,7 @@ const SAMPLE_VALUES: readonly Required<TemplateValues>[] = ["stream", "live/stre
   startMs: Date.UTC(2026, 10, 21, 10, 5, 3),
   endMs: Date.UTC(2026, 10, 21, 11, 6, 4),
   recordDir: `${stream}/2026/11/21`,
+  segment: { number: 12, startMs: Date.UTC(2026, 10, 21, 10, 6, 3) },
 }));
 
 type Part = { literal: string } | { placeholder: Placeholder };
@@ -107,9 +126,12 @@ function isPlaceholder(name: string): name is Placeholder {
 
 /**
  * Why `template` cannot be used as a `kind` template, or undefined: it must be non-empty, have balanced braces,
- * use only known placeholders (`{end}` and `{record_dir}` only in file templates), end in ".mp4" if it is a file
- * template, render (with sample streams with and without an app) to a valid relative storage path, and contain
- * `{stream}`, or `{app}` and `{name}`, if it is a folder template (a folder holds one stream).
+ * use only known placeholders its kind allows (`{end}` and `{record_dir}` not in folder templates, `{unix}` and
+ * `{seq}` only in segment templates), end in its kind's extension (".mp4", ".flv", ".ts"), render (with sample
+ * streams with and without an app) to a valid relative storage path, and contain `{stream}`, or `{app}` and `{name}`,
+ * if it is a folder template (a folder holds one stream). A segment template must also start with `{record_dir}/`,
+ * as the playlist beside the segments names them relative to itself, and contain `{seq}`, which keeps the names of
+ * one folder apart.
  */
 export function templateProblem(template: string, kind: TemplateKind): string | undefined {
   const what = `${kind} template`;
@@ -117,15 +139,14 @@ export function templateProblem(template: string, kind: TemplateKind): string | 
   if (template.length === 0) return `${what} must not be empty`;
   const parts = parseTemplate(what, template);
   if (typeof parts === "string") return parts;
-  if (kind === "folder") {
-    for (const part of parts) {
-      if (!("placeholder" in part)) continue;
-      const why = FILE_ONLY[part.placeholder];
-      if (why !== undefined) return `${what} ${quoted} must not use {${part.placeholder}}: ${why}`;
-    }
+  const { refused, extension } = KINDS[kind];
+  for (const part of parts) {
+    if (!("placeholder" in part)) continue;
+    const why = refused[part.placeholder];
+    if (why !== undefined) return `${what} ${quoted} must not use {${part.placeholder}}: ${why}`;
   }
-  if (kind === "file" && !template.endsWith(FILE_EXTENSION)) {
-    return `${what} ${quoted} must end in ${JSON.stringify(FILE_EXTENSION)}`;
+  if (extension !== undefined && !template.endsWith(extension)) {
+    return `${what} ${quoted} must end in ${JSON.stringify(extension)}`;
   }
   for (const sample of SAMPLE_VALUES) {
     const problem = relativePathProblem(renderParts(template, parts, sample));
@@ -134,6 +155,12 @@ export function templateProblem(template: string, kind: TemplateKind): string | 
   const names = (p: Placeholder) => parts.some((part) => "placeholder" in part && part.placeholder === p);
   if (kind === "folder" && !names("stream") && !(names("app") && names("name"))) {
     return `${what} ${quoted} must contain {stream} (or both {app} and {name}): a folder holds one stream`;
+  }
+  if (kind === "segment" && !template.startsWith("{record_dir}/")) {
+    return `${what} ${quoted} must start with {record_dir}/: the playlist beside the segments names them`;
+  }
+  if (kind === "segment" && !names("seq")) {
+    return `${what} ${quoted} must contain {seq}: it keeps the segments of a folder apart`;
   }
   return undefined;
 }
@@ -206,6 +233,12 @@ function placeholderValue(template: string, placeholder: Placeholder, values: Te
     case "end":
       if (values.endMs === undefined) throw fail("needs an endMs value");
       return escapedTime(values.endMs);
+    case "unix":
+    case "seq": {
+      if (values.segment === undefined) throw fail("needs a segment value");
+      const { number, startMs } = values.segment;
+      return String(placeholder === "seq" ? number : Math.floor(startMs / 1000));
+    }
   }
 }
 

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { dailyRecordDir } from "../recorder/layout.ts";
 import {
   DEFAULT_FILE_TEMPLATE,
+  DEFAULT_FLV_TEMPLATE,
   DEFAULT_FOLDER_TEMPLATE,
+  DEFAULT_SEGMENT_TEMPLATE,
   escapedTime,
   renderTemplate,
   type TemplateKind,
@@ -10,7 +12,8 @@ import {
   type TemplateValues,
 } from "./path_template.ts";
 
-const KNOWN = "{stream} {app} {name} {yyyy} {MM} {dd} {HH} {mm} {ss} {start} {end} {record_id} {record_dir}";
+const KNOWN =
+  "{stream} {app} {name} {yyyy} {MM} {dd} {HH} {mm} {ss} {start} {end} {record_id} {record_dir} {unix} {seq}";
 const START_MS = Date.UTC(2026, 10, 21, 10, 5, 3, 250);
 const END_MS = Date.UTC(2026, 10, 21, 11, 6, 4, 999);
 const VALUES: TemplateValues = { stream: "cam", recordId: "20261121T100503Z-0a1b2c3d", startMs: START_MS };
@@ -19,6 +22,10 @@ Deno.test("the default templates pass templateProblem for their kind", () => {
   assert.equal(templateProblem(DEFAULT_FOLDER_TEMPLATE, "folder"), undefined);
   assert.equal(templateProblem(DEFAULT_FILE_TEMPLATE, "file"), undefined);
   assert.match(templateProblem(DEFAULT_FILE_TEMPLATE, "folder") ?? "", /must not use \{record_dir\}/);
+  assert.equal(templateProblem(DEFAULT_FLV_TEMPLATE, "flv"), undefined);
+  assert.equal(templateProblem(DEFAULT_SEGMENT_TEMPLATE, "segment"), undefined);
+  assert.match(templateProblem(DEFAULT_SEGMENT_TEMPLATE, "file") ?? "", /must not use \{unix\}: it names a segment/);
+  assert.match(templateProblem("{record_dir}/{end}_{seq}.ts", "segment") ?? "", /must not use \{end\}/);
 });
 
 Deno.test("the default folder template renders what dailyRecordDir renders", () => {
@@ -72,6 +79,19 @@ Deno.test("a folder template needs {stream} or both {app} and {name}; {app} must
   assert.match(templateProblem("record/{name}/{start}", "folder") ?? "", /must contain \{stream\} \(or both/);
   assert.match(templateProblem("record/{app}/{start}", "folder") ?? "", /must contain \{stream\} \(or both/);
   assert.match(templateProblem("{record_dir}/{app}.mp4", "file") ?? "", /hidden segments/);
+});
+
+Deno.test("the default segment template names a TS segment by its start in Unix seconds and its number", () => {
+  const recordDir = renderTemplate(DEFAULT_FOLDER_TEMPLATE, VALUES);
+  const segment = { number: 7, startMs: Date.UTC(2026, 10, 21, 10, 5, 9, 999) };
+  assert.equal(
+    renderTemplate(DEFAULT_SEGMENT_TEMPLATE, { ...VALUES, recordDir, segment }),
+    `${recordDir}/1795255509_7.ts`,
+  );
+  assert.throws(
+    () => renderTemplate(DEFAULT_SEGMENT_TEMPLATE, { ...VALUES, recordDir }),
+    /\{unix\} needs a segment value/,
+  );
 });
 
 Deno.test("renderTemplate zero-pads every date and time part", () => {

@@ -6,14 +6,24 @@
 
 import { isHttpUrl } from "./checks.ts";
 import { relativePathProblem, streamPatternMatches, streamPatternProblem } from "./names.ts";
-import { DEFAULT_FILE_TEMPLATE, DEFAULT_FOLDER_TEMPLATE, templateProblem } from "./path_template.ts";
+import {
+  DEFAULT_FILE_TEMPLATE,
+  DEFAULT_FLV_TEMPLATE,
+  DEFAULT_FOLDER_TEMPLATE,
+  DEFAULT_SEGMENT_TEMPLATE,
+  type TemplateKind,
+  templateProblem,
+} from "./path_template.ts";
 import { describe, isTable, Section } from "./section.ts";
 
 /** Whether a matching stream is recorded: always, never, or as the on-demand callback decides. */
 export type RecordMode = "always" | "never" | "on_demand";
 
-/** An output of a recording: DASH (MPD + fMP4 segments), HLS playlists over the same segments, or a final MP4. */
-export type RecordFormat = "dash" | "hls" | "mp4";
+/**
+ * An output of a recording: DASH (MPD + fMP4 segments), HLS playlists over the same segments, HLS over MPEG-TS
+ * segments cut at the same points, one FLV file written as the recording goes, or a final MP4.
+ */
+export type RecordFormat = "dash" | "hls" | "ts" | "flv" | "mp4";
 
 /** Settings every rule resolves to (defaults filled in). */
 export interface RuleSettings {
@@ -29,6 +39,10 @@ export interface RuleSettings {
   pathTemplate: string;
   /** Object path template of the final MP4 (used when `formats` has "mp4"). */
   mp4Template: string;
+  /** Object path template of the FLV file (used when `formats` has "flv"). */
+  flvTemplate: string;
+  /** Object path template of each MPEG-TS segment (used when `formats` has "ts"). */
+  tsTemplate: string;
   /** Storage prefix prepended to the rendered folder, or undefined for none. */
   prefix: string | undefined;
   /** Outputs to write; always has "dash" (the API and crash recovery read the MPD), never a duplicate. */
@@ -84,7 +98,7 @@ const MIN_ON_DEMAND_TIMEOUT_S = 0.1;
 const MAX_ON_DEMAND_TIMEOUT_S = 30;
 
 const RECORD_MODES: readonly RecordMode[] = ["always", "never", "on_demand"];
-const RECORD_FORMATS: readonly RecordFormat[] = ["dash", "hls", "mp4"];
+const RECORD_FORMATS: readonly RecordFormat[] = ["dash", "hls", "ts", "flv", "mp4"];
 const FALLBACKS: readonly OnDemand["fallback"][] = ["record", "skip"];
 const ON_DEMAND_KEYS = ["on_demand_url", "on_demand_timeout", "on_demand_fallback"] as const;
 const RULE_KEYS = [
@@ -96,6 +110,8 @@ const RULE_KEYS = [
   "splice_on_unpublish",
   "path_template",
   "mp4_template",
+  "flv_template",
+  "ts_template",
   "prefix",
   "formats",
   ...ON_DEMAND_KEYS,
@@ -113,6 +129,8 @@ export function defaultRuleSettings(segmentDurationS: number, spliceOnUnpublish 
     spliceOnUnpublish,
     pathTemplate: DEFAULT_FOLDER_TEMPLATE,
     mp4Template: DEFAULT_FILE_TEMPLATE,
+    flvTemplate: DEFAULT_FLV_TEMPLATE,
+    tsTemplate: DEFAULT_SEGMENT_TEMPLATE,
     prefix: undefined,
     formats: [...DEFAULT_FORMATS],
   };
@@ -173,6 +191,8 @@ function parseSettings(section: Section, defaults: RuleSettings): RuleSettings {
     spliceOnUnpublish: section.boolean("splice_on_unpublish") ?? defaults.spliceOnUnpublish,
     pathTemplate: template(section, "path_template") ?? defaults.pathTemplate,
     mp4Template: template(section, "mp4_template") ?? defaults.mp4Template,
+    flvTemplate: template(section, "flv_template") ?? defaults.flvTemplate,
+    tsTemplate: template(section, "ts_template") ?? defaults.tsTemplate,
     prefix,
     formats: parseFormats(section) ?? defaults.formats,
   };
@@ -186,11 +206,19 @@ function rangedNumber(section: Section, key: NumericSettingKey): number | undefi
   return value;
 }
 
-/** `path_template` names a recording's folder, `mp4_template` its finished MP4. */
-function template(section: Section, key: "path_template" | "mp4_template"): string | undefined {
+/** What each template key names. */
+const TEMPLATE_KINDS = {
+  path_template: "folder",
+  mp4_template: "file",
+  flv_template: "flv",
+  ts_template: "segment",
+} as const satisfies Record<string, TemplateKind>;
+
+/** `path_template` names a recording's folder, the others its files (see TEMPLATE_KINDS). */
+function template(section: Section, key: keyof typeof TEMPLATE_KINDS): string | undefined {
   const value = section.string(key);
   if (value === undefined) return undefined;
-  const problem = templateProblem(value, key === "path_template" ? "folder" : "file");
+  const problem = templateProblem(value, TEMPLATE_KINDS[key]);
   if (problem !== undefined) throw section.error(key, `is invalid: ${problem}`);
   return value;
 }

@@ -48,6 +48,8 @@ const DEFAULTS: RuleSettings = {
   spliceOnUnpublish: true,
   pathTemplate: "{stream}/{yyyy}/{MM}/{dd}",
   mp4Template: "{record_dir}/{name}_{start}_{end}.mp4",
+  flvTemplate: "{record_dir}/{name}_{start}_{end}.flv",
+  tsTemplate: "{record_dir}/{unix}_{seq}.ts",
   prefix: undefined,
   formats: ["dash", "hls"],
 };
@@ -94,6 +96,8 @@ splice_window = 0
 splice_on_unpublish = false
 path_template = "{stream}/{yyyy}-{MM}-{dd}"
 mp4_template = "{record_dir}/full.mp4"
+flv_template = "{record_dir}/full.flv"
+ts_template = "{record_dir}/ts/{seq}.ts"
 prefix = "tenant-a/live"
 formats = ["mp4", "dash"]
 on_demand_url = "https://hooks.example.org/record?token=abc"
@@ -115,6 +119,8 @@ record = "never"
         spliceOnUnpublish: false,
         pathTemplate: "{stream}/{yyyy}-{MM}-{dd}",
         mp4Template: "{record_dir}/full.mp4",
+        flvTemplate: "{record_dir}/full.flv",
+        tsTemplate: "{record_dir}/ts/{seq}.ts",
         prefix: "tenant-a/live",
         formats: ["mp4", "dash"],
       },
@@ -222,11 +228,25 @@ Deno.test("formats must include dash, without unknown values or duplicates", () 
   assert.deepEqual(ruleOf('match = "a"\nformats = ["dash", "hls", "mp4"]').settings.formats, ["dash", "hls", "mp4"]);
   assertRejected('match = "a"\nformats = ["hls"]', "recorder.rules[0].formats", 'must include "dash"', '["hls"]');
   assertRejected('match = "a"\nformats = []', "recorder.rules[0].formats", 'must include "dash"');
-  assertRejected('match = "a"\nformats = ["dash", "flv"]', "recorder.rules[0].formats[1]", '"dash", "hls", "mp4"');
+  const all = ["dash", "hls", "ts", "flv", "mp4"];
+  assert.deepEqual(ruleOf(`match = "a"\nformats = ${JSON.stringify(all)}`).settings.formats, all);
+  assertRejected(
+    'match = "a"\nformats = ["dash", "m3u8"]',
+    "recorder.rules[0].formats[1]",
+    '"dash", "hls", "ts", "flv"',
+  );
   assertRejected('match = "a"\nformats = ["dash", "DASH"]', "recorder.rules[0].formats[1]", 'got "DASH"');
   assertRejected('match = "a"\nformats = ["dash", "hls", "dash"]', "recorder.rules[0].formats[2]", 'repeats "dash"');
   assertRejected('match = "a"\nformats = "dash"', "recorder.rules[0].formats", "must be an array");
   assertRejected('match = "a"\nformats = ["dash", 1]', "recorder.rules[0].formats[1]", "must be a string, got 1");
+});
+
+Deno.test("ts_template and flv_template are checked as segment and FLV templates", () => {
+  assertRejected('match = "a"\nts_template = "{stream}/{seq}.ts"', "recorder.rules[0].ts_template", "{record_dir}/");
+  assertRejected('match = "a"\nts_template = "{record_dir}/{unix}.ts"', "recorder.rules[0].ts_template", "{seq}");
+  assertRejected('match = "a"\nts_template = "{record_dir}/{seq}.m4s"', "recorder.rules[0].ts_template", '".ts"');
+  assertRejected('match = "a"\nflv_template = "{record_dir}/{seq}.flv"', "recorder.rules[0].flv_template", "{seq}");
+  assertRejected('match = "a"\nflv_template = "{record_dir}/x.mp4"', "recorder.rules[0].flv_template", '".flv"');
 });
 
 Deno.test("on_demand_url is required with on_demand and must be http or https", () => {

@@ -51,12 +51,13 @@ Deno.test({
         units.map((unit, i) => ({ dtsTicks: i * 3000, isKeyframe: unit.isKeyframe, data: unit.avcc })),
         opusFrames(packets),
       );
-      const segments = (track: "video" | "audio") => outputs.filter((o) => o.track === track && o.type === "segment");
+      const segments = (track: "video" | "audio") =>
+        outputs.flatMap((o) => o.track === track && o.type === "segment" ? [o] : []);
       const fragments = (track: "video" | "audio") =>
         outputs.flatMap((o) => o.track === track && o.type === "fragment" ? [o] : []);
       assert.deepEqual(segments("video").map((s) => s.sampleCount), [30, 30]);
       assert.equal(segments("audio").length, 2);
-      assert.deepEqual(fragments("video").map((f) => f.sampleCount), [8, 8, 8, 6, 8, 8, 8, 6]);
+      assert.deepEqual(fragments("video").map((f) => f.samples.length), [8, 8, 8, 6, 8, 8, 8, 6]);
       assert.ok(fragments("audio").length >= 8, "audio in 250 ms fragments");
       assert.equal(stats.droppedFrames, 0);
 

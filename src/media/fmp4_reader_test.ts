@@ -244,7 +244,7 @@ function segmenterSegment(): { bytes: Uint8Array; fragments: ScannedFragment[] }
       sequenceNumber: fragments.length + 1,
       baseDecodeTimeTicks: output.startTicks,
       durationTicks: output.durationTicks,
-      sampleCount: output.sampleCount,
+      sampleCount: output.samples.length,
     });
     parts.push(output.bytes);
     offset += output.bytes.byteLength;

@@ -9,36 +9,25 @@ import { mediaFragment, mediaSegment } from "./fmp4.ts";
 import {
   type AudioFrame,
   type Cut,
+  type FragmentCut,
+  type SegmentCut,
   SegmentCutter,
   type SegmenterOptions,
   type SegmenterStats,
   type VideoFrame,
 } from "./segment_cutter.ts";
 
-/** A completed fragment of the open segment of one track (ISO/IEC 14496-12 §8.8.4), ticks in the track timescale. */
-export interface FragmentOutput {
-  type: "fragment";
-  track: "video" | "audio";
-  /** Number of the segment this fragment belongs to (its `segment` output follows its last fragment). */
-  segmentNumber: number;
-  /** tfdt of the fragment: decode time of its first sample. */
-  startTicks: number;
-  durationTicks: number;
-  sampleCount: number;
+/**
+ * A completed fragment of the open segment of one track (ISO/IEC 14496-12 §8.8.4): the cut, so that another container
+ * can be written from it, and its fMP4 bytes.
+ */
+export interface FragmentOutput extends FragmentCut {
   /** styp + moof + mdat for the first fragment of a segment, moof + mdat for the others. */
   bytes: Uint8Array;
 }
 
 /** A completed segment: the concatenation of its fragments, all emitted before it, in order. */
-export interface SegmentOutput {
-  type: "segment";
-  track: "video" | "audio";
-  /** Segment number, counted per track from `firstNumber`. */
-  number: number;
-  /** tfdt of its first fragment, in the track timescale. */
-  startTicks: number;
-  durationTicks: number;
-  sampleCount: number;
+export interface SegmentOutput extends SegmentCut {
   /** Sum of its fragments' byte lengths: the size of the segment file. */
   sizeBytes: number;
 }
@@ -101,8 +90,7 @@ export class Segmenter {
       };
       const bytes = cut.firstOfSegment ? mediaSegment(fragment) : mediaFragment(fragment);
       this.#segmentSizeBytes[cut.track] += bytes.byteLength;
-      const { type, track, segmentNumber, startTicks, durationTicks } = cut;
-      return { type, track, segmentNumber, startTicks, durationTicks, sampleCount: cut.samples.length, bytes };
+      return { ...cut, bytes };
     });
   }
 }

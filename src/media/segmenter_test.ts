@@ -115,7 +115,7 @@ function assemble(track: "video" | "audio", outputs: readonly SegmenterOutput[])
         );
       }
       assert.equal(firstBoxType(output.bytes), previous === undefined ? STYP : MOOF, "styp only on a first fragment");
-      assert.ok(output.sampleCount > 0 && output.durationTicks > 0, "a fragment is never empty");
+      assert.ok(output.samples.length > 0 && output.durationTicks > 0, "a fragment is never empty");
       open.push(output);
       continue;
     }
@@ -124,7 +124,7 @@ function assemble(track: "video" | "audio", outputs: readonly SegmenterOutput[])
     assert.equal(first.segmentNumber, output.number, "fragments name their segment");
     assert.equal(first.startTicks, output.startTicks, "a segment starts with its first fragment");
     assert.equal(open.reduce((d, f) => d + f.durationTicks, 0), output.durationTicks, "fragment durations add up");
-    assert.equal(open.reduce((n, f) => n + f.sampleCount, 0), output.sampleCount, "fragment samples add up");
+    assert.equal(open.reduce((n, f) => n + f.samples.length, 0), output.sampleCount, "fragment samples add up");
     const bytes = concat(open.map((f) => f.bytes));
     assert.equal(bytes.byteLength, output.sizeBytes, "sizeBytes is the sum of the fragments' bytes");
     segments.push({ ...output, fragments: open, bytes });
@@ -389,7 +389,7 @@ Deno.test("Segmenter drops all audio at flush when no video keyframe ever came",
 /** Fragment summary: [segmentNumber, startTicks, durationTicks, sampleCount]. */
 function fragmentTiming(segments: readonly Segment[]): number[][] {
   return segments.flatMap((s) =>
-    s.fragments.map((f) => [f.segmentNumber, f.startTicks, f.durationTicks, f.sampleCount])
+    s.fragments.map((f) => [f.segmentNumber, f.startTicks, f.durationTicks, f.samples.length])
   );
 }
 
@@ -435,7 +435,7 @@ Deno.test("Segmenter ends a video fragment on any frame and starts a new one wit
   let index = 0;
   for (const fragment of r.video.flatMap((s) => s.fragments)) {
     assert.equal(read[index]?.dts, fragment.startTicks, "tfdt is the first sample's decode time");
-    index += fragment.sampleCount;
+    index += fragment.samples.length;
   }
 });
 
@@ -493,7 +493,7 @@ Deno.test("Segmenter without fragmentDurationMs emits each segment as one fragme
     const fragment = outputs[k - 1];
     assert.ok(fragment?.type === "fragment" && fragment.track === output.track, "its fragment just before it");
     assert.deepEqual(
-      [fragment.segmentNumber, fragment.startTicks, fragment.durationTicks, fragment.sampleCount],
+      [fragment.segmentNumber, fragment.startTicks, fragment.durationTicks, fragment.samples.length],
       [output.number, output.startTicks, output.durationTicks, output.sampleCount],
     );
   });
@@ -593,8 +593,8 @@ function assertFragments(
     let sampleIndex = 0;
     let offset = 0;
     const expected = segment.fragments.map((fragment, f) => {
-      const own = durations[k]?.slice(sampleIndex, sampleIndex + fragment.sampleCount) ?? [];
-      sampleIndex += fragment.sampleCount;
+      const own = durations[k]?.slice(sampleIndex, sampleIndex + fragment.samples.length) ?? [];
+      sampleIndex += fragment.samples.length;
       assert.equal(own.reduce((d, x) => d + x, 0), fragment.durationTicks, `${where}: ${kind} fragment duration`);
       if (fragmentDurationMs !== undefined) {
         const targetTicks = (fragmentDurationMs * timescale) / 1000;
@@ -611,7 +611,7 @@ function assertFragments(
         sequenceNumber: sequenceNumber++,
         baseDecodeTimeTicks: fragment.startTicks,
         durationTicks: fragment.durationTicks,
-        sampleCount: fragment.sampleCount,
+        sampleCount: fragment.samples.length,
       };
       offset += fragment.bytes.byteLength;
       return scanned;
@@ -705,7 +705,7 @@ Deno.test("SegmentCutter hands out the cuts the fMP4 Segmenter writes: the same 
   // What a second container writer would get from the cutter is what became fMP4: one output a cut, same times.
   assert.deepEqual(
     cuts.map((c) => [c.type, c.track, c.startTicks, c.durationTicks, c.type === "fragment" ? c.samples.length : 0]),
-    written.map((o) => [o.type, o.track, o.startTicks, o.durationTicks, o.type === "fragment" ? o.sampleCount : 0]),
+    written.map((o) => [o.type, o.track, o.startTicks, o.durationTicks, o.type === "fragment" ? o.samples.length : 0]),
   );
   const fragment = cuts.find((c): c is FragmentCut => c.type === "fragment" && c.track === "video")!;
   assert.ok(fragment.firstOfSegment && fragment.samples[0]!.isSync, "a segment's first fragment opens on a keyframe");
