@@ -1,7 +1,8 @@
 /**
  * End to end from real RTMP publishers into the running service: ffmpeg pushes H.264 + AAC (the test clip, and an
  * x264 clip with B-frames, as OBS sends by default), and the recordings are judged by ffprobe/ffmpeg: the codecs
- * sent, every frame, pictures in presentation order, and A/V sync against the clip's flash and beep.
+ * sent, every frame, pictures in presentation order, and A/V sync against the clip's flash and beep, in every format
+ * (DASH, HLS over MPEG-TS, the final MP4).
  */
 
 import assert from "node:assert/strict";
@@ -11,7 +12,12 @@ import { syncErrors } from "./helpers/av_sync.ts";
 import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
 import { recordingFinished, type Service, startService, waitFor } from "./helpers/service.ts";
 
-const TOML = `[[recorder.rules]]\nmatch = "live/*"\nsegment_duration = 2\nsplice_window = 0\n`;
+const TOML = `[[recorder.rules]]
+match = "live/*"
+segment_duration = 2
+splice_window = 0
+formats = ["dash", "hls", "ts", "mp4"]
+`;
 
 const workDir = await Deno.makeTempDir({ prefix: "liverec-rtmp-" });
 
@@ -28,14 +34,27 @@ async function push(url: string, file: string, extra: string[] = []): Promise<{ 
   return await run("ffmpeg", ["-nostdin", "-v", "error", "-re", "-i", file, "-c", "copy", ...extra, "-f", "flv", url]);
 }
 
-async function recording(service: Service, stream: string): Promise<{ mpd: string; mpdText: string }> {
+/** The finished recording of `stream`: its MPD, the MPEG-TS playlist beside it and its MP4, as files. */
+async function recording(
+  service: Service,
+  stream: string,
+): Promise<{ mpd: string; mpdText: string; ts: string; mp4: string }> {
   await recordingFinished(service, stream);
-  const row = await waitFor("the recording in the index", async () => {
+  const row = await waitFor("the recording in the index, with its MP4", async () => {
     const listing = await (await service.fetch(`/api/recordings?stream=${stream}&from=2000-01-01T00:00:00Z`)).json();
-    return listing.recordings[0] as { mpd_path: string } | undefined;
+    const row = listing.recordings[0] as { mpd_path: string; mp4_path: string | null } | undefined;
+    return row?.mp4_path ? row as { mpd_path: string; mp4_path: string } : undefined;
   });
   const mpd = join(service.root, row.mpd_path);
-  return { mpd, mpdText: await Deno.readTextFile(mpd) };
+  const ts = join(mpd, "..", "ts.m3u8");
+  const index = JSON.parse(await Deno.readTextFile(join(mpd, "..", "index.json")));
+  const [period] = index.periods as { video: { segments: unknown[] }; ts: { segments: unknown[] } }[];
+  assert.deepEqual(
+    period!.ts.segments.map((s) => ({ ...s as object, name: undefined })),
+    period!.video.segments.map((s) => ({ ...s as object, name: undefined })),
+    "MPEG-TS segments are cut where the video's fMP4 segments are",
+  );
+  return { mpd, mpdText: await Deno.readTextFile(mpd), ts, mp4: join(service.root, row.mp4_path) };
 }
 
 /** Packets of `file`'s video: presentation and decode times, as ffprobe reads them. */
@@ -43,7 +62,8 @@ async function videoPackets(file: string): Promise<{ pts: number; dts: number }[
   const { stdout } = await run("ffprobe", [
     ...["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,dts_time", "-of", "csv=p=0", file],
   ]);
-  return stdout.trim().split("\n").map((line) => {
+  // MPEG-TS packets carry side data, which ffprobe prints as a blank line after the packet's.
+  return stdout.trim().split("\n").filter((line) => line !== "").map((line) => {
     const [pts, dts] = line.split(",").map(Number);
     return { pts: pts!, dts: dts! };
   });
@@ -58,19 +78,21 @@ Deno.test("ffmpeg pushes the clip as H.264 + AAC over RTMP: recorded whole, deco
     ]);
     const pushed = await push(`${service.rtmpUrl}/live/cam1`, clip);
     assert.equal(pushed.code, 0, pushed.stderr);
-    const { mpd, mpdText } = await recording(service, "live/cam1");
+    const { mpd, mpdText, ts, mp4 } = await recording(service, "live/cam1");
     assert.match(mpdText, /codecs="avc1\.42c01f"/, mpdText);
     assert.match(mpdText, /codecs="mp4a\.40\.2"/, mpdText);
-    assert.equal(await decodeErrors(mpd), "");
-    const { streams } = await probe(mpd);
-    const [sent] = [(await probe(clip)).streams];
-    const frames = (s: typeof streams, type: string) => Number(s.find((x) => x.codec_type === type)?.nb_read_frames);
-    assert.equal(frames(streams, "video"), frames(sent, "video"), "every video frame");
-    assert.ok(
-      Math.abs(frames(streams, "audio") - frames(sent, "audio")) <= 2,
-      `audio frames: ${frames(streams, "audio")} of ${frames(sent, "audio")}`,
-    );
-    assert.deepEqual(await syncErrors(mpd, { minMarks: 6, clipDurationS: 4 }), []);
+    const sent = (await probe(clip)).streams;
+    const frames = (s: typeof sent, type: string) => Number(s.find((x) => x.codec_type === type)?.nb_read_frames);
+    for (const file of [mpd, ts, mp4]) {
+      assert.equal(await decodeErrors(file), "", file);
+      const { streams } = await probe(file);
+      assert.equal(frames(streams, "video"), frames(sent, "video"), `every video frame in ${file}`);
+      assert.ok(
+        Math.abs(frames(streams, "audio") - frames(sent, "audio")) <= 2,
+        `audio frames in ${file}: ${frames(streams, "audio")} of ${frames(sent, "audio")}`,
+      );
+      assert.deepEqual(await syncErrors(file, { minMarks: 6, clipDurationS: 4 }), [], file);
+    }
     assert.match(service.logs(), /publish started stream=live\/cam1 protocol=rtmp tracks=video\+audio/);
   } finally {
     await service.stop();
@@ -86,16 +108,21 @@ Deno.test("x264 with B-frames over RTMP (OBS's default): composition offsets kep
     ]);
     const pushed = await push(`${service.rtmpUrl}/live/bframes`, clip);
     assert.equal(pushed.code, 0, pushed.stderr);
-    const { mpd } = await recording(service, "live/bframes");
-    assert.equal(await decodeErrors(mpd), "");
+    const { mpd, ts, mp4 } = await recording(service, "live/bframes");
     const sent = await videoPackets(clip);
-    const recorded = await videoPackets(mpd);
-    assert.equal(recorded.length, sent.length, "every frame");
-    assert.ok(recorded.some((p) => p.pts !== p.dts), "B-frames: presentation differs from decode order");
-    // The same presentation order, up to a constant shift of the timeline.
-    const shift = recorded[0]!.pts - sent[0]!.pts;
-    for (const [i, p] of recorded.entries()) {
-      assert.ok(Math.abs(p.pts - shift - sent[i]!.pts) < 0.002, `frame ${i}: pts ${p.pts} vs ${sent[i]!.pts}`);
+    for (const file of [mpd, ts, mp4]) {
+      assert.equal(await decodeErrors(file), "", file);
+      const recorded = await videoPackets(file);
+      assert.equal(recorded.length, sent.length, `every frame in ${file}`);
+      assert.ok(recorded.some((p) => p.pts !== p.dts), `B-frames in ${file}: presentation differs from decode order`);
+      // The same presentation order, up to a constant shift of the timeline.
+      const shift = recorded[0]!.pts - sent[0]!.pts;
+      for (const [i, p] of recorded.entries()) {
+        assert.ok(
+          Math.abs(p.pts - shift - sent[i]!.pts) < 0.002,
+          `${file} frame ${i}: pts ${p.pts} vs ${sent[i]!.pts}`,
+        );
+      }
     }
   } finally {
     await service.stop();

@@ -14,6 +14,7 @@ import {
   nonEmptyTracks,
   type RecordingIndex,
   type TrackIndex,
+  type TsIndex,
 } from "./recording_index.ts";
 
 /** Which track a media playlist carries. */
@@ -58,7 +59,7 @@ function ticksToMs(ticks: number, timescale: number): number {
  * until the next one starts, so a gap is played over rather than shifting every later segment, and the durations
  * are differences of rounded positions, so rounding never accumulates over a long recording.
  */
-function segmentTimesMs(track: TrackIndex): { startMs: number; durationMs: number }[] {
+function segmentTimesMs(track: Pick<TrackIndex, "segments" | "timescale">): { startMs: number; durationMs: number }[] {
   return track.segments.map((s, i) => {
     const next = track.segments[i + 1];
     const startMs = ticksToMs(s.startTicks, track.timescale);
@@ -121,6 +122,57 @@ export function renderHlsMedia(index: RecordingIndex, track: HlsTrack): string {
     `#EXT-X-TARGETDURATION:${targetDurationS(index)}`,
     `#EXT-X-MEDIA-SEQUENCE:${firstNumber ?? 0}`,
     ...(firstDiscontinuity > 0 ? [`#EXT-X-DISCONTINUITY-SEQUENCE:${firstDiscontinuity}`] : []),
+    "#EXT-X-PLAYLIST-TYPE:EVENT",
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+    ...body,
+    ...(live ? [] : ["#EXT-X-ENDLIST"]),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** EXTINF with a decimal duration needs 3 (RFC 8216 §7); MPEG-TS segments need nothing later. */
+const TS_PROTOCOL_VERSION = 3;
+
+/** Whether `ts` exists and has at least one segment. */
+function hasTs(ts: TsIndex | undefined): ts is TsIndex {
+  return ts !== undefined && ts.segments.length > 0;
+}
+
+/** Whether any recording of `index` has MPEG-TS segments: only then is there a TS playlist to write. */
+export function hasTsSegments(index: RecordingIndex): boolean {
+  return index.periods.some((p) => hasTs(p.ts));
+}
+
+/**
+ * The MPEG-TS media playlist (RFC 8216 §4.3.3) over the `ts` segments of every recording: video and audio muxed in
+ * each segment, so it is played on its own, with no multivariant playlist. Each recording's run of segments follows
+ * an EXT-X-DISCONTINUITY (after the first) and an EXT-X-PROGRAM-DATE-TIME; EVENT and EXT-X-ENDLIST as in the fMP4
+ * playlists.
+ */
+export function renderHlsTs(index: RecordingIndex): string {
+  checkIndex(index);
+  const live = index.periods[index.periods.length - 1]?.status === "recording";
+  const body: string[] = [];
+  let longestMs = 0;
+  for (const period of index.periods) {
+    const ts = period.ts;
+    if (!hasTs(ts)) continue;
+    if (body.length > 0) body.push("#EXT-X-DISCONTINUITY");
+    const times = segmentTimesMs(ts);
+    const periodStartMs = isoMs(period.startedAt, "startedAt") -
+      ticksToMs(ts.presentationTimeOffset ?? 0, ts.timescale);
+    body.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(periodStartMs + (times[0]?.startMs ?? 0)).toISOString()}`);
+    times.forEach(({ durationMs }, n) => {
+      longestMs = Math.max(longestMs, durationMs);
+      body.push(`#EXTINF:${(durationMs / 1000).toFixed(3)},`);
+      body.push(uri(ts.segments[n]!.name));
+    });
+  }
+  const lines = [
+    "#EXTM3U",
+    `#EXT-X-VERSION:${TS_PROTOCOL_VERSION}`,
+    `#EXT-X-TARGETDURATION:${Math.max(1, Math.ceil(longestMs / 1000))}`,
+    "#EXT-X-MEDIA-SEQUENCE:0",
     "#EXT-X-PLAYLIST-TYPE:EVENT",
     "#EXT-X-INDEPENDENT-SEGMENTS",
     ...body,

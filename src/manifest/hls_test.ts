@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { type LevelDetails, M3U8Parser, PlaylistLevelType } from "hls.js";
 import {
   expandNumberTemplate,
+  hasTsSegments,
   hlsTracks,
   type PeriodIndex,
   type RecordingIndex,
   renderHlsMedia,
   renderHlsMultivariant,
+  renderHlsTs,
 } from "./mod.ts";
 import { audio, video } from "./test_helpers.ts";
 
@@ -436,4 +438,67 @@ Deno.test("renderHlsMedia: a rotated period's date is its start, not shifted by 
     }],
   };
   assert.match(renderHlsMedia(index, "video"), /#EXT-X-PROGRAM-DATE-TIME:2025-07-24T10:00:00.000Z\n#EXTINF:2.000,/);
+});
+
+/** twoRecordings with MPEG-TS segments beside the fMP4 ones; the second recording started at media time 90 s. */
+function twoRecordingsWithTs(lastStatus: PeriodIndex["status"]): RecordingIndex {
+  const index = twoRecordings(lastStatus);
+  const [first, second] = index.periods;
+  first!.ts = {
+    timescale: 90000,
+    segments: [
+      { name: "1753347600_1.ts", startTicks: 0, durationTicks: 540000 },
+      { name: "1753347606_2.ts", startTicks: 540000, durationTicks: 585000 },
+    ],
+  };
+  second!.ts = {
+    timescale: 90000,
+    presentationTimeOffset: 8_100_000,
+    segments: [
+      { name: "ts/1753351200_3.ts", startTicks: 8_100_000, durationTicks: 540000 },
+      { name: "ts/1753351206_4.ts", startTicks: 8_640_000, durationTicks: 540000 },
+    ],
+  };
+  return index;
+}
+
+Deno.test("renderHlsTs lists each recording's TS segments by name after a discontinuity and its date", () => {
+  const live = renderHlsTs(twoRecordingsWithTs("recording"));
+  assert.equal(
+    live,
+    `#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-TARGETDURATION:7
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-PLAYLIST-TYPE:EVENT
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-PROGRAM-DATE-TIME:2025-07-24T09:00:00.000Z
+#EXTINF:6.000,
+1753347600_1.ts
+#EXTINF:6.500,
+1753347606_2.ts
+#EXT-X-DISCONTINUITY
+#EXT-X-PROGRAM-DATE-TIME:2025-07-24T10:00:00.000Z
+#EXTINF:6.000,
+ts/1753351200_3.ts
+#EXTINF:6.000,
+ts/1753351206_4.ts
+`,
+  );
+  assert.equal(renderHlsTs(twoRecordingsWithTs("finished")), `${live}#EXT-X-ENDLIST\n`);
+  assert.deepEqual(fragments(readMedia(live)), [
+    [0, 0, 0, 6, "1753347600_1.ts", "(no init)", "2025-07-24T09:00:00.000Z"],
+    [1, 0, 6, 6.5, "1753347606_2.ts", "(no init)", "2025-07-24T09:00:06.000Z"],
+    [2, 1, 12.5, 6, "ts/1753351200_3.ts", "(no init)", "2025-07-24T10:00:00.000Z"],
+    [3, 1, 18.5, 6, "ts/1753351206_4.ts", "(no init)", "2025-07-24T10:00:06.000Z"],
+  ]);
+});
+
+Deno.test("renderHlsTs leaves out recordings without TS segments (refused: Opus audio), and hasTsSegments says so", () => {
+  const index = twoRecordingsWithTs("finished");
+  index.periods[0]!.ts = { timescale: 90000, segments: [], refused: "MPEG-TS cannot carry Opus" };
+  assert.equal(hasTsSegments(index), true);
+  assert.doesNotMatch(renderHlsTs(index), /DISCONTINUITY|_1\.ts/);
+  delete index.periods[1]!.ts;
+  assert.equal(hasTsSegments(index), false);
 });

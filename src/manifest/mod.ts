@@ -13,6 +13,16 @@ export {
   type SegmentRun,
   trackEndTicks,
   type TrackIndex,
+  type TsIndex,
+  type TsSegmentRun,
 } from "./recording_index.ts";
 export { formatDuration, type MpdOptions, renderMpd } from "./mpd.ts";
-export { type HlsMultivariantOptions, type HlsTrack, hlsTracks, renderHlsMedia, renderHlsMultivariant } from "./hls.ts";
+export {
+  hasTsSegments,
+  type HlsMultivariantOptions,
+  type HlsTrack,
+  hlsTracks,
+  renderHlsMedia,
+  renderHlsMultivariant,
+  renderHlsTs,
+} from "./hls.ts";

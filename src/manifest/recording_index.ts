@@ -45,6 +45,23 @@ export interface TrackIndex {
   channels?: number;
 }
 
+/** One MPEG-TS segment: video and audio muxed, cut where the fMP4 segments of the same number are. */
+export interface TsSegmentRun extends SegmentRun {
+  /** Object name relative to the record folder (it may have folders of its own): "1764990000_12.ts". */
+  name: string;
+}
+
+/** A period's MPEG-TS segments (format "ts"), or why it has none. */
+export interface TsIndex {
+  /** Ticks per second of the segments' times: the video track's (the audio track's without video). */
+  timescale: number;
+  /** Media time of the period's time 0, in `timescale` (see TrackIndex.presentationTimeOffset); absent means 0. */
+  presentationTimeOffset?: number;
+  segments: TsSegmentRun[];
+  /** Set when the period's tracks cannot go into MPEG-TS without re-encoding (Opus, VP9, AV1, ...): why. */
+  refused?: string;
+}
+
 /** One recording of the stream: a DASH Period. */
 export interface PeriodIndex {
   /** The recording this period belongs to; with `part`, unique within the index. */
@@ -60,6 +77,8 @@ export interface PeriodIndex {
   status: "recording" | "finished";
   video?: TrackIndex;
   audio?: TrackIndex;
+  /** The same media as MPEG-TS segments, when the recording's formats include "ts". */
+  ts?: TsIndex;
 }
 
 /** Everything one manifest describes: the recordings of one stream in one record directory. */
@@ -153,6 +172,17 @@ function checkTrack(track: TrackIndex, where: string): void {
   }
 }
 
+function checkTs(ts: TsIndex, where: string): void {
+  assert(isNonNegativeInteger(ts.timescale) && ts.timescale > 0, `${where}: bad timescale ${ts.timescale}`);
+  let previousEnd = 0;
+  for (const [i, s] of ts.segments.entries()) {
+    assert(isNonNegativeInteger(s.startTicks) && s.startTicks >= previousEnd, `${where}: segment ${i} overlaps`);
+    assert(isNonNegativeInteger(s.durationTicks) && s.durationTicks > 0, `${where}: segment ${i} has no duration`);
+    assert(s.name.length > 0 && !/[\r\n]/.test(s.name), `${where}: segment ${i} has a bad name`);
+    previousEnd = s.startTicks + s.durationTicks;
+  }
+}
+
 /**
  * Asserts what every renderer relies on: a known version, unique period ids, positive timescales and whole-tick
  * segments that follow each other without overlap. A failure is a bug in whoever built the index.
@@ -166,5 +196,6 @@ export function checkIndex(index: RecordingIndex): void {
     ids.add(id);
     if (period.video !== undefined) checkTrack(period.video, `${period.recordId} video`);
     if (period.audio !== undefined) checkTrack(period.audio, `${period.recordId} audio`);
+    if (period.ts !== undefined) checkTs(period.ts, `${period.recordId} ts`);
   }
 }

@@ -149,6 +149,7 @@ export class Capture {
       folders.push(rotation.next.folder);
       this.#completeRotation(rotation);
     }
+    this.#target.folder.endPeriod(this.#handle);
     this.#stopped = Promise.all(folders.map((folder) => folder.idle())).then(() => {});
     return this.#stopped;
   }
@@ -238,6 +239,7 @@ export class Capture {
     const cutTicks = rotation.cutTicks ?? this.#endTicks;
     const cutMs = this.#wallClockAt(cutTicks);
     if (rotation.handle !== undefined) {
+      this.#target.folder.endPeriod(this.#handle);
       this.#target = rotation.next;
       this.#handle = rotation.handle;
       // A new recording counts its media from the cut; a new period of the same recording goes on counting.

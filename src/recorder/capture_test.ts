@@ -13,7 +13,7 @@ import { Capture } from "./capture.ts";
 import { deleteRecording } from "./delete_recording.ts";
 import { recoverRecordings } from "./recovery.ts";
 import { segmentName } from "./layout.ts";
-import { RecordFolder } from "./record_folder.ts";
+import { type FolderOptions, RecordFolder } from "./record_folder.ts";
 import type { LiveSource, SourceListener, SourceMedia, SourceTrack } from "./source.ts";
 
 const clip = await loadClip();
@@ -81,7 +81,13 @@ async function text(files: RecordingFiles, name: string): Promise<string> {
 }
 
 /** A recording of the replayed source into the day's folder: a capture writing a period of a record folder. */
-function session(files: RecordingFiles, source: ReplaySource, clock: { ms: number }, recordId: string) {
+function session(
+  files: RecordingFiles,
+  source: ReplaySource,
+  clock: { ms: number },
+  recordId: string,
+  folderOptions: Partial<FolderOptions> = {},
+) {
   const nowMs = { nowMs: () => clock.ms };
   const folder = new RecordFolder({
     files,
@@ -90,6 +96,7 @@ function session(files: RecordingFiles, source: ReplaySource, clock: { ms: numbe
     streamId: "cam",
     recordDir: "cam/2026/11/21",
     hls: true,
+    ...folderOptions,
   });
   let segments = 0;
   let finished = false;
@@ -365,6 +372,49 @@ Deno.test("Capture rotates an audio-only stream at a segment end: the new period
   assert.equal(b.audio!.segments[0]!.startTicks, b.audio!.presentationTimeOffset);
   assert.equal(Date.parse(b.startedAt), cutMs);
   assert.match(new TextDecoder().decode(await files.read("cam/r2/manifest.mpd")), /type="static"/);
+});
+
+/** MPEG-TS segments named as the default ts_template names them. */
+const TS_KEY: FolderOptions["tsKey"] = ({ number, startMs }) =>
+  `cam/2026/11/21/${Math.floor(startMs / 1000)}_${number}.ts`;
+
+Deno.test("with MPEG-TS on, each segment is also a .ts of the same times, listed in ts.m3u8; deletion takes them", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource(TRACKS.filter((track) => track.kind === "video"));
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const recording = session(files, source, clock, "r1", { tsKey: TS_KEY });
+  await recording.start();
+  source.replay(6, clock);
+  await recording.stop();
+  const period = (await index(files)).periods[0]!;
+  const t0S = Date.UTC(2026, 10, 21, 10) / 1000;
+  assert.deepEqual(period.ts?.segments.map((s) => s.name), [`${t0S}_1.ts`, `${t0S + 2}_2.ts`, `${t0S + 4}_3.ts`]);
+  assert.deepEqual(
+    period.ts?.segments.map(({ startTicks, durationTicks }) => ({ startTicks, durationTicks })),
+    period.video?.segments,
+  );
+  const playlist = await text(files, "ts.m3u8");
+  assert.match(playlist, new RegExp(`#EXTINF:2.000,\n${t0S}_1.ts\n[^]*#EXT-X-ENDLIST\n$`));
+  const first = (await files.read(`cam/2026/11/21/${t0S}_1.ts`))!;
+  assert.equal(first.length % 188, 0);
+  assert.equal(first[0], 0x47, "a TS packet");
+  await deleteRecording(files, { nowMs: () => clock.ms }, "cam/2026/11/21", "r1");
+  assert.deepEqual(await objects(files), [], "the .ts segments and ts.m3u8 went with the recording");
+});
+
+Deno.test("with MPEG-TS on, Opus audio gets no TS output: the index and the folder's summary say why", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource(); // the clip is H.264 + Opus
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const recording = session(files, source, clock, "r1", { tsKey: TS_KEY });
+  await recording.start();
+  source.replay(4, clock);
+  await recording.stop();
+  const ts = (await index(files)).periods[0]!.ts;
+  assert.deepEqual(ts?.segments, []);
+  assert.match(ts?.refused ?? "", /"Opus".*does not re-encode/);
+  assert.deepEqual(recording.folder.summary("r1").formatProblems, [ts!.refused]);
+  assert.deepEqual((await objects(files)).filter((name) => name.includes("ts")), []);
 });
 
 Deno.test("deleteRecording removes one recording's objects and period; later recordings never reuse its neighbours' names", async () => {

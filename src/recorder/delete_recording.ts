@@ -8,7 +8,14 @@ import { type PeriodIndex, type RecordingIndex } from "../manifest/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { NotFoundError } from "../shared/errors.ts";
-import { HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, INDEX_NAME, MANIFEST_NAME, segmentName } from "./layout.ts";
+import {
+  HLS_MEDIA_NAME,
+  HLS_MULTIVARIANT_NAME,
+  HLS_TS_NAME,
+  INDEX_NAME,
+  MANIFEST_NAME,
+  segmentName,
+} from "./layout.ts";
 import { replaceManifests } from "./manifests.ts";
 import { parseIndex } from "./record_folder.ts";
 
@@ -31,14 +38,20 @@ export async function deleteRecording(
   if (rest.periods.length > 0) await replaceManifests(files, recordDir, rest, clock.nowMs());
   const keys = [...mine.flatMap(objectNames).map((name) => `${recordDir}/${name}`), ...extraKeys];
   if (rest.periods.length === 0) {
-    const folderFiles = [INDEX_NAME, MANIFEST_NAME, HLS_MULTIVARIANT_NAME, ...Object.values(HLS_MEDIA_NAME)];
+    const folderFiles = [
+      INDEX_NAME,
+      MANIFEST_NAME,
+      HLS_MULTIVARIANT_NAME,
+      ...Object.values(HLS_MEDIA_NAME),
+      HLS_TS_NAME,
+    ];
     keys.push(...folderFiles.map((name) => `${recordDir}/${name}`));
   }
   for (const key of keys) await files.delete(key);
   return keys.length;
 }
 
-/** The init and media segment names of one period, relative to its folder. */
+/** The init, media and MPEG-TS segment names of one period, relative to its folder. */
 function objectNames(period: PeriodIndex): string[] {
   const names: string[] = [];
   for (const kind of ["video", "audio"] as const) {
@@ -47,5 +60,6 @@ function objectNames(period: PeriodIndex): string[] {
     names.push(track.init);
     track.segments.forEach((_, i) => names.push(segmentName(kind, track.startNumber + i)));
   }
+  for (const segment of period.ts?.segments ?? []) names.push(segment.name);
   return names;
 }

@@ -13,6 +13,8 @@ export const MANIFEST_NAME = "manifest.mpd";
 export const INDEX_NAME = "index.json";
 /** The HLS multivariant playlist (RFC 8216 §4.3.4), beside the MPD. */
 export const HLS_MULTIVARIANT_NAME = "index.m3u8";
+/** The HLS media playlist over the MPEG-TS segments (format "ts"). */
+export const HLS_TS_NAME = "ts.m3u8";
 /** The HLS media playlist of each track (RFC 8216 §4.3.3). */
 export const HLS_MEDIA_NAME = { video: "video.m3u8", audio: "audio.m3u8" } as const;
 

@@ -20,7 +20,7 @@ import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.
 import type { Logger } from "../shared/log.ts";
 import { Capture, type CaptureTarget } from "./capture.ts";
 import type { StreamHub, UnpublishReason } from "./hub.ts";
-import { HLS_MULTIVARIANT_NAME, MANIFEST_NAME } from "./layout.ts";
+import { HLS_MULTIVARIANT_NAME, HLS_TS_NAME, MANIFEST_NAME } from "./layout.ts";
 import { askOnDemand, type OnDemandAnswer } from "./on_demand.ts";
 import type { PipelineStats } from "./pipeline.ts";
 import { RecordFolder, type StoredSegment } from "./record_folder.ts";
@@ -62,6 +62,10 @@ export interface RecordingView {
   recordDir: string;
   mpdPath: string;
   hlsPath: string | undefined;
+  /** The MPEG-TS playlist, with format "ts". */
+  tsPath: string | undefined;
+  /** Why a format asked for is not written, one sentence each (MPEG-TS cannot carry Opus, say). */
+  formatProblems: string[];
   state: RecordingState;
   startedAt: string;
   endedAt: string | undefined;
@@ -148,6 +152,8 @@ class Recording {
       recordDir: this.folder.recordDir,
       mpdPath: `${this.folder.recordDir}/${MANIFEST_NAME}`,
       hlsPath: hls ? `${this.folder.recordDir}/${HLS_MULTIVARIANT_NAME}` : undefined,
+      tsPath: this.settings.formats.includes("ts") ? `${this.folder.recordDir}/${HLS_TS_NAME}` : undefined,
+      formatProblems: summary.formatProblems,
       state: this.state,
       startedAt: new Date(this.startedAtMs).toISOString(),
       endedAt: this.endedAtMs === undefined ? undefined : new Date(this.endedAtMs).toISOString(),
@@ -311,6 +317,18 @@ export class RecordingManager {
       streamId,
       recordDir,
       hls: settings.formats.includes("hls"),
+      ...(settings.formats.includes("ts")
+        ? {
+          tsKey: ({ recordId, number, startMs }) =>
+            renderTemplate(settings.tsTemplate, {
+              stream: streamId,
+              recordId,
+              startMs: this.#byRecordId.get(recordId)?.startedAtMs ?? startMs,
+              recordDir,
+              segment: { number, startMs },
+            }),
+        }
+        : {}),
       onSegment: (segment) => {
         const recording = this.#byRecordId.get(segment.recordId);
         if (recording === undefined) return;

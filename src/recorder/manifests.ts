@@ -4,9 +4,17 @@
  * them for the two that let a failed write throw (the record folder counts and logs its own).
  */
 
-import { hlsTracks, type RecordingIndex, renderHlsMedia, renderHlsMultivariant, renderMpd } from "../manifest/mod.ts";
+import {
+  hasTsSegments,
+  hlsTracks,
+  type RecordingIndex,
+  renderHlsMedia,
+  renderHlsMultivariant,
+  renderHlsTs,
+  renderMpd,
+} from "../manifest/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
-import { HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
+import { HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, HLS_TS_NAME, INDEX_NAME, MANIFEST_NAME } from "./layout.ts";
 
 /** How often a live (dynamic) MPD asks players to reload it, in seconds. */
 const MANIFEST_UPDATE_PERIOD_S = 2;
@@ -20,8 +28,9 @@ export interface RenderedFile {
 /**
  * The folder's mutable objects rendered from `index` at wall-clock time `nowIso`, in write order: the index first
  * (it is what a restart reads), then manifest.mpd, then (unless `hls` is false) a media playlist per track that has
- * segments, then the multivariant playlist naming them (none before any track has a segment). Writing them in this
- * order and stopping at the first failure never leaves a playlist naming one that was not written.
+ * segments, then the multivariant playlist naming them (none before any track has a segment), then the MPEG-TS
+ * playlist once the index lists a TS segment. Writing them in this order and stopping at the first failure never
+ * leaves a playlist naming one that was not written.
  */
 export function renderManifests(index: RecordingIndex, nowIso: string, { hls = true } = {}): RenderedFile[] {
   const tracks = hls ? hlsTracks(index) : [];
@@ -33,6 +42,7 @@ export function renderManifests(index: RecordingIndex, nowIso: string, { hls = t
       name: HLS_MULTIVARIANT_NAME,
       text: renderHlsMultivariant(index, { videoUri: HLS_MEDIA_NAME.video, audioUri: HLS_MEDIA_NAME.audio }),
     }]),
+    ...(hasTsSegments(index) ? [{ name: HLS_TS_NAME, text: renderHlsTs(index) }] : []),
   ];
 }
 

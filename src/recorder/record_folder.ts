@@ -9,10 +9,20 @@
  * Segment numbers are the folder's: a period's first segment takes the folder's next free number, whatever the
  * pipeline numbered it, so recordings that share a folder (a second one the same day, a rotation into the same day)
  * never overwrite each other.
+ *
+ * With format "ts", each period also muxes its cuts into MPEG-TS segments of the same numbers and times, written
+ * whole once complete (a crash loses the open one; its fMP4 twin is recovered) and listed in the index and ts.m3u8.
+ * A period whose tracks MPEG-TS cannot carry (Opus, VP9, AV1) gets none, and its index entry says why.
  */
 
 import { periodDurationS, type PeriodIndex, type RecordingIndex, type TrackIndex } from "../manifest/mod.ts";
-import type { FragmentOutput, SegmentOutput } from "../media/mod.ts";
+import {
+  type FragmentOutput,
+  type SegmentOutput,
+  type TrackInfo,
+  type TsSegment,
+  TsSegmentWriter,
+} from "../media/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
@@ -31,6 +41,11 @@ export interface FolderOptions {
   recordDir: string;
   /** Write the HLS playlists beside the MPD. */
   hls: boolean;
+  /**
+   * Write MPEG-TS segments too, named by this: the object key of segment `number` of recording `recordId`, starting
+   * at wall-clock `startMs`, inside the folder (`${recordDir}/...`).
+   */
+  tsKey?: (segment: { recordId: string; number: number; startMs: number }) => string;
   /** Told about every segment once it is closed and indexed. */
   onSegment?: (segment: StoredSegment) => void;
 }
@@ -62,6 +77,8 @@ export interface RecordingSummary {
   durationS: number;
   periods: number;
   codecs: string[];
+  /** Why a format is missing from some period (see PeriodIndex.ts.refused), each reason once. */
+  formatProblems: string[];
 }
 
 /** The folder writer; create it, then call `beginPeriod` before writing a period's outputs. */
@@ -142,9 +159,27 @@ export class RecordFolder {
 
   /** Writes one output of a pipeline into the period of `handle`. */
   write(handle: PeriodHandle, output: PipelineOutput): void {
-    if (output.type === "init") this.#enqueue(() => this.#onInit(handle, output));
-    else if (output.type === "fragment") this.#enqueue(() => this.#onFragment(handle, output));
+    if (output.type === "init") {
+      handle.tracks[output.track] = output.info;
+      this.#enqueue(() => this.#onInit(handle, output));
+      return;
+    }
+    if (output.type === "fragment") this.#enqueue(() => this.#onFragment(handle, output));
     else this.#enqueue(() => this.#onSegment(handle, output));
+    const ts = this.#tsWriter(handle);
+    // A track whose init came after the period's first media output is not in its MPEG-TS writer.
+    if (ts !== null && handle.tsTracks.has(output.track)) this.#writeTs(handle, ts.push([output]));
+  }
+
+  /** The period of `handle` gets no more outputs: its last MPEG-TS segment is written with what it has. */
+  endPeriod(handle: PeriodHandle): void {
+    const writer = handle.ts;
+    if (writer === undefined || writer === null) return;
+    this.#writeTs(handle, writer.flush());
+    handle.ts = null;
+    if (writer.stats.droppedSamples > 0 || writer.stats.incompleteSegments > 0) {
+      this.#opts.log("warn", "MPEG-TS segments miss samples", { recordDir: this.recordDir, ...writer.stats });
+    }
   }
 
   /** Marks every period of `recordId` finished and writes the manifests (static unless another recording runs). */
@@ -165,7 +200,65 @@ export class RecordFolder {
       durationS: periods.reduce((sum, p) => sum + periodDurationS(p), 0),
       periods: periods.length,
       codecs: [...codecs],
+      formatProblems: [...new Set(periods.flatMap((p) => p.ts?.refused ?? []))],
     };
+  }
+
+  /**
+   * The period's MPEG-TS writer, opened at its first media output from the tracks whose init came before; null when
+   * the format is off, the tracks cannot go into MPEG-TS (logged and put in the index once) or the period ended.
+   */
+  #tsWriter(handle: PeriodHandle): TsSegmentWriter | null {
+    if (handle.ts !== undefined) return handle.ts;
+    handle.ts = null;
+    if (this.#opts.tsKey === undefined) return null;
+    const { video, audio } = handle.tracks;
+    const timescale = (video ?? audio)?.timescale ?? 1;
+    try {
+      handle.ts = new TsSegmentWriter({ ...(video ? { video } : {}), ...(audio ? { audio } : {}) });
+      handle.tsTracks = new Set(Object.keys(handle.tracks) as TrackKind[]);
+    } catch (error) {
+      const refused = `no MPEG-TS output: ${errorMessage(error)}; liverec does not re-encode`;
+      this.#opts.log("warn", "recording has no MPEG-TS output", { recordDir: this.recordDir, reason: refused });
+      this.#enqueue(() => {
+        if (handle.period !== undefined) handle.period.ts = { timescale, segments: [], refused };
+        return Promise.resolve();
+      });
+      return null;
+    }
+    const offset = handle.start.offsets?.[video ? "video" : "audio"] ?? 0;
+    this.#enqueue(() => {
+      if (handle.period !== undefined) {
+        handle.period.ts = { timescale, ...(offset > 0 ? { presentationTimeOffset: offset } : {}), segments: [] };
+      }
+      return Promise.resolve();
+    });
+    return handle.ts;
+  }
+
+  #writeTs(handle: PeriodHandle, segments: TsSegment[]): void {
+    for (const segment of segments) this.#enqueue(() => this.#onTsSegment(handle, segment));
+  }
+
+  /** Stores a complete MPEG-TS segment, then lists it in the index and ts.m3u8. */
+  async #onTsSegment(handle: PeriodHandle, segment: TsSegment): Promise<void> {
+    const period = handle.period;
+    const tsKey = this.#opts.tsKey;
+    if (period?.ts === undefined || tsKey === undefined) return;
+    const periodStartMs = Date.parse(period.startedAt) -
+      (period.ts.presentationTimeOffset ?? 0) * 1000 / segment.timescale;
+    const key = tsKey({
+      recordId: handle.start.recordId,
+      number: this.#number(handle, segment.number),
+      startMs: periodStartMs + segment.startTicks * 1000 / segment.timescale,
+    });
+    if (!(await this.#write(key, () => this.#opts.files.replace(key, segment.bytes)))) return;
+    period.ts.segments.push({
+      name: key.slice(this.recordDir.length + 1),
+      startTicks: segment.startTicks,
+      durationTicks: segment.durationTicks,
+    });
+    await this.#writeManifests();
   }
 
   async #onInit(handle: PeriodHandle, output: PipelineOutput & { type: "init" }): Promise<void> {
@@ -295,6 +388,12 @@ export class PeriodHandle {
   periodNumber = 0;
   /** Folder number minus pipeline number, fixed by the period's first fragment. */
   shift: number | undefined;
+  /** The tracks of the period, from its init outputs. */
+  readonly tracks: { video?: TrackInfo; audio?: TrackInfo } = {};
+  /** Its MPEG-TS writer: undefined until its first media output, null when it has none (or no more). */
+  ts: TsSegmentWriter | null | undefined;
+  /** The tracks its MPEG-TS writer has. */
+  tsTracks: ReadonlySet<TrackKind> = new Set();
   readonly totals = { video: { bytes: 0, ticks: 0 }, audio: { bytes: 0, ticks: 0 } };
   /** Resolves once the period is in the index and its recording is marked in progress; rejects if that failed. */
   readonly begun: Promise<void>;

@@ -30,6 +30,8 @@ export type PipelineOutput =
   | {
     type: "init";
     track: TrackKind;
+    /** The track as the init segment describes it; other containers are written from it. */
+    info: TrackInfo;
     bytes: Uint8Array;
     details: TrackDetails;
     /**
@@ -84,7 +86,7 @@ export function videoInit(format: VideoFormat, timescale: number): PipelineOutpu
     heightPx,
     ...(format.frameRate !== undefined ? { frameRate: format.frameRate } : {}),
   };
-  return { type: "init", track: "video", bytes: initSegment(info), details };
+  return { type: "init", track: "video", info, bytes: initSegment(info), details };
 }
 
 /** The init segment of an audio track in `format`, with its details. */
@@ -96,7 +98,7 @@ export function audioInit(format: AudioFormat, timescale: number): PipelineOutpu
     codec: { kind: "audio", sampleEntry, channels, sampleRate },
   };
   const details = { codecs: format.codecs, timescale, sampleRate, channels };
-  return { type: "init", track: "audio", bytes: initSegment(info), details };
+  return { type: "init", track: "audio", info, bytes: initSegment(info), details };
 }
 
 /** Every counter at 0. */

@@ -10,6 +10,8 @@ export function viewJson(view: RecordingView): Record<string, unknown> {
     record_dir: view.recordDir,
     mpd_path: view.mpdPath,
     hls_path: view.hlsPath ?? null,
+    ts_path: view.tsPath ?? null,
+    format_problems: view.formatProblems,
     state: view.state,
     started_at: view.startedAt,
     ended_at: view.endedAt ?? null,
