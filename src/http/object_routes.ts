@@ -13,6 +13,8 @@ const CONTENT_TYPES: Record<string, string> = {
   m4s: "video/iso.segment",
   mp4: "video/mp4",
   m3u8: "application/vnd.apple.mpegurl",
+  ts: "video/mp2t",
+  flv: "video/x-flv",
   json: "application/json",
 };
 
