@@ -17,7 +17,7 @@ import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, errorMessage, StorageError } from "../shared/errors.ts";
 
 /** The schema version stored in `PRAGMA user_version`; a newer file is refused rather than misread. */
-export const CATALOG_SCHEMA_VERSION = 1;
+export const CATALOG_SCHEMA_VERSION = 2;
 
 /** Rows per page when a list or sync query names no limit (live777's `list_sessions` default too). */
 const DEFAULT_PAGE_LIMIT = 100;
@@ -51,6 +51,10 @@ export interface RecordingRow {
   hlsPath: string;
   /** The progressive MP4, once one has been written. */
   mp4Path: string | undefined;
+  /** The MPEG-TS playlist (format "ts"). */
+  tsPath: string | undefined;
+  /** The FLV file (format "flv"), once it has its final name. */
+  flvPath: string | undefined;
   startedAt: string;
   endedAt: string | undefined;
   durationS: number;
@@ -128,6 +132,8 @@ interface StoredRow {
   mpd_path: string;
   hls_path: string;
   mp4_path: string | null;
+  ts_path: string | null;
+  flv_path: string | null;
   started_ms: number;
   ended_ms: number | null;
   duration_s: number;
@@ -170,6 +176,12 @@ const SCHEMA_V1 = `
   CREATE UNIQUE INDEX recordings_by_change ON recordings (change_ts);
   CREATE TABLE catalog_meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) STRICT;
   INSERT INTO catalog_meta (key, value) VALUES ('last_change_ts', 0);
+`;
+
+/** Version 2: the MPEG-TS playlist and the FLV file of formats "ts" and "flv". */
+const SCHEMA_V2 = `
+  ALTER TABLE recordings ADD COLUMN ts_path TEXT;
+  ALTER TABLE recordings ADD COLUMN flv_path TEXT;
 `;
 
 const TERMINAL_STATES_SQL = "state IN ('finished', 'failed')";
@@ -216,12 +228,14 @@ export class Catalog {
       const nowMs = this.#clock.nowMs();
       const changeTs = this.#nextChangeTs(nowMs);
       const stored = this.#db.prepare(
-        `INSERT INTO recordings (record_id, stream, record_dir, mpd_path, hls_path, mp4_path, started_ms, ended_ms,
-           duration_s, state, size_bytes, segments, codecs, node_alias, periods, updated_ms, change_ts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO recordings (record_id, stream, record_dir, mpd_path, hls_path, mp4_path, ts_path, flv_path,
+           started_ms, ended_ms, duration_s, state, size_bytes, segments, codecs, node_alias, periods, updated_ms,
+           change_ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (record_id) DO UPDATE SET
            stream = excluded.stream, record_dir = excluded.record_dir, mpd_path = excluded.mpd_path,
-           hls_path = excluded.hls_path, mp4_path = excluded.mp4_path, started_ms = excluded.started_ms,
+           hls_path = excluded.hls_path, mp4_path = excluded.mp4_path, ts_path = excluded.ts_path,
+           flv_path = excluded.flv_path, started_ms = excluded.started_ms,
            ended_ms = excluded.ended_ms, duration_s = excluded.duration_s, state = excluded.state,
            size_bytes = excluded.size_bytes, segments = excluded.segments, codecs = excluded.codecs,
            node_alias = excluded.node_alias, periods = excluded.periods, updated_ms = excluded.updated_ms,
@@ -234,6 +248,8 @@ export class Catalog {
         input.mpdPath,
         input.hlsPath,
         input.mp4Path ?? null,
+        input.tsPath ?? null,
+        input.flvPath ?? null,
         startedMs,
         endedMs,
         input.durationS,
@@ -419,7 +435,8 @@ function migrate(db: DatabaseSync, path: string): void {
   }
   db.exec("BEGIN IMMEDIATE");
   try {
-    db.exec(SCHEMA_V1);
+    if (version < 1) db.exec(SCHEMA_V1);
+    db.exec(SCHEMA_V2);
     // PRAGMA takes no bound parameters; the value is our own constant.
     db.exec(`PRAGMA user_version = ${CATALOG_SCHEMA_VERSION}`);
     db.exec("COMMIT");
@@ -437,6 +454,8 @@ function rowOf(stored: StoredRow): RecordingRow {
     mpdPath: stored.mpd_path,
     hlsPath: stored.hls_path,
     mp4Path: stored.mp4_path ?? undefined,
+    tsPath: stored.ts_path ?? undefined,
+    flvPath: stored.flv_path ?? undefined,
     startedAt: new Date(stored.started_ms).toISOString(),
     endedAt: stored.ended_ms === null ? undefined : new Date(stored.ended_ms).toISOString(),
     durationS: stored.duration_s,
@@ -453,7 +472,8 @@ function rowOf(stored: StoredRow): RecordingRow {
 function sameContent(stored: StoredRow, input: RecordingInput, startedMs: number, endedMs: number | null): boolean {
   return stored.stream === input.stream && stored.record_dir === input.recordDir &&
     stored.mpd_path === input.mpdPath && stored.hls_path === input.hlsPath &&
-    stored.mp4_path === (input.mp4Path ?? null) && stored.started_ms === startedMs && stored.ended_ms === endedMs &&
+    stored.mp4_path === (input.mp4Path ?? null) && stored.ts_path === (input.tsPath ?? null) &&
+    stored.flv_path === (input.flvPath ?? null) && stored.started_ms === startedMs && stored.ended_ms === endedMs &&
     stored.duration_s === input.durationS && stored.state === input.state && stored.size_bytes === input.sizeBytes &&
     stored.segments === input.segments && stored.codecs === JSON.stringify(input.codecs) &&
     stored.node_alias === (input.nodeAlias ?? null) && stored.periods === input.periods;

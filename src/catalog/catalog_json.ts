@@ -28,6 +28,8 @@ export interface RecordingJson {
   mpd_path: string;
   hls_path: string;
   mp4_path: string | null;
+  ts_path: string | null;
+  flv_path: string | null;
   started_at: string;
   ended_at: string | null;
   duration_s: number;
@@ -74,6 +76,8 @@ export function recordingJson(row: RecordingRow): RecordingJson {
     mpd_path: row.mpdPath,
     hls_path: row.hlsPath,
     mp4_path: row.mp4Path ?? null,
+    ts_path: row.tsPath ?? null,
+    flv_path: row.flvPath ?? null,
     started_at: row.startedAt,
     ended_at: row.endedAt ?? null,
     duration_s: row.durationS,

@@ -28,6 +28,8 @@ function recording(recordId: string, overrides: Partial<RecordingInput> = {}): R
     mpdPath: `${stream}/${recordId}/manifest.mpd`,
     hlsPath: `${stream}/${recordId}/index.m3u8`,
     mp4Path: undefined,
+    tsPath: undefined,
+    flvPath: undefined,
     startedAt: "2025-07-24T10:00:00.000Z",
     endedAt: undefined,
     durationS: 0,
@@ -383,6 +385,30 @@ Deno.test("Catalog file keeps rows, acks and versions across reopen, in WAL mode
   }
 });
 
+Deno.test("Catalog migrates a version 1 file: its rows stay, and the ts_path and flv_path columns are added", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liverec-catalog-" });
+  try {
+    const path = `${dir}/catalog.db`;
+    const clock = fakeClock();
+    const current = Catalog.open(path, clock);
+    current.upsert(recording("r1"));
+    current.close();
+    // Version 1 was version 2 without the two columns.
+    const raw = new DatabaseSync(path);
+    raw.exec("ALTER TABLE recordings DROP COLUMN ts_path; ALTER TABLE recordings DROP COLUMN flv_path");
+    raw.exec("PRAGMA user_version = 1");
+    raw.close();
+    const migrated = Catalog.open(path, clock);
+    assert.deepEqual(ids(migrated.list()), ["r1"]);
+    assert.equal(migrated.get("r1")!.tsPath, undefined);
+    const row = migrated.upsert(recording("r1", { tsPath: "cam/r1/ts.m3u8", flvPath: "cam/r1/cam.flv" }));
+    assert.deepEqual([row.tsPath, row.flvPath], ["cam/r1/ts.m3u8", "cam/r1/cam.flv"]);
+    migrated.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("Catalog refuses a file written by a newer schema, and a path it cannot open, with a StorageError", async () => {
   const dir = await Deno.makeTempDir({ prefix: "liverec-catalog-" });
   try {
@@ -393,7 +419,7 @@ Deno.test("Catalog refuses a file written by a newer schema, and a path it canno
     assert.throws(
       () => Catalog.open(path, fakeClock()),
       (error: unknown) =>
-        error instanceof StorageError && /schema version 2, newer than this liverec's 1/.test(error.message),
+        error instanceof StorageError && /schema version 3, newer than this liverec's 2/.test(error.message),
     );
     assert.throws(() => Catalog.open(`${dir}/missing/dir/catalog.db`, fakeClock()), StorageError);
   } finally {
@@ -411,6 +437,8 @@ Deno.test("recordingJson answers snake_case with null for absent values, node_al
     mpd_path: "cam/r1/manifest.mpd",
     hls_path: "cam/r1/index.m3u8",
     mp4_path: null,
+    ts_path: null,
+    flv_path: null,
     started_at: "2025-07-24T10:00:00.000Z",
     ended_at: null,
     duration_s: 0,

@@ -162,6 +162,8 @@ function row(
     mpdPath: view.mpdPath,
     hlsPath: view.hlsPath ?? "",
     mp4Path,
+    tsPath: view.tsPath,
+    flvPath: undefined,
     startedAt: view.startedAt,
     endedAt: view.endedAt,
     durationS: view.durationS,

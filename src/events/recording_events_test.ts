@@ -10,6 +10,8 @@ function interrupted(recordId: string, state: RecordingInput["state"]): Recordin
     mpdPath: `cam/${recordId}/manifest.mpd`,
     hlsPath: "",
     mp4Path: undefined,
+    tsPath: undefined,
+    flvPath: undefined,
     startedAt: "2026-11-21T10:00:00.000Z",
     endedAt: undefined,
     durationS: 3,
