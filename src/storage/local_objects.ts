@@ -65,13 +65,18 @@ export class LocalObjects {
     this.#totalBytes += bytes.length;
   }
 
-  /** Closes the open object `key`: `KEY.part` becomes `KEY`. A key never appended to is left alone. */
-  async close(key: string): Promise<void> {
-    const path = this.#path(key);
+  /**
+   * Closes the open object `key`: `KEY.part` becomes `KEY`, or `finalKey` when given (an object named only once it
+   * is complete). A key never appended to is left alone.
+   */
+  async close(key: string, finalKey = key): Promise<void> {
+    const part = this.#path(key) + PART_SUFFIX;
+    const path = this.#path(finalKey);
     this.#open.get(key)?.close();
     this.#open.delete(key);
     try {
-      await Deno.rename(path + PART_SUFFIX, path);
+      if (finalKey !== key) await Deno.mkdir(dirname(path), { recursive: true });
+      await Deno.rename(part, path);
       await syncFolder(dirname(path));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
@@ -145,15 +150,20 @@ export class LocalObjects {
     return await Deno.readFile(this.#path(key) + PART_SUFFIX);
   }
 
-  /** Cuts an object left open back to `sizeBytes` (its last complete fragment) and closes it; 0 deletes it. */
-  async salvage(key: string, sizeBytes: number): Promise<void> {
+  /**
+   * Cuts an object left open back to `sizeBytes` (its last complete fragment) and closes it, under `finalKey` when
+   * given; 0 deletes it.
+   */
+  async salvage(key: string, sizeBytes: number, finalKey = key): Promise<void> {
     const part = this.#path(key) + PART_SUFFIX;
     const before = (await statOf(part))?.sizeBytes ?? 0;
     if (sizeBytes === 0) {
       await Deno.remove(part);
     } else {
+      const path = this.#path(finalKey);
       await Deno.truncate(part, sizeBytes);
-      await Deno.rename(part, this.#path(key));
+      await Deno.mkdir(dirname(path), { recursive: true });
+      await Deno.rename(part, path);
     }
     this.#totalBytes -= before - sizeBytes;
   }

@@ -22,6 +22,19 @@ Deno.test("LocalObjects grows an open object in KEY.part and closes it by rename
   assert.equal(local.totalBytes, 3);
 });
 
+Deno.test("LocalObjects closes or salvages an open object under another key, in another folder", async () => {
+  const local = await fresh();
+  await local.append("cam/r1.flv", new Uint8Array([1, 2, 3]));
+  await local.close("cam/r1.flv", "cam/flv/cam_start_end.flv");
+  assert.deepEqual(await local.list(""), ["cam/flv/cam_start_end.flv"]);
+  assert.deepEqual(await local.openKeys(""), []);
+  await local.append("cam/r2.flv", new Uint8Array([1, 2, 3]));
+  local.dispose();
+  await local.salvage("cam/r2.flv", 2, "cam/r2_salvaged.flv");
+  assert.deepEqual(await local.read("cam/r2_salvaged.flv"), new Uint8Array([1, 2]));
+  assert.equal(local.totalBytes, 5);
+});
+
 Deno.test("LocalObjects reads a byte range of a closed object without the rest, cut short at its end", async () => {
   const local = await fresh();
   await local.replace("cam/video.mp4", Uint8Array.from({ length: 10 }, (_, i) => i));

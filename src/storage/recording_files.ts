@@ -68,9 +68,9 @@ export class RecordingFiles {
     await local.append(key, bytes);
   }
 
-  /** The object is complete: for object stores it is now owed to the store. */
-  async close(key: string): Promise<void> {
-    await this.#opts.local.close(key);
+  /** The object is complete, under `finalKey` when given: for object stores it is now owed to the store. */
+  async close(key: string, finalKey = key): Promise<void> {
+    await this.#opts.local.close(key, finalKey);
     this.#opts.queue?.notify();
   }
 
