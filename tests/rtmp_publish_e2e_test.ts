@@ -2,7 +2,7 @@
  * End to end from real RTMP publishers into the running service: ffmpeg pushes H.264 + AAC (the test clip, and an
  * x264 clip with B-frames, as OBS sends by default), and the recordings are judged by ffprobe/ffmpeg: the codecs
  * sent, every frame, pictures in presentation order, and A/V sync against the clip's flash and beep, in every format
- * (DASH, HLS over MPEG-TS, the final MP4).
+ * (DASH, HLS over MPEG-TS, FLV, the final MP4).
  */
 
 import assert from "node:assert/strict";
@@ -16,7 +16,7 @@ const TOML = `[[recorder.rules]]
 match = "live/*"
 segment_duration = 2
 splice_window = 0
-formats = ["dash", "hls", "ts", "mp4"]
+formats = ["dash", "hls", "ts", "flv", "mp4"]
 `;
 
 const workDir = await Deno.makeTempDir({ prefix: "liverec-rtmp-" });
@@ -34,19 +34,21 @@ async function push(url: string, file: string, extra: string[] = []): Promise<{ 
   return await run("ffmpeg", ["-nostdin", "-v", "error", "-re", "-i", file, "-c", "copy", ...extra, "-f", "flv", url]);
 }
 
-/** The finished recording of `stream`: its MPD, the MPEG-TS playlist beside it and its MP4, as files. */
+/** The finished recording of `stream`: its MPD, the MPEG-TS playlist beside it, its FLV and its MP4, as files. */
 async function recording(
   service: Service,
   stream: string,
-): Promise<{ mpd: string; mpdText: string; ts: string; mp4: string }> {
+): Promise<{ mpd: string; mpdText: string; ts: string; flv: string; mp4: string }> {
   await recordingFinished(service, stream);
+  type Row = { mpd_path: string; ts_path: string; flv_path: string; mp4_path: string };
   const row = await waitFor("the recording in the index, with its MP4", async () => {
     const listing = await (await service.fetch(`/api/recordings?stream=${stream}&from=2000-01-01T00:00:00Z`)).json();
-    const row = listing.recordings[0] as { mpd_path: string; mp4_path: string | null } | undefined;
-    return row?.mp4_path ? row as { mpd_path: string; mp4_path: string } : undefined;
+    const row = listing.recordings[0] as Row | undefined;
+    return row?.mp4_path ? row : undefined;
   });
+  assert.match(row.flv_path, /\/[^/]+_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.flv$/);
   const mpd = join(service.root, row.mpd_path);
-  const ts = join(mpd, "..", "ts.m3u8");
+  const ts = join(service.root, row.ts_path);
   const index = JSON.parse(await Deno.readTextFile(join(mpd, "..", "index.json")));
   const [period] = index.periods as { video: { segments: unknown[] }; ts: { segments: unknown[] } }[];
   assert.deepEqual(
@@ -54,7 +56,8 @@ async function recording(
     period!.video.segments.map((s) => ({ ...s as object, name: undefined })),
     "MPEG-TS segments are cut where the video's fMP4 segments are",
   );
-  return { mpd, mpdText: await Deno.readTextFile(mpd), ts, mp4: join(service.root, row.mp4_path) };
+  const [flv, mp4] = [join(service.root, row.flv_path), join(service.root, row.mp4_path)];
+  return { mpd, mpdText: await Deno.readTextFile(mpd), ts, flv, mp4 };
 }
 
 /** Packets of `file`'s video: presentation and decode times, as ffprobe reads them. */
@@ -78,12 +81,12 @@ Deno.test("ffmpeg pushes the clip as H.264 + AAC over RTMP: recorded whole, deco
     ]);
     const pushed = await push(`${service.rtmpUrl}/live/cam1`, clip);
     assert.equal(pushed.code, 0, pushed.stderr);
-    const { mpd, mpdText, ts, mp4 } = await recording(service, "live/cam1");
+    const { mpd, mpdText, ts, flv, mp4 } = await recording(service, "live/cam1");
     assert.match(mpdText, /codecs="avc1\.42c01f"/, mpdText);
     assert.match(mpdText, /codecs="mp4a\.40\.2"/, mpdText);
     const sent = (await probe(clip)).streams;
     const frames = (s: typeof sent, type: string) => Number(s.find((x) => x.codec_type === type)?.nb_read_frames);
-    for (const file of [mpd, ts, mp4]) {
+    for (const file of [mpd, ts, flv, mp4]) {
       assert.equal(await decodeErrors(file), "", file);
       const { streams } = await probe(file);
       assert.equal(frames(streams, "video"), frames(sent, "video"), `every video frame in ${file}`);
@@ -108,9 +111,9 @@ Deno.test("x264 with B-frames over RTMP (OBS's default): composition offsets kep
     ]);
     const pushed = await push(`${service.rtmpUrl}/live/bframes`, clip);
     assert.equal(pushed.code, 0, pushed.stderr);
-    const { mpd, ts, mp4 } = await recording(service, "live/bframes");
+    const { mpd, ts, flv, mp4 } = await recording(service, "live/bframes");
     const sent = await videoPackets(clip);
-    for (const file of [mpd, ts, mp4]) {
+    for (const file of [mpd, ts, flv, mp4]) {
       assert.equal(await decodeErrors(file), "", file);
       const recorded = await videoPackets(file);
       assert.equal(recorded.length, sent.length, `every frame in ${file}`);
@@ -206,7 +209,7 @@ Deno.test("MP3 audio over RTMP is recorded as mp4a.6B; GStreamer (x264enc, voaac
     assert.equal(pushed.code, 0, pushed.stderr);
     const mp3Recording = await recording(service, "live/mp3");
     assert.match(mp3Recording.mpdText, /codecs="mp4a\.6B"/, mp3Recording.mpdText);
-    for (const file of [mp3Recording.mpd, mp3Recording.ts, mp3Recording.mp4]) {
+    for (const file of [mp3Recording.mpd, mp3Recording.ts, mp3Recording.flv, mp3Recording.mp4]) {
       assert.equal(await decodeErrors(file), "", file);
       const audio = (await probe(file)).streams.find((s) => s.codec_type === "audio");
       assert.equal(audio?.codec_name, "mp3", file);
@@ -224,7 +227,7 @@ Deno.test("MP3 audio over RTMP is recorded as mp4a.6B; GStreamer (x264enc, voaac
     const gstRecording = await recording(service, "live/gst");
     assert.match(gstRecording.mpdText, /codecs="avc1\./, gstRecording.mpdText);
     assert.match(gstRecording.mpdText, /codecs="mp4a\.40\.2"/, gstRecording.mpdText);
-    for (const file of [gstRecording.mpd, gstRecording.ts, gstRecording.mp4]) {
+    for (const file of [gstRecording.mpd, gstRecording.ts, gstRecording.flv, gstRecording.mp4]) {
       assert.equal(await decodeErrors(file), "", file);
       const frames = (await probe(file)).streams.find((s) => s.codec_type === "video")?.nb_read_frames;
       assert.equal(Number(frames), 150, `every frame of 5 s at 30 fps in ${file}`);

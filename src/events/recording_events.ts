@@ -163,7 +163,7 @@ function row(
     hlsPath: view.hlsPath ?? "",
     mp4Path,
     tsPath: view.tsPath,
-    flvPath: undefined,
+    flvPath: view.flvPath,
     startedAt: view.startedAt,
     endedAt: view.endedAt,
     durationS: view.durationS,

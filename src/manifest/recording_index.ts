@@ -79,6 +79,11 @@ export interface PeriodIndex {
   audio?: TrackIndex;
   /** The same media as MPEG-TS segments, when the recording's formats include "ts". */
   ts?: TsIndex;
+  /**
+   * On a recording's first period, with format "flv": the object key (from the store root) of its FLV file, once
+   * the file is complete and has its name.
+   */
+  flv?: string;
 }
 
 /** Everything one manifest describes: the recordings of one stream in one record directory. */

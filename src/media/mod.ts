@@ -3,7 +3,7 @@
  * and fragments end (for any container) and the fMP4 segmenter that writes its cuts as they complete, the scanner
  * that finds the complete fragments of a torn segment, the readers that turn init and media segments back into
  * samples, the progressive (faststart) and fragmented MP4 exports with their time-range selection, and the MPEG-TS
- * segment writer that muxes the same cuts. Everything
+ * segment and FLV file writers that mux the same cuts. Everything
  * else in this folder (the byte writer, individual box writers, the layout planner) is private to it.
  */
 
@@ -33,6 +33,7 @@ export {
 export { type FragmentOutput, Segmenter, type SegmenterOutput, type SegmentOutput } from "./segmenter.ts";
 export { readInit, readSegmentSamples } from "./fmp4_samples.ts";
 export { type TsSegment, TsSegmentWriter } from "./mpegts/mod.ts";
+export { flvWholePrefixBytes, FlvWriter } from "./flv/mod.ts";
 export {
   type Mp4Track,
   progressiveMp4,

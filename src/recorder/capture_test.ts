@@ -4,6 +4,7 @@ import { CLIP_PATH, loadClip } from "../../scripts/clip.ts";
 import { CLIP_TRACKS, clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
 import { waitFor } from "../../tests/helpers/service.ts";
 import type { RecordingIndex } from "../manifest/mod.ts";
+import { flvWholePrefixBytes } from "../media/mod.ts";
 import { exec, hasCommand } from "../media/test_helpers.ts";
 import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
 import { StorageError } from "../shared/errors.ts";
@@ -415,6 +416,92 @@ Deno.test("with MPEG-TS on, Opus audio gets no TS output: the index and the fold
   assert.match(ts?.refused ?? "", /"Opus".*does not re-encode/);
   assert.deepEqual(recording.folder.summary("r1").formatProblems, [ts!.refused]);
   assert.deepEqual((await objects(files)).filter((name) => name.includes("ts")), []);
+});
+
+/** FLV files named as the default flv_template names them (start fixed, end in seconds). */
+const FLV_KEY: FolderOptions["flvKey"] = ({ recordId, endMs }) =>
+  `cam/2026/11/21/${recordId}_${Math.round(endMs / 1000)}.flv`;
+
+/** ffprobe's video packets of `bytes` (an FLV): [pts in ms, keyframe]. */
+async function flvVideoPackets(bytes: Uint8Array): Promise<[number, boolean][]> {
+  const path = await Deno.makeTempFile({ suffix: ".flv" });
+  await Deno.writeFile(path, bytes);
+  const out = await exec("ffprobe", [
+    ...["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts,flags", "-of", "csv=p=0", path],
+  ]);
+  return out.stdout.trim().split("\n").filter((line) => line !== "").map((line) => {
+    const [pts, flags] = line.split(",");
+    return [Number(pts), flags!.startsWith("K")];
+  });
+}
+
+Deno.test({
+  name: "with FLV on, a recording spliced from two captures is one FLV, named at its end, with the gap in its times",
+  ignore: !HAS_FFMPEG,
+  fn: async () => {
+    const files = await freshFiles();
+    const source = new ReplaySource(TRACKS.filter((track) => track.kind === "video"));
+    const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+    const nowMs = { nowMs: () => clock.ms };
+    const folder = new RecordFolder({
+      files,
+      clock: nowMs,
+      log: silentLogger,
+      streamId: "cam",
+      recordDir: "cam/2026/11/21",
+      hls: false,
+      flvKey: FLV_KEY,
+    });
+    for (const part of [1, 2]) {
+      const capture = new Capture({
+        source,
+        clock: nowMs,
+        segmentDurationMs: 2000,
+        target: { folder, recordId: "r1" },
+        part,
+        nextPart: () => 3,
+      });
+      capture.start();
+      source.replay(4, clock);
+      await capture.stop();
+      await folder.idle();
+      assert.deepEqual(await files.local.openKeys("cam/"), ["cam/2026/11/21/r1.flv"], "open while recording");
+      clock.ms += 5000; // the publisher comes back 5 s later
+    }
+    folder.finishRecording("r1");
+    await folder.idle();
+    const endS = Date.UTC(2026, 10, 21, 10) / 1000 + 13;
+    const key = `cam/2026/11/21/r1_${endS}.flv`;
+    assert.equal(folder.summary("r1").flvPath, key);
+    assert.equal((await index(files)).periods[0]!.flv, key);
+    const packets = await flvVideoPackets((await files.read(key))!);
+    assert.equal(packets.length, 240, "every frame of both parts");
+    assert.ok(packets.every(([pts], i) => i === 0 || pts > packets[i - 1]![0]), "times only grow");
+    const gapMs = packets[120]![0] - packets[119]![0];
+    assert.ok(gapMs >= 5000 && gapMs < 5100, `the second part follows after the 5 s gap: ${gapMs} ms`);
+    assert.ok(packets[120]![1], "the second part starts at a keyframe");
+    await deleteRecording(files, nowMs, "cam/2026/11/21", "r1");
+    assert.deepEqual(await objects(files), [], "the FLV file went with the recording");
+  },
+});
+
+Deno.test("recovery cuts a crashed recording's FLV file back to its last whole tag and lists it", async () => {
+  const files = await freshFiles();
+  const source = new ReplaySource();
+  const clock = { ms: Date.UTC(2026, 10, 21, 10) };
+  const recording = session(files, source, clock, "r1", { flvKey: FLV_KEY });
+  await recording.start();
+  source.replay(3, clock);
+  await recording.folder.idle();
+  await files.local.append("cam/2026/11/21/r1.flv", new Uint8Array([9, 0, 0, 40, 0])); // a torn tag
+  files.local.dispose();
+  const [recovered] = await recoverRecordings(files, { nowMs: () => clock.ms }, silentLogger);
+  assert.equal(recovered?.recordId, "r1");
+  assert.equal((await index(files)).periods[0]!.flv, "cam/2026/11/21/r1.flv");
+  const bytes = (await files.read("cam/2026/11/21/r1.flv"))!;
+  assert.ok(bytes.length > 100_000, `${bytes.length} bytes kept`);
+  assert.equal(flvWholePrefixBytes(bytes), bytes.length, "only whole tags");
+  assert.ok((await objects(files)).includes("seg_0001.m4s"), "the segments are recovered beside it");
 });
 
 Deno.test("deleteRecording removes one recording's objects and period; later recordings never reuse its neighbours' names", async () => {

@@ -36,7 +36,11 @@ export async function deleteRecording(
   const rest: RecordingIndex = { ...index, periods: index.periods.filter((p) => p.recordId !== recordId) };
   // The index first: a crash halfway leaves unlisted objects behind, never a manifest naming deleted ones.
   if (rest.periods.length > 0) await replaceManifests(files, recordDir, rest, clock.nowMs());
-  const keys = [...mine.flatMap(objectNames).map((name) => `${recordDir}/${name}`), ...extraKeys];
+  const keys = [
+    ...mine.flatMap(objectNames).map((name) => `${recordDir}/${name}`),
+    ...mine.flatMap((p) => p.flv ?? []),
+    ...extraKeys,
+  ];
   if (rest.periods.length === 0) {
     const folderFiles = [
       INDEX_NAME,

@@ -66,6 +66,8 @@ export interface RecordingView {
   tsPath: string | undefined;
   /** Why a format asked for is not written, one sentence each (MPEG-TS cannot carry Opus, say). */
   formatProblems: string[];
+  /** The FLV file (format "flv"), once the recording has finished and the file has its name. */
+  flvPath: string | undefined;
   state: RecordingState;
   startedAt: string;
   endedAt: string | undefined;
@@ -154,6 +156,7 @@ class Recording {
       hlsPath: hls ? `${this.folder.recordDir}/${HLS_MULTIVARIANT_NAME}` : undefined,
       tsPath: this.settings.formats.includes("ts") ? `${this.folder.recordDir}/${HLS_TS_NAME}` : undefined,
       formatProblems: summary.formatProblems,
+      flvPath: summary.flvPath,
       state: this.state,
       startedAt: new Date(this.startedAtMs).toISOString(),
       endedAt: this.endedAtMs === undefined ? undefined : new Date(this.endedAtMs).toISOString(),
@@ -326,6 +329,18 @@ export class RecordingManager {
               startMs: this.#byRecordId.get(recordId)?.startedAtMs ?? startMs,
               recordDir,
               segment: { number, startMs },
+            }),
+        }
+        : {}),
+      ...(settings.formats.includes("flv")
+        ? {
+          flvKey: ({ recordId, endMs }) =>
+            renderTemplate(settings.flvTemplate, {
+              stream: streamId,
+              recordId,
+              startMs: this.#byRecordId.get(recordId)?.startedAtMs ?? endMs,
+              endMs,
+              recordDir,
             }),
         }
         : {}),

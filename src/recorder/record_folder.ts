@@ -13,10 +13,15 @@
  * With format "ts", each period also muxes its cuts into MPEG-TS segments of the same numbers and times, written
  * whole once complete (a crash loses the open one; its fMP4 twin is recovered) and listed in the index and ts.m3u8.
  * A period whose tracks MPEG-TS cannot carry (Opus, VP9, AV1) gets none, and its index entry says why.
+ *
+ * With format "flv", each recording's periods are muxed into one FLV file, appended (durably) as it goes under the
+ * open key `{recordDir}/{recordId}.flv` and closed under its final name when the recording finishes; every period is
+ * placed on the recording's wall clock, so a splice's gap is a gap in the file's timestamps.
  */
 
 import { periodDurationS, type PeriodIndex, type RecordingIndex, type TrackIndex } from "../manifest/mod.ts";
 import {
+  FlvWriter,
   type FragmentOutput,
   type SegmentOutput,
   type TrackInfo,
@@ -46,6 +51,8 @@ export interface FolderOptions {
    * at wall-clock `startMs`, inside the folder (`${recordDir}/...`).
    */
   tsKey?: (segment: { recordId: string; number: number; startMs: number }) => string;
+  /** Write an FLV file per recording too, named by this once it ends at wall-clock `endMs`. */
+  flvKey?: (file: { recordId: string; endMs: number }) => string;
   /** Told about every segment once it is closed and indexed. */
   onSegment?: (segment: StoredSegment) => void;
 }
@@ -77,8 +84,28 @@ export interface RecordingSummary {
   durationS: number;
   periods: number;
   codecs: string[];
-  /** Why a format is missing from some period (see PeriodIndex.ts.refused), each reason once. */
+  /** Why a format is missing from some period (see PeriodIndex.ts.refused) or the recording, each reason once. */
   formatProblems: string[];
+  /** The FLV file, once it is complete. */
+  flvPath: string | undefined;
+}
+
+/** The FLV file of one recording, being written. */
+interface FlvFile {
+  writer: FlvWriter;
+  /** The open object, until it is closed under its final name. */
+  openKey: string;
+  /** The tracks the writer has: those whose init came before the recording's first media output. */
+  tracks: ReadonlySet<TrackKind>;
+  /** Wall-clock time of the first period's time 0; each period's media is placed on this clock. */
+  zeroMs: number;
+  /** An append failed: the file keeps its intact beginning and gets nothing more. */
+  broken: boolean;
+}
+
+/** The open key of the FLV file of `recordId`, which recovery also looks for. */
+export function openFlvKey(recordDir: string, recordId: string): string {
+  return `${recordDir}/${recordId}.flv`;
 }
 
 /** The folder writer; create it, then call `beginPeriod` before writing a period's outputs. */
@@ -88,6 +115,10 @@ export class RecordFolder {
   #index: RecordingIndex;
   /** Segments with a failed append: the rest of their fragments are skipped. */
   readonly #brokenSegments = new Set<string>();
+  /** The FLV file of each recording with format "flv"; null for one FLV cannot carry. */
+  readonly #flv = new Map<string, FlvFile | null>();
+  /** Why a recording has no FLV file. */
+  readonly #flvRefusals = new Map<string, string>();
   #queue: Promise<void>;
   #storageErrors = 0;
   #lastStorageError: string | undefined;
@@ -159,6 +190,7 @@ export class RecordFolder {
 
   /** Writes one output of a pipeline into the period of `handle`. */
   write(handle: PeriodHandle, output: PipelineOutput): void {
+    if (this.#opts.flvKey !== undefined) this.#enqueue(() => this.#onFlv(handle, output));
     if (output.type === "init") {
       handle.tracks[output.track] = output.info;
       this.#enqueue(() => this.#onInit(handle, output));
@@ -185,6 +217,7 @@ export class RecordFolder {
   /** Marks every period of `recordId` finished and writes the manifests (static unless another recording runs). */
   finishRecording(recordId: string): void {
     this.#enqueue(async () => {
+      await this.#closeFlv(recordId);
       for (const period of this.#index.periods) if (period.recordId === recordId) period.status = "finished";
       await this.#writeManifests();
       await this.#opts.files.clearActive(recordId);
@@ -200,7 +233,10 @@ export class RecordFolder {
       durationS: periods.reduce((sum, p) => sum + periodDurationS(p), 0),
       periods: periods.length,
       codecs: [...codecs],
-      formatProblems: [...new Set(periods.flatMap((p) => p.ts?.refused ?? []))],
+      formatProblems: [
+        ...new Set(periods.flatMap((p) => [p.ts?.refused ?? [], this.#flvRefusals.get(recordId) ?? []].flat())),
+      ],
+      flvPath: periods.find((p) => p.flv !== undefined)?.flv,
     };
   }
 
@@ -234,6 +270,72 @@ export class RecordFolder {
       return Promise.resolve();
     });
     return handle.ts;
+  }
+
+  /** Writes one output into its recording's FLV file, opening the file at the recording's first media output. */
+  async #onFlv(handle: PeriodHandle, output: PipelineOutput): Promise<void> {
+    const period = handle.period;
+    const recordId = handle.start.recordId;
+    if (period === undefined || output.type === "segment") return;
+    let flv = this.#flv.get(recordId);
+    if (output.type === "init") {
+      if (flv?.tracks.has(output.track)) flv.writer.changeFormat(output.info);
+      return;
+    }
+    if (flv === undefined) {
+      flv = this.#openFlv(handle, Date.parse(period.startedAt));
+      if (flv !== null) await this.#appendFlv(flv, flv.writer.start());
+    }
+    if (flv === null || !flv.tracks.has(output.track)) return;
+    const { timescale } = handle.tracks[output.track]!;
+    const offsetTicks = handle.start.offsets?.[output.track] ?? 0;
+    const shiftMs = Date.parse(period.startedAt) - flv.zeroMs - offsetTicks * 1000 / timescale;
+    const startTicks = output.startTicks + Math.round(shiftMs * timescale / 1000);
+    await this.#appendFlv(flv, flv.writer.push({ ...output, startTicks }));
+  }
+
+  #openFlv(handle: PeriodHandle, zeroMs: number): FlvFile | null {
+    const recordId = handle.start.recordId;
+    const { video, audio } = handle.tracks;
+    let flv: FlvFile | null = null;
+    try {
+      flv = {
+        writer: new FlvWriter({ ...(video ? { video } : {}), ...(audio ? { audio } : {}) }),
+        openKey: openFlvKey(this.recordDir, recordId),
+        tracks: new Set(Object.keys(handle.tracks) as TrackKind[]),
+        zeroMs,
+        broken: false,
+      };
+    } catch (error) {
+      const reason = `no FLV output: ${errorMessage(error)}; liverec does not re-encode`;
+      this.#opts.log("warn", "recording has no FLV output", { recordDir: this.recordDir, recordId, reason });
+      this.#flvRefusals.set(recordId, reason);
+    }
+    this.#flv.set(recordId, flv);
+    return flv;
+  }
+
+  async #appendFlv(flv: FlvFile, bytes: Uint8Array): Promise<void> {
+    if (flv.broken || bytes.length === 0) return;
+    const ok = await this.#write(flv.openKey, () => this.#opts.files.appendFragment(flv.openKey, bytes));
+    if (!ok) flv.broken = true;
+  }
+
+  /** Writes the rest of the FLV file of `recordId` and closes it under its final name, listed in the index. */
+  async #closeFlv(recordId: string): Promise<void> {
+    const flv = this.#flv.get(recordId);
+    const flvKey = this.#opts.flvKey;
+    this.#flv.delete(recordId);
+    if (flv === undefined || flv === null || flvKey === undefined) return;
+    await this.#appendFlv(flv, flv.writer.flush());
+    const endMs = flv.zeroMs + (flv.writer.originMs ?? 0) + flv.writer.endMs;
+    const key = flvKey({ recordId, endMs });
+    if (!(await this.#write(key, () => this.#opts.files.close(flv.openKey, key)))) return;
+    const first = this.#index.periods.find((p) => p.recordId === recordId);
+    if (first !== undefined) first.flv = key;
+    if (flv.writer.stats.droppedSamples > 0) {
+      this.#opts.log("warn", "FLV file misses samples", { recordDir: this.recordDir, recordId, ...flv.writer.stats });
+    }
   }
 
   #writeTs(handle: PeriodHandle, segments: TsSegment[]): void {

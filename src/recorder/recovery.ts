@@ -2,18 +2,20 @@
  * Crash recovery at start-up: every recording that was in progress when the service last stopped without
  * finalizing it (its marker is still there) is finished now. Segments a crash left open are cut back to their
  * last complete fragment (or removed when none is complete) and closed; segments closed but not yet indexed are
- * indexed; the period is marked finished and the index, a static MPD and finished HLS playlists are written. For
+ * indexed; its FLV file (format "flv") is cut back to its last whole tag and closed under its open name,
+ * `{record_dir}/{record_id}.flv` (the end its final name needs is lost with the process); the period is marked
+ * finished and the index, a static MPD and finished HLS playlists are written. For
  * object stores the results go through the spool like any other write, and the upload queue takes it from there.
  */
 
 import { periodDurationS, type RecordingIndex, type TrackIndex } from "../manifest/mod.ts";
-import { scanSegment } from "../media/mod.ts";
+import { flvWholePrefixBytes, scanSegment } from "../media/mod.ts";
 import type { ActiveRecording, RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import { INDEX_NAME, parseSegmentName } from "./layout.ts";
 import { replaceManifests } from "./manifests.ts";
-import { nextNumber, parseIndex } from "./record_folder.ts";
+import { nextNumber, openFlvKey, parseIndex } from "./record_folder.ts";
 
 /** What recovery did to one recording. */
 export interface RecoveredRecording {
@@ -62,8 +64,16 @@ async function recoverOne(files: RecordingFiles, active: ActiveRecording, clock:
   const firstFree = nextNumber({ ...index, periods: index.periods.filter((p) => p !== period) });
   const result: RecoveredRecording = { recordId, recordDir, salvagedSegments: 0, droppedSegments: 0, durationS: 0 };
 
-  // Segments left open by the crash: keep what is complete.
+  // Segments left open by the crash, and this recording's FLV file: keep what is complete.
+  const flvKey = openFlvKey(recordDir, recordId);
   for (const key of await files.local.openKeys(`${recordDir}/`)) {
+    if (key === flvKey) {
+      const validBytes = flvWholePrefixBytes(await files.local.readOpen(key));
+      await files.local.salvage(key, validBytes);
+      if (validBytes > 0) (index.periods.find((p) => p.recordId === recordId) ?? period).flv = key;
+      continue;
+    }
+    if (key.endsWith(".flv")) continue; // another recording's, recovered by its own marker
     const bytes = await files.local.readOpen(key);
     const { validBytes } = scanSegment(bytes);
     await files.local.salvage(key, validBytes);

@@ -11,6 +11,7 @@ export function viewJson(view: RecordingView): Record<string, unknown> {
     mpd_path: view.mpdPath,
     hls_path: view.hlsPath ?? null,
     ts_path: view.tsPath ?? null,
+    flv_path: view.flvPath ?? null,
     format_problems: view.formatProblems,
     state: view.state,
     started_at: view.startedAt,
