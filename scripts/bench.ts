@@ -1,12 +1,13 @@
 /**
  * liverec's benchmark (`deno task bench`): the remux core alone (RTP packets -> fMP4 segments, per CPU second),
  * then end to end with the real service as a child process and real-time WHIP publishers in another process, at
- * 1 stream and at N, reading the service's CPU and RSS from /proc. In between, the storage path alone: how long
- * from a segment's close until it is durable, on fs and on S3 (s3rver on loopback), at 1 stream and at N. It
- * prints one figure a line, then a JSON summary. It measures; it does not fail on a missed goal, only when a run
- * breaks or a recording or segment is missing.
+ * 1 stream and at N, reading the service's CPU and RSS from /proc; then the same over RTMP, with one real-time
+ * ffmpeg per stream pushing an OBS-like 720p30 H.264 + AAC clip, at 1 stream and at M. In between, the storage path
+ * alone: how long from a segment's close until it is durable, on fs and on S3 (s3rver on loopback), at 1 stream and
+ * at N. It prints one figure a line, then a JSON summary. It measures; it does not fail on a missed goal, only when a
+ * run breaks or a recording or segment is missing.
  *
- *   deno task bench [--quick] [--streams 4] [--seconds 60] [--no-durability] [--profile] [--help for all flags]
+ *   deno task bench [--quick] [--streams 4] [--rtmp-streams 8] [--seconds 60] [--only rtmp] [--help for all flags]
  */
 
 import { loadClip } from "./clip.ts";
@@ -15,17 +16,21 @@ import { type DurabilityBackend, runDurability, startBenchS3 } from "./bench/dur
 import { type E2eResult, runEndToEnd } from "./bench/e2e.ts";
 import { parseFlags, USAGE } from "./bench/flags.ts";
 import { packetizeClip, runRemux } from "./bench/remux.ts";
-import { recordingOk } from "./bench/recordings.ts";
+import { recordingComplete, recordingOk } from "./bench/recordings.ts";
+import { makeRtmpClip, runRtmp } from "./bench/rtmp.ts";
 import {
+  cpuGoal,
   durabilityHeading,
   durabilityLines,
   type DurabilitySummary,
   e2eLines,
   GOAL_CPU_S_PER_MEDIA_MINUTE,
   GOAL_DURABLE_P99_MS,
+  GOAL_RTMP_CPU_S_PER_MEDIA_MINUTE,
   hotspotLines,
   remuxLines,
   round,
+  rtmpHeading,
   summarizeDurability,
   summarizeRemux,
 } from "./bench/report.ts";
@@ -50,6 +55,7 @@ async function main(args: string[]): Promise<number> {
     deno: Deno.version.deno,
     cores,
     goalCpuSPerMediaMinutePerStream: GOAL_CPU_S_PER_MEDIA_MINUTE,
+    goalRtmpCpuSPerMediaMinutePerStream: GOAL_RTMP_CPU_S_PER_MEDIA_MINUTE,
     goalDurableP99Ms: GOAL_DURABLE_P99_MS,
     flags,
   };
@@ -126,8 +132,35 @@ async function main(args: string[]): Promise<number> {
     }
     summary.e2e = results.map((r) => ({
       ...r,
-      meetsGoal: r.cpuSPerMediaMinutePerStream <= GOAL_CPU_S_PER_MEDIA_MINUTE,
+      meetsGoal: r.cpuSPerMediaMinutePerStream <= cpuGoal(r),
     }));
+  }
+
+  if (flags.rtmp) {
+    const dir = await benchDir();
+    console.log(`\nbench: making the RTMP clip (x264 720p30 2.5 Mbit/s with B-frames + AAC) ...`);
+    const clip = await makeRtmpClip(dir);
+    console.log(rtmpHeading(clip).join("\n"));
+    const results: E2eResult[] = [];
+    for (const streams of flags.rtmpStreams === 1 ? [1] : [1, flags.rtmpStreams]) {
+      console.log(`\nbench: RTMP run with ${streams} stream(s) x ${flags.seconds} s ...`);
+      const result = await runRtmp({
+        streams,
+        seconds: flags.seconds,
+        segmentDurationS: flags.segmentDurationS,
+        dir,
+        clip,
+      });
+      results.push(result);
+      console.log(e2eLines(result, "service = deno main.ts child", cores).join("\n"));
+      const bad = result.recordings.filter((check) => !recordingComplete(check, flags.seconds));
+      if (bad.length > 0) {
+        failed = true;
+        console.error(`bench: missing or incomplete RTMP recordings: ${JSON.stringify(bad)}`);
+      }
+    }
+    summary.rtmpClip = clip;
+    summary.rtmp = results.map((r) => ({ ...r, meetsGoal: r.cpuSPerMediaMinutePerStream <= cpuGoal(r) }));
   }
 
   summary.benchWallS = round((performance.now() - startedMs) / 1000, 1);

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { run } from "./helpers/media_tools.ts";
+import { rawClient, statusCode } from "./helpers/rtmp_raw_client.ts";
 import {
   MessageType,
   type RtmpConnectionInfo,
@@ -19,7 +20,6 @@ import {
   RtmpServer,
   type RtmpServerEvent,
 } from "../src/ingest/rtmp/mod.ts";
-import { ScriptedClient, type ServerMessage } from "../src/ingest/rtmp/test_client.ts";
 import { concat } from "../src/shared/testing.ts";
 
 const CLIP = new URL("./fixtures/clip.mp4", import.meta.url).pathname;
@@ -284,32 +284,6 @@ Deno.test("RTMP: GStreamer with a chunk size of 0x7FFFFFFF publishes every packe
     await server.close();
   }
 });
-
-/** The `code` of an onStatus command, if `message` is one. */
-function statusCode(message: ServerMessage): unknown {
-  const info = message.command?.name === "onStatus" ? message.command.values.at(-1) : undefined;
-  return info instanceof Map ? info.get("code") : undefined;
-}
-
-/** A raw TCP client speaking through `ScriptedClient`: send bytes, read until the server's replies satisfy a test. */
-async function rawClient(port: number) {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const client = new ScriptedClient();
-  const received: ServerMessage[] = [];
-  let handshakeBytes = 0;
-  const buffer = new Uint8Array(65_536);
-  const readUntil = async (what: string, done: () => boolean) => {
-    const deadline = Date.now() + 5_000;
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      const n = await conn.read(buffer);
-      if (n === null) throw new Error(`connection closed while waiting for ${what}`);
-      handshakeBytes += n;
-      received.push(...client.receive(buffer.slice(0, n)));
-    }
-  };
-  return { conn, client, received, readUntil, handshakeBytes: () => handshakeBytes };
-}
 
 Deno.test("RTMP: a raw client's Set Chunk Size 0x7FFFFFFF, then a 1 MiB video message in one chunk", async () => {
   const { server, port, events, closed } = await startServer();

@@ -38,11 +38,13 @@ export interface E2eOptions {
 }
 
 export interface E2eResult {
+  /** How the publishers sent: WebRTC (this file) or RTMP (rtmp.ts). */
+  protocol: "whip" | "rtmp";
   streams: number;
   mediaSecondsPerStream: number;
   /** Wall time from the first stream's first media to every recording finalized. */
   windowS: number;
-  /** Wall time from the first to the last publisher connecting. */
+  /** Wall time from the first to the last publisher connecting (RTMP: to its stream being published). */
   connectSpreadS: number;
   serviceCpuS: number;
   /** The kernel-mode (stime) part of serviceCpuS. */
@@ -63,6 +65,7 @@ export interface E2eResult {
   publisherCoreLoadPct: number;
   /** Busy share of all cores of the machine over the window. */
   machineBusyPct: number;
+  /** PLIs the publishers were sent (WHIP; RTMP has no way to ask). */
   keyframeRequests: number;
   recordings: RecordingCheck[];
   hotspots: { functions: Hotspot[]; modules: Hotspot[] } | undefined;
@@ -86,7 +89,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
       profiling = await startProfiling(service.inspectorUrl);
     }
     const publish = await publishAndSample(service.url, service.pid, opts);
-    await waitFinalized(service.url, opts.streams);
+    await waitFinalized(service.url, Array.from({ length: opts.streams }, (_, i) => benchStreamName(i)));
     const [end, threadsEnd] = await Promise.all([sampleProcess(service.pid), sampleThreads(service.pid)]);
     const machineEnd = await sampleMachine();
     publish.stopRssSampler();
@@ -106,6 +109,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
     const mediaMinutes = opts.streams * opts.seconds / 60;
     const machineTotalS = machineEnd.totalS - machineStart.totalS;
     return {
+      protocol: "whip",
       streams: opts.streams,
       mediaSecondsPerStream: opts.seconds,
       windowS,
@@ -221,13 +225,13 @@ async function publishAndSample(url: string, servicePid: number, opts: E2eOption
   };
 }
 
-/** Polls the recording API until no bench stream is recording any more (the final manifest is written). */
-async function waitFinalized(url: string, streams: number): Promise<void> {
+/** Polls the recording API until none of `streams` is recording any more (the final manifest is written). */
+export async function waitFinalized(url: string, streams: readonly string[]): Promise<void> {
   const deadline = Date.now() + FINALIZE_TIMEOUT_MS;
   for (;;) {
     const states = await Promise.all(
-      Array.from({ length: streams }, async (_, i) => {
-        const response = await fetch(`${url}/api/record/${benchStreamName(i)}`);
+      streams.map(async (stream) => {
+        const response = await fetch(`${url}/api/record/${stream}`);
         return (await response.json() as { recording: boolean }).recording;
       }),
     );

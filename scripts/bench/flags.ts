@@ -2,6 +2,8 @@
 
 export interface BenchFlags {
   streams: number;
+  /** Concurrent ffmpeg publishers of the second RTMP run. */
+  rtmpStreams: number;
   seconds: number;
   remuxSeconds: number;
   remuxRuns: number;
@@ -13,6 +15,7 @@ export interface BenchFlags {
   remux: boolean;
   durability: boolean;
   e2e: boolean;
+  rtmp: boolean;
   /** Path of the service CPU profile of the last end-to-end run, when profiling. */
   profilePath: string | undefined;
   jsonPath: string | undefined;
@@ -22,7 +25,8 @@ export interface BenchFlags {
 export const USAGE = `usage: deno task bench [flags]
 
   --streams N           concurrent publishers of the second end-to-end run (default 4; the first run is always 1)
-  --seconds S           media seconds per end-to-end run (default 60)
+  --rtmp-streams N      concurrent ffmpeg publishers of the second RTMP run (default 8; the first run is always 1)
+  --seconds S           media seconds per end-to-end run, WHIP and RTMP (default 60)
   --quick               15 s end-to-end runs, 3 remux runs, 10 segments per durability run (explicit flags still win)
   --remux-seconds S     media seconds of the looped clip fed to the remux core (default 60)
   --remux-runs N        timed remux runs after one warm-up run (default 5)
@@ -34,7 +38,9 @@ export const USAGE = `usage: deno task bench [flags]
                         for 6 s segments; 6000 is real time)
   --no-remux            skip the remux-core benchmark
   --no-durability       skip the durability runs (segment close -> durable on fs and on S3 via s3rver)
-  --no-e2e              skip the end-to-end runs
+  --no-e2e              skip the end-to-end WHIP runs
+  --no-rtmp             skip the end-to-end RTMP runs (ffmpeg pushing a 720p30 H.264 + AAC clip)
+  --only PART[,PART]    run only these parts: remux, durability, e2e (WHIP), rtmp; e.g. --only rtmp
   --profile [PATH]      CPU-profile the service during the last end-to-end run over the V8 inspector, list its
                         hotspots and write the .cpuprofile to PATH (default: $TMPDIR/liverec-bench-service.cpuprofile)
   --json PATH           also write the JSON summary to PATH
@@ -44,6 +50,7 @@ export const USAGE = `usage: deno task bench [flags]
 /** The flags that take a number: the field each sets, and what it accepts. */
 const NUMBER_FLAGS: Record<string, { field: NumberField; min: number; max: number; integer: boolean }> = {
   "--streams": { field: "streams", min: 1, max: 64, integer: true },
+  "--rtmp-streams": { field: "rtmpStreams", min: 1, max: 64, integer: true },
   "--seconds": { field: "seconds", min: 1, max: 3600, integer: false },
   "--remux-seconds": { field: "remuxSeconds", min: 1, max: 3600, integer: false },
   "--remux-runs": { field: "remuxRuns", min: 1, max: 100, integer: true },
@@ -53,11 +60,16 @@ const NUMBER_FLAGS: Record<string, { field: NumberField; min: number; max: numbe
 };
 type NumberField = { [K in keyof BenchFlags]: BenchFlags[K] extends number ? K : never }[keyof BenchFlags];
 
+/** The parts of the benchmark, each on unless turned off. */
+const PARTS = ["remux", "durability", "e2e", "rtmp"] as const;
+type Part = typeof PARTS[number];
+
 /** The flags that turn a part of the benchmark off. */
-const SKIP_FLAGS: Record<string, "remux" | "durability" | "e2e"> = {
+const SKIP_FLAGS: Record<string, Part> = {
   "--no-remux": "remux",
   "--no-durability": "durability",
   "--no-e2e": "e2e",
+  "--no-rtmp": "rtmp",
 };
 
 /** Parses `args`; throws an Error naming the offending flag. */
@@ -66,6 +78,7 @@ export function parseFlags(args: readonly string[]): BenchFlags {
   const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
   const flags: BenchFlags = {
     streams: 4,
+    rtmpStreams: 8,
     seconds: quick ? 15 : 60,
     remuxSeconds: 60,
     remuxRuns: quick ? 3 : 5,
@@ -75,6 +88,7 @@ export function parseFlags(args: readonly string[]): BenchFlags {
     remux: true,
     durability: true,
     e2e: true,
+    rtmp: true,
     profilePath: undefined,
     jsonPath: undefined,
     keep: false,
@@ -110,6 +124,13 @@ export function parseFlags(args: readonly string[]): BenchFlags {
         flags.profilePath = next !== undefined && !next.startsWith("--")
           ? args[++i]
           : `${tmp}/liverec-bench-service.cpuprofile`;
+        break;
+      }
+      case "--only": {
+        const parts = value().split(",");
+        const unknown = parts.filter((part) => !(PARTS as readonly string[]).includes(part));
+        if (unknown.length > 0) throw new Error(`--only takes ${PARTS.join(", ")}; got ${unknown.join(", ")}`);
+        for (const part of PARTS) flags[part] = parts.includes(part);
         break;
       }
       case "--json":

@@ -15,6 +15,8 @@ const LOG_TAIL_CHARS = 4000;
 /** A running service. */
 export interface BenchService {
   url: string;
+  /** `rtmp://127.0.0.1:PORT` of its RTMP ingest (append `/APP/NAME`). */
+  rtmpUrl: string | undefined;
   /** The fs storage root. */
   root: string;
   /** Pid of the deno process that runs main.ts. */
@@ -33,6 +35,10 @@ export async function startBenchService(opts: {
   autoStreams: string[];
   segmentDurationS: number;
   inspect: boolean;
+  /** TOML appended to the config, e.g. `[[recorder.rules]]` tables. */
+  extraToml?: string;
+  /** Called with each whole line the service logs, as it arrives. */
+  onLogLine?: (line: string) => void;
 }): Promise<BenchService> {
   const root = join(opts.dir, "records");
   const configPath = join(opts.dir, "config.toml");
@@ -55,6 +61,7 @@ export async function startBenchService(opts: {
       `type = "fs"`,
       `root = ${JSON.stringify(root)}`,
       ``,
+      opts.extraToml ?? "",
     ].join("\n"),
   );
   const args = ["run", "--allow-all", ...(opts.inspect ? ["--inspect=127.0.0.1:0"] : []), MAIN];
@@ -69,16 +76,27 @@ export async function startBenchService(opts: {
 
   let log = "";
   let url: string | undefined;
+  let rtmpUrl: string | undefined;
   let inspectorUrl: string | undefined;
   let listening: () => void = () => {};
   const listened = new Promise<void>((resolve) => (listening = resolve));
   const decoder = new TextDecoder();
   const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let partial = "";
     for await (const chunk of stream) {
-      log = (log + decoder.decode(chunk, { stream: true })).slice(-LOG_TAIL_CHARS * 4);
+      const text = decoder.decode(chunk, { stream: true });
+      log = (log + text).slice(-LOG_TAIL_CHARS * 4);
       inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(log)?.[1];
-      url ??= /liverec listening url=(http:\/\/\S+)/.exec(log)?.[1];
+      if (url === undefined) {
+        const listen = /liverec listening url=(http:\/\/\S+)(?: rtmp=(rtmp:\/\/\S+))?/.exec(log);
+        if (listen !== null) [url, rtmpUrl] = [listen[1], listen[2]];
+      }
       if (url !== undefined) listening();
+      if (opts.onLogLine !== undefined) {
+        const lines = (partial + text).split("\n");
+        partial = lines.pop()!;
+        for (const line of lines) opts.onLogLine(line);
+      }
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
@@ -109,6 +127,7 @@ export async function startBenchService(opts: {
   let stopped: Promise<number> | undefined;
   return {
     url: url!,
+    rtmpUrl,
     root,
     pid: child.pid,
     inspectorUrl,
