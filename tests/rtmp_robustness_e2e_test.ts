@@ -3,8 +3,8 @@
  * into `live/main`, and raw TCP clients meanwhile send truncated chunks, Set Chunk Size values above 16 MiB and above
  * 31 bits, unknown AMF commands, a `publish` before `connect` (and one without `createStream`), a handshake that never
  * ends, and 500 idle connections at once. The service must survive every one of them, log each connection's end
- * with the reason it saw (the fault by name where the server detects one; a cut chunk or an unknown command it only
- * sees as the peer leaving, and the test holds it to exactly that), keep serving (a second publish records while the
+ * with the reason it saw (the fault by name, a message cut off by the peer leaving, the unknown commands it was
+ * sent), keep serving (a second publish records while the
  * 500 are open), and record `live/main` without a break: one recording, one period, as long as the publish, no gap
  * in the video and a clean decode. It does not test media-level garbage (bad FLV tags): the flv_tags unit tests do.
  */
@@ -77,20 +77,24 @@ function push(clip: string, url: string, seconds: number) {
 /** Where the log stood when each raw client connected: its close line comes later (ports get reused). */
 const logFrom = new WeakMap<RawRtmpClient, number>();
 
-/** The first `rtmp connection closed` line of a connection from `port` after `from`: level, reason, bytes received. */
+/**
+ * The first `rtmp connection closed` line of a connection from `port` after `from`: level, reason, bytes received
+ * and the unknown commands it names.
+ */
 function closeLine(
   service: Service,
   port: number,
   from: number,
-): { level: string; reason: string; bytesReceived: number } | undefined {
+): { level: string; reason: string; bytesReceived: number; unknownCommands?: string } | undefined {
   const pattern = new RegExp(
     String.raw`(WARN|INFO|ERROR) +rtmp connection closed id=\d+ remoteAddress=\S+ remotePort=${port} ` +
-      String.raw`reason=("(?:[^"\\]|\\.)*"|\S+) bytesReceived=(\d+)`,
+      String.raw`reason=("(?:[^"\\]|\\.)*"|\S+) bytesReceived=(\d+) mediaMessages=\d+(?: unknownCommands=(\S+))?`,
   );
   const match = pattern.exec(service.logs().slice(from));
   if (match === null) return undefined;
   const reason = match[2]!.startsWith('"') ? JSON.parse(match[2]!) as string : match[2]!;
-  return { level: match[1]!, reason, bytesReceived: Number(match[3]) };
+  const line = { level: match[1]!, reason, bytesReceived: Number(match[3]) };
+  return match[4] === undefined ? line : { ...line, unknownCommands: match[4] };
 }
 
 /** Waits for the close line of `client`'s connection. */
@@ -172,12 +176,12 @@ Deno.test("RTMP bad input neither crashes the service nor interrupts a recording
         const video = c.client.message(MessageType.Video, 0, 0, new Uint8Array(100).fill(0x17));
         await c.send(video.subarray(0, 12 + 40)); // the header, 40 of 100 bytes
       });
-      // The server logs that the peer left and how many bytes it had; nothing names the cut.
-      for (const [client, sentBytes] of [[header, 5], [body, 52]] as const) {
+      // The server logs that the peer left in the middle of a message: the header bytes, or the body bytes it had.
+      for (const [client, sentBytes, cutBytes] of [[header, 5, 5], [body, 52, 40]] as const) {
         const line = await closed(service, client);
         assert.deepEqual(line, {
           level: "INFO",
-          reason: "peer closed the connection",
+          reason: `peer closed the connection, cutting off a message after ${cutBytes} bytes`,
           bytesReceived: 1 + 2 * HANDSHAKE_PACKET_BYTES + sentBytes, // C0, C1, C2, then the cut chunk
         });
       }
@@ -193,7 +197,7 @@ Deno.test("RTMP bad input neither crashes the service nor interrupts a recording
         await c.send(announced.subarray(0, 12 + (1 << 20)));
       });
       const bigLine = await closed(service, big);
-      assert.equal(bigLine.reason, "peer closed the connection");
+      assert.equal(bigLine.reason, `peer closed the connection, cutting off a message after ${1 << 20} bytes`);
 
       const huge = await withClient(service, async (c) => {
         await c.handshake();
@@ -232,6 +236,7 @@ Deno.test("RTMP bad input neither crashes the service nor interrupts a recording
         });
         const line = await closed(service, unknown);
         assert.equal(line.reason, "peer closed the connection");
+        assert.equal(line.unknownCommands, "fooBar,quietCommand,amf3Command", "the close line names them");
       },
     );
 
@@ -346,6 +351,37 @@ Deno.test("RTMP bad input neither crashes the service nor interrupts a recording
   } finally {
     await publisher.stop();
     await slow?.catch(() => {});
+    await service.stop();
+  }
+});
+
+Deno.test("a second publish on one RTMP connection is refused; the first ends with the connection and can come back", async () => {
+  const clip = await aacClip();
+  const service = await startService({ toml: TOML });
+  const raw = await rawClient(Number(new URL(service.rtmpUrl).port));
+  try {
+    await raw.handshake();
+    await raw.send(raw.client.command("connect", 1, [new Map([["app", "live"]])]));
+    await raw.send(raw.client.command("createStream", 2, [null]));
+    await raw.send(raw.client.command("createStream", 3, [null]));
+    await raw.send(raw.client.command("publish", 4, [null, "a", "live"], { streamId: 1 }));
+    await raw.readUntil(
+      "live/a published",
+      () => raw.received.some((m) => statusCode(m) === "NetStream.Publish.Start"),
+    );
+    await raw.send(raw.client.command("publish", 5, [null, "b", "live"], { streamId: 2 }));
+    await raw.closedByServer(5_000);
+    const refusal = raw.received.find((m) => statusCode(m) === "NetStream.Publish.BadName");
+    assert.ok(refusal !== undefined, "the second publish gets an error onStatus");
+    assert.match(
+      String((refusal.command?.values.at(-1) as Map<string, unknown>).get("description")),
+      /already publishes "live\/a"/,
+    );
+    await waitFor("live/a to end", async () => (await recordStatus(service, "live/a")).stream_live ? undefined : true);
+    const again = await push(clip, `${service.rtmpUrl}/live/a`, 2);
+    assert.equal(again.code, 0, again.stderr);
+  } finally {
+    raw.close();
     await service.stop();
   }
 });

@@ -84,6 +84,14 @@ export class RtmpIngest {
       });
       return refuse("NetStream.Publish.Unauthorized", "missing or invalid token (publish to NAME?token=TOKEN)");
     }
+    const current = this.#publishes.get(connection.id);
+    if (current !== undefined) {
+      // Publishes are kept by connection: a second one would take over the first one's media and end.
+      return refuse(
+        "NetStream.Publish.BadName",
+        `this connection already publishes "${current.streamId}"; publish "${streamId}" on a connection of its own`,
+      );
+    }
     if (hub.get(streamId) !== undefined || [...this.#publishes.values()].some((p) => p.streamId === streamId)) {
       return refuse("NetStream.Publish.BadName", `stream "${streamId}" is already being published`);
     }

@@ -100,6 +100,11 @@ export class ChunkReader {
     return this.#pendingBytes;
   }
 
+  /** Bytes received of a message or chunk header not yet complete: what a peer leaving now would cut off. */
+  get incompleteBytes(): number {
+    return this.#pendingBytes + this.#headerStart.length + (this.#input.length - this.#offset);
+  }
+
   /** Queues `bytes` (not copied until read; do not reuse the buffer before reading). */
   push(bytes: Uint8Array): void {
     if (this.#failure !== undefined) throw this.#failure;

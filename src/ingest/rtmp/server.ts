@@ -210,6 +210,7 @@ class RtmpConnection {
         reason: event.reason,
         bytesReceived: event.stats.bytesReceived,
         mediaMessages: event.stats.mediaMessages,
+        ...(event.stats.unknownCommands.length > 0 ? { unknownCommands: event.stats.unknownCommands.join(",") } : {}),
       });
       // Our last bytes (a refusal's onStatus) go out before the socket ends; a peer that never reads them does
       // not keep it open.

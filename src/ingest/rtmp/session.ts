@@ -160,6 +160,8 @@ export interface RtmpSessionStats {
   droppedMessages: number;
   /** Commands and data messages not understood, ignored (or answered with `_error`). */
   ignoredMessages: number;
+  /** The first few distinct names of the commands not understood, for the log. */
+  unknownCommands: string[];
   /** The peer's chunk size now (its last Set Chunk Size; 128 before one). */
   peerChunkSizeBytes: number;
 }
@@ -175,6 +177,7 @@ const EMPTY = new Uint8Array(0);
 export class RtmpSession {
   readonly #handshake: ServerHandshake;
   readonly #reader: ChunkReader;
+  readonly #unknownCommands = new Set<string>();
   readonly #writer = new ChunkWriter();
   readonly #unwrapper = new TimestampUnwrapper();
   readonly #streams = new Map<number, StreamState>();
@@ -183,7 +186,7 @@ export class RtmpSession {
   readonly #peerBandwidthBytes: number;
   readonly #maxStreams: number;
   readonly #maxHeldBytes: number;
-  readonly #stats: Omit<RtmpSessionStats, "peerChunkSizeBytes"> = {
+  readonly #stats: Omit<RtmpSessionStats, "peerChunkSizeBytes" | "unknownCommands"> = {
     bytesReceived: 0,
     messagesReceived: 0,
     mediaMessages: 0,
@@ -225,7 +228,11 @@ export class RtmpSession {
 
   /** A snapshot of the counters. */
   get stats(): RtmpSessionStats {
-    return { ...this.#stats, peerChunkSizeBytes: this.#reader.chunkSizeBytes };
+    return {
+      ...this.#stats,
+      unknownCommands: [...this.#unknownCommands],
+      peerChunkSizeBytes: this.#reader.chunkSizeBytes,
+    };
   }
 
   /** Takes bytes from the peer, in any pieces. After `close`, bytes are ignored. */
@@ -282,7 +289,8 @@ export class RtmpSession {
 
   /** Ends the session from the owner's side (peer gone, timeout, shutdown): unpublish events, then `close`. */
   close(reason: string): SessionOutput {
-    if (!this.#closed) this.#shutdown(reason, false);
+    const cut = this.#reader.incompleteBytes;
+    if (!this.#closed) this.#shutdown(cut > 0 ? `${reason}, cutting off a message after ${cut} bytes` : reason, false);
     return this.#flush();
   }
 
@@ -366,6 +374,9 @@ export class RtmpSession {
         return this.#shutdown(`refused ${name}: this server only accepts publishing`, false);
       default:
         this.#stats.ignoredMessages++;
+        if (this.#unknownCommands.size < MAX_UNKNOWN_COMMANDS && !IGNORED_COMMANDS.has(name)) {
+          this.#unknownCommands.add(name.slice(0, 64));
+        }
         if (transactionId !== 0 && !IGNORED_COMMANDS.has(name)) {
           this.#command0(
             "_error",
@@ -597,6 +608,8 @@ export class RtmpSession {
 }
 
 /** Commands that need no connection and get no reply: responses to calls a client thinks we made. */
+/** How many distinct unknown command names a session keeps for its close log line. */
+const MAX_UNKNOWN_COMMANDS = 8;
 const IGNORED_COMMANDS = new Set(["_result", "_error", "onStatus", "onBWDone", "_checkbw", "onBWCheck"]);
 
 /** An onStatus / _result information object (§7.2.2). */

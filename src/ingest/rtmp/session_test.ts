@@ -148,6 +148,7 @@ Deno.test("RtmpSession runs a publish conversation: connect, releaseStream, FCPu
     mediaMessages: 3,
     droppedMessages: 0,
     ignoredMessages: 0,
+    unknownCommands: [],
     peerChunkSizeBytes: 128,
   });
 });
@@ -231,8 +232,21 @@ Deno.test("RtmpSession answers unknown commands that expect a reply with _error 
     description: "unknown getStreamLength",
   });
   assert.equal(session.stats.ignoredMessages, 2);
+  assert.deepEqual(session.stats.unknownCommands, ["getStreamLength", "whatever"], "named in the close log line");
   const created = send(client.command("createStream", 10, [null]));
   assert.deepEqual(created.messages[0]!.command?.values, [10, null, 1]);
+});
+
+Deno.test("RtmpSession says a closing peer cut off a message, and how many of its bytes came", () => {
+  const { session, client, send } = handshaken();
+  send(connectCommand(client));
+  const command = client.command("createStream", 2, [null]);
+  send(command.subarray(0, 20)); // the 12-byte type 0 header and 8 bytes of the command
+  const [closed] = session.close("peer closed the connection").events;
+  assert.equal(
+    closed?.type === "close" && closed.reason,
+    "peer closed the connection, cutting off a message after 8 bytes",
+  );
 });
 
 Deno.test("RtmpSession takes AMF3 command and data messages that wrap AMF0 after a 0 byte", () => {
