@@ -142,17 +142,22 @@ async function main(args: string[]): Promise<number> {
     const clip = await makeRtmpClip(dir);
     console.log(rtmpHeading(clip).join("\n"));
     const results: E2eResult[] = [];
-    for (const streams of flags.rtmpStreams === 1 ? [1] : [1, flags.rtmpStreams]) {
+    const rtmpCounts = flags.rtmpStreams === 1 ? [1] : [1, flags.rtmpStreams];
+    for (const [i, streams] of rtmpCounts.entries()) {
       console.log(`\nbench: RTMP run with ${streams} stream(s) x ${flags.seconds} s ...`);
+      const profilePath = i === rtmpCounts.length - 1 ? flags.profilePath : undefined;
       const result = await runRtmp({
         streams,
         seconds: flags.seconds,
         segmentDurationS: flags.segmentDurationS,
         dir,
         clip,
+        profilePath,
       });
       results.push(result);
-      console.log(e2eLines(result, "service = deno main.ts child", cores).join("\n"));
+      const note = profilePath !== undefined ? "service CPU-profiled (inspector on)" : "service = deno main.ts child";
+      console.log(e2eLines(result, note, cores).join("\n"));
+      if (profilePath !== undefined) console.log(hotspotLines(result, profilePath).join("\n"));
       const bad = result.recordings.filter((check) => !recordingComplete(check, flags.seconds));
       if (bad.length > 0) {
         failed = true;

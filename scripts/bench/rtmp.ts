@@ -13,6 +13,7 @@ import type { E2eResult } from "./e2e.ts";
 import { sampleMachine, sampleProcess, sampleThreads, threadCpuByName } from "./proc_stats.ts";
 import { checkRecording } from "./recordings.ts";
 import { startBenchService } from "./service.ts";
+import { hotspots, startProfiling } from "./profile.ts";
 
 /** How the clip is encoded: OBS-like x264 (veryfast, High, B-frames) at 2.5 Mbit/s 720p30, keyframes every 2 s. */
 export const RTMP_CLIP_SETTINGS = {
@@ -55,6 +56,8 @@ export interface RtmpOptions {
   /** Parent dir for this run's config and storage. */
   dir: string;
   clip: RtmpClip;
+  /** Write a CPU profile of the service to this path (.cpuprofile) and list hotspots. */
+  profilePath?: string | undefined;
 }
 
 /** The RTMP stream of publisher `index`: `live/bench<index>`. */
@@ -128,7 +131,7 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
     dir,
     autoStreams: [],
     segmentDurationS: opts.segmentDurationS,
-    inspect: false,
+    inspect: opts.profilePath !== undefined,
     extraToml: [
       `[[recorder.rules]]`,
       `match = "live/bench*"`,
@@ -150,6 +153,9 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
       sampleMachine(),
       sampleThreads(service.pid),
     ]);
+    const profiling = opts.profilePath === undefined || service.inspectorUrl === undefined
+      ? undefined
+      : await startProfiling(service.inspectorUrl);
     let peakRss = start.rssBytes;
     const sampler = setInterval(() => {
       sampleProcess(service.pid).then((s) => (peakRss = Math.max(peakRss, s.rssBytes)), () => {});
@@ -172,6 +178,10 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
       sampleThreads(service.pid),
       sampleMachine(),
     ]);
+    const profile = await profiling?.stop();
+    if (profile !== undefined && opts.profilePath !== undefined) {
+      await Deno.writeTextFile(opts.profilePath, JSON.stringify(profile));
+    }
     const code = await service.stop();
     if (code !== 0) console.error(`bench: service exited with ${code}:\n${service.logTail()}`);
     const recordings = await Promise.all(names.map((name) => checkRecording(service.root, name)));
@@ -199,7 +209,7 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
       machineBusyPct: machineTotalS > 0 ? (machineEnd.busyS - machineStart.busyS) / machineTotalS * 100 : 0,
       keyframeRequests: 0,
       recordings,
-      hotspots: undefined,
+      hotspots: profile === undefined ? undefined : hotspots(profile, 12),
     };
   } finally {
     await service.stop();
