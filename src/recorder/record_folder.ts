@@ -229,13 +229,12 @@ export class RecordFolder {
     const periods = this.#index.periods.filter((p) => p.recordId === recordId);
     const codecs = new Set<string>();
     for (const p of periods) for (const t of [p.video, p.audio]) if (t !== undefined) codecs.add(t.codecs);
+    const flvRefusal = this.#flvRefusals.get(recordId);
     return {
       durationS: periods.reduce((sum, p) => sum + periodDurationS(p), 0),
       periods: periods.length,
       codecs: [...codecs],
-      formatProblems: [
-        ...new Set(periods.flatMap((p) => [p.ts?.refused ?? [], this.#flvRefusals.get(recordId) ?? []].flat())),
-      ],
+      formatProblems: [...new Set([...periods.flatMap((p) => p.ts?.refused ?? []), flvRefusal ?? []].flat())],
       flvPath: periods.find((p) => p.flv !== undefined)?.flv,
     };
   }
