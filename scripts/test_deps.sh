@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, when it is missing: ffmpeg/ffprobe (the independent
-# judges of recorded media), Chromium (the players, and a publisher), Firefox ESR and GStreamer (publishers).
+# judges of recorded media), Chromium (the players, and a publisher), Firefox ESR, GStreamer and OBS Studio
+# (publishers).
 # Debian/Ubuntu on x86_64; needs root or sudo.
 set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
 # publishes; Firefox ESR publishes (driven by puppeteer-core over WebDriver BiDi); GStreamer's webrtcbin (with x264,
-# x265, libvpx and Opus, driven from python3-gst) publishes.
+# x265, libvpx and Opus, driven from python3-gst) publishes; OBS Studio publishes over RTMP on an Xvfb display.
 packages=(
   ffmpeg:/usr/bin/ffprobe
   chromium:/usr/bin/chromium
@@ -17,6 +18,8 @@ packages=(
   gstreamer1.0-nice:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstnice.so
   python3-gst-1.0:/usr/lib/python3/dist-packages/gi/overrides/Gst.py
   gir1.2-gst-plugins-bad-1.0:/usr/lib/x86_64-linux-gnu/girepository-1.0/GstWebRTC-1.0.typelib
+  obs-studio:/usr/bin/obs
+  xvfb:/usr/bin/Xvfb
 )
 missing=()
 for entry in "${packages[@]}"; do
