@@ -34,18 +34,23 @@ async function push(url: string, file: string, extra: string[] = []): Promise<{ 
   return await run("ffmpeg", ["-nostdin", "-v", "error", "-re", "-i", file, "-c", "copy", ...extra, "-f", "flv", url]);
 }
 
+/** The index row of the finished recording of `stream`, once `done` holds of it. */
+async function finishedRow<Row>(service: Service, stream: string, done: (row: Row) => boolean): Promise<Row> {
+  await recordingFinished(service, stream);
+  return await waitFor("the recording in the index", async () => {
+    const listing = await (await service.fetch(`/api/recordings?stream=${stream}&from=2000-01-01T00:00:00Z`)).json();
+    const row = listing.recordings[0] as Row | undefined;
+    return row !== undefined && done(row) ? row : undefined;
+  });
+}
+
 /** The finished recording of `stream`: its MPD, the MPEG-TS playlist beside it, its FLV and its MP4, as files. */
 async function recording(
   service: Service,
   stream: string,
 ): Promise<{ mpd: string; mpdText: string; ts: string; flv: string; mp4: string }> {
-  await recordingFinished(service, stream);
-  type Row = { mpd_path: string; ts_path: string; flv_path: string; mp4_path: string };
-  const row = await waitFor("the recording in the index, with its MP4", async () => {
-    const listing = await (await service.fetch(`/api/recordings?stream=${stream}&from=2000-01-01T00:00:00Z`)).json();
-    const row = listing.recordings[0] as Row | undefined;
-    return row?.mp4_path ? row : undefined;
-  });
+  type Row = { mpd_path: string; ts_path: string; flv_path: string; mp4_path: string | null };
+  const row = await finishedRow<Row>(service, stream, (row) => row.mp4_path !== null);
   assert.match(row.flv_path, /\/[^/]+_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.flv$/);
   const mpd = join(service.root, row.mpd_path);
   const ts = join(service.root, row.ts_path);
@@ -56,7 +61,7 @@ async function recording(
     period!.video.segments.map((s) => ({ ...s as object, name: undefined })),
     "MPEG-TS segments are cut where the video's fMP4 segments are",
   );
-  const [flv, mp4] = [join(service.root, row.flv_path), join(service.root, row.mp4_path)];
+  const [flv, mp4] = [join(service.root, row.flv_path), join(service.root, row.mp4_path!)];
   return { mpd, mpdText: await Deno.readTextFile(mpd), ts, flv, mp4 };
 }
 
@@ -257,7 +262,8 @@ Deno.test("a recording started through the API mid-GOP of an RTMP stream begins 
     // An RTMP unpublish opens the splice window: the API stops the recording at once.
     const stopped = await service.fetch("/api/record/live/gop", { method: "DELETE" });
     assert.equal(stopped.status, 200, await stopped.text());
-    const { mpd } = await recording(service, "live/gop");
+    const row = await finishedRow<{ mpd_path: string }>(service, "live/gop", () => true);
+    const mpd = join(service.root, row.mpd_path);
     assert.equal(await decodeErrors(mpd), "");
     // Everything from the keyframe at 0 s on: the frames before the API call were kept for it.
     const frames = Number((await probe(mpd)).streams.find((s) => s.codec_type === "video")?.nb_read_frames);

@@ -3,7 +3,8 @@
  * manifests rendered from the index. Everything goes through one write queue, in call order, starting with loading
  * the folder's index, so callers never wait: each fMP4 fragment is appended (durably) to its segment as it
  * completes, a finished segment is closed and added to the index, and the index and manifests (DASH MPD, HLS
- * playlists) are replaced after the segments they list. A failed write is logged and counted and recording goes on;
+ * playlists) are replaced after the segments they list: once for the segments whose closes were queued together (a
+ * video segment and its audio), and only those whose text changed. A failed write is logged and counted and recording goes on;
  * a segment whose write failed keeps its place in the manifest, so every later segment keeps its number and time.
  *
  * Segment numbers are the folder's: a period's first segment takes the folder's next free number, whatever the
@@ -120,6 +121,12 @@ export class RecordFolder {
   /** Why a recording has no FLV file. */
   readonly #flvRefusals = new Map<string, string>();
   #queue: Promise<void>;
+  /** A manifest write is queued (see #manifestsLater). */
+  #manifestsQueued = false;
+  /** Segments indexed whose manifests are not written yet: told about once they are. */
+  #unreported: StoredSegment[] = [];
+  /** The text this folder last wrote to each manifest. */
+  readonly #written = new Map<string, string>();
   #storageErrors = 0;
   #lastStorageError: string | undefined;
 
@@ -140,9 +147,13 @@ export class RecordFolder {
     return this.#lastStorageError;
   }
 
-  /** Resolves once every write asked for so far is done (or failed and was logged). */
-  idle(): Promise<void> {
-    return this.#queue;
+  /** Resolves once every write asked for so far is done (or failed and was logged), and those they queued. */
+  async idle(): Promise<void> {
+    let queue: Promise<void>;
+    do {
+      queue = this.#queue;
+      await queue;
+    } while (queue !== this.#queue);
   }
 
   /**
@@ -359,7 +370,7 @@ export class RecordFolder {
       startTicks: segment.startTicks,
       durationTicks: segment.durationTicks,
     });
-    await this.#writeManifests();
+    this.#manifestsLater();
   }
 
   async #onInit(handle: PeriodHandle, output: PipelineOutput & { type: "init" }): Promise<void> {
@@ -377,7 +388,7 @@ export class RecordFolder {
       ...(offset > 0 ? { presentationTimeOffset: offset } : {}),
     };
     await this.#write(name, () => this.#opts.files.replace(this.#key(name), output.bytes));
-    await this.#writeManifests();
+    this.#manifestsLater();
   }
 
   async #onFragment(handle: PeriodHandle, fragment: FragmentOutput): Promise<void> {
@@ -401,8 +412,8 @@ export class RecordFolder {
     totals.bytes += segment.sizeBytes;
     totals.ticks += segment.durationTicks;
     track.bandwidthBps = totals.ticks > 0 ? Math.round(totals.bytes * 8 * track.timescale / totals.ticks) : 0;
-    await this.#writeManifests();
-    this.#opts.onSegment?.({
+    this.#manifestsLater();
+    this.#unreported.push({
       recordId: handle.start.recordId,
       track: segment.track,
       key,
@@ -422,14 +433,34 @@ export class RecordFolder {
   }
 
   /**
+   * Writes the manifests after every write queued so far, so that segments closed together share one write, then
+   * tells about the segments they list (`onSegment`: closed, durable and in the index).
+   */
+  #manifestsLater(): void {
+    if (this.#manifestsQueued) return;
+    this.#manifestsQueued = true;
+    this.#enqueue(async () => {
+      this.#manifestsQueued = false;
+      await this.#writeManifests();
+      const segments = this.#unreported;
+      this.#unreported = [];
+      for (const segment of segments) this.#opts.onSegment?.(segment);
+    });
+  }
+
+  /**
    * Replaces the index first (it is what a restart reads), then the MPD and the HLS playlists rendered from it,
-   * stopping at the first failed write; the next segment's close writes them all again.
+   * skipping those whose text is what this folder last wrote and stopping at the first failed write; the next write
+   * writes them again.
    */
   async #writeManifests(): Promise<void> {
     const { files, clock, hls } = this.#opts;
     for (const { name, text } of renderManifests(this.#index, new Date(clock.nowMs()).toISOString(), { hls })) {
+      if (this.#written.get(name) === text) continue;
+      this.#written.delete(name);
       const bytes = new TextEncoder().encode(text);
       if (!(await this.#write(name, () => files.replace(this.#key(name), bytes)))) return;
+      this.#written.set(name, text);
     }
   }
 
