@@ -6,7 +6,7 @@
  *   deno task start [--config path/to/config.toml]
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from "./src/config/mod.ts";
 import { Catalog } from "./src/catalog/mod.ts";
 import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
@@ -17,10 +17,23 @@ import { LocalObjects, OpenDalStore, RecordingFiles, UploadQueue } from "./src/s
 import { systemClock } from "./src/shared/clock.ts";
 import { ConfigError, errorMessage } from "./src/shared/errors.ts";
 import { consoleLogger, type Logger } from "./src/shared/log.ts";
+import { type InstanceLock, LockedError, processAlive, takeLock } from "./src/shared/instance_lock.ts";
 
-const USAGE = `usage: liverec [--config config.toml]
+const VERSION = "0.8.0";
 
-Without --config, ./config.toml is read when it exists, else the built-in default (record to ./records).`;
+const USAGE = `usage: liverec [--config config.toml] [--version] [--help]
+
+Records live streams published over WHIP and RTMP into DASH, HLS, MPEG-TS, FLV and MP4.
+Without --config, ./config.toml is read when it exists, else the built-in default (record to ./records).
+SIGTERM or SIGINT finalizes every recording, then exits.`;
+
+/** A start-up failure the operator can fix (a busy port, a folder in use): one line, exit code 1. */
+class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** The locks this process holds on its folders, released when it stops. */
+const locks: InstanceLock[] = [];
 
 async function loadConfig(args: string[]): Promise<{ config: Config; source: string }> {
   const at = args.indexOf("--config");
@@ -62,7 +75,7 @@ async function openStorage(
     Deno.env.delete("ALIBABA_CLOUD_SECURITY_TOKEN");
   }
   const target = openDalOptions(storage);
-  if (target.scheme === "fs") target.options.root = resolve(target.options.root ?? "./records");
+  if (target.scheme === "fs") target.options.root = localDirOf(config);
   const store = new OpenDalStore(target);
   const problem = await store.check();
   if (problem !== undefined) log("error", "storage backend check failed; recording continues locally", { problem });
@@ -71,7 +84,7 @@ async function openStorage(
     await local.init(false);
     return { files: new RecordingFiles({ local, store }), queue: undefined };
   }
-  const local = new LocalObjects(resolve(config.recorder.spoolDir));
+  const local = new LocalObjects(localDirOf(config));
   await local.init();
   const queue = new UploadQueue({ local, store, log });
   const files = new RecordingFiles({
@@ -84,9 +97,20 @@ async function openStorage(
   return { files, queue };
 }
 
+/** The folder recordings are written to first: the storage root for fs, the spool for object stores. */
+function localDirOf(config: Config): string {
+  const storage = config.recorder.storage;
+  if (storage.type !== "fs") return resolve(config.recorder.spoolDir);
+  return resolve(openDalOptions(storage).options.root ?? "./records");
+}
+
 async function main(args: string[]): Promise<void> {
   if (args.includes("--help") || args.includes("-h")) {
     console.log(USAGE);
+    return;
+  }
+  if (args.includes("--version")) {
+    console.log(`liverec ${VERSION} (Deno ${Deno.version.deno}, ${Deno.build.target})`);
     return;
   }
   const log = consoleLogger(Deno.env.get("LIVEREC_LOG") === "debug" ? "debug" : "info");
@@ -99,11 +123,20 @@ async function main(args: string[]): Promise<void> {
     Deno.exit(2);
   }
   const { config, source } = loaded;
+  const stateDir = resolve(config.recorder.stateDir);
+  // Before anything is read or recovered: a second service on these folders would finish the first one's recordings.
+  for (const path of [join(stateDir, "liverec.lock"), join(localDirOf(config), ".liverec", "lock")]) {
+    try {
+      locks.push(takeLock(path, Deno.pid, processAlive));
+    } catch (error) {
+      // A folder that cannot be written (read-only) cannot be damaged either; what fails there is reported later.
+      if (error instanceof LockedError) throw error;
+      log("warn", "cannot lock a folder against a second liverec", { path, error: errorMessage(error) });
+    }
+  }
   const { files, queue } = await openStorage(config, log);
   const recovered = await recoverRecordings(files, systemClock, log);
   queue?.start();
-  const stateDir = resolve(config.recorder.stateDir);
-  await Deno.mkdir(stateDir, { recursive: true });
   const catalog = Catalog.open(`${stateDir}/recordings.db`, systemClock);
   const { webhooks } = config;
   const outbox = webhooks.urls.length === 0 ? undefined : new WebhookOutbox({
@@ -140,7 +173,7 @@ async function main(args: string[]): Promise<void> {
     const rtmpIngest = new RtmpIngest({ hub, clock: systemClock, log, tokens: config.auth.tokens });
     const { hostname, port } = config.rtmp.listen;
     const bound = await rtmpIngest.listen(config.rtmp.listen).catch((error) => {
-      throw new Error(`cannot listen for RTMP on ${hostname}:${port}: ${errorMessage(error)}`);
+      throw new StartupError(`cannot listen for RTMP on ${hostname}:${port}: ${listenProblem(error)}`);
     });
     rtmp = {
       ingest: rtmpIngest,
@@ -158,19 +191,25 @@ async function main(args: string[]): Promise<void> {
     authTokens: config.auth.tokens,
   });
 
-  const server = Deno.serve({
-    hostname: config.http.listen.hostname,
-    port: config.http.listen.port,
-    onListen: ({ hostname, port }) => {
-      log("info", "liverec listening", {
-        url: `http://${hostname}:${port}`,
-        ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
-        config: source,
-        storage: files.store.description,
-        recovered: recovered.length,
-      });
-    },
-  }, app.fetch);
+  const { hostname, port } = config.http.listen;
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname,
+      port,
+      onListen: ({ hostname, port }) => {
+        log("info", "liverec listening", {
+          url: `http://${hostname}:${port}`,
+          ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
+          config: source,
+          storage: files.store.description,
+          recovered: recovered.length,
+        });
+      },
+    }, app.fetch);
+  } catch (error) {
+    throw new StartupError(`cannot listen on ${hostname}:${port}: ${listenProblem(error)}`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -191,6 +230,7 @@ async function main(args: string[]): Promise<void> {
       await queue.stop();
     }
     await server.shutdown();
+    for (const lock of locks) lock.release();
     log("info", "stopped");
     Deno.exit(0);
   };
@@ -198,4 +238,24 @@ async function main(args: string[]): Promise<void> {
   Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
 }
 
-if (import.meta.main) await main(Deno.args);
+/** Why a listen failed, in a few words: "address in use" rather than the runtime's own wording and stack. */
+function listenProblem(error: unknown): string {
+  if (error instanceof Deno.errors.AddrInUse || (error as { code?: string }).code === "EADDRINUSE") {
+    return "address in use";
+  }
+  if (error instanceof Deno.errors.PermissionDenied || (error as { code?: string }).code === "EACCES") {
+    return "permission denied";
+  }
+  return errorMessage(error);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (error) {
+    if (!(error instanceof StartupError || error instanceof LockedError)) throw error;
+    for (const lock of locks) lock.release();
+    console.error(`liverec: ${error.message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,8 +1,12 @@
-/** Start-up with a storage backend that does not answer: the problem is logged clearly and the service runs. */
+/**
+ * Start-up: a storage backend that does not answer is logged and the service runs; a second liverec on the same
+ * folders, a busy port, `--version` and `--help` each get one clear line.
+ */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startService } from "./helpers/service.ts";
+import { run } from "./helpers/media_tools.ts";
+import { recordStatus, startService, waitFor } from "./helpers/service.ts";
 
 Deno.test("an unreachable S3 endpoint is reported at start-up without refusing to start", async () => {
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -26,4 +30,66 @@ Deno.test("an unreachable S3 endpoint is reported at start-up without refusing t
   } finally {
     await service.stop();
   }
+});
+
+/** Runs main.ts with `args` to its end; answers its exit code and what it printed on stderr. */
+async function runLiverec(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL("../main.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: output.code, stdout: text.decode(output.stdout), stderr: text.decode(output.stderr) };
+}
+
+Deno.test("a second liverec on the same folders is refused before it recovers anything; the first records on", async () => {
+  const first = await startService({ toml: `[recorder]\nauto_streams = ["live/*"]\nsegment_duration = 1\n` });
+  try {
+    const pushing = run("ffmpeg", [
+      ...["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "6"],
+      ...["-c:v", "libx264", "-g", "30", "-pix_fmt", "yuv420p", "-f", "flv", `${first.rtmpUrl}/live/cam`],
+    ]);
+    const status = await waitFor("the recording to have a segment", async () => {
+      const answer = await recordStatus(first, "live/cam");
+      return answer.recording && (answer.segments ?? 0) > 0 ? answer : undefined;
+    });
+    const second = await runLiverec(["--config", join(first.dir, "config.toml")]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /^liverec: another liverec \(pid \d+\) is using \S+; stop it first\n$/);
+    const mpd = await Deno.readTextFile(join(first.root, status.mpd_path!));
+    assert.match(mpd, /type="dynamic"/, "the running recording was not finalized under it");
+    assert.equal((await pushing).code, 0);
+    assert.equal((await recordStatus(first, "live/cam")).recording, true, "still recording after the refusal");
+  } finally {
+    await first.stop();
+  }
+});
+
+Deno.test("a busy HTTP port stops liverec with one line that says so", async () => {
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const dir = await Deno.makeTempDir({ prefix: "liverec-busy-" });
+    const port = (busy.addr as Deno.NetAddr).port;
+    const config = join(dir, "config.toml");
+    await Deno.writeTextFile(
+      config,
+      `[http]\nlisten = "127.0.0.1:${port}"\n[rtmp]\nenabled = false\n[recorder]\nstate_dir = "${dir}/state"\n` +
+        `[recorder.storage]\nroot = "${dir}/records"\n`,
+    );
+    const result = await runLiverec(["--config", config]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `liverec: cannot listen on 127.0.0.1:${port}: address in use\n`);
+  } finally {
+    busy.close();
+  }
+});
+
+Deno.test("liverec --version and --help answer and exit", async () => {
+  const version = await runLiverec(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^liverec \d+\.\d+\.\d+ \(Deno \d+\.\d+\.\d+, \S+\)\n$/);
+  const help = await runLiverec(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: liverec \[--config config\.toml\] \[--version\] \[--help\]/);
 });
