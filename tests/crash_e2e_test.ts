@@ -59,7 +59,7 @@ Deno.test("kill -9 during a recording loses at most 1.5 s; the restart finalizes
       `at most 1.5 s (45 frames) lost: recorded ${recorded} of ${sentBeforeKill} frames sent`,
     );
     const status = await (await second.fetch("/api/storage")).json();
-    assert.equal(status.localDir, first.root);
+    assert.equal(status.local_dir, first.root);
     // The recordings index, left saying "recording" by the crash, says finished, with the recovered duration.
     const { recordings } = await (await second.fetch("/api/recordings?stream=crash&state=finished")).json();
     assert.equal(recordings.length, 1, JSON.stringify(recordings));

@@ -22,7 +22,7 @@ Deno.test("an unreachable S3 endpoint is reported at start-up without refusing t
     assert.match(service.logs(), /storage backend check failed; recording continues locally/);
     assert.match(service.logs(), /the endpoint is unreachable/);
     const status = await (await service.fetch("/api/storage")).json();
-    assert.equal(status.localDir, join(dir, "spool"));
+    assert.equal(status.local_dir, join(dir, "spool"));
     assert.match(status.backend, /^s3:/);
     const health = await service.fetch("/healthz");
     assert.equal(health.status, 200);
@@ -61,6 +61,9 @@ Deno.test("a second liverec on the same folders is refused before it recovers an
     assert.match(mpd, /type="dynamic"/, "the running recording was not finalized under it");
     assert.equal((await pushing).code, 0);
     assert.equal((await recordStatus(first, "live/cam")).recording, true, "still recording after the refusal");
+    // fs storage: the local folder is the storage root, which is not counted; the keys are snake_case.
+    const storage = await (await first.fetch("/api/storage")).json();
+    assert.deepEqual([storage.local_dir, storage.local_bytes, storage.upload], [first.root, null, null]);
   } finally {
     await first.stop();
   }

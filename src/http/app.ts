@@ -6,7 +6,7 @@ import type { WhipIngest } from "../ingest/mod.ts";
 import type { Catalog } from "../catalog/mod.ts";
 import type { RecordingManager, StreamHub } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
-import type { RecordingFiles } from "../storage/mod.ts";
+import type { FilesStatus, RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import { bearerAuth } from "./auth.ts";
 import { errorBody, errorHandler } from "./errors.ts";
@@ -45,11 +45,33 @@ export function createApp(deps: AppDeps): Hono {
         recording: deps.manager.status(s.streamId).recording,
       })),
     }));
-  app.get("/api/storage", (c) => c.json(deps.files.status()));
+  app.get("/api/storage", (c) => c.json(storageJson(deps.files.status())));
   app.route("/api/record/object", objectRoutes(deps.files));
   app.route("/api/record", recordRoutes(deps.manager));
   app.route("/api/recordings", recordingsRoutes(deps));
   app.route("/api/export", exportRoutes(deps));
   app.route("/whip", whipRoutes(deps.ingest));
   return app;
+}
+
+/**
+ * `GET /api/storage` in the API's snake_case. `local_bytes` is what the spool holds; with fs storage the local folder
+ * is the storage root, which is not counted (null).
+ */
+function storageJson(status: FilesStatus): Record<string, unknown> {
+  const { upload } = status;
+  const isSpool = status.spoolLimitBytes !== undefined;
+  return {
+    backend: status.backend,
+    local_dir: status.localDir,
+    local_bytes: isSpool ? Math.max(0, status.localBytes) : null,
+    spool_limit_bytes: status.spoolLimitBytes ?? null,
+    upload: upload === undefined ? null : {
+      pending_objects: upload.pendingObjects,
+      pending_bytes: upload.pendingBytes,
+      uploaded_objects: upload.uploadedObjects,
+      failed_attempts: upload.failedAttempts,
+      last_error: upload.lastError ?? null,
+    },
+  };
 }

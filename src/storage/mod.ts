@@ -5,4 +5,4 @@ export { MemoryStore } from "./memory_store.ts";
 export { OpenDalStore, type OpenDalStoreOptions } from "./opendal_store.ts";
 export { LocalObjects } from "./local_objects.ts";
 export { UploadQueue } from "./upload_queue.ts";
-export { type ActiveRecording, RecordingFiles } from "./recording_files.ts";
+export { type ActiveRecording, type FilesStatus, RecordingFiles } from "./recording_files.ts";
