@@ -69,7 +69,7 @@ Deno.test("a second liverec on the same folders is refused before it recovers an
   }
 });
 
-Deno.test("a busy HTTP port stops liverec with one line that says so", async () => {
+Deno.test("a busy HTTP or RTMP port stops liverec with one line that says so", async () => {
   const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const dir = await Deno.makeTempDir({ prefix: "liverec-busy-" });
@@ -83,6 +83,14 @@ Deno.test("a busy HTTP port stops liverec with one line that says so", async () 
     const result = await runLiverec(["--config", config]);
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `liverec: cannot listen on 127.0.0.1:${port}: address in use\n`);
+    await Deno.writeTextFile(
+      config,
+      `[http]\nlisten = "127.0.0.1:0"\n[rtmp]\nlisten = "127.0.0.1:${port}"\n[recorder]\nstate_dir = "${dir}/state"\n` +
+        `[recorder.storage]\nroot = "${dir}/records"\n`,
+    );
+    const rtmp = await runLiverec(["--config", config]);
+    assert.equal(rtmp.code, 1);
+    assert.equal(rtmp.stderr, `liverec: cannot listen for RTMP on 127.0.0.1:${port}: address in use\n`);
   } finally {
     busy.close();
   }
