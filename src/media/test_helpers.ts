@@ -393,3 +393,37 @@ export async function realClip(
     packets,
   };
 }
+
+/** What ffmpeg complains about while decoding everything in `path`. */
+export async function decodeErrors(path: string): Promise<string> {
+  const output = await new Deno.Command("ffmpeg", {
+    args: ["-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(output.stderr).trim();
+}
+
+/** Frames ffprobe decodes per stream type. */
+export async function frameCounts(path: string): Promise<Record<string, number>> {
+  const { stdout } = await exec("ffprobe", [
+    ...["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", path],
+  ]);
+  const streams = (JSON.parse(stdout) as { streams: { codec_type: string; nb_read_frames: string }[] }).streams;
+  return Object.fromEntries(streams.map((s) => [s.codec_type, Number(s.nb_read_frames)]));
+}
+
+/** Packets of one stream type in file order (decode order), with pts and dts in seconds. */
+export async function packets(path: string, type: "v" | "a"): Promise<{ pts: number; dts: number }[]> {
+  const { stdout } = await exec("ffprobe", [
+    ...["-v", "error", "-select_streams", type, "-show_entries", "packet=pts_time,dts_time", "-of", "json", path],
+  ]);
+  const list = (JSON.parse(stdout) as { packets: { pts_time: string; dts_time: string }[] }).packets;
+  return list.map((p) => ({ pts: Number(p.pts_time), dts: Number(p.dts_time) }));
+}
+
+/** MD5 of each decoded picture, in presentation order. */
+export async function pictureHashes(path: string): Promise<string[]> {
+  const { stdout } = await exec("ffmpeg", ["-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-"]);
+  return stdout.split("\n").filter((line) => /^\d/.test(line)).map((line) => line.split(",").at(-1)!.trim());
+}

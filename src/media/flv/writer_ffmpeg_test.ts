@@ -21,7 +21,7 @@ import { splitMp3 } from "../../codec/mp3/mod.ts";
 import { concat } from "../../shared/testing.ts";
 import { boxBody } from "../mpegts/testing.ts";
 import { type AudioFrame, type Cut, type FragmentCut, SegmentCutter, type VideoFrame } from "../segment_cutter.ts";
-import { exec, hasCommand, parseMp4 } from "../test_helpers.ts";
+import { decodeErrors, exec, frameCounts, hasCommand, packets, parseMp4, pictureHashes } from "../test_helpers.ts";
 import type { Sample, TrackInfo } from "../track.ts";
 import { audioTrack, videoTrack } from "./testing.ts";
 import { FlvWriter } from "./writer.ts";
@@ -29,41 +29,9 @@ import { FlvWriter } from "./writer.ts";
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
 if (!HAS_FFMPEG) console.warn("SKIPPING FLV ffmpeg tests: ffmpeg/ffprobe not found on PATH");
 
-/** What ffmpeg complains about while decoding everything in `path`. */
-async function decodeErrors(path: string): Promise<string> {
-  const output = await new Deno.Command("ffmpeg", {
-    args: ["-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(output.stderr).trim();
-}
-
 /** Packets of one stream type in file order, with pts and dts in ms (FLV's time base). */
-async function packets(path: string, type: "v" | "a"): Promise<{ ptsMs: number; dtsMs: number }[]> {
-  const { stdout } = await exec("ffprobe", [
-    ...["-v", "error", "-select_streams", type, "-show_entries", "packet=pts_time,dts_time", "-of", "json", path],
-  ]);
-  const list = (JSON.parse(stdout) as { packets: { pts_time: string; dts_time: string }[] }).packets;
-  return list.map((p) => ({
-    ptsMs: Math.round(Number(p.pts_time) * 1000),
-    dtsMs: Math.round(Number(p.dts_time) * 1000),
-  }));
-}
-
-/** Frames ffprobe decodes per stream type. */
-async function frameCounts(path: string): Promise<Record<string, number>> {
-  const { stdout } = await exec("ffprobe", [
-    ...["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", path],
-  ]);
-  const streams = (JSON.parse(stdout) as { streams: { codec_type: string; nb_read_frames: string }[] }).streams;
-  return Object.fromEntries(streams.map((s) => [s.codec_type, Number(s.nb_read_frames)]));
-}
-
-/** MD5 of each decoded picture, in presentation order. */
-async function pictureHashes(path: string): Promise<string[]> {
-  const { stdout } = await exec("ffmpeg", ["-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-"]);
-  return stdout.split("\n").filter((line) => /^\d/.test(line)).map((line) => line.split(",").at(-1)!.trim());
+async function packetsMs(path: string, type: "v" | "a"): Promise<{ ptsMs: number; dtsMs: number }[]> {
+  return (await packets(path, type)).map((p) => ({ ptsMs: Math.round(p.pts * 1000), dtsMs: Math.round(p.dts * 1000) }));
 }
 
 /** A time in ms, rounded half up, as the writer must convert it: `ticks / timescale` seconds. */
@@ -165,8 +133,8 @@ Deno.test({
         ptsMs: ms(dtsTicks, 48000),
         dtsMs: ms(dtsTicks, 48000),
       }));
-      assert.deepEqual(await packets(path, "v"), expectedVideo);
-      assert.deepEqual(await packets(path, "a"), expectedAudio);
+      assert.deepEqual(await packetsMs(path, "v"), expectedVideo);
+      assert.deepEqual(await packetsMs(path, "a"), expectedAudio);
       const end = (list: typeof videoSamples, timescale: number) =>
         ms(list.at(-1)!.dtsTicks + list.at(-1)!.sample.durationTicks, timescale);
       assert.equal(writer.endMs, Math.max(end(videoSamples, 90000), end(audioSamples, 48000)));
@@ -254,11 +222,11 @@ Deno.test({
       assert.equal(await decodeErrors(path), "");
       assert.equal(samples[0]!.dts, 0);
       assert.deepEqual(
-        await packets(path, "v"),
+        await packetsMs(path, "v"),
         samples.map((s) => ({ ptsMs: ms(s.cts, timescale), dtsMs: ms(s.dts, timescale) })),
       );
       assert.deepEqual(
-        await packets(path, "a"),
+        await packetsMs(path, "a"),
         audioSamples.map((_, i) => {
           const t = ms(i * header.samplesPerFrame, header.sampleRateHz);
           return { ptsMs: t, dtsMs: t };

@@ -19,7 +19,7 @@ import {
 import { concat } from "../../shared/testing.ts";
 import { initSegment, mediaFragment, mediaSegment } from "../fmp4.ts";
 import { type AudioFrame, type Cut, type FragmentCut, SegmentCutter, type VideoFrame } from "../segment_cutter.ts";
-import { exec, hasCommand, parseMp4 } from "../test_helpers.ts";
+import { decodeErrors, exec, frameCounts, hasCommand, packets, parseMp4, pictureHashes } from "../test_helpers.ts";
 import type { Sample, TrackInfo } from "../track.ts";
 import { boxBody, mp4aTrack } from "./testing.ts";
 import { TS_TIME_OFFSET_90KHZ, type TsSegment, TsSegmentWriter } from "./writer.ts";
@@ -41,41 +41,6 @@ async function writeHls(dir: string, segments: readonly TsSegment[]): Promise<st
   lines.push("#EXT-X-ENDLIST", "");
   await Deno.writeTextFile(`${dir}/playlist.m3u8`, lines.join("\n"));
   return `${dir}/playlist.m3u8`;
-}
-
-/** What ffmpeg complains about while decoding everything in `path`. */
-async function decodeErrors(path: string): Promise<string> {
-  const output = await new Deno.Command("ffmpeg", {
-    args: ["-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(output.stderr).trim();
-}
-
-/** Frames ffprobe decodes per stream type. */
-async function frameCounts(path: string): Promise<Record<string, number>> {
-  const { stdout } = await exec("ffprobe", [
-    ...["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,codec_name,nb_read_frames"],
-    ...["-of", "json", path],
-  ]);
-  const streams = (JSON.parse(stdout) as { streams: { codec_type: string; nb_read_frames: string }[] }).streams;
-  return Object.fromEntries(streams.map((s) => [s.codec_type, Number(s.nb_read_frames)]));
-}
-
-/** Packets of one stream type in file order (decode order), with pts and dts in seconds. */
-async function packets(path: string, type: "v" | "a"): Promise<{ pts: number; dts: number }[]> {
-  const { stdout } = await exec("ffprobe", [
-    ...["-v", "error", "-select_streams", type, "-show_entries", "packet=pts_time,dts_time", "-of", "json", path],
-  ]);
-  const list = (JSON.parse(stdout) as { packets: { pts_time: string; dts_time: string }[] }).packets;
-  return list.map((p) => ({ pts: Number(p.pts_time), dts: Number(p.dts_time) }));
-}
-
-/** MD5 of each decoded picture, in presentation order. */
-async function pictureHashes(path: string): Promise<string[]> {
-  const { stdout } = await exec("ffmpeg", ["-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-"]);
-  return stdout.split("\n").filter((line) => /^\d/.test(line)).map((line) => line.split(",").at(-1)!.trim());
 }
 
 /** AAC-LC frames of `input`'s audio (or a sine when null) encoded by ffmpeg, as an mp4a track and audio frames; those
