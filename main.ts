@@ -6,18 +6,21 @@
  *   deno task start [--config path/to/config.toml]
  */
 
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import process from "node:process";
 import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from "./src/config/mod.ts";
 import { Catalog } from "./src/catalog/mod.ts";
 import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
 import { createApp } from "./src/http/mod.ts";
 import { RtmpIngest, WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
-import { LocalObjects, OpenDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
+import { LocalObjects, LocalStore, openDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
 import { systemClock } from "./src/shared/clock.ts";
-import { ConfigError, errorMessage } from "./src/shared/errors.ts";
+import { ConfigError, errorMessage, isNotFound } from "./src/shared/errors.ts";
 import { consoleLogger, type Logger } from "./src/shared/log.ts";
 import { type InstanceLock, LockedError, processAlive, takeLock } from "./src/shared/instance_lock.ts";
+import { type HttpServer, runtimeName, serveHttp } from "./src/shared/runtime.ts";
 
 const VERSION = "0.8.0";
 
@@ -42,14 +45,14 @@ async function loadConfig(args: string[]): Promise<{ config: Config; source: str
   const path = explicit ?? "config.toml";
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readFile(path, "utf8");
   } catch (error) {
-    if (explicit !== undefined || !(error instanceof Deno.errors.NotFound)) {
+    if (explicit !== undefined || !isNotFound(error)) {
       throw new ConfigError("(file)", `cannot read ${path}: ${errorMessage(error)}`);
     }
-    return { config: parseConfig(DEFAULT_CONFIG_TOML, Deno.env.toObject()), source: "built-in default" };
+    return { config: parseConfig(DEFAULT_CONFIG_TOML, process.env), source: "built-in default" };
   }
-  return { config: parseConfig(text, Deno.env.toObject()), source: path };
+  return { config: parseConfig(text, process.env), source: path };
 }
 
 /** How long a stop waits for the spool to drain before leaving the rest for the next start. */
@@ -62,8 +65,8 @@ const WEBHOOK_MAX_AGE_MS = 86_400_000;
 const SHUTDOWN_WEBHOOK_WAIT_MS = 3_000;
 
 /**
- * The storage of the config: for fs, durable files in the root itself; for object stores, a local spool drained by
- * an upload queue. The backend is checked once; a problem is logged, and recording goes on into the spool.
+ * The storage of the config: for fs, durable files in the root itself (no OpenDAL); for object stores, a local spool
+ * drained by an upload queue into OpenDAL. The backend is checked once; a problem is logged, and recording goes on into the spool.
  */
 async function openStorage(
   config: Config,
@@ -72,20 +75,18 @@ async function openStorage(
   const storage = config.recorder.storage;
   if (storage.type === "oss" && storage.accessKeyId !== undefined && storage.securityToken === undefined) {
     // OpenDAL's OSS service would pair the file's keys with an STS token from the environment.
-    Deno.env.delete("ALIBABA_CLOUD_SECURITY_TOKEN");
-  }
-  const target = openDalOptions(storage);
-  if (target.scheme === "fs") target.options.root = localDirOf(config);
-  const store = new OpenDalStore(target);
-  const problem = await store.check();
-  if (problem !== undefined) log("error", "storage backend check failed; recording continues locally", { problem });
-  if (storage.type === "fs") {
-    const local = new LocalObjects(target.options.root!);
-    await local.init(false);
-    return { files: new RecordingFiles({ local, store }), queue: undefined };
+    delete process.env.ALIBABA_CLOUD_SECURITY_TOKEN;
   }
   const local = new LocalObjects(localDirOf(config));
-  await local.init();
+  await local.init(storage.type !== "fs");
+  const store = storage.type === "fs"
+    ? new LocalStore(local)
+    : await openDalStore(openDalOptions(storage)).catch((error) => {
+      throw new StartupError(errorMessage(error));
+    });
+  const problem = await store.check();
+  if (problem !== undefined) log("error", "storage backend check failed; recording continues locally", { problem });
+  if (storage.type === "fs") return { files: new RecordingFiles({ local, store }), queue: undefined };
   const queue = new UploadQueue({ local, store, log });
   const files = new RecordingFiles({
     local,
@@ -110,24 +111,24 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   if (args.includes("--version")) {
-    console.log(`liverec ${VERSION} (Deno ${Deno.version.deno}, ${Deno.build.target})`);
+    console.log(`liverec ${VERSION} (${runtimeName}, ${process.platform}-${process.arch})`);
     return;
   }
-  const log = consoleLogger(Deno.env.get("LIVEREC_LOG") === "debug" ? "debug" : "info");
+  const log = consoleLogger(process.env.LIVEREC_LOG === "debug" ? "debug" : "info");
   let loaded;
   try {
     loaded = await loadConfig(args);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`liverec: ${error.message}`);
-    Deno.exit(2);
+    process.exit(2);
   }
   const { config, source } = loaded;
   const stateDir = resolve(config.recorder.stateDir);
   // Before anything is read or recovered: a second service on these folders would finish the first one's recordings.
   for (const path of [join(stateDir, "liverec.lock"), join(localDirOf(config), ".liverec", "lock")]) {
     try {
-      locks.push(takeLock(path, Deno.pid, processAlive));
+      locks.push(takeLock(path, process.pid, processAlive));
     } catch (error) {
       // A folder that cannot be written (read-only) cannot be damaged either; what fails there is reported later.
       if (error instanceof LockedError) throw error;
@@ -192,24 +193,21 @@ async function main(args: string[]): Promise<void> {
   });
 
   const { hostname, port } = config.http.listen;
-  let server: Deno.HttpServer;
+  let server: HttpServer;
   try {
-    server = Deno.serve({
-      hostname,
-      port,
-      onListen: ({ hostname, port }) => {
-        log("info", "liverec listening", {
-          url: `http://${hostname}:${port}`,
-          ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
-          config: source,
-          storage: files.store.description,
-          recovered: recovered.length,
-        });
-      },
-    }, app.fetch);
+    server = serveHttp({ hostname, port }, app.fetch);
   } catch (error) {
     throw new StartupError(`cannot listen on ${hostname}:${port}: ${listenProblem(error)}`);
   }
+  const bound = server.address;
+  log("info", "liverec listening", {
+    url: `http://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}`,
+    ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
+    config: source,
+    storage: files.store.description,
+    recovered: recovered.length,
+    runtime: runtimeName,
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -232,18 +230,17 @@ async function main(args: string[]): Promise<void> {
     await server.shutdown();
     for (const lock of locks) lock.release();
     log("info", "stopped");
-    Deno.exit(0);
+    process.exit(0);
   };
-  Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 /** Why a listen failed, in a few words: "address in use" rather than the runtime's own wording and stack. */
 function listenProblem(error: unknown): string {
-  if (error instanceof Deno.errors.AddrInUse || (error as { code?: string }).code === "EADDRINUSE") {
-    return "address in use";
-  }
-  if (error instanceof Deno.errors.PermissionDenied || (error as { code?: string }).code === "EACCES") {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "EADDRINUSE" || (error as Error | null)?.name === "AddrInUse") return "address in use";
+  if (code === "EACCES" || (error as Error | null)?.name === "PermissionDenied") {
     return "permission denied";
   }
   return errorMessage(error);
@@ -251,11 +248,11 @@ function listenProblem(error: unknown): string {
 
 if (import.meta.main) {
   try {
-    await main(Deno.args);
+    await main(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof StartupError || error instanceof LockedError)) throw error;
     for (const lock of locks) lock.release();
     console.error(`liverec: ${error.message}`);
-    Deno.exit(1);
+    process.exit(1);
   }
 }

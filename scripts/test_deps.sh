@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, when it is missing: ffmpeg/ffprobe (the independent
 # judges of recorded media), Chromium (the players, and a publisher), Firefox ESR, GStreamer and OBS Studio
-# (publishers).
+# (publishers), and qemu-user with an arm64 C library (runs the arm64 binary).
 # Debian/Ubuntu on x86_64; needs root or sudo.
 set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
@@ -20,6 +20,8 @@ packages=(
   gir1.2-gst-plugins-bad-1.0:/usr/lib/x86_64-linux-gnu/girepository-1.0/GstWebRTC-1.0.typelib
   obs-studio:/usr/bin/obs
   xvfb:/usr/bin/Xvfb
+  qemu-user:/usr/bin/qemu-aarch64
+  libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1
 )
 missing=()
 for entry in "${packages[@]}"; do

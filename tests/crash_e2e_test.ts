@@ -160,7 +160,7 @@ Deno.test({
       assert.equal(answer?.status, 503);
       const body = await answer!.json();
       assert.equal(body.error.code, "storage_unavailable");
-      assert.match(body.error.message, /Read-only file system/);
+      assert.match(body.error.message, /read-only file system/i);
     } finally {
       abort.abort();
       await service.stop();

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { openDalOptions, type OssStorageConfig, parseConfig, type S3StorageConfig } from "../src/config/mod.ts";
 import { BadRequestError, NotFoundError, StorageError } from "../src/shared/errors.ts";
-import { OpenDalStore, type OpenDalStoreOptions } from "../src/storage/mod.ts";
+import { OpenDalStore, type OpenDalStoreOptions } from "../src/storage/opendal_store.ts";
 import { type OssEndpoint, type OssRequest, startOssEndpoint } from "./helpers/oss_endpoint.ts";
 import { type S3Server, s3StorageConfig, startS3Server } from "./helpers/s3_server.ts";
 

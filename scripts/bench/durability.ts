@@ -4,7 +4,7 @@
  * `KEY`); on S3 it lasts until the upload queue has written the segment to s3rver on loopback and verified it
  * (seen as the queue deleting the spool copy, which it does only after a verified upload). Each stream writes what
  * a session writes for its video track, through the real storage stack (RecordingFiles, LocalObjects, UploadQueue,
- * OpenDalStore): an init segment, then per segment 6 fragments of 1 s of 2.5 Mbit/s, the close, and the index and
+ * OpenDAL): an init segment, then per segment 6 fragments of 1 s of 2.5 Mbit/s, the close, and the index and
  * manifests (MPD, HLS playlists) replaced, on a fixed schedule compressed from real time; N streams share one stack
  * in this process, as in the service. It leaves out the audio track, the media pipeline and WebRTC: only the
  * storage path is timed.
@@ -19,9 +19,10 @@ import { silentLogger } from "../../src/shared/log.ts";
 import {
   type ByteRange,
   LocalObjects,
+  LocalStore,
   type ObjectInfo,
   type ObjectStore,
-  OpenDalStore,
+  openDalStore,
   RecordingFiles,
   UploadQueue,
 } from "../../src/storage/mod.ts";
@@ -188,9 +189,8 @@ async function openStack(
     const root = join(dir, "records");
     const local = new LocalObjects(root);
     await local.init();
-    const store = new OpenDalStore({ scheme: "fs", options: { root } });
     return {
-      files: new RecordingFiles({ local, store }),
+      files: new RecordingFiles({ local, store: new LocalStore(local) }),
       check: () => Promise.resolve(),
       uploadFailures: () => ({ failedAttempts: 0, lastError: undefined }),
       close: async () => {},
@@ -198,7 +198,7 @@ async function openStack(
   }
   const server = opts.server;
   if (server === undefined) throw new Error("an s3 durability run needs the s3rver");
-  const s3 = new OpenDalStore(openDalOptions(s3StorageConfig(server, `/${crypto.randomUUID().slice(0, 8)}`)));
+  const s3 = await openDalStore(openDalOptions(s3StorageConfig(server, `/${crypto.randomUUID().slice(0, 8)}`)));
   const problem = await s3.check(); // as the service does at start-up; it also opens the connection
   if (problem !== undefined) throw new Error(`s3rver: ${problem}`);
   const local = new WatchedSpool(join(dir, "spool"), onDurable);

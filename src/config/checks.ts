@@ -3,7 +3,7 @@
  * problem message (without the key, which the caller adds); none throws, none does I/O or name resolution.
  */
 
-/** A socket address as Deno.serve takes it: IPv6 hostnames are bare ("::"), not bracketed. */
+/** A socket address to listen on: IPv6 hostnames are bare ("::"), not bracketed. */
 export interface HostPort {
   hostname: string;
   port: number;

@@ -115,7 +115,7 @@ const MIN_TOKEN_LENGTH = 8;
 const MAX_TOKEN_LENGTH = 256;
 
 /**
- * Parses and validates a liverec TOML configuration. `env` (e.g. `Deno.env.toObject()`) supplies storage
+ * Parses and validates a liverec TOML configuration. `env` (e.g. `process.env`) supplies storage
  * credentials and region when the file has none; without it there are no fallbacks.
  * Throws ConfigError naming the dotted key, or "(file)" for TOML syntax errors.
  */

@@ -34,10 +34,12 @@
  * The injected clock stamps events (`created_at`, `webhook-timestamp`) and ages them; waits are real timers.
  */
 
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../shared/assert.ts";
 import type { Clock } from "../shared/clock.ts";
-import { errorMessage, StorageError } from "../shared/errors.ts";
+import { errorMessage, isNotFound, StorageError } from "../shared/errors.ts";
+import { syncFolder } from "../shared/sync_folder.ts";
 import type { Logger } from "../shared/log.ts";
 
 /** What happened to a recording. */
@@ -238,9 +240,9 @@ export class WebhookOutbox {
 
   async #load(): Promise<void> {
     const { dir, log } = this.#opts;
-    await io("create", dir, () => Deno.mkdir(dir, { recursive: true }));
-    const names = (await io("list", dir, () => Array.fromAsync(Deno.readDir(dir))))
-      .filter((entry) => entry.isFile)
+    await io("create", dir, () => mkdir(dir, { recursive: true }));
+    const names = (await io("list", dir, () => readdir(dir, { withFileTypes: true })))
+      .filter((entry) => entry.isFile())
       .map((entry) => entry.name)
       .sort();
     let lastSequence = -1;
@@ -250,13 +252,13 @@ export class WebhookOutbox {
       if (sequence !== undefined) lastSequence = Math.max(lastSequence, Number(sequence));
       if (name.includes(TEMP_MARKER)) {
         // An emit interrupted by a crash: it never resolved, so nobody was promised this event.
-        await Deno.remove(path).catch(() => {});
+        await rm(path, { force: true }).catch(() => {});
         continue;
       }
       if (!name.endsWith(".json")) continue;
       let text: string;
       try {
-        text = await Deno.readTextFile(path);
+        text = await readFile(path, "utf8");
       } catch (error) {
         log("error", "cannot read webhook delivery; left for the next start", {
           file: path,
@@ -268,7 +270,7 @@ export class WebhookOutbox {
       if (delivery === undefined) {
         const aside = path + CORRUPT_SUFFIX;
         try {
-          await Deno.rename(path, aside);
+          await rename(path, aside);
           log("error", "corrupt webhook delivery moved aside", { file: aside });
         } catch (error) {
           log("error", "corrupt webhook delivery cannot be moved aside", { file: path, error: errorMessage(error) });
@@ -283,7 +285,7 @@ export class WebhookOutbox {
           type: delivery.type,
           url: shownUrl(delivery.url),
         });
-        await Deno.remove(path).catch(() => {});
+        await rm(path, { force: true }).catch(() => {});
         continue;
       }
       route.queue.push(delivery);
@@ -307,16 +309,20 @@ export class WebhookOutbox {
     if (deliveries.length === 0) return;
     try {
       for (const { delivery, temp } of deliveries) {
-        using file = await Deno.open(temp, { create: true, write: true, truncate: true });
-        await writeAll(file, new TextEncoder().encode(JSON.stringify({ url: delivery.url, body: delivery.body })));
-        await file.syncData();
+        const file = await open(temp, "w");
+        try {
+          await file.writeFile(JSON.stringify({ url: delivery.url, body: delivery.body }));
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
       }
-      for (const { path, temp } of deliveries) await Deno.rename(temp, path);
+      for (const { path, temp } of deliveries) await rename(temp, path);
       await syncFolder(dir);
     } catch (error) {
       for (const { path, temp } of deliveries) {
-        await Deno.remove(temp).catch(() => {});
-        await Deno.remove(path).catch(() => {});
+        await rm(temp, { force: true }).catch(() => {});
+        await rm(path, { force: true }).catch(() => {});
       }
       throw new StorageError(`cannot persist webhook event ${event.id} in ${dir}: ${errorMessage(error)}`, {
         cause: error,
@@ -430,8 +436,8 @@ export class WebhookOutbox {
     route.queue.shift();
     const path = join(this.#opts.dir, delivery.file);
     // Not made durable: a deletion lost to a crash only means one more delivery, which receivers dedupe.
-    await Deno.remove(path).catch((error) => {
-      if (error instanceof Deno.errors.NotFound) return;
+    await rm(path).catch((error) => {
+      if (isNotFound(error)) return;
       this.#opts.log("error", "cannot delete delivered webhook; it will be sent again after a restart", {
         file: path,
         error: errorMessage(error),
@@ -504,16 +510,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function shownUrl(url: string): string {
   const parsed = URL.parse(url);
   return parsed === null ? "(invalid URL)" : `${parsed.origin}${parsed.pathname}`;
-}
-
-/** Makes renames in `dir` durable (the new names survive a power cut). */
-async function syncFolder(dir: string): Promise<void> {
-  using folder = await Deno.open(dir, { read: true });
-  await folder.syncData();
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.length;) written += await file.write(bytes.subarray(written));
 }
 
 async function io<T>(what: string, path: string, action: () => Promise<T>): Promise<T> {

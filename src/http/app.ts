@@ -26,7 +26,7 @@ export interface AppDeps {
   authTokens: readonly string[];
 }
 
-/** The HTTP application; serve it with `Deno.serve(app.fetch)`. */
+/** The HTTP application; serve its `fetch` (`serveHttp` in shared/runtime.ts). */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError(errorHandler(deps.log));

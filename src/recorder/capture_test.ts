@@ -494,7 +494,7 @@ Deno.test("recovery cuts a crashed recording's FLV file back to its last whole t
   source.replay(3, clock);
   await recording.folder.idle();
   await files.local.append("cam/2026/11/21/r1.flv", new Uint8Array([9, 0, 0, 40, 0])); // a torn tag
-  files.local.dispose();
+  await files.local.dispose();
   const [recovered] = await recoverRecordings(files, { nowMs: () => clock.ms }, silentLogger);
   assert.equal(recovered?.recordId, "r1");
   assert.equal((await index(files)).periods[0]!.flv, "cam/2026/11/21/r1.flv");

@@ -37,3 +37,8 @@ export class ConfigError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Whether a file operation failed because the file or folder does not exist (Node's ENOENT, on Deno and Bun). */
+export function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "ENOENT";
+}

@@ -6,8 +6,10 @@
  * for object stores it is the spool that the upload queue drains.
  */
 
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { errorMessage, StorageError } from "../shared/errors.ts";
+import { errorMessage, isNotFound, StorageError } from "../shared/errors.ts";
+import { syncFolder } from "../shared/sync_folder.ts";
 import { checkedKey, checkedPrefix } from "./keys.ts";
 import type { ByteRange } from "./object_store.ts";
 
@@ -23,7 +25,7 @@ export interface LocalStat {
 /** Local files for objects, keyed like the store. */
 export class LocalObjects {
   readonly dir: string;
-  readonly #open = new Map<string, Deno.FsFile>();
+  readonly #open = new Map<string, FileHandle>();
   /** Per key, the last replace or delete: they run one at a time, so the byte count and "is it still X" hold. */
   readonly #busy = new Map<string, Promise<unknown>>();
   #totalBytes = 0;
@@ -42,7 +44,7 @@ export class LocalObjects {
    * (its count then starts at zero).
    */
   async init(countExisting = true): Promise<void> {
-    await this.#io("create", this.dir, () => Deno.mkdir(this.dir, { recursive: true }));
+    await this.#io("create", this.dir, () => mkdir(this.dir, { recursive: true }));
     this.#totalBytes = 0;
     if (!countExisting) return;
     for await (const path of walk(this.dir)) this.#totalBytes += (await statOf(path))?.sizeBytes ?? 0;
@@ -53,14 +55,14 @@ export class LocalObjects {
     const path = this.#path(key) + PART_SUFFIX;
     let file = this.#open.get(key);
     if (file === undefined) {
-      await this.#io("create folder for", path, () => Deno.mkdir(dirname(path), { recursive: true }));
-      file = await this.#io("open", path, () => Deno.open(path, { create: true, append: true }));
+      await this.#io("create folder for", path, () => mkdir(dirname(path), { recursive: true }));
+      file = await this.#io("open", path, () => open(path, "a"));
       this.#open.set(key, file);
     }
     const opened = file;
     await this.#io("append to", path, async () => {
       await writeAll(opened, bytes);
-      await opened.syncData();
+      await opened.datasync();
     });
     this.#totalBytes += bytes.length;
   }
@@ -72,14 +74,15 @@ export class LocalObjects {
   async close(key: string, finalKey = key): Promise<void> {
     const part = this.#path(key) + PART_SUFFIX;
     const path = this.#path(finalKey);
-    this.#open.get(key)?.close();
+    const file = this.#open.get(key);
     this.#open.delete(key);
     try {
-      if (finalKey !== key) await Deno.mkdir(dirname(path), { recursive: true });
-      await Deno.rename(part, path);
+      await file?.close();
+      if (finalKey !== key) await mkdir(dirname(path), { recursive: true });
+      await rename(part, path);
       await syncFolder(dirname(path));
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) {
+      if (!isNotFound(error)) {
         throw new StorageError(`closing ${path} failed: ${errorMessage(error)}`, { cause: error });
       }
     }
@@ -94,17 +97,21 @@ export class LocalObjects {
     const path = this.#path(key);
     const temp = `${path}${TEMP_MARKER}${crypto.randomUUID().slice(0, 8)}`;
     const before = (await this.stat(key))?.sizeBytes ?? 0;
-    await this.#io("create folder for", path, () => Deno.mkdir(dirname(path), { recursive: true }));
+    await this.#io("create folder for", path, () => mkdir(dirname(path), { recursive: true }));
     try {
       await this.#io("write", temp, async () => {
-        using file = await Deno.open(temp, { create: true, write: true, truncate: true });
-        await writeAll(file, bytes);
-        await file.syncData();
+        const file = await open(temp, "w");
+        try {
+          await writeAll(file, bytes);
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
       });
-      await this.#io("rename", temp, () => Deno.rename(temp, path));
+      await this.#io("rename", temp, () => rename(temp, path));
     } catch (error) {
       // A full disk must not keep the half-written copy too.
-      await Deno.remove(temp).catch(() => {});
+      await rm(temp, { force: true }).catch(() => {});
       throw error;
     }
     await this.#io("sync folder of", path, () => syncFolder(dirname(path)));
@@ -115,9 +122,9 @@ export class LocalObjects {
   async read(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
     const path = this.#path(key);
     try {
-      return range === undefined ? await Deno.readFile(path) : await readRange(path, range);
+      return range === undefined ? bytesOf(await readFile(path)) : await readRange(path, range);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
+      if (isNotFound(error)) return undefined;
       throw new StorageError(`reading ${path} failed: ${errorMessage(error)}`, { cause: error });
     }
   }
@@ -147,7 +154,7 @@ export class LocalObjects {
 
   /** The bytes of an object left open, for recovery. */
   async readOpen(key: string): Promise<Uint8Array> {
-    return await Deno.readFile(this.#path(key) + PART_SUFFIX);
+    return bytesOf(await readFile(this.#path(key) + PART_SUFFIX));
   }
 
   /**
@@ -158,12 +165,12 @@ export class LocalObjects {
     const part = this.#path(key) + PART_SUFFIX;
     const before = (await statOf(part))?.sizeBytes ?? 0;
     if (sizeBytes === 0) {
-      await Deno.remove(part);
+      await rm(part);
     } else {
       const path = this.#path(finalKey);
-      await Deno.truncate(part, sizeBytes);
-      await Deno.mkdir(dirname(path), { recursive: true });
-      await Deno.rename(part, path);
+      await truncate(part, sizeBytes);
+      await mkdir(dirname(path), { recursive: true });
+      await rename(part, path);
     }
     this.#totalBytes -= before - sizeBytes;
   }
@@ -197,19 +204,20 @@ export class LocalObjects {
     const path = this.#path(key);
     const size = (await statOf(path))?.sizeBytes ?? 0;
     try {
-      await Deno.remove(path);
+      await rm(path);
       this.#totalBytes -= size;
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) {
+      if (!isNotFound(error)) {
         throw new StorageError(`deleting ${path} failed: ${errorMessage(error)}`, { cause: error });
       }
     }
   }
 
   /** Closes every open file (the objects stay open on disk, to be salvaged or continued). */
-  dispose(): void {
-    for (const file of this.#open.values()) file.close();
+  async dispose(): Promise<void> {
+    const files = [...this.#open.values()];
     this.#open.clear();
+    await Promise.all(files.map((file) => file.close()));
   }
 
   #path(key: string): string {
@@ -225,22 +233,23 @@ export class LocalObjects {
   }
 }
 
-/** Makes a rename in `dir` durable (the new name survives a power cut). */
-async function syncFolder(dir: string): Promise<void> {
-  using folder = await Deno.open(dir, { read: true });
-  await folder.syncData();
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += (await file.write(bytes, written, bytes.length - written)).bytesWritten;
+  }
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.length;) written += await file.write(bytes.subarray(written));
+/** A Node Buffer as the plain Uint8Array the rest of liverec expects (same memory, no copy). */
+function bytesOf(buffer: Uint8Array): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 async function statOf(path: string): Promise<LocalStat | undefined> {
   try {
-    const info = await Deno.stat(path);
-    return info.isFile ? { sizeBytes: info.size, mtimeMs: info.mtime?.getTime() ?? 0 } : undefined;
+    const info = await stat(path);
+    return info.isFile() ? { sizeBytes: info.size, mtimeMs: info.mtimeMs } : undefined;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }
@@ -251,19 +260,19 @@ async function statOf(path: string): Promise<LocalStat | undefined> {
  * a listed file that is no longer there as absent.
  */
 async function* walk(dir: string): AsyncGenerator<string> {
-  let entries: Deno.DirEntry[];
+  let entries;
   try {
-    entries = await Array.fromAsync(Deno.readDir(dir));
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
+    if (isNotFound(error)) return;
     throw error;
   }
   for (const entry of entries) {
     if (entry.name.startsWith(".")) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory) {
+    if (entry.isDirectory()) {
       yield* walk(path);
-    } else if (entry.isFile) {
+    } else if (entry.isFile()) {
       yield path;
     }
   }
@@ -271,16 +280,19 @@ async function* walk(dir: string): AsyncGenerator<string> {
 
 /** The bytes of `range` in the file at `path`: fewer when the file ends first, as `Uint8Array.slice` gives. */
 async function readRange(path: string, range: ByteRange): Promise<Uint8Array> {
-  using file = await Deno.open(path, { read: true });
-  await file.seek(range.start, Deno.SeekMode.Start);
-  const bytes = new Uint8Array(Math.max(0, range.endInclusive - range.start + 1));
-  let filled = 0;
-  while (filled < bytes.length) {
-    const read = await file.read(bytes.subarray(filled));
-    if (read === null) break;
-    filled += read;
+  const file = await open(path, "r");
+  try {
+    const bytes = new Uint8Array(Math.max(0, range.endInclusive - range.start + 1));
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await file.read(bytes, filled, bytes.length - filled, range.start + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === bytes.length ? bytes : bytes.slice(0, filled);
+  } finally {
+    await file.close();
   }
-  return filled === bytes.length ? bytes : bytes.slice(0, filled);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -29,7 +29,7 @@ Deno.test("LocalObjects closes or salvages an open object under another key, in 
   assert.deepEqual(await local.list(""), ["cam/flv/cam_start_end.flv"]);
   assert.deepEqual(await local.openKeys(""), []);
   await local.append("cam/r2.flv", new Uint8Array([1, 2, 3]));
-  local.dispose();
+  await local.dispose();
   await local.salvage("cam/r2.flv", 2, "cam/r2_salvaged.flv");
   assert.deepEqual(await local.read("cam/r2_salvaged.flv"), new Uint8Array([1, 2]));
   assert.equal(local.totalBytes, 5);
@@ -60,7 +60,7 @@ Deno.test("LocalObjects salvages an object a crash left open: cut back and close
   const local = await fresh();
   await local.append("a/seg_0001.m4s", new Uint8Array(100));
   await local.append("a/seg_0002.m4s", new Uint8Array(50));
-  local.dispose();
+  await local.dispose();
   const again = new LocalObjects(local.dir);
   await again.init();
   assert.equal(again.totalBytes, 150);

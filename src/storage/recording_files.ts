@@ -5,8 +5,9 @@
  * in a hidden folder beside the objects, so that a restart can find what a crash interrupted.
  */
 
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { errorMessage, NotFoundError, StorageError } from "../shared/errors.ts";
+import { errorMessage, isNotFound, NotFoundError, StorageError } from "../shared/errors.ts";
 import type { LocalObjects } from "./local_objects.ts";
 import type { ByteRange, ObjectInfo, ObjectStore } from "./object_store.ts";
 import type { UploadQueue, UploadStatus } from "./upload_queue.ts";
@@ -136,9 +137,9 @@ export class RecordingFiles {
     const dir = this.#stateDir();
     const path = join(dir, `${recording.recordId}.json`);
     try {
-      await Deno.mkdir(dir, { recursive: true });
-      await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(recording));
-      await Deno.rename(`${path}.tmp`, path);
+      await mkdir(dir, { recursive: true });
+      await writeFile(`${path}.tmp`, JSON.stringify(recording));
+      await rename(`${path}.tmp`, path);
     } catch (error) {
       const reason = errorMessage(error);
       throw new StorageError(`cannot record in ${this.#opts.local.dir}: ${reason}`, { cause: error });
@@ -147,9 +148,7 @@ export class RecordingFiles {
 
   /** The recording was finalized. */
   async clearActive(recordId: string): Promise<void> {
-    await Deno.remove(join(this.#stateDir(), `${recordId}.json`)).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
+    await rm(join(this.#stateDir(), `${recordId}.json`), { force: true });
   }
 
   /** Recordings that were in progress when the service last stopped without finalizing them. */
@@ -157,12 +156,12 @@ export class RecordingFiles {
     const dir = this.#stateDir();
     const found: ActiveRecording[] = [];
     try {
-      for await (const entry of Deno.readDir(dir)) {
-        if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-        found.push(JSON.parse(await Deno.readTextFile(join(dir, entry.name))) as ActiveRecording);
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (!entry.isFile() || !entry.name.endsWith(".json")) continue;
+        found.push(JSON.parse(await readFile(join(dir, entry.name), "utf8")) as ActiveRecording);
       }
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      if (!isNotFound(error)) throw error;
     }
     return found.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }

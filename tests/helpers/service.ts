@@ -29,9 +29,12 @@ export interface Service {
   fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
-/** Starts liverec with `extraToml` appended after `[http]`; `storageRoot` reuses an earlier run's records. */
+/**
+ * Starts liverec with `extraToml` appended after `[http]`; `storageRoot` reuses an earlier run's records. `command`
+ * runs another build of it (a compiled binary) in `dir`, instead of main.ts on this Deno.
+ */
 export async function startService(
-  opts: { toml?: string; storageRoot?: string; dir?: string } = {},
+  opts: { toml?: string; storageRoot?: string; dir?: string; command?: string } = {},
 ): Promise<Service> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "liverec-test-" });
   const root = opts.storageRoot ?? join(dir, "records");
@@ -52,8 +55,9 @@ export async function startService(
   ].join("\n");
   const configPath = join(dir, "config.toml");
   await Deno.writeTextFile(configPath, configText);
-  const child = new Deno.Command(DENO, {
-    args: ["run", "--allow-all", MAIN, "--config", configPath],
+  const child = new Deno.Command(opts.command ?? DENO, {
+    args: [...(opts.command === undefined ? ["run", "--allow-all", MAIN] : []), "--config", configPath],
+    cwd: dir,
     stdout: "piped",
     stderr: "piped",
     env: { LIVEREC_LOG: "debug" },
