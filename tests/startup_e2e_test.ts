@@ -105,35 +105,42 @@ Deno.test("liverec --version and --help answer and exit", async () => {
   assert.match(help.stdout, /^usage: liverec \[--config config\.toml\] \[--version\] \[--help\]/);
 });
 
-Deno.test("SIGTERM to `npm start` reaches the service: it finalizes and stops, and nothing is left running", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "liverec-npm-start-" });
-  const config = join(dir, "config.toml");
-  await Deno.writeTextFile(
-    config,
-    `[http]\nlisten = "127.0.0.1:0"\n[rtmp]\nenabled = false\n[recorder]\nstate_dir = "${dir}/state"\n` +
-      `[recorder.storage]\nroot = "${dir}/records"\n`,
-  );
-  const npm = new Deno.Command("npm", {
-    args: ["start", "--", "--config", config],
-    cwd: new URL("..", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const decoder = new TextDecoder();
-  const pumps = Promise.all([npm.stdout, npm.stderr].map(async (stream) => {
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-  }));
-  const running = () => run("pgrep", ["-f", `main.ts --config ${config}`]);
-  try {
-    await waitFor("the service to listen", () => Promise.resolve(/liverec listening/.test(output) || undefined));
-    npm.kill("SIGTERM");
-    await npm.status;
-    await waitFor("the service to stop", () => Promise.resolve(/\bstopped\b/.test(output) || undefined));
-    assert.match(output, /stopping: finalizing recordings signal=SIGTERM/);
-    assert.equal((await running()).code, 1, `no liverec left running:\n${(await running()).stdout}`);
-  } finally {
-    await run("pkill", ["-f", `main.ts --config ${config}`]);
-    await pumps;
-  }
-});
+const LAUNCHERS = [
+  { name: "npm start", command: "npm", args: ["start", "--"] },
+  { name: "deno task start", command: Deno.execPath(), args: ["task", "start"] },
+];
+
+for (const { name, command, args } of LAUNCHERS) {
+  Deno.test(`SIGTERM to \`${name}\` reaches the service: it finalizes and stops, and nothing is left running`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "liverec-launcher-" });
+    const config = join(dir, "config.toml");
+    await Deno.writeTextFile(
+      config,
+      `[http]\nlisten = "127.0.0.1:0"\n[rtmp]\nenabled = false\n[recorder]\nstate_dir = "${dir}/state"\n` +
+        `[recorder.storage]\nroot = "${dir}/records"\n`,
+    );
+    const child = new Deno.Command(command, {
+      args: [...args, "--config", config],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let output = "";
+    const decoder = new TextDecoder();
+    const pumps = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+      for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+    }));
+    const running = () => run("pgrep", ["-f", `main.ts --config ${config}`]);
+    try {
+      await waitFor("the service to listen", () => Promise.resolve(/liverec listening/.test(output) || undefined));
+      child.kill("SIGTERM");
+      await child.status;
+      await waitFor("the service to stop", () => Promise.resolve(/\bstopped\b/.test(output) || undefined));
+      assert.match(output, /stopping: finalizing recordings signal=SIGTERM/);
+      assert.equal((await running()).code, 1, `no liverec left running:\n${(await running()).stdout}`);
+    } finally {
+      await run("pkill", ["-f", `main.ts --config ${config}`]);
+      await pumps;
+    }
+  });
+}
