@@ -13,7 +13,7 @@ import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from ".
 import { Catalog } from "./src/catalog/mod.ts";
 import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
 import { createApp } from "./src/http/mod.ts";
-import { RtmpIngest, WhipIngest } from "./src/ingest/mod.ts";
+import { RtmpIngest, UdpMux, WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
 import { LocalObjects, LocalStore, openDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
 import { systemClock } from "./src/shared/clock.ts";
@@ -168,7 +168,19 @@ async function main(args: string[]): Promise<void> {
     nodeAlias: config.recorder.nodeAlias,
     observer: events.observer,
   });
-  const ingest = new WhipIngest({ hub, clock: systemClock, log, webrtc: config.webrtc });
+  const { udpPort } = config.webrtc;
+  const udpMux = udpPort === undefined ? undefined : await UdpMux.open({ hostname: "0.0.0.0", port: udpPort }).catch(
+    (error) => {
+      throw new StartupError(`cannot listen for WebRTC on 0.0.0.0:${udpPort}/udp: ${listenProblem(error)}`);
+    },
+  );
+  const ingest = new WhipIngest({
+    hub,
+    clock: systemClock,
+    log,
+    webrtc: config.webrtc,
+    ...(udpMux !== undefined ? { udpMux } : {}),
+  });
   let rtmp: { ingest: RtmpIngest; url: string } | undefined;
   if (config.rtmp.enabled) {
     const rtmpIngest = new RtmpIngest({ hub, clock: systemClock, log, tokens: config.auth.tokens });
@@ -203,6 +215,7 @@ async function main(args: string[]): Promise<void> {
   log("info", "liverec listening", {
     url: `http://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}`,
     ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
+    udp: udpMux !== undefined ? udpMux.address.port : `${config.webrtc.udpPortRange?.join("-")} (a port per session)`,
     config: source,
     storage: files.store.description,
     recovered: recovered.length,
@@ -217,6 +230,7 @@ async function main(args: string[]): Promise<void> {
     await manager.shutdown();
     await events.idle();
     await ingest.close();
+    await udpMux?.close();
     await rtmp?.ingest.close();
     await outbox?.stop(SHUTDOWN_WEBHOOK_WAIT_MS);
     catalog.close();

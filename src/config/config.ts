@@ -38,7 +38,9 @@ export interface RtmpConfig {
 export interface WebRtcConfig {
   /** IP literals advertised as extra ICE host candidates (e.g. the public address in front of a NAT). */
   publicIps: string[];
-  /** UDP ports ICE may bind, inclusive; undefined means any ephemeral port. */
+  /** The one UDP port every session shares (0: one the system picks); undefined when sessions bind a range. */
+  udpPort: number | undefined;
+  /** UDP ports each session binds one of, inclusive; undefined with the shared port. */
   udpPortRange: [minPort: number, maxPort: number] | undefined;
   /** Canonical `stun:host:port` URIs; empty means no STUN traffic. */
   stunServers: string[];
@@ -108,6 +110,7 @@ const MAX_WEBHOOK_TIMEOUT_S = 60;
 const MIN_WEBHOOK_SECRET_LENGTH = 16;
 const DEFAULT_SPOOL_MAX_MB = 4096;
 const MIN_SPOOL_MAX_MB = 16;
+const DEFAULT_UDP_PORT = 7777;
 const MIN_UDP_PORT = 1024;
 const MAX_UDP_PORT = 65535;
 const MAX_NODE_ALIAS_LENGTH = 64;
@@ -194,10 +197,9 @@ function parseWebRtc(section: Section): WebRtcConfig {
     if (!parsed.ok) throw section.error(`stun_servers[${i}]`, `${parsed.problem}, got ${describe(uri)}`);
     return parsed.value;
   });
-  const udpPortRange = parseUdpPorts(section);
   return {
     publicIps,
-    udpPortRange,
+    ...parseUdpPorts(section),
     stunServers,
     loopback: section.boolean("loopback") ?? true,
     iceLite: section.boolean("ice_lite") ?? true,
@@ -241,22 +243,24 @@ function parseVideoCodecs(section: Section): string[] {
   return [...names];
 }
 
-function parseUdpPorts(section: Section): [number, number] | undefined {
+/** `udp_port` (the shared port, by default) or `udp_port_range` (a port per session), never both. */
+function parseUdpPorts(
+  section: Section,
+): { udpPort: number; udpPortRange: undefined } | { udpPort: undefined; udpPortRange: [number, number] } {
   if (section.has("udp_port") && section.has("udp_port_range")) {
     throw section.error("udp_port", "cannot be combined with udp_port_range; set one of them");
   }
-  const port = section.number("udp_port");
-  if (port !== undefined) {
-    if (!isUdpPort(port)) {
+  const range = section.array("udp_port_range");
+  if (range === undefined) {
+    const port = section.number("udp_port") ?? DEFAULT_UDP_PORT;
+    if (port !== 0 && !isUdpPort(port)) {
       throw section.error(
         "udp_port",
-        `must be an integer from ${MIN_UDP_PORT} to ${MAX_UDP_PORT}, got ${describe(port)}`,
+        `must be 0 (any free port) or an integer from ${MIN_UDP_PORT} to ${MAX_UDP_PORT}, got ${describe(port)}`,
       );
     }
-    return [port, port];
+    return { udpPort: port, udpPortRange: undefined };
   }
-  const range = section.array("udp_port_range");
-  if (range === undefined) return undefined;
   const [min, max] = range;
   if (range.length !== 2 || !isUdpPort(min) || !isUdpPort(max) || min > max) {
     throw section.error(
@@ -264,7 +268,7 @@ function parseUdpPorts(section: Section): [number, number] | undefined {
       `must be [min, max] with ${MIN_UDP_PORT} <= min <= max <= ${MAX_UDP_PORT}, got ${describe(range)}`,
     );
   }
-  return [min, max];
+  return { udpPort: undefined, udpPortRange: [min, max] };
 }
 
 function parseRecorder(section: Section, env: Readonly<Record<string, string | undefined>>): RecorderConfig {

@@ -15,6 +15,7 @@ const DEFAULTS: Config = {
   rtmp: { enabled: true, listen: { hostname: "0.0.0.0", port: 1935 } },
   webrtc: {
     publicIps: [],
+    udpPort: 7777,
     udpPortRange: undefined,
     stunServers: [],
     loopback: true,
@@ -154,6 +155,7 @@ tokens = ["s3cr3t-token", "another~token!"]
     rtmp: { enabled: false, listen: { hostname: "127.0.0.1", port: 19350 } },
     webrtc: {
       publicIps: ["203.0.113.7", "2001:db8::7"],
+      udpPort: undefined,
       udpPortRange: [20000, 20100],
       stunServers: ["stun:stun.example.org:3478", "stun:[2001:db8::1]:3478"],
       loopback: false,
@@ -178,8 +180,18 @@ tokens = ["s3cr3t-token", "another~token!"]
   });
 });
 
-Deno.test("webrtc.udp_port means a one-port range", () => {
-  assert.deepEqual(parseConfig("[webrtc]\nudp_port = 40000").webrtc.udpPortRange, [40000, 40000]);
+Deno.test("webrtc.udp_port is the one port every session shares: 7777 by default, 0 for any free one", () => {
+  const webrtc = (toml: string) => {
+    const { udpPort, udpPortRange } = parseConfig(toml).webrtc;
+    return { udpPort, udpPortRange };
+  };
+  assert.deepEqual(webrtc(""), { udpPort: 7777, udpPortRange: undefined });
+  assert.deepEqual(webrtc("[webrtc]\nudp_port = 40000"), { udpPort: 40000, udpPortRange: undefined });
+  assert.deepEqual(webrtc("[webrtc]\nudp_port = 0"), { udpPort: 0, udpPortRange: undefined });
+  assert.deepEqual(webrtc("[webrtc]\nudp_port_range = [40000, 40010]"), {
+    udpPort: undefined,
+    udpPortRange: [40000, 40010],
+  });
 });
 
 Deno.test("the documented storage examples parse and map to OpenDAL options", () => {
@@ -644,7 +656,10 @@ Deno.test("bad values are refused with a message naming the key, the value and w
       toml: "[webrtc]\nudp_port_range = [4000, 4000.5]",
       message: '"webrtc.udp_port_range" must be [min, max] with 1024 <= min <= max <= 65535, got [4000, 4000.5]',
     },
-    { toml: "[webrtc]\nudp_port = 80", message: '"webrtc.udp_port" must be an integer from 1024 to 65535, got 80' },
+    {
+      toml: "[webrtc]\nudp_port = 80",
+      message: '"webrtc.udp_port" must be 0 (any free port) or an integer from 1024 to 65535, got 80',
+    },
     {
       toml: "[webrtc]\nudp_port = 4000\nudp_port_range = [4000, 4001]",
       message: '"webrtc.udp_port" cannot be combined with udp_port_range; set one of them',

@@ -20,10 +20,11 @@ listen = "0.0.0.0:1935"
 # IP addresses advertised as ICE host candidates besides the local interfaces
 # (e.g. the public address of a host behind a 1:1 NAT).
 public_ips = []
-# UDP ports ICE may bind, inclusive, within 1024-65535. Unset: any ephemeral port.
+# The one UDP port all WebRTC sessions share (the port a firewall or NAT must
+# open); 0: one the system picks.
+udp_port = 7777
+# Or a port of its own for each session, from a range (1024-65535), instead:
 # udp_port_range = [20000, 20100]
-# or a single port:
-# udp_port = 20000
 # STUN servers, "stun:host:port". Empty: no STUN traffic.
 stun_servers = []
 # Also advertise 127.0.0.1, for publishers on the same host.

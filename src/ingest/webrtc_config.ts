@@ -15,7 +15,7 @@ import type { Codec } from "../codec/mod.ts";
 export interface WebrtcOptions {
   /** Addresses advertised as ICE host candidates besides the machine's interfaces (NAT, containers). */
   publicIps: readonly string[];
-  /** UDP ports to bind, inclusive; undefined for any free port. */
+  /** UDP ports each session binds from, inclusive; undefined for the shared port (or, without one, any port). */
   udpPortRange: readonly [number, number] | undefined;
   /** STUN servers as `stun:host:port`; with none configured, liverec sends no STUN traffic at all. */
   stunServers: readonly string[];
@@ -41,6 +41,7 @@ export function peerConfig(
   options: WebrtcOptions,
   codecs: { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] },
   simulcast = false,
+  muxMarker?: object,
 ): PeerConfig {
   const stun = options.stunServers.map((url) => ({ urls: url }));
   return {
@@ -52,6 +53,8 @@ export function peerConfig(
     iceServers: stun,
     iceAdditionalHostAddresses: [...options.publicIps, ...(options.loopback ? ["127.0.0.1"] : [])],
     ...(options.udpPortRange !== undefined ? { icePortRange: [...options.udpPortRange] as [number, number] } : {}),
+    // A session on the shared port (udp_mux.ts) is named by this marker; it restricts no interface.
+    ...(muxMarker !== undefined ? { iceInterfaceAddresses: muxMarker as PeerConfig["iceInterfaceAddresses"] } : {}),
     iceUseIpv6: false,
     iceUseTcp: false,
     // Loopback talks to loopback only. Otherwise a publisher's check from its LAN address to our 127.0.0.1

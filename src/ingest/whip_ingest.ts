@@ -8,6 +8,7 @@ import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import type { StreamHub, UnpublishReason } from "../recorder/mod.ts";
 import { chooseFromOffer } from "./offer.ts";
+import type { UdpMux } from "./udp_mux.ts";
 import type { WebrtcOptions } from "./webrtc_config.ts";
 import { WhipSession } from "./whip_session.ts";
 
@@ -29,6 +30,8 @@ export interface WhipIngestOptions {
   clock: Clock;
   log: Logger;
   webrtc: WebrtcOptions;
+  /** The one UDP port every session shares; without it each session binds its own. */
+  udpMux?: UdpMux;
   mediaTimeoutMs?: number;
   drainMs?: number;
 }
@@ -58,7 +61,7 @@ export class WhipIngest {
       s.streamId === streamId && clock.nowMs() - s.lastPacketAtMs >= STALE_MS
     );
     if (stale !== undefined) await this.#end(stale, "replaced by a new publisher", "lost");
-    const session = new WhipSession(streamId, choice, webrtc, clock);
+    const session = new WhipSession(streamId, choice, webrtc, clock, this.#opts.udpMux);
     try {
       hub.publish(session);
     } catch (error) {

@@ -9,6 +9,7 @@ import type { LiveSource, SenderReport, SourceListener, SourceMedia, SourceTrack
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
 import { LayerPicker } from "./simulcast.ts";
+import type { MuxSession, UdpMux } from "./udp_mux.ts";
 import { peerConfig, rtpCodec, rtxCodec, type WebrtcOptions } from "./webrtc_config.ts";
 
 /** Packets held at most while a simulcast layer is chosen (about 10 s of three layers at 2.5 Mbit/s). */
@@ -42,7 +43,10 @@ export class WhipSession implements LiveSource {
   #rtpPackets = 0;
   readonly #startBitrateKbps: number;
 
-  constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock) {
+  /** This session's share of the one UDP port, when the service has one. */
+  readonly #mux: MuxSession | undefined;
+
+  constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock, mux?: UdpMux) {
     this.streamId = streamId;
     this.#clock = clock;
     this.publishedAtMs = clock.nowMs();
@@ -70,13 +74,19 @@ export class WhipSession implements LiveSource {
       this.#layers = { picker, ssrcs: new Set() };
       if (picker.chosen === undefined) this.#held = [];
     }
-    this.pc = new RTCPeerConnection(peerConfig(webrtc, {
-      video: video === undefined ? [] : [
-        rtpCodec(video.codec, video.offered.fmtpText, video.offered.payloadType),
-        ...(video.rtx !== undefined ? [rtxCodec(video.rtx.payloadType, video.offered.payloadType)] : []),
-      ],
-      audio: audio === undefined ? [] : [rtpCodec(audio.codec, audio.offered.fmtpText, audio.offered.payloadType)],
-    }, simulcast));
+    this.#mux = mux?.session();
+    this.pc = new RTCPeerConnection(peerConfig(
+      webrtc,
+      {
+        video: video === undefined ? [] : [
+          rtpCodec(video.codec, video.offered.fmtpText, video.offered.payloadType),
+          ...(video.rtx !== undefined ? [rtxCodec(video.rtx.payloadType, video.offered.payloadType)] : []),
+        ],
+        audio: audio === undefined ? [] : [rtpCodec(audio.codec, audio.offered.fmtpText, audio.offered.payloadType)],
+      },
+      simulcast,
+      this.#mux?.marker,
+    ));
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
       const kind = transceiver.kind;
       if (kind !== "video" && kind !== "audio") return;
@@ -145,6 +155,7 @@ export class WhipSession implements LiveSource {
       sdp = withStartBitrate(sdp, video.payloadType, this.#startBitrateKbps);
     }
     await this.pc.setLocalDescription({ type: "answer", sdp });
+    this.#mux?.attach(this.pc);
     return this.pc.localDescription!.sdp;
   }
 
@@ -189,6 +200,7 @@ export class WhipSession implements LiveSource {
   async close(): Promise<void> {
     this.#listeners.clear();
     await this.pc.close().catch(() => {});
+    this.#mux?.mux.closeSession(this.#mux);
   }
 }
 

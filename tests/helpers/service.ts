@@ -21,6 +21,8 @@ export interface Service {
   /** The fs storage root (an absolute path). */
   root: string;
   dir: string;
+  /** The service's process id. */
+  pid: number;
   /** Everything the service logged so far. */
   logs(): string;
   /** Sends a signal and waits for the process to end; resolves with its exit code. */
@@ -47,10 +49,13 @@ export async function startService(
     ? given.replace(/^\[recorder\]\n/m, (header) => /^state_dir/m.test(given) ? header : header + stateDir)
     : `[recorder]\n${stateDir}${given}`;
   const hasStorage = /\[recorder\.storage\]/.test(toml);
+  // Each service gets its own UDP port for WebRTC (the shared one, unless the test sets a port or a range).
+  const webrtc = /^udp_port/m.test(toml) ? toml : toml.replace(/^\[webrtc\]\n/m, "[webrtc]\nudp_port = 0\n");
   const configText = [
     `[http]\nlisten = "127.0.0.1:0"\n`,
     /^\[rtmp\]$/m.test(toml) ? "" : `[rtmp]\nlisten = "127.0.0.1:0"\n`,
-    toml,
+    /^\[webrtc\]$/m.test(toml) ? "" : `[webrtc]\nudp_port = 0\n`,
+    webrtc,
     hasStorage ? "" : `\n[recorder.storage]\ntype = "fs"\nroot = ${JSON.stringify(root)}\n`,
   ].join("\n");
   const configPath = join(dir, "config.toml");
@@ -93,6 +98,7 @@ export async function startService(
     },
     root,
     dir,
+    pid: child.pid,
     logs: () => logText,
     stop(signal: Deno.Signal = "SIGTERM") {
       stopped ??= (async () => {

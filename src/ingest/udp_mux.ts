@@ -1,0 +1,251 @@
+/**
+ * One UDP port for every WebRTC session (`[webrtc] udp_port`), the single port a firewall or NAT has to open. liverec
+ * binds one socket and gives each session's ICE agent virtual transports on it instead of sockets of its own (werift
+ * asks `UdpTransport.init` for them; a hook answers for the sessions of a mux, recognised by a marker object that
+ * werift hands through as `interfaceAddresses`).
+ *
+ * Demultiplexing: a datagram from a remote address seen before goes to the transport that address talks to. From a
+ * new address only STUN is taken: a binding request goes to the session whose ICE username fragment opens its
+ * USERNAME attribute (RFC 8445 §7.2.2: "ours:theirs"), and its address is learnt; a response (to a check or a STUN
+ * server query of ours) goes to every transport, whose ICE agents drop transactions they did not start. Anything else
+ * from an unknown address is dropped. Of a session's transports (one per advertised address) the one whose address
+ * is loopback exactly when the remote's is gets the datagram, as the kernel would route it.
+ */
+
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import type { AddressInfo } from "node:net";
+import type { Buffer } from "node:buffer";
+import { type RTCPeerConnection, UdpTransport } from "werift";
+
+type Address = [host: string, port: number];
+
+/** The STUN magic cookie (RFC 5389 §6). */
+const MAGIC_COOKIE = 0x2112a442;
+const STUN_HEADER_BYTES = 20;
+const STUN_BINDING_REQUEST = 0x0001;
+const STUN_ATTRIBUTE_USERNAME = 0x0006;
+
+/** Whether `datagram` is a STUN message (RFC 5389 §6: top two bits zero, the magic cookie, a whole header). */
+function isStun(datagram: Uint8Array): boolean {
+  if (datagram.length < STUN_HEADER_BYTES || (datagram[0]! & 0xc0) !== 0) return false;
+  const cookie = ((datagram[4]! << 24) | (datagram[5]! << 16) | (datagram[6]! << 8) | datagram[7]!) >>> 0;
+  return cookie === MAGIC_COOKIE;
+}
+
+/** The STUN message type (method and class bits). */
+function stunType(datagram: Uint8Array): number {
+  return (datagram[0]! << 8) | datagram[1]!;
+}
+
+/** Whether `datagram` is a STUN success or error response (class bits C1 = 1, RFC 5389 §6). */
+export function isStunResponse(datagram: Uint8Array): boolean {
+  return isStun(datagram) && (stunType(datagram) & 0x0100) !== 0;
+}
+
+/**
+ * The username fragment a STUN binding request addresses, the part of its USERNAME before the colon; undefined for
+ * anything else (not STUN, another method or class, no USERNAME, a truncated attribute).
+ */
+export function bindingRequestUfrag(datagram: Uint8Array): string | undefined {
+  if (!isStun(datagram) || stunType(datagram) !== STUN_BINDING_REQUEST) return undefined;
+  const end = Math.min(datagram.length, STUN_HEADER_BYTES + ((datagram[2]! << 8) | datagram[3]!));
+  for (let at = STUN_HEADER_BYTES; at + 4 <= end;) {
+    const type = (datagram[at]! << 8) | datagram[at + 1]!;
+    const length = (datagram[at + 2]! << 8) | datagram[at + 3]!;
+    if (at + 4 + length > end) return undefined;
+    if (type === STUN_ATTRIBUTE_USERNAME) {
+      const username = new TextDecoder().decode(datagram.subarray(at + 4, at + 4 + length));
+      return username.split(":")[0];
+    }
+    at += 4 + Math.ceil(length / 4) * 4;
+  }
+  return undefined;
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1";
+}
+
+/** A session's transport on the shared socket, shaped as werift's ICE uses its `UdpTransport`. */
+class MuxTransport {
+  readonly type = "udp";
+  readonly addressFamily = 4;
+  closed = false;
+  onData: (data: Buffer, addr: Address) => void = () => {};
+  /** The address werift advertises for it, learnt once the session has answered. */
+  localIp: string | undefined;
+  #lastRemote: Address | undefined;
+
+  constructor(readonly mux: UdpMux, readonly session: MuxSession) {}
+
+  get address(): AddressInfo {
+    return this.mux.address;
+  }
+
+  deliver(data: Buffer, remote: Address): void {
+    this.#lastRemote = remote;
+    this.onData(data, remote);
+  }
+
+  send = (data: Buffer, addr?: Address): Promise<void> => {
+    const to = addr ?? this.#lastRemote;
+    if (!this.closed && to !== undefined) this.mux.send(data, to);
+    return Promise.resolve();
+  };
+
+  close = (): Promise<void> => {
+    this.closed = true;
+    this.mux.forget(this);
+    return Promise.resolve();
+  };
+}
+
+/** One WebRTC session's share of the port. */
+export class MuxSession {
+  /** Pass as werift's `iceInterfaceAddresses`: it names the session to the hook and restricts no interface. */
+  readonly marker: { liverecMuxSession: string } = { liverecMuxSession: crypto.randomUUID() };
+  readonly transports: MuxTransport[] = [];
+  readonly ufrags: string[] = [];
+
+  constructor(readonly mux: UdpMux) {}
+
+  /** After the answer: learns the session's username fragments and which transport stands for which address. */
+  attach(pc: RTCPeerConnection): void {
+    for (const iceTransport of pc.iceTransports) {
+      const connection = iceTransport.connection as unknown as {
+        localUsername: string;
+        protocols: { localIp?: string; transport?: unknown }[];
+      };
+      for (const protocol of connection.protocols) {
+        if (protocol.transport instanceof MuxTransport) protocol.transport.localIp = protocol.localIp;
+      }
+      this.ufrags.push(connection.localUsername);
+      this.mux.sessionsByUfrag.set(connection.localUsername, this);
+    }
+  }
+
+  /** The transport for a datagram from `remoteIp`. */
+  transportFor(remoteIp: string): MuxTransport | undefined {
+    const open = this.transports.filter((t) => !t.closed);
+    return open.find((t) => t.localIp !== undefined && isLoopback(t.localIp) === isLoopback(remoteIp)) ?? open[0];
+  }
+}
+
+/** Sessions of every open mux, by marker: what the hook in `UdpTransport.init` consults. */
+const sessionsByMarker = new Map<string, MuxSession>();
+let hookInstalled = false;
+
+/** Makes werift's `UdpTransport.init` hand a session of a mux its virtual transport; other callers get sockets. */
+function installHook(): void {
+  if (hookInstalled) return;
+  hookInstalled = true;
+  const original = UdpTransport.init.bind(UdpTransport);
+  (UdpTransport as unknown as { init: typeof UdpTransport.init }).init = (type, options = {}) => {
+    const marker = (options.interfaceAddresses as { liverecMuxSession?: string } | undefined)?.liverecMuxSession;
+    const session = marker === undefined ? undefined : sessionsByMarker.get(marker);
+    if (session === undefined || type !== "udp4") return original(type, options);
+    const transport = new MuxTransport(session.mux, session);
+    session.transports.push(transport);
+    return Promise.resolve(transport as unknown as UdpTransport);
+  };
+}
+
+/** What the mux counted, for logs and tests. */
+export interface MuxStats {
+  /** Datagrams from unknown addresses that were neither a binding request for a session nor a STUN response. */
+  droppedDatagrams: number;
+  /** Remote addresses currently routed. */
+  remotes: number;
+}
+
+/** The shared socket and its routing tables. */
+export class UdpMux {
+  readonly #socket: Socket;
+  readonly #byRemote = new Map<string, MuxTransport>();
+  readonly sessionsByUfrag = new Map<string, MuxSession>();
+  readonly #sessions = new Set<MuxSession>();
+  #dropped = 0;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on("message", (data, info) => this.#receive(data, info));
+  }
+
+  /** Binds `hostname:port` (port 0: one the system picks); rejects with the socket's error (EADDRINUSE...). */
+  static async open(listen: { hostname: string; port: number }): Promise<UdpMux> {
+    installHook();
+    const socket = createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: listen.hostname, port: listen.port }, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    return new UdpMux(socket);
+  }
+
+  get address(): AddressInfo {
+    return this.#socket.address();
+  }
+
+  get stats(): MuxStats {
+    return { droppedDatagrams: this.#dropped, remotes: this.#byRemote.size };
+  }
+
+  /** A new session's share; `close()` it when the session ends. */
+  session(): MuxSession {
+    const session = new MuxSession(this);
+    this.#sessions.add(session);
+    sessionsByMarker.set(session.marker.liverecMuxSession, session);
+    return session;
+  }
+
+  /** Forgets a session and every route to it (its transports close with its peer connection too). */
+  closeSession(session: MuxSession): void {
+    for (const transport of session.transports) transport.closed = true;
+    for (const transport of session.transports) this.forget(transport);
+    for (const ufrag of session.ufrags) {
+      if (this.sessionsByUfrag.get(ufrag) === session) this.sessionsByUfrag.delete(ufrag);
+    }
+    sessionsByMarker.delete(session.marker.liverecMuxSession);
+    this.#sessions.delete(session);
+  }
+
+  send(data: Uint8Array, to: Address): void {
+    this.#socket.send(data, to[1], to[0]);
+  }
+
+  /** Drops the routes to a closed transport. */
+  forget(transport: MuxTransport): void {
+    for (const [remote, routed] of this.#byRemote) if (routed === transport) this.#byRemote.delete(remote);
+  }
+
+  #receive(data: Buffer, info: RemoteInfo): void {
+    const remote: Address = [info.address, info.port];
+    const key = `${info.address}:${info.port}`;
+    let transport = this.#byRemote.get(key);
+    if (transport === undefined) {
+      if (isStunResponse(data)) {
+        for (const session of this.#sessions) {
+          for (const t of session.transports) if (!t.closed) t.deliver(data, remote);
+        }
+        return;
+      }
+      const ufrag = bindingRequestUfrag(data);
+      transport = ufrag === undefined ? undefined : this.sessionsByUfrag.get(ufrag)?.transportFor(info.address);
+      if (transport === undefined) {
+        this.#dropped++;
+        return;
+      }
+      this.#byRemote.set(key, transport);
+    }
+    transport.deliver(data, remote);
+  }
+
+  /** Closes the socket; sessions still open stop receiving. */
+  close(): Promise<void> {
+    for (const session of [...this.#sessions]) this.closeSession(session);
+    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  }
+}
