@@ -14,7 +14,7 @@ import { loadClip } from "./clip.ts";
 import { cleanupOnSignals, interrupted, onCleanup, runCleanup } from "./bench/cleanup.ts";
 import { type DurabilityBackend, runDurability, startBenchS3 } from "./bench/durability.ts";
 import { type E2eResult, runEndToEnd } from "./bench/e2e.ts";
-import { parseFlags, USAGE } from "./bench/flags.ts";
+import { type BenchFlags, parseFlags, USAGE } from "./bench/flags.ts";
 import { packetizeClip, runRemux } from "./bench/remux.ts";
 import { recordingComplete, recordingOk } from "./bench/recordings.ts";
 import { makeRtmpClip, runRtmp } from "./bench/rtmp.ts";
@@ -119,9 +119,10 @@ async function main(args: string[]): Promise<number> {
         segmentDurationS: flags.segmentDurationS,
         dir,
         profilePath,
+        binary: flags.binary,
       });
       results.push(result);
-      const note = profilePath !== undefined ? "service CPU-profiled (inspector on)" : "service = deno main.ts child";
+      const note = serviceNote(flags, profilePath);
       console.log(e2eLines(result, note, cores).join("\n"));
       if (profilePath !== undefined) console.log(hotspotLines(result, profilePath).join("\n"));
       const bad = result.recordings.filter((check) => !recordingOk(check));
@@ -153,9 +154,10 @@ async function main(args: string[]): Promise<number> {
         dir,
         clip,
         profilePath,
+        binary: flags.binary,
       });
       results.push(result);
-      const note = profilePath !== undefined ? "service CPU-profiled (inspector on)" : "service = deno main.ts child";
+      const note = serviceNote(flags, profilePath);
       console.log(e2eLines(result, note, cores).join("\n"));
       if (profilePath !== undefined) console.log(hotspotLines(result, profilePath).join("\n"));
       const bad = result.recordings.filter((check) => !recordingComplete(check, flags.seconds));
@@ -189,4 +191,10 @@ if (import.meta.main) {
   }
   // Stray werift timers or sockets must not keep the benchmark alive.
   Deno.exit(code);
+}
+
+/** What ran as the service, for the heading of a run. */
+function serviceNote(flags: BenchFlags, profilePath: string | undefined): string {
+  if (profilePath !== undefined) return "service CPU-profiled (inspector on)";
+  return flags.binary !== undefined ? `service = ${flags.binary} (compiled)` : "service = deno main.ts child";
 }

@@ -35,6 +35,8 @@ export interface E2eOptions {
   dir: string;
   /** Write a CPU profile of the service to this path (.cpuprofile) and list hotspots. */
   profilePath: string | undefined;
+  /** A compiled liverec to measure instead of `deno run main.ts`. */
+  binary?: string | undefined;
 }
 
 export interface E2eResult {
@@ -79,6 +81,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
     autoStreams: ["bench-*"],
     segmentDurationS: opts.segmentDurationS,
     inspect: opts.profilePath !== undefined,
+    binary: opts.binary,
   });
   try {
     await delay(IDLE_SETTLE_MS);

@@ -18,6 +18,8 @@ export interface BenchFlags {
   rtmp: boolean;
   /** Path of the service CPU profile of the last end-to-end run, when profiling. */
   profilePath: string | undefined;
+  /** A compiled liverec binary to measure instead of `deno run main.ts`. */
+  binary: string | undefined;
   jsonPath: string | undefined;
   keep: boolean;
 }
@@ -43,6 +45,7 @@ export const USAGE = `usage: deno task bench [flags]
   --only PART[,PART]    run only these parts: remux, durability, e2e (WHIP), rtmp; e.g. --only rtmp
   --profile [PATH]      CPU-profile the service during the last end-to-end run over the V8 inspector, list its
                         hotspots and write the .cpuprofile to PATH (default: $TMPDIR/liverec-bench-service.cpuprofile)
+  --binary PATH         measure this compiled liverec (deno task compile) instead of deno running main.ts
   --json PATH           also write the JSON summary to PATH
   --keep                keep the temp dir (configs and recordings) and print its path
   --help                this text`;
@@ -90,6 +93,7 @@ export function parseFlags(args: readonly string[]): BenchFlags {
     e2e: true,
     rtmp: true,
     profilePath: undefined,
+    binary: undefined,
     jsonPath: undefined,
     keep: false,
   };
@@ -136,12 +140,18 @@ export function parseFlags(args: readonly string[]): BenchFlags {
       case "--json":
         flags.jsonPath = value();
         break;
+      case "--binary":
+        flags.binary = value();
+        break;
       case "--keep":
         flags.keep = true;
         break;
       default:
         throw new Error(`unknown flag ${arg}`);
     }
+  }
+  if (flags.binary !== undefined && flags.profilePath !== undefined) {
+    throw new Error("--profile needs deno, not --binary");
   }
   return flags;
 }

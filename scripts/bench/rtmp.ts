@@ -58,6 +58,8 @@ export interface RtmpOptions {
   clip: RtmpClip;
   /** Write a CPU profile of the service to this path (.cpuprofile) and list hotspots. */
   profilePath?: string | undefined;
+  /** A compiled liverec to measure instead of `deno run main.ts`. */
+  binary?: string | undefined;
 }
 
 /** The RTMP stream of publisher `index`: `live/bench<index>`. */
@@ -132,6 +134,7 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
     autoStreams: [],
     segmentDurationS: opts.segmentDurationS,
     inspect: opts.profilePath !== undefined,
+    binary: opts.binary,
     extraToml: [
       `[[recorder.rules]]`,
       `match = "live/bench*"`,

@@ -39,6 +39,8 @@ export async function startBenchService(opts: {
   extraToml?: string;
   /** Called with each whole line the service logs, as it arrives. */
   onLogLine?: (line: string) => void;
+  /** A compiled liverec to run instead of `deno run main.ts`. */
+  binary?: string | undefined;
 }): Promise<BenchService> {
   const root = join(opts.dir, "records");
   const configPath = join(opts.dir, "config.toml");
@@ -64,8 +66,10 @@ export async function startBenchService(opts: {
       opts.extraToml ?? "",
     ].join("\n"),
   );
-  const args = ["run", "--allow-all", ...(opts.inspect ? ["--inspect=127.0.0.1:0"] : []), MAIN];
-  const child = new Deno.Command(Deno.execPath(), {
+  const args = opts.binary !== undefined
+    ? []
+    : ["run", "--allow-all", ...(opts.inspect ? ["--inspect=127.0.0.1:0"] : []), MAIN];
+  const child = new Deno.Command(opts.binary ?? Deno.execPath(), {
     args: [...args, "--config", configPath],
     stdin: "null",
     stdout: "piped",
@@ -121,7 +125,10 @@ export async function startBenchService(opts: {
   }
 
   const described = await describeProcess(child.pid);
-  if (!described.args.includes(MAIN) || !described.exe.includes("deno")) {
+  const expected = opts.binary === undefined
+    ? described.args.includes(MAIN) && described.exe.includes("deno")
+    : described.exe === await Deno.realPath(opts.binary);
+  if (!expected) {
     throw new Error(`pid ${child.pid} is not the liverec deno process: ${described.exe} ${described.args.join(" ")}`);
   }
   let stopped: Promise<number> | undefined;
