@@ -13,7 +13,7 @@ import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from ".
 import { Catalog } from "./src/catalog/mod.ts";
 import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
 import { createApp } from "./src/http/mod.ts";
-import { RtmpIngest, UdpMux, WhipIngest } from "./src/ingest/mod.ts";
+import { RtmpIngest, UDP_RECEIVE_BUFFER_BYTES, UdpMux, WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
 import { LocalObjects, LocalStore, openDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
 import { systemClock } from "./src/shared/clock.ts";
@@ -174,6 +174,15 @@ async function main(args: string[]): Promise<void> {
       throw new StartupError(`cannot listen for WebRTC on 0.0.0.0:${udpPort}/udp: ${listenProblem(error)}`);
     },
   );
+  const granted = udpMux?.receiveBufferBytes;
+  // The kernel reports twice what it grants (the other half is its bookkeeping).
+  if (granted !== undefined && granted < 2 * UDP_RECEIVE_BUFFER_BYTES) {
+    log("warn", "the kernel limits the WebRTC UDP port's receive buffer: with many streams it will drop packets", {
+      granted_kib: granted / 2 / 1024,
+      wanted_kib: UDP_RECEIVE_BUFFER_BYTES / 1024,
+      fix: "sysctl -w net.core.rmem_max=8388608, or run as root, or set udp_port_range",
+    });
+  }
   const ingest = new WhipIngest({
     hub,
     clock: systemClock,

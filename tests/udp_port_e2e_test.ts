@@ -1,13 +1,14 @@
 /**
  * One UDP port for WebRTC: publishers at once all reach the service on the port it logs, each is recorded whole, and
- * the service holds that one UDP socket and no other. A port in use stops the start with one line.
+ * the service holds that one UDP socket and no other, with a receive buffer large enough for them all. A port in use
+ * stops the start with one line.
  */
 
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
-import { probe } from "./helpers/media_tools.ts";
+import { probe, run } from "./helpers/media_tools.ts";
 import { publishInBackground, recordingFinished, startService, todayFolder, waitFor } from "./helpers/service.ts";
 
 const clip = await loadClip();
@@ -44,6 +45,13 @@ Deno.test("three publishers at once share the one UDP port, which is the service
       return statuses.every((status) => status.recording && (status.segments ?? 0) >= 1) || undefined;
     }, 20_000);
     assert.deepEqual(await udpPortsOf(service.pid), [port]);
+    // Every session's packets queue in that socket: it has the large receive buffer it asked for (as root, beyond
+    // net.core.rmem_max), which the kernel reports doubled.
+    if (Deno.uid() === 0) {
+      const socket = await run("ss", ["-u", "-a", "-m", "-n", `sport = :${port}`]);
+      assert.equal(Number(/\brb(\d+)/.exec(socket.stdout)?.[1]), 2 * 8 * 1024 * 1024, socket.stdout);
+      assert.doesNotMatch(service.logs(), /receive buffer/);
+    }
     const sent = await Promise.all(publishes.map((p) => p.result));
     for (const [i, stream] of streams.entries()) {
       await recordingFinished(service, stream);

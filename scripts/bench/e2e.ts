@@ -235,11 +235,15 @@ export async function waitFinalized(url: string, streams: readonly string[]): Pr
     const states = await Promise.all(
       streams.map(async (stream) => {
         const response = await fetch(`${url}/api/record/${stream}`);
-        return (await response.json() as { recording: boolean }).recording;
+        return { stream, ...await response.json() as { recording: boolean; state?: string } };
       }),
     );
-    if (!states.includes(true)) return;
-    if (Date.now() > deadline) throw new Error(`recordings not finalized within ${FINALIZE_TIMEOUT_MS} ms`);
+    const running = states.filter((state) => state.recording);
+    if (running.length === 0) return;
+    if (Date.now() > deadline) {
+      const which = running.map((state) => `${state.stream} (${state.state})`).join(", ");
+      throw new Error(`recordings not finalized within ${FINALIZE_TIMEOUT_MS} ms: ${which}`);
+    }
     await delay(100);
   }
 }
