@@ -45,6 +45,13 @@ Deno.test("three publishers at once share the one UDP port, which is the service
       return statuses.every((status) => status.recording && (status.segments ?? 0) >= 1) || undefined;
     }, 20_000);
     assert.deepEqual(await udpPortsOf(service.pid), [port]);
+    // liverec decrypts the media itself (src/srtp), not werift.
+    for (const stream of streams) {
+      assert.match(
+        service.logs(),
+        new RegExp(`publish connected stream=${stream} srtp="liverec SRTP_AEAD_AES_128_GCM"`),
+      );
+    }
     // Every session's packets queue in that socket: it has the large receive buffer it asked for (as root, beyond
     // net.core.rmem_max), which the kernel reports doubled.
     if (Deno.uid() === 0) {

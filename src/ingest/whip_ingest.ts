@@ -72,6 +72,7 @@ export class WhipIngest {
     try {
       const answerSdp = await session.answer(offerSdp);
       session.pc.connectionStateChange.subscribe((state) => {
+        if (state === "connected") log("info", "publish connected", { stream: streamId, srtp: session.srtp });
         if (state === "failed" || state === "closed") void this.#end(session, `connection ${state}`, "lost");
       });
       log("info", "publish started", {

@@ -9,6 +9,7 @@ import type { LiveSource, SenderReport, SourceListener, SourceMedia, SourceTrack
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
 import { LayerPicker } from "./simulcast.ts";
+import { useOwnSrtp } from "./own_srtp.ts";
 import type { MuxSession, UdpMux } from "./udp_mux.ts";
 import { peerConfig, rtpCodec, rtxCodec, type WebrtcOptions } from "./webrtc_config.ts";
 
@@ -18,6 +19,12 @@ const MAX_HELD_PACKETS = 10_000;
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
 /** A publisher's peer connection and the listeners of its media. */
+/** Names of the SRTP protection profiles werift negotiates (RFC 5764 §4.1.2, RFC 7714 §14.2). */
+const SRTP_PROFILE_NAMES: Record<number, string> = {
+  1: "SRTP_AES128_CM_HMAC_SHA1_80",
+  7: "SRTP_AEAD_AES_128_GCM",
+};
+
 export class WhipSession implements LiveSource {
   readonly id = crypto.randomUUID();
   readonly streamId: string;
@@ -45,6 +52,9 @@ export class WhipSession implements LiveSource {
 
   /** This session's share of the one UDP port, when the service has one. */
   readonly #mux: MuxSession | undefined;
+  /** Who decrypts the media and with which protection profile (RFC 5764 §4.1.2), once DTLS has completed. */
+  srtp: string | undefined;
+  #releaseSrtp: (() => void)[] = [];
 
   constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock, mux?: UdpMux) {
     this.streamId = streamId;
@@ -156,6 +166,9 @@ export class WhipSession implements LiveSource {
     }
     await this.pc.setLocalDescription({ type: "answer", sdp });
     this.#mux?.attach(this.pc);
+    this.#releaseSrtp = this.pc.dtlsTransports.map((dtls) =>
+      useOwnSrtp(dtls, (engine, profile) => (this.srtp = `${engine} ${SRTP_PROFILE_NAMES[profile] ?? profile}`))
+    );
     return this.pc.localDescription!.sdp;
   }
 
@@ -201,6 +214,7 @@ export class WhipSession implements LiveSource {
     this.#listeners.clear();
     await this.pc.close().catch(() => {});
     this.#mux?.mux.closeSession(this.#mux);
+    for (const release of this.#releaseSrtp) release();
   }
 }
 
