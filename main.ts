@@ -66,7 +66,8 @@ const SHUTDOWN_WEBHOOK_WAIT_MS = 3_000;
 
 /**
  * The storage of the config: for fs, durable files in the root itself (no OpenDAL); for object stores, a local spool
- * drained by an upload queue into OpenDAL. The backend is checked once; a problem is logged, and recording goes on into the spool.
+ * drained by an upload queue into OpenDAL. The backend is checked once; a problem is logged, and recording goes on
+ * into the local files.
  */
 async function openStorage(
   config: Config,

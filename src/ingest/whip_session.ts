@@ -18,13 +18,13 @@ const MAX_HELD_PACKETS = 10_000;
 /** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
-/** A publisher's peer connection and the listeners of its media. */
 /** Names of the SRTP protection profiles werift negotiates (RFC 5764 §4.1.2, RFC 7714 §14.2). */
 const SRTP_PROFILE_NAMES: Record<number, string> = {
   1: "SRTP_AES128_CM_HMAC_SHA1_80",
   7: "SRTP_AEAD_AES_128_GCM",
 };
 
+/** A publisher's peer connection and the listeners of its media. */
 export class WhipSession implements LiveSource {
   readonly id = crypto.randomUUID();
   readonly streamId: string;
