@@ -158,21 +158,13 @@ function installHook(): void {
   };
 }
 
-/** What the mux counted, for logs and tests. */
-export interface MuxStats {
-  /** Datagrams from unknown addresses that were neither a binding request for a session nor a STUN response. */
-  droppedDatagrams: number;
-  /** Remote addresses currently routed. */
-  remotes: number;
-}
-
 /** The shared socket and its routing tables. */
 export class UdpMux {
   readonly #socket: Socket;
-  readonly #byRemote = new Map<string, MuxTransport>();
+  /** Routes by remote address, then port: no key is built per datagram. */
+  readonly #byRemote = new Map<string, Map<number, MuxTransport>>();
   readonly sessionsByUfrag = new Map<string, MuxSession>();
   readonly #sessions = new Set<MuxSession>();
-  #dropped = 0;
   /** The receive buffer the kernel granted (twice the usable bytes), or undefined when unknown. */
   readonly receiveBufferBytes: number | undefined;
 
@@ -200,10 +192,6 @@ export class UdpMux {
     return this.#socket.address();
   }
 
-  get stats(): MuxStats {
-    return { droppedDatagrams: this.#dropped, remotes: this.#byRemote.size };
-  }
-
   /** A new session's share; `close()` it when the session ends. */
   session(): MuxSession {
     const session = new MuxSession(this);
@@ -229,13 +217,15 @@ export class UdpMux {
 
   /** Drops the routes to a closed transport. */
   forget(transport: MuxTransport): void {
-    for (const [remote, routed] of this.#byRemote) if (routed === transport) this.#byRemote.delete(remote);
+    for (const [address, ports] of this.#byRemote) {
+      for (const [port, routed] of ports) if (routed === transport) ports.delete(port);
+      if (ports.size === 0) this.#byRemote.delete(address);
+    }
   }
 
   #receive(data: Buffer, info: RemoteInfo): void {
     const remote: Address = [info.address, info.port];
-    const key = `${info.address}:${info.port}`;
-    let transport = this.#byRemote.get(key);
+    let transport = this.#byRemote.get(info.address)?.get(info.port);
     if (transport === undefined) {
       if (isStunResponse(data)) {
         for (const session of this.#sessions) {
@@ -245,11 +235,9 @@ export class UdpMux {
       }
       const ufrag = bindingRequestUfrag(data);
       transport = ufrag === undefined ? undefined : this.sessionsByUfrag.get(ufrag)?.transportFor(info.address);
-      if (transport === undefined) {
-        this.#dropped++;
-        return;
-      }
-      this.#byRemote.set(key, transport);
+      if (transport === undefined) return;
+      const ports = this.#byRemote.get(info.address) ?? new Map<number, MuxTransport>();
+      this.#byRemote.set(info.address, ports.set(info.port, transport));
     }
     transport.deliver(data, remote);
   }
