@@ -84,7 +84,7 @@ class MuxTransport {
   localIp: string | undefined;
   #lastRemote: Address | undefined;
 
-  constructor(readonly mux: UdpMux, readonly session: MuxSession) {}
+  constructor(readonly mux: UdpMux) {}
 
   get address(): AddressInfo {
     return this.mux.address;
@@ -152,7 +152,7 @@ function installHook(): void {
     const marker = (options.interfaceAddresses as { liverecMuxSession?: string } | undefined)?.liverecMuxSession;
     const session = marker === undefined ? undefined : sessionsByMarker.get(marker);
     if (session === undefined || type !== "udp4") return original(type, options);
-    const transport = new MuxTransport(session.mux, session);
+    const transport = new MuxTransport(session.mux);
     session.transports.push(transport);
     return Promise.resolve(transport as unknown as UdpTransport);
   };
