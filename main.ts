@@ -226,6 +226,7 @@ async function main(args: string[]): Promise<void> {
     url: `http://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}`,
     ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
     udp: udpMux !== undefined ? udpMux.address.port : `${config.webrtc.udpPortRange?.join("-")} (a port per session)`,
+    ...(udpMux !== undefined ? { udp_receive: udpMux.receivePath } : {}),
     config: source,
     storage: files.store.description,
     recovered: recovered.length,

@@ -12,11 +12,10 @@
  * is loopback exactly when the remote's is gets the datagram, as the kernel would route it.
  */
 
-import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 import type { Buffer } from "node:buffer";
 import { type RTCPeerConnection, UdpTransport } from "werift";
-import { setUdpReceiveBuffer } from "../shared/runtime.ts";
+import { openUdpSocket, type UdpSocket } from "../shared/udp_socket.ts";
 
 type Address = [host: string, port: number];
 
@@ -160,42 +159,45 @@ function installHook(): void {
 
 /** The shared socket and its routing tables. */
 export class UdpMux {
-  readonly #socket: Socket;
+  #socket!: UdpSocket;
   /** Routes by remote address, then port: no key is built per datagram. */
   readonly #byRemote = new Map<string, Map<number, MuxTransport>>();
   readonly sessionsByUfrag = new Map<string, MuxSession>();
   readonly #sessions = new Set<MuxSession>();
-  /** The receive buffer the kernel granted (twice the usable bytes), or undefined when unknown. */
-  readonly receiveBufferBytes: number | undefined;
 
-  private constructor(socket: Socket, receiveBufferBytes: number | undefined) {
-    this.#socket = socket;
-    this.receiveBufferBytes = receiveBufferBytes;
-    socket.on("message", (data, info) => this.#receive(data, info));
-  }
+  private constructor() {}
 
   /** Binds `hostname:port` (port 0: one the system picks); rejects with the socket's error (EADDRINUSE...). */
   static async open(listen: { hostname: string; port: number }): Promise<UdpMux> {
     installHook();
-    const socket = createSocket("udp4");
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind({ address: listen.hostname, port: listen.port }, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    });
-    return new UdpMux(socket, setUdpReceiveBuffer(socket, UDP_RECEIVE_BUFFER_BYTES));
+    const mux = new UdpMux();
+    mux.#socket = await openUdpSocket(
+      listen,
+      UDP_RECEIVE_BUFFER_BYTES,
+      (data, host, port) => mux.#receive(data, host, port),
+    );
+    return mux;
   }
 
   get address(): AddressInfo {
-    return this.#socket.address();
+    return this.#socket.address;
+  }
+
+  /** The receive buffer the kernel granted (twice the usable bytes), or undefined when unknown. */
+  get receiveBufferBytes(): number | undefined {
+    return this.#socket.receiveBufferBytes;
+  }
+
+  /** How the socket receives, for the log. */
+  get receivePath(): string {
+    return this.#socket.receivePath;
   }
 
   /** A new session's share; `close()` it when the session ends. */
   session(): MuxSession {
     const session = new MuxSession(this);
     this.#sessions.add(session);
+    this.#socket.setActive(true);
     sessionsByMarker.set(session.marker.liverecMuxSession, session);
     return session;
   }
@@ -209,6 +211,7 @@ export class UdpMux {
     }
     sessionsByMarker.delete(session.marker.liverecMuxSession);
     this.#sessions.delete(session);
+    if (this.#sessions.size === 0) this.#socket.setActive(false);
   }
 
   send(data: Uint8Array, to: Address): void {
@@ -223,9 +226,9 @@ export class UdpMux {
     }
   }
 
-  #receive(data: Buffer, info: RemoteInfo): void {
-    const remote: Address = [info.address, info.port];
-    let transport = this.#byRemote.get(info.address)?.get(info.port);
+  #receive(data: Buffer, host: string, port: number): void {
+    const remote: Address = [host, port];
+    let transport = this.#byRemote.get(host)?.get(port);
     if (transport === undefined) {
       if (isStunResponse(data)) {
         for (const session of this.#sessions) {
@@ -234,10 +237,10 @@ export class UdpMux {
         return;
       }
       const ufrag = bindingRequestUfrag(data);
-      transport = ufrag === undefined ? undefined : this.sessionsByUfrag.get(ufrag)?.transportFor(info.address);
+      transport = ufrag === undefined ? undefined : this.sessionsByUfrag.get(ufrag)?.transportFor(host);
       if (transport === undefined) return;
-      const ports = this.#byRemote.get(info.address) ?? new Map<number, MuxTransport>();
-      this.#byRemote.set(info.address, ports.set(info.port, transport));
+      const ports = this.#byRemote.get(host) ?? new Map<number, MuxTransport>();
+      this.#byRemote.set(host, ports.set(port, transport));
     }
     transport.deliver(data, remote);
   }
@@ -245,6 +248,6 @@ export class UdpMux {
   /** Closes the socket; sessions still open stop receiving. */
   close(): Promise<void> {
     for (const session of [...this.#sessions]) this.closeSession(session);
-    return new Promise((resolve) => this.#socket.close(() => resolve()));
+    return this.#socket.close();
   }
 }

@@ -1,0 +1,274 @@
+/**
+ * The UDP socket behind liverec's WebRTC port. Receiving is where a runtime spends most per packet: Deno wakes its
+ * event loop once per datagram (about 60 µs each, measured on the 2-core machine; 1.2 CPU-seconds per media-minute
+ * of one 2.5 Mbit/s stream before anything reads a byte). So on Deno, on Linux, liverec owns the socket through libc
+ * and takes every queued datagram in one go, `POLL_INTERVAL_MS` apart (sooner under load): one wake-up per poll
+ * whatever the number of streams, and a few µs per datagram. Elsewhere (Bun, whose `node:dgram` costs half as much, or no libc) it is a
+ * `node:dgram` socket.
+ */
+
+import { Buffer } from "node:buffer";
+import { createSocket } from "node:dgram";
+
+/** Milliseconds between two polls of the socket while it is active: latency the media path can afford. */
+export const POLL_INTERVAL_MS = 20;
+/**
+ * Datagrams in one poll from which the next comes after `BUSY_POLL_INTERVAL_MS`: the kernel's default receive buffer
+ * (208 KiB, where liverec may not raise it) holds about 90 datagrams of 1,100 bytes.
+ */
+const BUSY_DATAGRAMS = 32;
+const BUSY_POLL_INTERVAL_MS = 5;
+/** Datagrams taken in one poll at most, so that a flood cannot hold the event loop; the next poll follows at once. */
+const MAX_DATAGRAMS_PER_POLL = 512;
+/** The largest UDP payload over IPv4. */
+const MAX_DATAGRAM_BYTES = 65_507;
+const ARENA_BYTES = BigInt(MAX_DATAGRAM_BYTES);
+
+/** A datagram handed on: `data` is the receiver's own copy. */
+export type OnDatagram = (data: Buffer, host: string, port: number) => void;
+
+/** A bound IPv4 UDP socket. */
+export interface UdpSocket {
+  /** Where it is bound (the port the system chose when 0 was asked for). */
+  readonly address: { address: string; port: number; family: "IPv4" };
+  /** The receive buffer the kernel granted (it reports twice the usable bytes), or undefined when unknown. */
+  readonly receiveBufferBytes: number | undefined;
+  /** How datagrams are received, for the log: "libc, polled every 20 ms" or "node:dgram". */
+  readonly receivePath: string;
+  /** Sends one datagram; one the kernel cannot take at once is dropped, as UDP may. */
+  send(data: Uint8Array, port: number, host: string): void;
+  /** Whether to take datagrams: a polled socket costs a wake-up per poll, so it polls only while someone listens. */
+  setActive(active: boolean): void;
+  close(): Promise<void>;
+}
+
+/** An error with the errno name Node gives (`code`), so that callers tell EADDRINUSE from EACCES as with node:dgram. */
+class SocketError extends Error {
+  constructor(call: string, readonly code: string) {
+    super(`${call}: ${code}`);
+  }
+}
+
+/**
+ * Binds `hostname:port` (IPv4; port 0: one the system picks) and asks for a receive buffer of `receiveBufferBytes`;
+ * rejects with the bind error (its `code`: EADDRINUSE, EACCES...).
+ */
+export async function openUdpSocket(
+  listen: { hostname: string; port: number },
+  receiveBufferBytes: number,
+  onDatagram: OnDatagram,
+): Promise<UdpSocket> {
+  const ip = ipv4Bytes(listen.hostname);
+  const libc = ip === undefined ? undefined : openLibc();
+  if (ip !== undefined && libc !== undefined) {
+    return PolledSocket.open(libc, ip, listen.port, receiveBufferBytes, onDatagram);
+  }
+  return await openDgramSocket(listen, receiveBufferBytes, onDatagram);
+}
+
+/** The four bytes of a dotted-quad IPv4 address; undefined for anything else. */
+function ipv4Bytes(hostname: string): number[] | undefined {
+  const parts = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname)?.slice(1).map(Number);
+  return parts !== undefined && parts.every((part) => part <= 255) ? parts : undefined;
+}
+
+const LIBC_SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+/** libc through Deno's FFI, on Linux; undefined on Bun, elsewhere, or without the FFI permission. */
+function openLibc(): Libc | undefined {
+  if ((globalThis as { Bun?: unknown }).Bun !== undefined || typeof Deno?.dlopen !== "function") return undefined;
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    return Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux constants (asm-generic/socket.h, bits/socket.h, errno.h). */
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
+const MSG_DONTWAIT = 0x40;
+const SOCKADDR_IN_BYTES = 16;
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  13: "EACCES",
+  22: "EINVAL",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+};
+
+/** A socket owned through libc and drained on a timer. */
+class PolledSocket implements UdpSocket {
+  readonly receivePath = `libc, polled every ${POLL_INTERVAL_MS} ms`;
+  readonly #arena = new Uint8Array(MAX_DATAGRAM_BYTES);
+  readonly #from = new Uint8Array(SOCKADDR_IN_BYTES);
+  readonly #fromLength = new Uint32Array(1);
+  readonly #fromLengthBytes = new Uint8Array(this.#fromLength.buffer);
+  readonly #to = new Uint8Array(SOCKADDR_IN_BYTES);
+  /** Dotted quads by address as a 32-bit number: no string is built per datagram. */
+  readonly #hosts = new Map<number, string>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #active = false;
+  #closed = false;
+
+  private constructor(
+    readonly libc: Libc,
+    readonly fd: number,
+    readonly address: UdpSocket["address"],
+    readonly receiveBufferBytes: number | undefined,
+    readonly onDatagram: OnDatagram,
+  ) {
+    new DataView(this.#to.buffer).setUint16(0, AF_INET, true);
+  }
+
+  static open(libc: Libc, ip: number[], port: number, bufferBytes: number, onDatagram: OnDatagram): PolledSocket {
+    const errno = () => ERRNO_NAMES[new Deno.UnsafePointerView(libc.__errno_location()!).getInt32()] ?? "EIO";
+    const fd = libc.socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) throw new SocketError("socket", errno());
+    const local = sockaddr(ip, port);
+    if (libc.bind(fd, local, SOCKADDR_IN_BYTES) !== 0) {
+      const code = errno();
+      libc.close(fd);
+      throw new SocketError("bind", code);
+    }
+    const length = new Uint32Array([SOCKADDR_IN_BYTES]);
+    libc.getsockname(fd, local, new Uint8Array(length.buffer));
+    const bound = new DataView(local.buffer).getUint16(2, false);
+    const address = { address: ip.join("."), port: bound, family: "IPv4" as const };
+    return new PolledSocket(libc, fd, address, setReceiveBuffer(libc, fd, bufferBytes), onDatagram);
+  }
+
+  send(data: Uint8Array, port: number, host: string): void {
+    const ip = ipv4Bytes(host);
+    if (this.#closed || ip === undefined) return;
+    this.#to.set(ip, 4);
+    new DataView(this.#to.buffer).setUint16(2, port, false);
+    this.libc.sendto(this.fd, data, BigInt(data.byteLength), MSG_DONTWAIT, this.#to, SOCKADDR_IN_BYTES);
+  }
+
+  setActive(active: boolean): void {
+    this.#active = active;
+    if (active && this.#timer === undefined && !this.#closed) this.#schedule(POLL_INTERVAL_MS);
+  }
+
+  #schedule(delayMs: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#closed || !this.#active) return;
+      const taken = this.#poll();
+      this.#schedule(
+        taken === MAX_DATAGRAMS_PER_POLL ? 0 : taken >= BUSY_DATAGRAMS ? BUSY_POLL_INTERVAL_MS : POLL_INTERVAL_MS,
+      );
+    }, delayMs);
+  }
+
+  /** Hands on every queued datagram, up to the cap; answers how many. */
+  #poll(): number {
+    const from = new DataView(this.#from.buffer);
+    let count = 0;
+    for (; count < MAX_DATAGRAMS_PER_POLL && !this.#closed; count++) {
+      this.#fromLength[0] = SOCKADDR_IN_BYTES;
+      const bytes = Number(
+        this.libc.recvfrom(this.fd, this.#arena, ARENA_BYTES, MSG_DONTWAIT, this.#from, this.#fromLengthBytes),
+      );
+      if (bytes < 0) break;
+      const ip = from.getUint32(4, false);
+      let host = this.#hosts.get(ip);
+      if (host === undefined) {
+        if (this.#hosts.size >= 4096) this.#hosts.clear();
+        host = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
+        this.#hosts.set(ip, host);
+      }
+      this.onDatagram(Buffer.from(this.#arena.subarray(0, bytes)), host, from.getUint16(2, false));
+    }
+    return count;
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      clearTimeout(this.#timer);
+      this.libc.close(this.fd);
+    }
+    return Promise.resolve();
+  }
+}
+
+function sockaddr(ip: number[], port: number): Uint8Array {
+  const bytes = new Uint8Array(SOCKADDR_IN_BYTES);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, AF_INET, true);
+  view.setUint16(2, port, false);
+  bytes.set(ip, 4);
+  return bytes;
+}
+
+/**
+ * Asks for a receive buffer of `bytes`, beyond `net.core.rmem_max` where the process may (root); answers what the
+ * kernel granted, or undefined when it cannot tell.
+ */
+function setReceiveBuffer(libc: Libc, fd: number, bytes: number): number | undefined {
+  const wanted = new Uint8Array(new Int32Array([bytes]).buffer);
+  if (libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, wanted, 4) !== 0) {
+    libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, wanted, 4);
+  }
+  const granted = new Int32Array(1);
+  const length = new Uint32Array([4]);
+  const read = libc.getsockopt(
+    fd,
+    SOL_SOCKET,
+    SO_RCVBUF,
+    new Uint8Array(granted.buffer),
+    new Uint8Array(length.buffer),
+  );
+  return read === 0 ? granted[0] : undefined;
+}
+
+/** A `node:dgram` socket: event-driven, so `setActive` has nothing to do. */
+async function openDgramSocket(
+  listen: { hostname: string; port: number },
+  receiveBufferBytes: number,
+  onDatagram: OnDatagram,
+): Promise<UdpSocket> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind({ address: listen.hostname, port: listen.port }, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  });
+  socket.on("message", (data, info) => onDatagram(data, info.address, info.port));
+  let granted: number | undefined;
+  // Only Bun's reaches the socket; Deno 2.9.6's breaks receiving.
+  if ((globalThis as { Bun?: unknown }).Bun !== undefined) {
+    socket.setRecvBufferSize(receiveBufferBytes);
+    granted = socket.getRecvBufferSize();
+  }
+  const { address, port } = socket.address();
+  return {
+    address: { address, port, family: "IPv4" },
+    receiveBufferBytes: granted,
+    receivePath: "node:dgram",
+    send: (data, toPort, host) => socket.send(data, toPort, host),
+    setActive: () => {},
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}

@@ -1,0 +1,70 @@
+import { createSocket, type Socket } from "node:dgram";
+import assert from "node:assert/strict";
+import { openUdpSocket, POLL_INTERVAL_MS } from "./udp_socket.ts";
+
+interface Received {
+  data: number[];
+  host: string;
+  port: number;
+}
+
+function peer(): Promise<Socket> {
+  const socket = createSocket("udp4");
+  return new Promise((resolve) => socket.bind(0, "127.0.0.1", () => resolve(socket)));
+}
+
+function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (condition()) resolve();
+      else if (Date.now() > deadline) reject(new Error("timed out"));
+      else setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+Deno.test("a polled UDP socket hands on every datagram with its sender, only while active, and sends back", async () => {
+  const received: Received[] = [];
+  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data, host, port) => {
+    received.push({ data: [...data], host, port });
+  });
+  const other = await peer();
+  try {
+    assert.deepEqual(socket.receivePath, `libc, polled every ${POLL_INTERVAL_MS} ms`);
+    assert.ok(socket.address.port > 0);
+    assert.ok(socket.receiveBufferBytes !== undefined && socket.receiveBufferBytes >= 2 * (1 << 20));
+    const otherPort = other.address().port;
+
+    other.send(new Uint8Array([1, 2, 3]), socket.address.port, "127.0.0.1");
+    await new Promise((resolve) => setTimeout(resolve, 3 * POLL_INTERVAL_MS));
+    assert.deepEqual(received, [], "an inactive socket hands on nothing");
+
+    socket.setActive(true);
+    for (let i = 0; i < 100; i++) other.send(new Uint8Array([i, 9]), socket.address.port, "127.0.0.1");
+    await until(() => received.length === 101);
+    assert.deepEqual(received[0], { data: [1, 2, 3], host: "127.0.0.1", port: otherPort });
+    assert.deepEqual(received[100], { data: [99, 9], host: "127.0.0.1", port: otherPort });
+
+    const echoed = new Promise<number[]>((resolve) => other.once("message", (data) => resolve([...data])));
+    const big = new Uint8Array(1400).fill(7);
+    socket.send(big.subarray(100, 103), otherPort, "127.0.0.1");
+    assert.deepEqual(await echoed, [7, 7, 7]);
+  } finally {
+    other.close();
+    await socket.close();
+  }
+});
+
+Deno.test("a UDP port in use is refused with the errno name as code, as node:dgram gives it", async () => {
+  const taken = await peer();
+  try {
+    await assert.rejects(
+      openUdpSocket({ hostname: "127.0.0.1", port: taken.address().port }, 1 << 20, () => {}),
+      { code: "EADDRINUSE" },
+    );
+  } finally {
+    taken.close();
+  }
+});
