@@ -1,14 +1,15 @@
 /**
  * The UDP socket behind liverec's WebRTC port. Receiving is where a runtime spends most per packet: Deno wakes its
  * event loop once per datagram (about 60 µs each, measured on the 2-core machine; 1.2 CPU-seconds per media-minute
- * of one 2.5 Mbit/s stream before anything reads a byte). So on Deno, on Linux, liverec owns the socket through libc
+ * of one 2.5 Mbit/s stream before anything reads a byte). So, on Linux, liverec owns the socket through libc
  * and takes every queued datagram in one go, `POLL_INTERVAL_MS` apart (sooner under load): one wake-up per poll
- * whatever the number of streams, and a few µs per datagram. Elsewhere (Bun, whose `node:dgram` costs half as much, or no libc) it is a
- * `node:dgram` socket.
+ * whatever the number of streams, and a few µs per datagram. Bun (28 µs a datagram through its `node:dgram`) does the
+ * same through `bun:ffi`. Without libc (not Linux, or Deno without the FFI permission) it is a `node:dgram` socket.
  */
 
 import { Buffer } from "node:buffer";
 import { createSocket } from "node:dgram";
+import process from "node:process";
 
 /** Milliseconds between two polls of the socket while it is active: latency the media path can afford. */
 export const POLL_INTERVAL_MS = 20;
@@ -59,7 +60,7 @@ export async function openUdpSocket(
   onDatagram: OnDatagram,
 ): Promise<UdpSocket> {
   const ip = ipv4Bytes(listen.hostname);
-  const libc = ip === undefined ? undefined : openLibc();
+  const libc = ip === undefined ? undefined : await openLibc();
   if (ip !== undefined && libc !== undefined) {
     return PolledSocket.open(libc, ip, listen.port, receiveBufferBytes, onDatagram);
   }
@@ -72,6 +73,7 @@ function ipv4Bytes(hostname: string): number[] | undefined {
   return parts !== undefined && parts.every((part) => part <= 255) ? parts : undefined;
 }
 
+/** The libc calls the polled socket makes, in Deno's FFI notation (Bun's differs in two key names). */
 const LIBC_SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -84,14 +86,34 @@ const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+/** libc's calls as both runtimes' FFI present them, and `errno`. */
+type Libc = Omit<Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"], "__errno_location"> & { errno(): number };
 
-/** libc through Deno's FFI, on Linux; undefined on Bun, elsewhere, or without the FFI permission. */
-function openLibc(): Libc | undefined {
-  if ((globalThis as { Bun?: unknown }).Bun !== undefined || typeof Deno?.dlopen !== "function") return undefined;
-  if (Deno.build.os !== "linux") return undefined;
+/** The part of `bun:ffi` used here (declared, since the type checker runs on Deno). */
+interface BunFfi {
+  dlopen(path: string, symbols: Record<string, { args: readonly string[]; returns: string }>): {
+    symbols: Record<string, (...args: unknown[]) => unknown>;
+  };
+  read: { i32(pointer: unknown, offset: number): number };
+}
+
+/** libc through Deno's or Bun's FFI, on Linux; undefined elsewhere or without Deno's FFI permission. */
+async function openLibc(): Promise<Libc | undefined> {
+  if (process.platform !== "linux") return undefined;
   try {
-    return Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+    if ((globalThis as { Bun?: unknown }).Bun !== undefined) {
+      const specifier = "bun:ffi"; // not a literal import: Deno's type checker cannot resolve it
+      const ffi = await import(specifier) as BunFfi;
+      const definitions = Object.fromEntries(
+        Object.entries(LIBC_SYMBOLS).map((
+          [name, { parameters, result }],
+        ) => [name, { args: parameters, returns: result }]),
+      );
+      const symbols = ffi.dlopen("libc.so.6", definitions).symbols;
+      return { ...symbols, errno: () => ffi.read.i32(symbols.__errno_location!(), 0) } as unknown as Libc;
+    }
+    const { symbols } = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+    return { ...symbols, errno: () => new Deno.UnsafePointerView(symbols.__errno_location()!).getInt32() };
   } catch {
     return undefined;
   }
@@ -139,7 +161,7 @@ class PolledSocket implements UdpSocket {
   }
 
   static open(libc: Libc, ip: number[], port: number, bufferBytes: number, onDatagram: OnDatagram): PolledSocket {
-    const errno = () => ERRNO_NAMES[new Deno.UnsafePointerView(libc.__errno_location()!).getInt32()] ?? "EIO";
+    const errno = () => ERRNO_NAMES[libc.errno()] ?? "EIO";
     const fd = libc.socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) throw new SocketError("socket", errno());
     const local = sockaddr(ip, port);
