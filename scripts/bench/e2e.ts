@@ -69,6 +69,8 @@ export interface E2eResult {
   machineBusyPct: number;
   /** PLIs the publishers were sent (WHIP; RTMP has no way to ask). */
   keyframeRequests: number;
+  /** Frames the publishers sent, all streams together (WHIP; RTMP's ffmpeg does not say). */
+  sentFrames?: { video: number; audio: number };
   recordings: RecordingCheck[];
   hotspots: { functions: Hotspot[]; modules: Hotspot[] } | undefined;
 }
@@ -130,6 +132,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
       publisherCoreLoadPct: publish.publisherCpuS / windowS * 100,
       machineBusyPct: machineTotalS > 0 ? (machineEnd.busyS - machineStart.busyS) / machineTotalS * 100 : 0,
       keyframeRequests: publish.keyframeRequests,
+      sentFrames: publish.sentFrames,
       recordings,
       hotspots: profile === undefined ? undefined : hotspots(profile, 12),
     };
@@ -171,6 +174,7 @@ async function publishAndSample(url: string, servicePid: number, opts: E2eOption
   let peakRss = 0;
   let sampler: ReturnType<typeof setInterval> | undefined;
   let keyframeRequests = 0;
+  const sentFrames = { video: 0, audio: 0 };
   let finished: (PublisherEvent & { event: "finished" }) | undefined;
   const errors: string[] = [];
   const deadline = setTimeout(() => {
@@ -198,6 +202,8 @@ async function publishAndSample(url: string, servicePid: number, opts: E2eOption
         }
       } else if (event.event === "done") {
         keyframeRequests += event.keyframeRequests;
+        sentFrames.video += event.videoFrames;
+        sentFrames.audio += event.audioFrames;
       } else if (event.event === "error") {
         errors.push(`${event.stream}: ${event.message}`);
       } else if (event.event === "finished") {
@@ -223,6 +229,7 @@ async function publishAndSample(url: string, servicePid: number, opts: E2eOption
     connectSpreadS: (lastConnectMs - firstConnectMs) / 1000,
     publisherCpuS: finished.cpuS - (firstConnectCpuS ?? 0),
     keyframeRequests,
+    sentFrames,
     peakRssBytes: () => peakRss,
     stopRssSampler: () => clearInterval(sampler),
   };

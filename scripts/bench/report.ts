@@ -101,6 +101,8 @@ export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): s
   const audio = r.recordings.reduce((n, c) => n + c.audioSegments, 0);
   const perStreamSegments = r.recordings.map((c) => `${c.videoSegments}+${c.audioSegments}`).join(", ");
   const durations = r.recordings.map((c) => c.durationS);
+  const recordedVideo = r.recordings.reduce((n, c) => n + c.videoFrames, 0);
+  const recordedAudio = r.recordings.reduce((n, c) => n + c.audioFrames, 0);
   const publishers = rtmp ? "ffmpeg publishers run as separate processes" : "publishers run in a separate process";
   return [
     `== end to end: ${r.streams} stream(s) x ${r.mediaSecondsPerStream} s over ${rtmp ? "RTMP" : "WHIP"};` +
@@ -138,6 +140,14 @@ export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): s
       `min ${round(Math.min(...durations), 2)} s, max ${round(Math.max(...durations), 2)} s` +
         ` of ${r.mediaSecondsPerStream} s sent`,
     ),
+    ...(r.sentFrames === undefined ? [] : [
+      line(
+        `${tag} frames recorded of sent`,
+        `video ${recordedVideo} of ${r.sentFrames.video}, audio ${recordedAudio} of ${r.sentFrames.audio}` +
+          ` (${Math.max(0, r.sentFrames.video - recordedVideo) + Math.max(0, r.sentFrames.audio - recordedAudio)}` +
+          ` missing)`,
+      ),
+    ]),
     rtmp ? line(`${tag} streams published`, `all within ${round(r.connectSpreadS, 2)} s of the first`) : line(
       `${tag} keyframe requests (PLI)`,
       `${r.keyframeRequests}; publishers connected within ${round(r.connectSpreadS, 2)} s`,
