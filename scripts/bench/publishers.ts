@@ -1,9 +1,9 @@
 /**
- * The benchmark's publisher process: N concurrent real-time WHIP publishers of the test clip (`publishClip`),
- * streams `bench-0` .. `bench-<N-1>`, run apart from the service so that their CPU is not counted as the service's.
+ * A benchmark publisher process: N concurrent real-time WHIP publishers of the test clip (`publishClip`), streams
+ * `bench-<first>` .. `bench-<first+N-1>`, run apart from the service so that their CPU is not counted as the service's.
  * It reports progress as JSON lines on stdout (`connected`, `done`, `error`, then `finished`); it measures nothing.
  *
- *   deno run -A scripts/bench/publishers.ts --url http://127.0.0.1:7777 --streams 4 --seconds 60
+ *   deno run -A scripts/bench/publishers.ts --url http://127.0.0.1:7777 [--first 0] --streams 4 --seconds 60
  */
 
 import process from "node:process";
@@ -42,14 +42,15 @@ if (import.meta.main) {
   const url = flag("--url");
   const streams = Number(flag("--streams") ?? "1");
   const seconds = Number(flag("--seconds") ?? "60");
-  if (url === undefined || !Number.isInteger(streams) || streams < 1 || !(seconds > 0)) {
-    console.error("usage: publishers.ts --url <service url> [--streams N] [--seconds S]");
+  const first = Number(flag("--first") ?? "0");
+  if (url === undefined || !Number.isInteger(streams) || streams < 1 || !(seconds > 0) || !Number.isInteger(first)) {
+    console.error("usage: publishers.ts --url <service url> [--first I] [--streams N] [--seconds S]");
     Deno.exit(2);
   }
   const clip = await loadClip();
   const results = await Promise.allSettled(
     Array.from({ length: streams }, async (_, i) => {
-      const stream = benchStreamName(i);
+      const stream = benchStreamName(first + i);
       try {
         const result = await publishClip({
           url: `${url}/whip/${stream}`,

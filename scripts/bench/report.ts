@@ -103,7 +103,7 @@ export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): s
   const durations = r.recordings.map((c) => c.durationS);
   const recordedVideo = r.recordings.reduce((n, c) => n + c.videoFrames, 0);
   const recordedAudio = r.recordings.reduce((n, c) => n + c.audioFrames, 0);
-  const publishers = rtmp ? "ffmpeg publishers run as separate processes" : "publishers run in a separate process";
+  const publishers = rtmp ? "ffmpeg publishers run as separate processes" : "publishers run in separate processes";
   return [
     `== end to end: ${r.streams} stream(s) x ${r.mediaSecondsPerStream} s over ${rtmp ? "RTMP" : "WHIP"};` +
     ` ${servicePidNote}`,

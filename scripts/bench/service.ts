@@ -58,6 +58,8 @@ export async function startBenchService(opts: {
       `segment_duration = ${opts.segmentDurationS}`,
       // The publishers' DELETE ends the recordings, whose finalization the run waits for.
       `splice_on_unpublish = false`,
+      `state_dir = ${JSON.stringify(join(opts.dir, "state"))}`,
+      `spool_dir = ${JSON.stringify(join(opts.dir, "spool"))}`,
       ``,
       `[recorder.storage]`,
       `type = "fs"`,

@@ -467,10 +467,20 @@ export class RecordingManager {
       await recording.folder.idle();
       this.#markFinished(recording);
       const view = recording.view();
+      const stats = capture?.stats;
       this.#opts.log("info", "recording finished", {
         stream: recording.streamId,
         recordId: recording.recordId,
         seconds: view.durationS,
+        // Of the last publish (a spliced recording has one per publish).
+        ...(stats !== undefined
+          ? {
+            videoFrames: stats.videoFrames,
+            audioFrames: stats.audioFrames,
+            lostPackets: stats.lostPackets,
+            droppedFrames: stats.droppedFrames + stats.droppedAccessUnits,
+          }
+          : {}),
       });
       this.#opts.observer?.finished?.(view);
     })();
