@@ -10,6 +10,7 @@ import type { StreamHub, UnpublishReason } from "../recorder/mod.ts";
 import { chooseFromOffer } from "./offer.ts";
 import type { UdpMux } from "./udp_mux.ts";
 import type { WebrtcOptions } from "./webrtc_config.ts";
+import { useFastRtpHeaderParser } from "./werift_rtp_header.ts";
 import { WhipSession } from "./whip_session.ts";
 
 /** A publish that sends no media for this long is ended (ICE-lite gets no consent checks of its own). */
@@ -44,6 +45,7 @@ export class WhipIngest {
 
   constructor(opts: WhipIngestOptions) {
     this.#opts = opts;
+    useFastRtpHeaderParser();
     const timeoutMs = opts.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS;
     this.#watchdog = setInterval(() => {
       const now = opts.clock.nowMs();

@@ -218,7 +218,10 @@ class PolledSocket implements UdpSocket {
         host = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
         this.#hosts.set(ip, host);
       }
-      this.onDatagram(Buffer.from(this.#arena.subarray(0, bytes)), host, from.getUint16(2, false));
+      // Not Buffer.from(view): Deno copies that byte by byte (4 µs a datagram).
+      const data = Buffer.allocUnsafe(bytes);
+      data.set(this.#arena.subarray(0, bytes));
+      this.onDatagram(data, host, from.getUint16(2, false));
     }
     return count;
   }
