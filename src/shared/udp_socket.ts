@@ -21,9 +21,6 @@ const BUSY_DATAGRAMS = 32;
 const BUSY_POLL_INTERVAL_MS = 5;
 /** Datagrams taken in one poll at most, so that a flood cannot hold the event loop; the next poll follows at once. */
 const MAX_DATAGRAMS_PER_POLL = 512;
-/** The largest UDP payload over IPv4. */
-const MAX_DATAGRAM_BYTES = 65_507;
-const ARENA_BYTES = BigInt(MAX_DATAGRAM_BYTES);
 
 /** A datagram handed on: `data` is the receiver's own copy. */
 export type OnDatagram = (data: Buffer, host: string, port: number) => void;
@@ -80,14 +77,17 @@ const LIBC_SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-/** libc's calls as both runtimes' FFI present them, and `errno`. */
-type Libc = Omit<Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"], "__errno_location"> & { errno(): number };
+/** libc's calls as both runtimes' FFI present them, `errno`, and the address of a buffer (for recvmmsg's vectors). */
+type Libc = Omit<Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"], "__errno_location"> & {
+  errno(): number;
+  address(bytes: Uint8Array): bigint;
+};
 
 /** The part of `bun:ffi` used here (declared, since the type checker runs on Deno). */
 interface BunFfi {
@@ -95,6 +95,7 @@ interface BunFfi {
     symbols: Record<string, (...args: unknown[]) => unknown>;
   };
   read: { i32(pointer: unknown, offset: number): number };
+  ptr(bytes: Uint8Array): number;
 }
 
 /** libc through Deno's or Bun's FFI, on Linux; undefined elsewhere or without Deno's FFI permission. */
@@ -110,10 +111,18 @@ async function openLibc(): Promise<Libc | undefined> {
         ) => [name, { args: parameters, returns: result }]),
       );
       const symbols = ffi.dlopen("libc.so.6", definitions).symbols;
-      return { ...symbols, errno: () => ffi.read.i32(symbols.__errno_location!(), 0) } as unknown as Libc;
+      return {
+        ...symbols,
+        errno: () => ffi.read.i32(symbols.__errno_location!(), 0),
+        address: (bytes: Uint8Array) => BigInt(ffi.ptr(bytes)),
+      } as unknown as Libc;
     }
     const { symbols } = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
-    return { ...symbols, errno: () => new Deno.UnsafePointerView(symbols.__errno_location()!).getInt32() };
+    return {
+      ...symbols,
+      errno: () => new Deno.UnsafePointerView(symbols.__errno_location()!).getInt32(),
+      address: (bytes) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes))),
+    };
   } catch {
     return undefined;
   }
@@ -126,6 +135,7 @@ const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
 const MSG_DONTWAIT = 0x40;
+const MSG_TRUNC = 0x20;
 const SOCKADDR_IN_BYTES = 16;
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
@@ -136,13 +146,64 @@ const ERRNO_NAMES: Record<number, string> = {
   99: "EADDRNOTAVAIL",
 };
 
+/** Datagrams one recvmmsg call takes at most, and the room for each: WebRTC keeps its datagrams under the MTU. */
+const BATCH_SLOTS = 64;
+const SLOT_BYTES = 4096;
+/** struct mmsghdr and struct iovec on 64-bit Linux (x64 and arm64): their sizes and the offsets liverec uses. */
+const MMSGHDR_BYTES = 64;
+const MSG_NAME = 0;
+const MSG_NAMELEN = 8;
+const MSG_IOV = 16;
+const MSG_IOVLEN = 24;
+const MSG_FLAGS = 48;
+const MSG_LEN = 56;
+const IOVEC_BYTES = 16;
+
+/**
+ * recvmmsg's vectors, laid out once: slot i's header points at its sender's address and at its part of the arena.
+ * The arrays are large enough that their memory lives outside the JavaScript heap and never moves.
+ */
+class ReceiveBatch {
+  readonly arena = new Uint8Array(BATCH_SLOTS * SLOT_BYTES);
+  readonly senders = new DataView(new ArrayBuffer(BATCH_SLOTS * SOCKADDR_IN_BYTES));
+  readonly headers = new Uint8Array(BATCH_SLOTS * MMSGHDR_BYTES);
+  readonly #headerView = new DataView(this.headers.buffer);
+  readonly #iovecs = new Uint8Array(BATCH_SLOTS * IOVEC_BYTES);
+
+  constructor(address: (bytes: Uint8Array) => bigint) {
+    const arena = address(this.arena);
+    const senders = address(new Uint8Array(this.senders.buffer));
+    const iovecs = address(this.#iovecs);
+    const iovecView = new DataView(this.#iovecs.buffer);
+    for (let i = 0; i < BATCH_SLOTS; i++) {
+      iovecView.setBigUint64(i * IOVEC_BYTES, arena + BigInt(i * SLOT_BYTES), true);
+      iovecView.setBigUint64(i * IOVEC_BYTES + 8, BigInt(SLOT_BYTES), true);
+      const header = i * MMSGHDR_BYTES;
+      this.#headerView.setBigUint64(header + MSG_NAME, senders + BigInt(i * SOCKADDR_IN_BYTES), true);
+      this.#headerView.setBigUint64(header + MSG_IOV, iovecs + BigInt(i * IOVEC_BYTES), true);
+      this.#headerView.setBigUint64(header + MSG_IOVLEN, 1n, true);
+    }
+  }
+
+  /** Before a call: every slot has room for a whole sender address again. */
+  reset(): void {
+    for (let i = 0; i < BATCH_SLOTS; i++) {
+      this.#headerView.setUint32(i * MMSGHDR_BYTES + MSG_NAMELEN, SOCKADDR_IN_BYTES, true);
+    }
+  }
+
+  /** Bytes slot i received; -1 when the datagram did not fit and was cut. */
+  length(i: number): number {
+    const header = i * MMSGHDR_BYTES;
+    if ((this.#headerView.getInt32(header + MSG_FLAGS, true) & MSG_TRUNC) !== 0) return -1;
+    return this.#headerView.getUint32(header + MSG_LEN, true);
+  }
+}
+
 /** A socket owned through libc and drained on a timer. */
 class PolledSocket implements UdpSocket {
   readonly receivePath = `libc, polled every ${POLL_INTERVAL_MS} ms`;
-  readonly #arena = new Uint8Array(MAX_DATAGRAM_BYTES);
-  readonly #from = new Uint8Array(SOCKADDR_IN_BYTES);
-  readonly #fromLength = new Uint32Array(1);
-  readonly #fromLengthBytes = new Uint8Array(this.#fromLength.buffer);
+  readonly #batch: ReceiveBatch;
   readonly #to = new Uint8Array(SOCKADDR_IN_BYTES);
   /** Dotted quads by address as a 32-bit number: no string is built per datagram. */
   readonly #hosts = new Map<number, string>();
@@ -158,6 +219,7 @@ class PolledSocket implements UdpSocket {
     readonly onDatagram: OnDatagram,
   ) {
     new DataView(this.#to.buffer).setUint16(0, AF_INET, true);
+    this.#batch = new ReceiveBatch(libc.address);
   }
 
   static open(libc: Libc, ip: number[], port: number, bufferBytes: number, onDatagram: OnDatagram): PolledSocket {
@@ -201,27 +263,31 @@ class PolledSocket implements UdpSocket {
     }, delayMs);
   }
 
-  /** Hands on every queued datagram, up to the cap; answers how many. */
+  /** Hands on every queued datagram, up to the cap; answers how many it took. */
   #poll(): number {
-    const from = new DataView(this.#from.buffer);
+    const batch = this.#batch;
     let count = 0;
-    for (; count < MAX_DATAGRAMS_PER_POLL && !this.#closed; count++) {
-      this.#fromLength[0] = SOCKADDR_IN_BYTES;
-      const bytes = Number(
-        this.libc.recvfrom(this.fd, this.#arena, ARENA_BYTES, MSG_DONTWAIT, this.#from, this.#fromLengthBytes),
-      );
-      if (bytes < 0) break;
-      const ip = from.getUint32(4, false);
-      let host = this.#hosts.get(ip);
-      if (host === undefined) {
-        if (this.#hosts.size >= 4096) this.#hosts.clear();
-        host = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
-        this.#hosts.set(ip, host);
+    while (count < MAX_DATAGRAMS_PER_POLL && !this.#closed) {
+      batch.reset();
+      const received = this.libc.recvmmsg(this.fd, batch.headers, BATCH_SLOTS, MSG_DONTWAIT, null);
+      if (received <= 0) break;
+      count += received;
+      for (let i = 0; i < received && !this.#closed; i++) {
+        const bytes = batch.length(i);
+        if (bytes < 0) continue;
+        const ip = batch.senders.getUint32(i * SOCKADDR_IN_BYTES + 4, false);
+        let host = this.#hosts.get(ip);
+        if (host === undefined) {
+          if (this.#hosts.size >= 4096) this.#hosts.clear();
+          host = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
+          this.#hosts.set(ip, host);
+        }
+        // Not Buffer.from(view): Deno copies that byte by byte (4 µs a datagram).
+        const data = Buffer.allocUnsafe(bytes);
+        data.set(batch.arena.subarray(i * SLOT_BYTES, i * SLOT_BYTES + bytes));
+        this.onDatagram(data, host, batch.senders.getUint16(i * SOCKADDR_IN_BYTES + 2, false));
       }
-      // Not Buffer.from(view): Deno copies that byte by byte (4 µs a datagram).
-      const data = Buffer.allocUnsafe(bytes);
-      data.set(this.#arena.subarray(0, bytes));
-      this.onDatagram(data, host, from.getUint16(2, false));
+      if (received < BATCH_SLOTS) break;
     }
     return count;
   }
