@@ -10,12 +10,16 @@ import type { RtmpClip } from "./rtmp.ts";
 
 /** The product goal for the service: CPU seconds per minute of media per stream (WHIP: SRTP, RTP, depacketizing). */
 export const GOAL_CPU_S_PER_MEDIA_MINUTE = 1.0;
+/** The same from `GOAL_MANY_STREAMS` streams on, where the fixed costs are shared. */
+export const GOAL_MANY_STREAMS_CPU_S_PER_MEDIA_MINUTE = 0.7;
+export const GOAL_MANY_STREAMS = 24;
 /** The goal for RTMP ingest, which has no SRTP, no RTP and whole frames: CPU seconds per media minute per stream. */
 export const GOAL_RTMP_CPU_S_PER_MEDIA_MINUTE = 0.3;
 
 /** The CPU goal of a run's protocol. */
 export function cpuGoal(r: E2eResult): number {
-  return r.protocol === "rtmp" ? GOAL_RTMP_CPU_S_PER_MEDIA_MINUTE : GOAL_CPU_S_PER_MEDIA_MINUTE;
+  if (r.protocol === "rtmp") return GOAL_RTMP_CPU_S_PER_MEDIA_MINUTE;
+  return r.streams >= GOAL_MANY_STREAMS ? GOAL_MANY_STREAMS_CPU_S_PER_MEDIA_MINUTE : GOAL_CPU_S_PER_MEDIA_MINUTE;
 }
 /** The product goal for storage: from a segment's close to durable (fs, and S3 on loopback), at p99, in ms. */
 export const GOAL_DURABLE_P99_MS = 1000;
