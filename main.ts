@@ -9,7 +9,7 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig } from "./src/config/mod.ts";
+import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig, SHORT_TOKEN_LENGTH } from "./src/config/mod.ts";
 import { Catalog } from "./src/catalog/mod.ts";
 import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
 import { createApp } from "./src/http/mod.ts";
@@ -169,6 +169,16 @@ async function main(args: string[]): Promise<void> {
     nodeAlias: config.recorder.nodeAlias,
     observer: events.observer,
   });
+  const shortTokens = config.auth.tokens.filter((token) => token.length < SHORT_TOKEN_LENGTH).length;
+  if (shortTokens > 0) {
+    log(
+      "warn",
+      `${shortTokens} of the [auth] tokens are shorter than ${SHORT_TOKEN_LENGTH} characters: easy to guess`,
+      {
+        fix: "use long random tokens, e.g. openssl rand -hex 16",
+      },
+    );
+  }
   const { udpPort } = config.webrtc;
   const udpMux = udpPort === undefined ? undefined : await UdpMux.open({ hostname: "0.0.0.0", port: udpPort }).catch(
     (error) => {

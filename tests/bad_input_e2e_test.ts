@@ -194,7 +194,7 @@ Deno.test("bad input gets a clear JSON error and nothing is written outside the 
 });
 
 Deno.test("with [auth] tokens, API and WHIP requests need a valid bearer token", async () => {
-  const service = await startService({ toml: `[auth]\ntokens = ["s3cret-token"]\n` });
+  const service = await startService({ toml: `[auth]\ntokens = ["s3cret-token", "live777"]\n` });
   try {
     const none = await service.fetch(`/api/record/s1`);
     assert.equal(none.status, 401);
@@ -212,6 +212,11 @@ Deno.test("with [auth] tokens, API and WHIP requests need a valid bearer token",
     const good = await service.fetch(`/api/record/s1`, { headers: { authorization: "Bearer s3cret-token" } });
     assert.equal(good.status, 200);
     assert.equal((await good.json()).recording, false);
+    // live777's and Liveman's sample token is accepted too, with a warning at start.
+    const short = await service.fetch(`/api/streams/`, { headers: { authorization: "Bearer live777" } });
+    assert.equal(short.status, 200);
+    assert.deepEqual(await short.json(), []);
+    assert.match(service.logs(), /WARN .*1 of the \[auth\] tokens are shorter than 8 characters/);
   } finally {
     await service.stop();
   }

@@ -114,7 +114,8 @@ const DEFAULT_UDP_PORT = 7777;
 const MIN_UDP_PORT = 1024;
 const MAX_UDP_PORT = 65535;
 const MAX_NODE_ALIAS_LENGTH = 64;
-const MIN_TOKEN_LENGTH = 8;
+/** Tokens shorter than this are accepted, as live777 accepts its sample token `live777`, with a warning at start. */
+export const SHORT_TOKEN_LENGTH = 8;
 const MAX_TOKEN_LENGTH = 256;
 
 /**
@@ -358,10 +359,10 @@ function parseAuth(section: Section): AuthConfig {
   section.rejectUnknownKeys(["tokens"]);
   const tokens = section.stringArray("tokens", true) ?? [];
   tokens.forEach((token, i) => {
-    if (!/^[\x21-\x7e]*$/.test(token) || token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
+    if (!/^[\x21-\x7e]+$/.test(token) || token.length > MAX_TOKEN_LENGTH) {
       throw section.error(
         `tokens[${i}]`,
-        `must be ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} printable ASCII characters without spaces, ` +
+        `must be 1–${MAX_TOKEN_LENGTH} printable ASCII characters without spaces, ` +
           `got ${describe(token, true)}`,
       );
     }

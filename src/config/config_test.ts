@@ -143,7 +143,7 @@ type = "fs"
 root = "/var/lib/live777/recordings"
 
 [auth]
-tokens = ["s3cr3t-token", "another~token!"]
+tokens = ["s3cr3t-token", "another~token!", "live777"]
 `);
   const defaults = { ...DEFAULTS.recorder.defaults, segmentDurationS: 2.5 };
   assert.deepEqual(
@@ -176,7 +176,7 @@ tokens = ["s3cr3t-token", "another~token!"]
       storage: { type: "fs", root: "/var/lib/live777/recordings" },
     },
     webhooks: DEFAULTS.webhooks,
-    auth: { tokens: ["s3cr3t-token", "another~token!"] },
+    auth: { tokens: ["s3cr3t-token", "another~token!", "live777"] },
   });
 });
 
@@ -673,18 +673,18 @@ Deno.test("bad values are refused with a message naming the key, the value and w
     { toml: "[webrtc]\nice_lite = 1", message: '"webrtc.ice_lite" must be true or false, got 1' },
     // auth: token values are secrets and never shown
     {
-      toml: '[auth]\ntokens = ["short"]',
-      message: '"auth.tokens[0]" must be 8–256 printable ASCII characters without spaces, got a string of 5 characters',
+      toml: '[auth]\ntokens = [""]',
+      message: '"auth.tokens[0]" must be 1–256 printable ASCII characters without spaces, got a string of 0 characters',
     },
     {
       toml: '[auth]\ntokens = ["long enough but spaced"]',
       message:
-        '"auth.tokens[0]" must be 8–256 printable ASCII characters without spaces, got a string of 22 characters',
+        '"auth.tokens[0]" must be 1–256 printable ASCII characters without spaces, got a string of 22 characters',
     },
     {
       toml: `[auth]\ntokens = ["${"t".repeat(257)}"]`,
       message:
-        '"auth.tokens[0]" must be 8–256 printable ASCII characters without spaces, got a string of 257 characters',
+        '"auth.tokens[0]" must be 1–256 printable ASCII characters without spaces, got a string of 257 characters',
     },
     { toml: "[auth]\ntokens = [12345678]", message: '"auth.tokens[0]" must be a string, got 12345678' },
     // storage

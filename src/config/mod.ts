@@ -3,7 +3,7 @@
  * naming rules for streams and storage paths. Nothing here reads files or the environment.
  */
 
-export { type Config, parseConfig } from "./config.ts";
+export { type Config, parseConfig, SHORT_TOKEN_LENGTH } from "./config.ts";
 export { type OnDemand, type RecordRule, resolveRule, type RuleSettings, settingRangeProblem } from "./rules.ts";
 export { renderTemplate } from "./path_template.ts";
 export {

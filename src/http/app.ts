@@ -10,6 +10,7 @@ import type { FilesStatus, RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import { bearerAuth } from "./auth.ts";
 import { errorBody, errorHandler } from "./errors.ts";
+import { live777Stream } from "./live777_streams.ts";
 import { objectRoutes } from "./object_routes.ts";
 import { recordRoutes } from "./record_routes.ts";
 import { exportRoutes, recordingsRoutes } from "./recordings_routes.ts";
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Hono {
         recording: deps.manager.status(s.streamId).recording,
       })),
     }));
+  app.get("/api/streams/", (c) => c.json(deps.hub.list().map(live777Stream)));
   app.get("/api/storage", (c) => c.json(storageJson(deps.files.status())));
   app.route("/api/record/object", objectRoutes(deps.files));
   app.route("/api/record", recordRoutes(deps.manager));

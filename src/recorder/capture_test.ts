@@ -23,6 +23,7 @@ const TRACKS = CLIP_TRACKS;
 
 /** A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. */
 class ReplaySource implements LiveSource {
+  readonly id = "replay";
   readonly streamId = "cam";
   readonly publishedAtMs = 0;
   readonly media: SourceMedia;

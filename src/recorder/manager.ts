@@ -199,7 +199,10 @@ export class RecordingManager {
     this.#rotationTimer = setInterval(() => this.#checkRotations(), ROTATION_CHECK_MS);
   }
 
-  /** Starts recording a live stream through the API, whatever the rules say; `baseDir` is its folder. */
+  /**
+   * Starts recording a live stream through the API, whatever the rules say; `baseDir` is its folder. A stream already
+   * recorded keeps its recording (and folder), which is answered.
+   */
   async start(streamId: string, request: { baseDir?: string } = {}): Promise<RecordingInfo> {
     const problem = streamNameProblem(streamId);
     if (problem !== undefined) throw new BadRequestError(problem);
@@ -210,9 +213,9 @@ export class RecordingManager {
     const source = this.#opts.hub.get(streamId);
     if (source === undefined) throw new NotFoundError(`stream "${streamId}" is not being published`);
     await this.#starting.get(streamId)?.catch(() => {});
-    if (this.#recordings.has(streamId)) {
-      throw new ConflictError(`stream "${streamId}" is already being recorded`);
-    }
+    // As live777 does (Liveman counts on it): a start of a stream already recorded answers the recording running.
+    const running = this.#recordings.get(streamId);
+    if (running !== undefined) return this.#info(running);
     const rule = resolveRule(this.#opts.rules, streamId);
     const settings = rule?.settings ?? this.#opts.defaults;
     return this.#info(await this.#begin(source, settings, "api", request.baseDir));

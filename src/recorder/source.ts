@@ -64,6 +64,8 @@ export interface SourceListener {
 
 /** A published stream, as the recorder sees it. */
 export interface LiveSource {
+  /** This publish's id (a WHIP session's), unique among publishes. */
+  readonly id: string;
   readonly streamId: string;
   readonly media: SourceMedia;
   /** Unix milliseconds when publishing started. */
