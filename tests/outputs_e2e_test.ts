@@ -368,7 +368,7 @@ Deno.test("webhooks: started, segment and finished events are signed, retried wi
   }
 });
 
-Deno.test("the index and Liveman's sync: a session seen and acked while active comes back Completed, then ack and delete remove it", async () => {
+Deno.test("the index and Liveman's sync: a session seen and acked while active comes back Completed, then ack and delete take it out of the feed, not the index", async () => {
   const testStart = new Date().toISOString();
   const service = await startService({
     toml: `[recorder]\nnode_alias = "e2e-node-9"\n\n[[recorder.rules]]\nmatch = "sync-*"\nsegment_duration = 1\n`,
@@ -435,7 +435,12 @@ Deno.test("the index and Liveman's sync: a session seen and acked while active c
       deleted: 1,
     });
     assert.deepEqual((await syncPull(service, "sync-1")).sessions, []);
-    assert.equal(await indexRow(service, recordId), undefined, "the row left the index");
+    // Liveman's delete takes the row out of its feed only: liverec's own API still lists and serves the recording.
+    assert.equal((await indexRow(service, recordId))?.state, "finished", "the row stays in liverec's index");
+    assert.deepEqual((await listing(service, "stream=sync-1")).map((row) => row.record_id), [recordId]);
+    const mp4 = await service.fetch(`/api/recordings/${recordId}/mp4`);
+    assert.equal(mp4.status, 200);
+    assert.ok((await mp4.arrayBuffer()).byteLength > 10_000, "the whole recording as MP4");
     await expectError(await sendJson(service, "PATCH", "/api/recordings", { records: "all" }), 400, "bad_request");
   } finally {
     await service.stop();

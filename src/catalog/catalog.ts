@@ -8,7 +8,8 @@
  * active loses its final state (`update_status` finds no entry once Liveman has deleted it, and a finish that lands
  * between Liveman's pull and its ack is acked unseen). Here every change gets a strictly increasing version
  * (`change_ts`, µs), an ack records the version it acknowledges, a row is in the sync while its newest version is
- * unacknowledged, and only finished or failed rows whose newest version is acknowledged can be deleted.
+ * unacknowledged, and only finished or failed rows whose newest version is acknowledged can be taken out of it.
+ * Liveman's delete never deletes a row: the catalog is also what liverec's own API lists, serves and exports.
  */
 
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
@@ -17,7 +18,7 @@ import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, errorMessage, StorageError } from "../shared/errors.ts";
 
 /** The schema version stored in `PRAGMA user_version`; a newer file is refused rather than misread. */
-export const CATALOG_SCHEMA_VERSION = 2;
+export const CATALOG_SCHEMA_VERSION = 3;
 
 /** Rows per page when a list or sync query names no limit (live777's `list_sessions` default too). */
 const DEFAULT_PAGE_LIMIT = 100;
@@ -147,6 +148,7 @@ interface StoredRow {
   change_ts: number;
   delivered_ts: number;
   acked_ts: number;
+  sync_removed: number;
 }
 
 const SCHEMA_V1 = `
@@ -182,6 +184,14 @@ const SCHEMA_V1 = `
 const SCHEMA_V2 = `
   ALTER TABLE recordings ADD COLUMN ts_path TEXT;
   ALTER TABLE recordings ADD COLUMN flv_path TEXT;
+`;
+
+/**
+ * Version 3: Liveman's sync delete takes a row out of the sync feed only (`sync_removed`), where it used to delete it
+ * from the catalog that liverec's own API serves.
+ */
+const SCHEMA_V3 = `
+  ALTER TABLE recordings ADD COLUMN sync_removed INTEGER NOT NULL DEFAULT 0;
 `;
 
 const TERMINAL_STATES_SQL = "state IN ('finished', 'failed')";
@@ -239,7 +249,7 @@ export class Catalog {
            ended_ms = excluded.ended_ms, duration_s = excluded.duration_s, state = excluded.state,
            size_bytes = excluded.size_bytes, segments = excluded.segments, codecs = excluded.codecs,
            node_alias = excluded.node_alias, periods = excluded.periods, updated_ms = excluded.updated_ms,
-           change_ts = excluded.change_ts
+           change_ts = excluded.change_ts, sync_removed = 0
          RETURNING *`,
       ).get(
         input.recordId,
@@ -308,7 +318,7 @@ export class Catalog {
 
   /** Liveman's pull: rows whose newest change is unacknowledged and newer than `sinceTs`, oldest change first. */
   changes(query: SyncQuery = {}): SyncPage {
-    const where = ["acked_ts < change_ts", "change_ts > ?"];
+    const where = ["acked_ts < change_ts", "sync_removed = 0", "change_ts > ?"];
     const params: SQLInputValue[] = [query.sinceTs === undefined ? 0 : checkVersion("since_ts", query.sinceTs)];
     if (query.stream !== undefined) {
       where.push("stream = ?");
@@ -365,23 +375,23 @@ export class Catalog {
   }
 
   /**
-   * Deletes finished or failed rows whose newest change is acknowledged (all such rows when `keys` is absent);
-   * a row changed since its ack, or still recording, stays. Returns how many rows were deleted.
+   * Liveman's delete: takes finished or failed rows whose newest change is acknowledged (all such rows when `keys` is
+   * absent) out of the sync feed; they stay in the catalog. A row changed since its ack, or still recording, stays
+   * in the feed, and a later change brings a removed row back. Returns how many rows were taken out.
    */
-  deleteAcked(keys?: readonly SyncKey[]): number {
-    const removable = `acked_ts >= change_ts AND ${TERMINAL_STATES_SQL}`;
-    if (keys === undefined) return Number(this.#db.prepare(`DELETE FROM recordings WHERE ${removable}`).run().changes);
+  removeAckedFromSync(keys?: readonly SyncKey[]): number {
+    const removable = `sync_removed = 0 AND acked_ts >= change_ts AND ${TERMINAL_STATES_SQL}`;
+    const remove = `UPDATE recordings SET sync_removed = 1 WHERE ${removable}`;
+    if (keys === undefined) return Number(this.#db.prepare(remove).run().changes);
     const checked = checkKeys(keys);
     return this.#transaction(() => {
-      const remove = this.#db.prepare(
-        `DELETE FROM recordings WHERE record_id = ? AND (? IS NULL OR stream = ?) AND ${removable}`,
-      );
-      let deleted = 0;
+      const removeOne = this.#db.prepare(`${remove} AND record_id = ? AND (? IS NULL OR stream = ?)`);
+      let removed = 0;
       for (const key of checked) {
         const stream = key.stream ?? null;
-        deleted += Number(remove.run(key.recordId, stream, stream).changes);
+        removed += Number(removeOne.run(key.recordId, stream, stream).changes);
       }
-      return deleted;
+      return removed;
     });
   }
 
@@ -436,7 +446,8 @@ function migrate(db: DatabaseSync, path: string): void {
   db.exec("BEGIN IMMEDIATE");
   try {
     if (version < 1) db.exec(SCHEMA_V1);
-    db.exec(SCHEMA_V2);
+    if (version < 2) db.exec(SCHEMA_V2);
+    db.exec(SCHEMA_V3);
     // PRAGMA takes no bound parameters; the value is our own constant.
     db.exec(`PRAGMA user_version = ${CATALOG_SCHEMA_VERSION}`);
     db.exec("COMMIT");

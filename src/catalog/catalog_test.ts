@@ -253,7 +253,11 @@ Deno.test("Catalog sync: a recording acked while active comes back with its fina
   const pulled = catalog.changes();
   assert.deepEqual(pulled.changes.map((change) => change.row.state), ["recording"]);
   assert.equal(catalog.ack({ keys: [{ stream: "cam", recordId: "r1" }] }), 1);
-  assert.equal(catalog.deleteAcked([{ stream: "cam", recordId: "r1" }]), 0, "an active recording is never deleted");
+  assert.equal(
+    catalog.removeAckedFromSync([{ stream: "cam", recordId: "r1" }]),
+    0,
+    "an active recording is never deleted",
+  );
   assert.deepEqual(syncIds(catalog, pulled.lastTs!), []);
   clock.ms += 90_000;
   catalog.upsert(finished(active, "2025-07-24T10:01:30.000Z", 90));
@@ -262,8 +266,11 @@ Deno.test("Catalog sync: a recording acked while active comes back with its fina
   const row = next.changes[0]!.row;
   assert.deepEqual([row.state, row.endedAt, row.durationS], ["finished", "2025-07-24T10:01:30.000Z", 90]);
   assert.equal(catalog.ack({ keys: [{ stream: "cam", recordId: "r1" }] }), 1);
-  assert.equal(catalog.deleteAcked([{ stream: "cam", recordId: "r1" }]), 1);
-  assert.equal(catalog.get("r1"), undefined);
+  assert.equal(catalog.removeAckedFromSync([{ stream: "cam", recordId: "r1" }]), 1);
+  // Out of Liveman's feed, still in liverec's catalog.
+  assert.deepEqual(syncIds(catalog), []);
+  assert.equal(catalog.get("r1")?.state, "finished");
+  assert.deepEqual(ids(catalog.list()), ["r1"]);
 });
 
 Deno.test("Catalog sync: a finish landing between pull and a versionless ack stays unacknowledged", () => {
@@ -275,7 +282,7 @@ Deno.test("Catalog sync: a finish landing between pull and a versionless ack sta
   catalog.upsert(finished(active, "2025-07-24T10:00:01.000Z", 1));
   // Stock Liveman acks by key only: that acknowledges what it was delivered, not the finish it never saw.
   assert.equal(catalog.ack({ keys: [{ recordId: "r1" }] }), 0);
-  assert.equal(catalog.deleteAcked([{ recordId: "r1" }]), 0);
+  assert.equal(catalog.removeAckedFromSync([{ recordId: "r1" }]), 0);
   const again = catalog.changes({ sinceTs: pulled.lastTs! });
   assert.deepEqual(again.changes.map((change) => change.row.state), ["finished"]);
   // An ack naming the page's version behaves the same: the newer finish is not covered.
@@ -314,7 +321,7 @@ Deno.test("Catalog cursor ack acknowledges every change up to a version, optiona
   assert.throws(() => catalog.ack({}), /an ack needs records or up_to_ts/);
 });
 
-Deno.test("Catalog deleteAcked leaves rows changed since their ack and rows never acked", () => {
+Deno.test("Catalog removeAckedFromSync leaves rows changed since their ack and rows never acked in the feed", () => {
   const { catalog, clock } = openMemory();
   catalog.upsert(finished(recording("done"), "2025-07-24T10:01:00.000Z", 60));
   catalog.upsert(finished(recording("rechanged"), "2025-07-24T10:01:00.000Z", 60));
@@ -325,19 +332,20 @@ Deno.test("Catalog deleteAcked leaves rows changed since their ack and rows neve
   clock.ms += 1_000;
   catalog.upsert({ ...finished(recording("rechanged"), "2025-07-24T10:01:00.000Z", 60), mp4Path: "cam/new.mp4" });
   const keys = ["done", "rechanged", "unacked", "active"].map((recordId) => ({ recordId }));
-  assert.equal(catalog.deleteAcked(keys), 1);
-  assert.deepEqual(ids(catalog.list()).sort(), ["active", "rechanged", "unacked"]);
+  assert.equal(catalog.removeAckedFromSync(keys), 1);
+  assert.deepEqual(ids(catalog.list()).sort(), ["active", "done", "rechanged", "unacked"]);
   assert.deepEqual(syncIds(catalog), ["unacked", "rechanged"]);
-  assert.equal(catalog.deleteAcked(), 0);
+  assert.equal(catalog.removeAckedFromSync(), 0);
+  assert.equal(catalog.removeAckedFromSync(keys), 0, "already out of the feed");
 });
 
-Deno.test("Catalog: a row deleted after its ack and upserted again is back in the sync", () => {
+Deno.test("Catalog: a row taken out of the sync after its ack and changed again is back in the sync", () => {
   const { catalog, clock } = openMemory();
   const done = finished(recording("r1"), "2025-07-24T10:01:00.000Z", 60);
   catalog.upsert(done);
   const page = catalog.changes();
   catalog.ack({ upToTs: page.lastTs! });
-  assert.equal(catalog.deleteAcked(), 1);
+  assert.equal(catalog.removeAckedFromSync(), 1);
   clock.ms += 1_000;
   catalog.upsert({ ...done, mp4Path: "cam/r1/late.mp4" });
   const again = catalog.changes({ sinceTs: page.lastTs! });
@@ -393,9 +401,10 @@ Deno.test("Catalog migrates a version 1 file: its rows stay, and the ts_path and
     const current = Catalog.open(path, clock);
     current.upsert(recording("r1"));
     current.close();
-    // Version 1 was version 2 without the two columns.
+    // Version 1 was version 3 without these three columns.
     const raw = new DatabaseSync(path);
     raw.exec("ALTER TABLE recordings DROP COLUMN ts_path; ALTER TABLE recordings DROP COLUMN flv_path");
+    raw.exec("ALTER TABLE recordings DROP COLUMN sync_removed");
     raw.exec("PRAGMA user_version = 1");
     raw.close();
     const migrated = Catalog.open(path, clock);
@@ -403,6 +412,29 @@ Deno.test("Catalog migrates a version 1 file: its rows stay, and the ts_path and
     assert.equal(migrated.get("r1")!.tsPath, undefined);
     const row = migrated.upsert(recording("r1", { tsPath: "cam/r1/ts.m3u8", flvPath: "cam/r1/cam.flv" }));
     assert.deepEqual([row.tsPath, row.flvPath], ["cam/r1/ts.m3u8", "cam/r1/cam.flv"]);
+    migrated.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Catalog migrates a version 2 file: its rows stay in the catalog and in the sync", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liverec-catalog-" });
+  try {
+    const path = `${dir}/catalog.db`;
+    const clock = fakeClock();
+    const current = Catalog.open(path, clock);
+    current.upsert(finished(recording("r1"), "2025-07-24T10:01:00.000Z", 60));
+    current.close();
+    const raw = new DatabaseSync(path);
+    raw.exec("ALTER TABLE recordings DROP COLUMN sync_removed");
+    raw.exec("PRAGMA user_version = 2");
+    raw.close();
+    const migrated = Catalog.open(path, clock);
+    assert.deepEqual(syncIds(migrated), ["r1"]);
+    migrated.ack({ upToTs: migrated.changes().lastTs! });
+    assert.equal(migrated.removeAckedFromSync(), 1);
+    assert.deepEqual([ids(migrated.list()), syncIds(migrated)], [["r1"], []]);
     migrated.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -419,7 +451,7 @@ Deno.test("Catalog refuses a file written by a newer schema, and a path it canno
     assert.throws(
       () => Catalog.open(path, fakeClock()),
       (error: unknown) =>
-        error instanceof StorageError && /schema version 3, newer than this liverec's 2/.test(error.message),
+        error instanceof StorageError && /schema version 4, newer than this liverec's 3/.test(error.message),
     );
     assert.throws(() => Catalog.open(`${dir}/missing/dir/catalog.db`, fakeClock()), StorageError);
   } finally {

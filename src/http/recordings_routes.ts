@@ -54,7 +54,7 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
     return c.json(syncPageJson(catalog.changes(syncQueryFromQuery(query))));
   });
   app.patch("/", async (c) => c.json({ acked: catalog.ack(ackRequestFromJson(await jsonBody(c))) }));
-  app.delete("/", async (c) => c.json({ deleted: catalog.deleteAcked(deleteKeysFromJson(await jsonBody(c))) }));
+  app.delete("/", async (c) => c.json({ deleted: catalog.removeAckedFromSync(deleteKeysFromJson(await jsonBody(c))) }));
 
   app.get("/:recordId", (c) => c.json(recordingJson(rowOf(catalog, c.req.param("recordId")))));
 
