@@ -72,7 +72,13 @@ Deno.test("the API starts a recording into base_dir, reports it while live, and 
     assert.equal(started.record_dir, "custom/dir");
     assert.equal(started.mpd_path, "custom/dir/manifest.mpd");
     assert.equal(started.hls_path, "custom/dir/index.m3u8");
-    assert.match(started.record_id, /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    // record_id as live777 (and Liveman, which shows it as a date) has it: the start in Unix seconds.
+    assert.match(started.record_id, /^\d{10}$/);
+    assert.ok(Math.abs(Number(started.record_id) - Date.now() / 1000) <= 2, `record_id ${started.record_id}`);
+    assert.match(started.liverec_record_id, /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    const row = await (await service.fetch(`/api/recordings/${started.record_id}`)).json();
+    assert.equal(row.record_id, started.liverec_record_id, "either id names the recording");
+    assert.ok(Math.abs(Number(started.record_id) - Date.parse(row.started_at) / 1000) < 1, "the start, to the second");
 
     // Idempotent, as live777's start is: the recording running, the same body.
     const again = await service.fetch(`/api/record/api-1`, { method: "POST" });

@@ -378,9 +378,15 @@ Deno.test("the index and Liveman's sync: a session seen and acked while active c
     const publishing = publishClip({ url: `${service.url}/whip/sync-1`, seconds: 5, clip });
     const { record_id: recordId } = await recordingStarted(service, "sync-1");
     const active: SyncSessionJson = await waitFor("the active session in the sync", async () => {
-      return (await syncPull(service, "sync-1")).sessions.find((s) => s.id === recordId && s.status === "Active");
+      return (await syncPull(service, "sync-1")).sessions.find((s) =>
+        s.record_id === recordId && s.status === "Active"
+      );
     });
-    assert.equal(active.record_id, recordId);
+    // live777's id, which Liveman stores as `record` and shows as a date: the start in Unix seconds.
+    assert.match(active.id, /^\d{10}$/);
+    assert.equal(Number(active.id), Math.floor(Date.parse(active.started_at) / 1000));
+    assert.equal(active.liveman_id, Number(active.id));
+    const livemanId = active.id;
     assert.equal(active.stream, "sync-1");
     assert.equal(active.node_alias, "e2e-node-9");
     assert.equal(active.start_ts, Date.parse(active.started_at) * 1000);
@@ -392,18 +398,18 @@ Deno.test("the index and Liveman's sync: a session seen and acked while active c
     // does not cover (0), and the next pull delivers it, as it does for Liveman.
     const acked = await waitFor("the active session acked", async () => {
       await syncPull(service, "sync-1");
-      const { acked } = await (await sendJson(service, "PATCH", "/api/recordings", keys(recordId))).json();
+      const { acked } = await (await sendJson(service, "PATCH", "/api/recordings", keys(livemanId))).json();
       assert.ok(acked === 0 || acked === 1, `acked ${acked}`);
       return acked === 1 ? acked : undefined;
     });
     assert.equal(acked, 1);
-    const early = await (await sendJson(service, "DELETE", "/api/recordings", keys(recordId))).json();
+    const early = await (await sendJson(service, "DELETE", "/api/recordings", keys(livemanId))).json();
     assert.deepEqual(early, { deleted: 0 }, "an active recording is never deleted from the index");
 
     const sent = await publishing;
     await finished(service, "sync-1", recordId);
     const page = await syncPull(service, "sync-1");
-    const completed = page.sessions.find((s) => s.id === recordId);
+    const completed = page.sessions.find((s) => s.id === livemanId);
     assert.ok(completed !== undefined, `the finish of an acked session is pulled again: ${JSON.stringify(page)}`);
     assert.equal(completed.status, "Completed");
     assert.equal(completed.state, "finished");
@@ -427,6 +433,7 @@ Deno.test("the index and Liveman's sync: a session seen and acked while active c
     )).json();
     assert.deepEqual(before.recordings, [], "a range before the recording lists nothing");
 
+    // liverec's own id is accepted in Liveman's keys as well.
     const unacked = await (await sendJson(service, "DELETE", "/api/recordings", keys(recordId))).json();
     assert.deepEqual(unacked, { deleted: 0 }, "the Completed version is not acked yet, so it stays");
     assert.deepEqual(await (await sendJson(service, "PATCH", "/api/recordings", keys(recordId))).json(), { acked: 1 });
@@ -437,6 +444,7 @@ Deno.test("the index and Liveman's sync: a session seen and acked while active c
     assert.deepEqual((await syncPull(service, "sync-1")).sessions, []);
     // Liveman's delete takes the row out of its feed only: liverec's own API still lists and serves the recording.
     assert.equal((await indexRow(service, recordId))?.state, "finished", "the row stays in liverec's index");
+    assert.equal((await indexRow(service, livemanId))?.record_id, recordId, "either id names the recording");
     assert.deepEqual((await listing(service, "stream=sync-1")).map((row) => row.record_id), [recordId]);
     const mp4 = await service.fetch(`/api/recordings/${recordId}/mp4`);
     assert.equal(mp4.status, 200);

@@ -15,7 +15,7 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { assert } from "../shared/assert.ts";
 import type { Clock } from "../shared/clock.ts";
-import { BadRequestError, errorMessage, StorageError } from "../shared/errors.ts";
+import { BadRequestError, ConflictError, errorMessage, StorageError } from "../shared/errors.ts";
 
 /** The schema version stored in `PRAGMA user_version`; a newer file is refused rather than misread. */
 export const CATALOG_SCHEMA_VERSION = 3;
@@ -45,6 +45,12 @@ export function isTerminal(state: RecordingState): boolean {
 /** One recording as the catalog stores it. Times are UTC ISO 8601 with milliseconds. */
 export interface RecordingRow {
   recordId: string;
+  /**
+   * The id Liveman knows the recording by, as live777 makes its record ids: the start in Unix seconds, unique per
+   * stream (a second later than that when another recording of the stream started in the same second). Set by the
+   * catalog when the row is first written.
+   */
+  livemanId: number;
   stream: string;
   /** Storage key prefix of the recording's objects. */
   recordDir: string;
@@ -71,8 +77,8 @@ export interface RecordingRow {
   updatedAt: string;
 }
 
-/** What the recorder hands to `upsert`: a row without the catalog's own `updatedAt`. */
-export type RecordingInput = Omit<RecordingRow, "updatedAt">;
+/** What the recorder hands to `upsert`: a row without the catalog's own `updatedAt` and `livemanId`. */
+export type RecordingInput = Omit<RecordingRow, "updatedAt" | "livemanId">;
 
 /** The API's list query; `from` / `to` select recordings whose [startedAt, endedAt or now] overlaps them. */
 export interface ListFilter {
@@ -149,6 +155,7 @@ interface StoredRow {
   delivered_ts: number;
   acked_ts: number;
   sync_removed: number;
+  liveman_id: number;
 }
 
 const SCHEMA_V1 = `
@@ -188,11 +195,14 @@ const SCHEMA_V2 = `
 
 /**
  * Version 3: Liveman's sync delete takes a row out of the sync feed only (`sync_removed`), where it used to delete it
- * from the catalog that liverec's own API serves.
+ * from the catalog that liverec's own API serves; the id Liveman knows a recording by (`liveman_id`, filled in for
+ * older rows by `migrate`).
  */
 const SCHEMA_V3 = `
   ALTER TABLE recordings ADD COLUMN sync_removed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE recordings ADD COLUMN liveman_id INTEGER NOT NULL DEFAULT 0;
 `;
+const LIVEMAN_ID_INDEX = "CREATE UNIQUE INDEX recordings_by_liveman_id ON recordings (stream, liveman_id)";
 
 const TERMINAL_STATES_SQL = "state IN ('finished', 'failed')";
 
@@ -237,11 +247,12 @@ export class Catalog {
       if (existing !== undefined && sameContent(existing, input, startedMs, endedMs)) return rowOf(existing);
       const nowMs = this.#clock.nowMs();
       const changeTs = this.#nextChangeTs(nowMs);
+      const livemanId = existing?.liveman_id ?? this.#freeLivemanId(input.stream, startedMs);
       const stored = this.#db.prepare(
         `INSERT INTO recordings (record_id, stream, record_dir, mpd_path, hls_path, mp4_path, ts_path, flv_path,
            started_ms, ended_ms, duration_s, state, size_bytes, segments, codecs, node_alias, periods, updated_ms,
-           change_ts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           change_ts, liveman_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (record_id) DO UPDATE SET
            stream = excluded.stream, record_dir = excluded.record_dir, mpd_path = excluded.mpd_path,
            hls_path = excluded.hls_path, mp4_path = excluded.mp4_path, ts_path = excluded.ts_path,
@@ -271,6 +282,7 @@ export class Catalog {
         input.periods,
         nowMs,
         changeTs,
+        livemanId,
       ) as StoredRow | undefined;
       assert(stored !== undefined, "upsert returned no row");
       return rowOf(stored);
@@ -280,6 +292,15 @@ export class Catalog {
   /** The row of `recordId`, if the catalog has one. */
   get(recordId: string): RecordingRow | undefined {
     const stored = this.#stored(recordId);
+    return stored === undefined ? undefined : rowOf(stored);
+  }
+
+  /**
+   * The row `id` names: liverec's record id, or Liveman's (Unix seconds, digits only) within `stream`, or without a
+   * stream when only one stream has a recording of that id (ConflictError when several have).
+   */
+  find(id: string, stream?: string): RecordingRow | undefined {
+    const stored = this.#find(id, stream);
     return stored === undefined ? undefined : rowOf(stored);
   }
 
@@ -356,18 +377,13 @@ export class Catalog {
     }
     const keys = checkKeys(request.keys);
     return this.#transaction(() => {
-      const find = this.#db.prepare(
-        "SELECT stream, change_ts, delivered_ts, acked_ts FROM recordings WHERE record_id = ?",
-      );
       const mark = this.#db.prepare("UPDATE recordings SET acked_ts = change_ts WHERE record_id = ?");
       let acked = 0;
       for (const key of keys) {
-        const found = find.get(key.recordId) as
-          | Pick<StoredRow, "stream" | "change_ts" | "delivered_ts" | "acked_ts">
-          | undefined;
+        const found = this.#findKey(key);
         if (found === undefined || !streamMatches(key, found.stream, stream)) continue;
         if (found.acked_ts >= found.change_ts || found.change_ts > (upToTs ?? found.delivered_ts)) continue;
-        mark.run(key.recordId);
+        mark.run(found.record_id);
         acked++;
       }
       return acked;
@@ -385,11 +401,11 @@ export class Catalog {
     if (keys === undefined) return Number(this.#db.prepare(remove).run().changes);
     const checked = checkKeys(keys);
     return this.#transaction(() => {
-      const removeOne = this.#db.prepare(`${remove} AND record_id = ? AND (? IS NULL OR stream = ?)`);
+      const removeOne = this.#db.prepare(`${remove} AND record_id = ?`);
       let removed = 0;
       for (const key of checked) {
-        const stream = key.stream ?? null;
-        removed += Number(removeOne.run(key.recordId, stream, stream).changes);
+        const found = this.#findKey(key);
+        if (found !== undefined) removed += Number(removeOne.run(found.record_id).changes);
       }
       return removed;
     });
@@ -407,6 +423,40 @@ export class Catalog {
 
   #stored(recordId: string): StoredRow | undefined {
     return this.#db.prepare("SELECT * FROM recordings WHERE record_id = ?").get(recordId) as StoredRow | undefined;
+  }
+
+  #find(id: string, stream: string | undefined): StoredRow | undefined {
+    if (!/^\d{1,15}$/.test(id)) {
+      const stored = this.#stored(id);
+      return stored !== undefined && (stream === undefined || stored.stream === stream) ? stored : undefined;
+    }
+    const rows = this.#db.prepare(
+      "SELECT * FROM recordings WHERE liveman_id = ? AND (? IS NULL OR stream = ?) LIMIT 2",
+    ).all(Number(id), stream ?? null, stream ?? null) as unknown as StoredRow[];
+    if (rows.length > 1) {
+      throw new ConflictError(
+        `record id ${id} is a start second that recordings of several streams share; give liverec's record id`,
+      );
+    }
+    return rows[0];
+  }
+
+  /** The row a sync key names (either id); none when it is unknown or names recordings of several streams. */
+  #findKey(key: SyncKey): StoredRow | undefined {
+    try {
+      return this.#find(key.recordId, key.stream);
+    } catch (error) {
+      if (error instanceof ConflictError) return undefined;
+      throw error;
+    }
+  }
+
+  /** The first Liveman id from `startedMs`'s second on that no other recording of `stream` has. */
+  #freeLivemanId(stream: string, startedMs: number): number {
+    const taken = this.#db.prepare("SELECT 1 FROM recordings WHERE stream = ? AND liveman_id = ?");
+    let id = Math.floor(startedMs / 1000);
+    while (taken.get(stream, id) !== undefined) id++;
+    return id;
   }
 
   /** The next version: the clock in µs, or one past the last version when the clock has not moved on or stepped back. */
@@ -448,6 +498,8 @@ function migrate(db: DatabaseSync, path: string): void {
     if (version < 1) db.exec(SCHEMA_V1);
     if (version < 2) db.exec(SCHEMA_V2);
     db.exec(SCHEMA_V3);
+    fillLivemanIds(db);
+    db.exec(LIVEMAN_ID_INDEX);
     // PRAGMA takes no bound parameters; the value is our own constant.
     db.exec(`PRAGMA user_version = ${CATALOG_SCHEMA_VERSION}`);
     db.exec("COMMIT");
@@ -457,9 +509,24 @@ function migrate(db: DatabaseSync, path: string): void {
   }
 }
 
+/** Gives the rows of an older catalog their Liveman ids, in order of start within each stream. */
+function fillLivemanIds(db: DatabaseSync): void {
+  const rows = db.prepare("SELECT record_id, stream, started_ms FROM recordings ORDER BY stream, started_ms, record_id")
+    .all() as unknown as Pick<StoredRow, "record_id" | "stream" | "started_ms">[];
+  const set = db.prepare("UPDATE recordings SET liveman_id = ? WHERE record_id = ?");
+  let last: { stream: string; id: number } | undefined;
+  for (const row of rows) {
+    let id = Math.floor(row.started_ms / 1000);
+    if (last?.stream === row.stream && id <= last.id) id = last.id + 1;
+    set.run(id, row.record_id);
+    last = { stream: row.stream, id };
+  }
+}
+
 function rowOf(stored: StoredRow): RecordingRow {
   return {
     recordId: stored.record_id,
+    livemanId: stored.liveman_id,
     stream: stored.stream,
     recordDir: stored.record_dir,
     mpdPath: stored.mpd_path,

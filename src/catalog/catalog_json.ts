@@ -23,6 +23,8 @@ import {
 /** A recording in the API's snake_case; absent values are `null` (`node_alias` is `null` when not configured). */
 export interface RecordingJson {
   record_id: string;
+  /** The id Liveman knows the recording by (live777's record id: the start in Unix seconds, unique per stream). */
+  liveman_id: number;
   stream: string;
   record_dir: string;
   mpd_path: string;
@@ -46,9 +48,9 @@ export interface RecordingJson {
 export type Live777Status = "Active" | "Completed" | "Failed";
 
 /**
- * A sync entry: live777's `RecordingSession` fields (`id`, `stream`, `start_ts` / `end_ts` in µs, `duration_ms`,
- * `mpd_path`, `status`) plus our full record and `updated_ts`, the change's version. Stock live777 Liveman ignores the
- * extra fields.
+ * A sync entry: live777's `RecordingSession` fields (`id`, the Liveman id as a string as live777's record ids are,
+ * `stream`, `start_ts` / `end_ts` in µs, `duration_ms`, `mpd_path`, `status`) plus our full record and `updated_ts`,
+ * the change's version. Stock live777 Liveman ignores the extra fields.
  */
 export interface SyncSessionJson extends RecordingJson {
   id: string;
@@ -71,6 +73,7 @@ export interface SyncPageJson {
 export function recordingJson(row: RecordingRow): RecordingJson {
   return {
     record_id: row.recordId,
+    liveman_id: row.livemanId,
     stream: row.stream,
     record_dir: row.recordDir,
     mpd_path: row.mpdPath,
@@ -109,7 +112,7 @@ export function syncSessionJson(change: RecordingChange): SyncSessionJson {
   const { row } = change;
   const ended = isTerminal(row.state);
   return {
-    id: row.recordId,
+    id: String(row.livemanId),
     start_ts: Date.parse(row.startedAt) * 1000,
     end_ts: ended && row.endedAt !== undefined ? Date.parse(row.endedAt) * 1000 : null,
     duration_ms: ended ? Math.round(row.durationS * 1000) : null,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { BadRequestError, StorageError } from "../shared/errors.ts";
+import { BadRequestError, ConflictError, StorageError } from "../shared/errors.ts";
 import { Catalog, CATALOG_SCHEMA_VERSION, type RecordingInput } from "./catalog.ts";
 import {
   ackRequestFromJson,
@@ -47,6 +47,10 @@ function finished(input: RecordingInput, endedAt: string, durationS: number): Re
   return { ...input, state: "finished", endedAt, durationS, sizeBytes: 4096, segments: 3, mp4Path: "x/rec.mp4" };
 }
 
+/** Turns a version 3 file into what version 2 wrote. */
+const WITHOUT_V3 = "DROP INDEX recordings_by_liveman_id; ALTER TABLE recordings DROP COLUMN liveman_id; " +
+  "ALTER TABLE recordings DROP COLUMN sync_removed";
+
 function openMemory(clock = fakeClock()) {
   return { clock, catalog: Catalog.open(":memory:", clock) };
 }
@@ -63,7 +67,11 @@ Deno.test("Catalog round-trips a row and stamps updatedAt from the clock", () =>
   const { catalog } = openMemory();
   const input = recording("r1", { nodeAlias: "node-1", mp4Path: "cam/r1/rec.mp4", durationS: 12.5, sizeBytes: 1234 });
   const stored = catalog.upsert(input);
-  assert.deepEqual(stored, { ...input, updatedAt: "2025-07-24T10:00:00.000Z" });
+  assert.deepEqual(stored, {
+    ...input,
+    livemanId: Date.parse(input.startedAt) / 1000,
+    updatedAt: "2025-07-24T10:00:00.000Z",
+  });
   assert.deepEqual(catalog.get("r1"), stored);
   assert.equal(catalog.get("missing"), undefined);
   const bare = catalog.upsert(recording("r2"));
@@ -352,6 +360,32 @@ Deno.test("Catalog: a row taken out of the sync after its ack and changed again 
   assert.deepEqual(again.changes.map((change) => change.row.mp4Path), ["cam/r1/late.mp4"]);
 });
 
+Deno.test("Catalog gives each recording a Liveman id, its start in Unix seconds, unique per stream", () => {
+  const { catalog } = openMemory();
+  const second = Date.parse("2025-07-24T10:00:00Z") / 1000;
+  const first = catalog.upsert(recording("r1", { startedAt: "2025-07-24T10:00:00.100Z" }));
+  const sameSecond = catalog.upsert(recording("r2", { startedAt: "2025-07-24T10:00:00.900Z" }));
+  const otherStream = catalog.upsert(recording("r3", { stream: "door", startedAt: "2025-07-24T10:00:00.500Z" }));
+  assert.deepEqual([first.livemanId, sameSecond.livemanId, otherStream.livemanId], [second, second + 1, second]);
+  assert.equal(catalog.upsert({ ...recording("r1"), state: "finished" }).livemanId, second, "kept on update");
+
+  // Either id names a recording; a start second alone must not be shared by several streams.
+  assert.equal(catalog.find("r2")?.recordId, "r2");
+  assert.equal(catalog.find(String(second + 1))?.recordId, "r2");
+  assert.equal(catalog.find(String(second), "door")?.recordId, "r3");
+  assert.equal(catalog.find("r1", "door"), undefined);
+  assert.equal(catalog.find(String(second - 1)), undefined);
+  assert.throws(() => catalog.find(String(second)), ConflictError);
+
+  // Liveman's ack and delete name recordings by stream and Liveman id.
+  catalog.upsert(finished(recording("r1"), "2025-07-24T10:01:00.000Z", 60));
+  catalog.changes();
+  assert.equal(catalog.ack({ keys: [{ stream: "cam", recordId: String(second) }] }), 1);
+  assert.equal(catalog.ack({ keys: [{ recordId: String(second) }] }), 0, "ambiguous without a stream");
+  assert.equal(catalog.removeAckedFromSync([{ stream: "cam", recordId: String(second) }]), 1);
+  assert.deepEqual(syncIds(catalog), ["r2", "r3"]);
+});
+
 Deno.test("Catalog remove deletes a row whatever its sync state", () => {
   const { catalog } = openMemory();
   catalog.upsert(recording("r1"));
@@ -404,7 +438,7 @@ Deno.test("Catalog migrates a version 1 file: its rows stay, and the ts_path and
     // Version 1 was version 3 without these three columns.
     const raw = new DatabaseSync(path);
     raw.exec("ALTER TABLE recordings DROP COLUMN ts_path; ALTER TABLE recordings DROP COLUMN flv_path");
-    raw.exec("ALTER TABLE recordings DROP COLUMN sync_removed");
+    raw.exec(WITHOUT_V3);
     raw.exec("PRAGMA user_version = 1");
     raw.close();
     const migrated = Catalog.open(path, clock);
@@ -425,12 +459,19 @@ Deno.test("Catalog migrates a version 2 file: its rows stay in the catalog and i
     const clock = fakeClock();
     const current = Catalog.open(path, clock);
     current.upsert(finished(recording("r1"), "2025-07-24T10:01:00.000Z", 60));
+    current.upsert(recording("r2", { startedAt: "2025-07-24T10:00:00.900Z" }));
+    current.upsert(recording("r3", { stream: "door" }));
     current.close();
     const raw = new DatabaseSync(path);
-    raw.exec("ALTER TABLE recordings DROP COLUMN sync_removed");
+    raw.exec(WITHOUT_V3);
     raw.exec("PRAGMA user_version = 2");
     raw.close();
     const migrated = Catalog.open(path, clock);
+    // Liveman ids for the old rows: the start second, one later for a second recording of a stream in that second.
+    const second = Date.parse("2025-07-24T10:00:00Z") / 1000;
+    assert.deepEqual(["r1", "r2", "r3"].map((id) => migrated.get(id)!.livemanId), [second, second + 1, second]);
+    migrated.remove("r2");
+    migrated.remove("r3");
     assert.deepEqual(syncIds(migrated), ["r1"]);
     migrated.ack({ upToTs: migrated.changes().lastTs! });
     assert.equal(migrated.removeAckedFromSync(), 1);
@@ -464,6 +505,7 @@ Deno.test("recordingJson answers snake_case with null for absent values, node_al
   const row = catalog.upsert(recording("r1"));
   assert.deepEqual(recordingJson(row), {
     record_id: "r1",
+    liveman_id: T0 / 1000,
     stream: "cam",
     record_dir: "cam/r1",
     mpd_path: "cam/r1/manifest.mpd",
@@ -497,8 +539,14 @@ Deno.test("syncPageJson carries live777's RecordingSession fields in µs and ms 
   const [active, done, broken] = json.sessions;
   assert.deepEqual(
     [active!.id, active!.start_ts, active!.end_ts, active!.duration_ms, active!.status, active!.state],
-    ["active", T0 * 1000, null, null, "Active", "waiting"],
+    [String(T0 / 1000), T0 * 1000, null, null, "Active", "waiting"],
   );
+  // live777's id is the start in Unix seconds (one later for a second recording of the stream in that second).
+  assert.deepEqual(json.sessions.map((s) => [s.id, s.record_id]), [
+    [String(T0 / 1000), "active"],
+    [String(T0 / 1000 + 1), "done"],
+    [String(T0 / 1000 + 2), "broken"],
+  ]);
   assert.deepEqual(
     [done!.start_ts, done!.end_ts, done!.duration_ms, done!.status, done!.mpd_path],
     [T0 * 1000, (T0 + 60_500) * 1000, 60_500, "Completed", "cam/done/manifest.mpd"],

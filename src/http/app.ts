@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/api/streams/", (c) => c.json(deps.hub.list().map(live777Stream)));
   app.get("/api/storage", (c) => c.json(storageJson(deps.files.status())));
   app.route("/api/record/object", objectRoutes(deps.files));
-  app.route("/api/record", recordRoutes(deps.manager));
+  app.route("/api/record", recordRoutes(deps.manager, deps.catalog));
   app.route("/api/recordings", recordingsRoutes(deps));
   app.route("/api/export", exportRoutes(deps));
   app.route("/whip", whipRoutes(deps.ingest));

@@ -4,18 +4,23 @@
  */
 
 import { Hono } from "hono";
+import type { Catalog } from "../catalog/mod.ts";
 import { type RecordingManager, type RecordingStatus, viewJson } from "../recorder/mod.ts";
 import { BadRequestError } from "../shared/errors.ts";
 import { jsonBody, streamParam, streamPaths } from "./request.ts";
 
 /** Routes under `/api/record` (the object route is mounted before these). */
-export function recordRoutes(manager: RecordingManager): Hono {
+export function recordRoutes(manager: RecordingManager, catalog: Catalog): Hono {
   const app = new Hono();
 
+  // `record_id` is the id Liveman knows the recording by (live777's: the start in Unix seconds, as a string), which
+  // it stores and later matches with the sync's; liverec's own id is `liverec_record_id`. Both name the recording.
   app.on("POST", streamPaths(), async (c) => {
     const streamId = streamParam(c);
     const info = await manager.start(streamId, startBody(await jsonBody(c)));
-    return c.json(info, 200);
+    const livemanId = catalog.get(info.record_id)?.livemanId;
+    if (livemanId === undefined) return c.json(info, 200);
+    return c.json({ ...info, record_id: String(livemanId), liverec_record_id: info.record_id }, 200);
   });
 
   app.on("GET", streamPaths(), (c) => c.json(statusJson(manager.status(streamParam(c)))));

@@ -119,8 +119,9 @@ export function exportRoutes(deps: RecordingsDeps): Hono {
   return app;
 }
 
+/** The row `recordId` names: liverec's record id, or Liveman's where only one stream has it. */
 function rowOf(catalog: Catalog, recordId: string): RecordingRow {
-  const row = catalog.get(recordId);
+  const row = catalog.find(recordId);
   if (row === undefined) throw new NotFoundError(`no recording "${recordId}" in the index`);
   return row;
 }
