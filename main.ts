@@ -180,11 +180,13 @@ async function main(args: string[]): Promise<void> {
     );
   }
   const { udpPort } = config.webrtc;
-  const udpMux = udpPort === undefined ? undefined : await UdpMux.open({ hostname: "0.0.0.0", port: udpPort }).catch(
-    (error) => {
-      throw new StartupError(`cannot listen for WebRTC on 0.0.0.0:${udpPort}/udp: ${listenProblem(error)}`);
-    },
-  );
+  const udpMux = udpPort === undefined
+    ? undefined
+    : await UdpMux.open({ hostname: "0.0.0.0", port: udpPort }, log).catch(
+      (error) => {
+        throw new StartupError(`cannot listen for WebRTC on 0.0.0.0:${udpPort}/udp: ${listenProblem(error)}`);
+      },
+    );
   const granted = udpMux?.receiveBufferBytes;
   // The kernel reports twice what it grants (the other half is its bookkeeping).
   if (granted !== undefined && granted < 2 * UDP_RECEIVE_BUFFER_BYTES) {

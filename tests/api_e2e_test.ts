@@ -13,41 +13,6 @@ import { recordingFinished, recordStatus, startService, streamLive, todayFolder,
 
 const clip = await loadClip();
 
-/**
- * `value` read as live777's `api::response::Stream` (libs/api/src/response.rs) reads it: every field serde requires,
- * with its JSON type; fields with serde defaults (stats, provisioned, onDemand, statsScope) may be absent.
- */
-function live777Stream(value: unknown): { id: string } {
-  const object = (v: unknown, what: string) => {
-    assert.ok(typeof v === "object" && v !== null && !Array.isArray(v), `${what} is an object`);
-    return v as Record<string, unknown>;
-  };
-  const integer = (v: unknown, what: string) => assert.ok(Number.isSafeInteger(v), `${what} is an integer: ${v}`);
-  const string = (v: unknown, what: string) => assert.equal(typeof v, "string", `${what} is a string`);
-  const stream = object(value, "stream");
-  string(stream.id, "id");
-  integer(stream.createdAt, "createdAt");
-  for (const side of ["publish", "subscribe"]) {
-    const pubSub = object(stream[side], side);
-    integer(pubSub.leaveAt, `${side}.leaveAt`);
-    assert.ok(Array.isArray(pubSub.sessions), `${side}.sessions is an array`);
-    for (const session of pubSub.sessions as unknown[]) {
-      const s = object(session, "session");
-      string(s.id, "session.id");
-      integer(s.createdAt, "session.createdAt");
-      integer(s.leaveAt, "session.leaveAt");
-      assert.ok(["new", "connecting", "connected", "disconnected", "failed", "closed"].includes(s.state as string));
-      assert.equal(typeof s.hasDataChannel, "boolean", "session.hasDataChannel");
-    }
-  }
-  assert.ok(Array.isArray(stream.codecs), "codecs is an array");
-  for (const codec of stream.codecs as unknown[]) {
-    const c = object(codec, "codec");
-    for (const key of ["kind", "codec", "fmtp"]) string(c[key], `codec.${key}`);
-  }
-  return stream as { id: string };
-}
-
 Deno.test("the API starts a recording into base_dir, reports it while live, and stops it into a static manifest", async () => {
   const service = await startService();
   try {
@@ -84,13 +49,6 @@ Deno.test("the API starts a recording into base_dir, reports it while live, and 
     const again = await service.fetch(`/api/record/api-1`, { method: "POST" });
     assert.equal(again.status, 200);
     assert.deepEqual(await again.json(), started);
-
-    // Liveman finds the stream at live777's path, in live777's shape.
-    const listed = await (await service.fetch(`/api/streams/`)).json();
-    assert.deepEqual(listed.map(live777Stream).map((s: { id: string }) => s.id), ["api-1"]);
-    assert.equal(listed[0].publish.sessions[0].state, "connected");
-    assert.deepEqual(listed[0].codecs.map((c: { codec: string }) => c.codec).sort(), ["h264", "opus"]);
-    assert.ok(Math.abs(listed[0].createdAt - Date.now()) < 60_000, `createdAt ${listed[0].createdAt} is Unix ms`);
 
     const dynamic = await waitFor("a live manifest listing segments", async () => {
       const response = await service.fetch(`/api/record/object/custom/dir/manifest.mpd`);

@@ -16,6 +16,8 @@ import type { AddressInfo } from "node:net";
 import type { Buffer } from "node:buffer";
 import { type RTCPeerConnection, UdpTransport } from "werift";
 import { openUdpSocket, type UdpSocket } from "../shared/udp_socket.ts";
+import { errorMessage } from "../shared/errors.ts";
+import type { Logger } from "../shared/log.ts";
 
 type Address = [host: string, port: number];
 
@@ -67,6 +69,17 @@ export function bindingRequestUfrag(datagram: Uint8Array): string | undefined {
     at += 4 + Math.ceil(length / 4) * 4;
   }
   return undefined;
+}
+
+/** Whether `datagram` is a DTLS record (RFC 7983 §7: first byte 20 to 63). */
+function isDtls(datagram: Uint8Array): boolean {
+  const first = datagram[0] ?? 0;
+  return first >= 20 && first <= 63;
+}
+
+/** Settles after the event loop's next turn, once every promise chain started before has run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function isLoopback(ip: string): boolean {
@@ -167,14 +180,19 @@ export class UdpMux {
 
   private constructor() {}
 
-  /** Binds `hostname:port` (port 0: one the system picks); rejects with the socket's error (EADDRINUSE...). */
-  static async open(listen: { hostname: string; port: number }): Promise<UdpMux> {
+  /**
+   * Binds `hostname:port` (port 0: one the system picks); rejects with the socket's error (EADDRINUSE...). A datagram
+   * whose handling throws (in werift) is logged as a warning; the others are received as usual.
+   */
+  static async open(listen: { hostname: string; port: number }, log: Logger): Promise<UdpMux> {
     installHook();
     const mux = new UdpMux();
     mux.#socket = await openUdpSocket(
       listen,
       UDP_RECEIVE_BUFFER_BYTES,
       (data, host, port) => mux.#receive(data, host, port),
+      (error, host, port) =>
+        log("warn", "a WebRTC datagram could not be handled", { from: `${host}:${port}`, error: errorMessage(error) }),
     );
     return mux;
   }
@@ -226,7 +244,7 @@ export class UdpMux {
     }
   }
 
-  #receive(data: Buffer, host: string, port: number): void {
+  #receive(data: Buffer, host: string, port: number): Promise<void> | undefined {
     const remote: Address = [host, port];
     let transport = this.#byRemote.get(host)?.get(port);
     if (transport === undefined) {
@@ -234,15 +252,18 @@ export class UdpMux {
         for (const session of this.#sessions) {
           for (const t of session.transports) if (!t.closed) t.deliver(data, remote);
         }
-        return;
+        return undefined;
       }
       const ufrag = bindingRequestUfrag(data);
       transport = ufrag === undefined ? undefined : this.sessionsByUfrag.get(ufrag)?.transportFor(host);
-      if (transport === undefined) return;
+      if (transport === undefined) return undefined;
       const ports = this.#byRemote.get(host) ?? new Map<number, MuxTransport>();
       this.#byRemote.set(host, ports.set(port, transport));
     }
     transport.deliver(data, remote);
+    // The DTLS record that completes a handshake starts SRTP in werift's promise chains; SRTP packets queued behind
+    // it in the same batch must wait for them (or werift drops them, and with them the first keyframe).
+    return isDtls(data) ? nextTurn() : undefined;
   }
 
   /** Closes the socket; sessions still open stop receiving. */

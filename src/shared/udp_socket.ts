@@ -22,8 +22,15 @@ const BUSY_POLL_INTERVAL_MS = 5;
 /** Datagrams taken in one poll at most, so that a flood cannot hold the event loop; the next poll follows at once. */
 const MAX_DATAGRAMS_PER_POLL = 512;
 
-/** A datagram handed on: `data` is the receiver's own copy. */
-export type OnDatagram = (data: Buffer, host: string, port: number) => void;
+/**
+ * A datagram handed on: `data` is the receiver's own copy. A promise returned holds the next datagram back until it
+ * settles, for a receiver whose handling of one datagram goes on in promise chains that the next depends on (a
+ * socket that wakes per datagram gives those chains a turn between datagrams; a batch does not).
+ */
+export type OnDatagram = (data: Buffer, host: string, port: number) => Promise<void> | undefined;
+
+/** Told of a datagram whose handling threw; receiving goes on. */
+export type OnDatagramError = (error: unknown, host: string, port: number) => void;
 
 /** A bound IPv4 UDP socket. */
 export interface UdpSocket {
@@ -49,19 +56,21 @@ class SocketError extends Error {
 
 /**
  * Binds `hostname:port` (IPv4; port 0: one the system picks) and asks for a receive buffer of `receiveBufferBytes`;
- * rejects with the bind error (its `code`: EADDRINUSE, EACCES...).
+ * rejects with the bind error (its `code`: EADDRINUSE, EACCES...). A datagram whose handling throws is reported to
+ * `onError`, and the next one is received as usual.
  */
 export async function openUdpSocket(
   listen: { hostname: string; port: number },
   receiveBufferBytes: number,
   onDatagram: OnDatagram,
+  onError: OnDatagramError,
 ): Promise<UdpSocket> {
   const ip = ipv4Bytes(listen.hostname);
   const libc = ip === undefined ? undefined : await openLibc();
   if (ip !== undefined && libc !== undefined) {
-    return PolledSocket.open(libc, ip, listen.port, receiveBufferBytes, onDatagram);
+    return PolledSocket.open(libc, ip, listen.port, receiveBufferBytes, onDatagram, onError);
   }
-  return await openDgramSocket(listen, receiveBufferBytes, onDatagram);
+  return await openDgramSocket(listen, receiveBufferBytes, onDatagram, onError);
 }
 
 /** The four bytes of a dotted-quad IPv4 address; undefined for anything else. */
@@ -135,7 +144,6 @@ const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
 const MSG_DONTWAIT = 0x40;
-const MSG_TRUNC = 0x20;
 const SOCKADDR_IN_BYTES = 16;
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
@@ -146,16 +154,19 @@ const ERRNO_NAMES: Record<number, string> = {
   99: "EADDRNOTAVAIL",
 };
 
-/** Datagrams one recvmmsg call takes at most, and the room for each: WebRTC keeps its datagrams under the MTU. */
+/**
+ * Datagrams one recvmmsg call takes at most, and the room for each: the largest UDP payload, since on loopback a
+ * publisher may send far beyond the MTU (H.264 packetization-mode 0 puts a whole slice in one packet). Only the pages
+ * a datagram touches become resident, so 64 slots of 64 KiB cost about 64 pages for MTU-sized datagrams.
+ */
 const BATCH_SLOTS = 64;
-const SLOT_BYTES = 4096;
+const SLOT_BYTES = 65_536;
 /** struct mmsghdr and struct iovec on 64-bit Linux (x64 and arm64): their sizes and the offsets liverec uses. */
 const MMSGHDR_BYTES = 64;
 const MSG_NAME = 0;
 const MSG_NAMELEN = 8;
 const MSG_IOV = 16;
 const MSG_IOVLEN = 24;
-const MSG_FLAGS = 48;
 const MSG_LEN = 56;
 const IOVEC_BYTES = 16;
 
@@ -192,11 +203,9 @@ class ReceiveBatch {
     }
   }
 
-  /** Bytes slot i received; -1 when the datagram did not fit and was cut. */
+  /** Bytes slot i received. */
   length(i: number): number {
-    const header = i * MMSGHDR_BYTES;
-    if ((this.#headerView.getInt32(header + MSG_FLAGS, true) & MSG_TRUNC) !== 0) return -1;
-    return this.#headerView.getUint32(header + MSG_LEN, true);
+    return this.#headerView.getUint32(i * MMSGHDR_BYTES + MSG_LEN, true);
   }
 }
 
@@ -217,12 +226,20 @@ class PolledSocket implements UdpSocket {
     readonly address: UdpSocket["address"],
     readonly receiveBufferBytes: number | undefined,
     readonly onDatagram: OnDatagram,
+    readonly onError: OnDatagramError,
   ) {
     new DataView(this.#to.buffer).setUint16(0, AF_INET, true);
     this.#batch = new ReceiveBatch(libc.address);
   }
 
-  static open(libc: Libc, ip: number[], port: number, bufferBytes: number, onDatagram: OnDatagram): PolledSocket {
+  static open(
+    libc: Libc,
+    ip: number[],
+    port: number,
+    bufferBytes: number,
+    onDatagram: OnDatagram,
+    onError: OnDatagramError,
+  ): PolledSocket {
     const errno = () => ERRNO_NAMES[libc.errno()] ?? "EIO";
     const fd = libc.socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) throw new SocketError("socket", errno());
@@ -236,7 +253,7 @@ class PolledSocket implements UdpSocket {
     libc.getsockname(fd, local, new Uint8Array(length.buffer));
     const bound = new DataView(local.buffer).getUint16(2, false);
     const address = { address: ip.join("."), port: bound, family: "IPv4" as const };
-    return new PolledSocket(libc, fd, address, setReceiveBuffer(libc, fd, bufferBytes), onDatagram);
+    return new PolledSocket(libc, fd, address, setReceiveBuffer(libc, fd, bufferBytes), onDatagram, onError);
   }
 
   send(data: Uint8Array, port: number, host: string): void {
@@ -256,15 +273,19 @@ class PolledSocket implements UdpSocket {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#closed || !this.#active) return;
-      const taken = this.#poll();
-      this.#schedule(
-        taken === MAX_DATAGRAMS_PER_POLL ? 0 : taken >= BUSY_DATAGRAMS ? BUSY_POLL_INTERVAL_MS : POLL_INTERVAL_MS,
+      void this.#poll().then((taken) =>
+        this.#schedule(
+          taken === MAX_DATAGRAMS_PER_POLL ? 0 : taken >= BUSY_DATAGRAMS ? BUSY_POLL_INTERVAL_MS : POLL_INTERVAL_MS,
+        )
       );
     }, delayMs);
   }
 
-  /** Hands on every queued datagram, up to the cap; answers how many it took. */
-  #poll(): number {
+  /**
+   * Hands on every queued datagram, up to the cap; answers how many it took. The arena is read slot by slot while a
+   * receiver's promise holds the rest back: no new batch is read until this one is handed on.
+   */
+  async #poll(): Promise<number> {
     const batch = this.#batch;
     let count = 0;
     while (count < MAX_DATAGRAMS_PER_POLL && !this.#closed) {
@@ -274,7 +295,6 @@ class PolledSocket implements UdpSocket {
       count += received;
       for (let i = 0; i < received && !this.#closed; i++) {
         const bytes = batch.length(i);
-        if (bytes < 0) continue;
         const ip = batch.senders.getUint32(i * SOCKADDR_IN_BYTES + 4, false);
         let host = this.#hosts.get(ip);
         if (host === undefined) {
@@ -285,7 +305,13 @@ class PolledSocket implements UdpSocket {
         // Not Buffer.from(view): Deno copies that byte by byte (4 µs a datagram).
         const data = Buffer.allocUnsafe(bytes);
         data.set(batch.arena.subarray(i * SLOT_BYTES, i * SLOT_BYTES + bytes));
-        this.onDatagram(data, host, batch.senders.getUint16(i * SOCKADDR_IN_BYTES + 2, false));
+        const port = batch.senders.getUint16(i * SOCKADDR_IN_BYTES + 2, false);
+        try {
+          const handled = this.onDatagram(data, host, port);
+          if (handled !== undefined) await handled;
+        } catch (error) {
+          this.onError(error, host, port);
+        }
       }
       if (received < BATCH_SLOTS) break;
     }
@@ -337,6 +363,7 @@ async function openDgramSocket(
   listen: { hostname: string; port: number },
   receiveBufferBytes: number,
   onDatagram: OnDatagram,
+  onError: OnDatagramError,
 ): Promise<UdpSocket> {
   const socket = createSocket("udp4");
   await new Promise<void>((resolve, reject) => {
@@ -346,7 +373,14 @@ async function openDgramSocket(
       resolve();
     });
   });
-  socket.on("message", (data, info) => onDatagram(data, info.address, info.port));
+  // Each datagram has a turn of its own here, so a receiver's promise has nothing to hold back.
+  socket.on("message", (data, info) => {
+    try {
+      void onDatagram(data, info.address, info.port)?.catch((error) => onError(error, info.address, info.port));
+    } catch (error) {
+      onError(error, info.address, info.port);
+    }
+  });
   let granted: number | undefined;
   // Only Bun's reaches the socket; Deno 2.9.6's breaks receiving.
   if ((globalThis as { Bun?: unknown }).Bun !== undefined) {

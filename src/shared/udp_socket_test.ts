@@ -29,6 +29,9 @@ Deno.test("a polled UDP socket hands on every datagram with its sender, only whi
   const received: Received[] = [];
   const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data, host, port) => {
     received.push({ data: [...data], host, port });
+    return undefined;
+  }, (error) => {
+    throw error;
   });
   const other = await peer();
   try {
@@ -47,11 +50,13 @@ Deno.test("a polled UDP socket hands on every datagram with its sender, only whi
     assert.deepEqual(received[0], { data: [1, 2, 3], host: "127.0.0.1", port: otherPort });
     assert.deepEqual(received[100], { data: [99, 9], host: "127.0.0.1", port: otherPort });
 
-    // A datagram larger than a receive slot is dropped whole, not handed on cut.
-    other.send(new Uint8Array(5000), socket.address.port, "127.0.0.1");
+    // The largest datagrams come whole (on loopback, H.264 packetization-mode 0 sends slices of many KiB).
+    other.send(new Uint8Array(65_507).fill(5), socket.address.port, "127.0.0.1");
     other.send(new Uint8Array([42]), socket.address.port, "127.0.0.1");
-    await until(() => received.length === 102);
-    assert.deepEqual(received[101]?.data, [42]);
+    await until(() => received.length === 103);
+    assert.equal(received[101]?.data.length, 65_507);
+    assert.ok(received[101]?.data.every((byte) => byte === 5));
+    assert.deepEqual(received[102]?.data, [42]);
 
     const echoed = new Promise<number[]>((resolve) => other.once("message", (data) => resolve([...data])));
     const big = new Uint8Array(1400).fill(7);
@@ -67,10 +72,40 @@ Deno.test("a UDP port in use is refused with the errno name as code, as node:dgr
   const taken = await peer();
   try {
     await assert.rejects(
-      openUdpSocket({ hostname: "127.0.0.1", port: taken.address().port }, 1 << 20, () => {}),
+      openUdpSocket({ hostname: "127.0.0.1", port: taken.address().port }, 1 << 20, () => undefined, () => {}),
       { code: "EADDRINUSE" },
     );
   } finally {
     taken.close();
+  }
+});
+
+Deno.test("a receiver's promise holds the next datagram back; one that throws is reported and the next comes", async () => {
+  const seen: string[] = [];
+  const errors: string[] = [];
+  let settled = false;
+  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data) => {
+    const kind = String.fromCharCode(data[0]!);
+    seen.push(`${kind}${settled ? "+" : ""}`);
+    if (kind === "x") throw new Error("bad datagram");
+    // "h" (a handshake) goes on in a promise chain that the datagrams behind it depend on.
+    if (kind === "h") return new Promise((resolve) => setTimeout(resolve, 5)).then(() => void (settled = true));
+    return undefined;
+  }, (error, host) => errors.push(`${(error as Error).message} from ${host}`));
+  const other = await peer();
+  try {
+    for (const kind of "xhm") {
+      const datagram = new TextEncoder().encode(kind);
+      await new Promise<void>((resolve) => other.send(datagram, socket.address.port, "127.0.0.1", () => resolve()));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    socket.setActive(true);
+    await until(() => seen.length === 3);
+    // All three were queued in one batch: "m" waited for "h"'s chain, and "x" threw without stopping the rest.
+    assert.deepEqual(seen, ["x", "h", "m+"]);
+    assert.deepEqual(errors, ["bad datagram from 127.0.0.1"]);
+  } finally {
+    other.close();
+    await socket.close();
   }
 });
