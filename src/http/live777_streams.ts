@@ -7,15 +7,6 @@
 
 import type { LiveSource } from "../recorder/mod.ts";
 
-/** live777's codec name of a track: its MIME subtype, lower-case ("h264", "opus"). */
-function codecName(track: LiveSource["media"]["tracks"][number]): string {
-  if ("codec" in track) return track.codec.name;
-  const codecs = track.format.codecs;
-  if (codecs.startsWith("mp4a.40")) return "aac";
-  if (codecs === "mp4a.6B" || codecs === "mp4a.69") return "mp3";
-  return codecs;
-}
-
 /** One live stream as live777 lists it; times are Unix milliseconds, a publish `leaveAt` of 0 for "not left". */
 export function live777Stream(source: LiveSource): Record<string, unknown> {
   return {
@@ -33,6 +24,6 @@ export function live777Stream(source: LiveSource): Record<string, unknown> {
     },
     // As live777 has it for a stream nobody watched yet: since its creation.
     subscribe: { leaveAt: source.publishedAtMs, sessions: [] },
-    codecs: source.media.tracks.map((track) => ({ kind: track.kind, codec: codecName(track), fmtp: "" })),
+    codecs: source.media.tracks.map((track) => ({ kind: track.kind, codec: track.codec.name, fmtp: "" })),
   };
 }

@@ -271,7 +271,7 @@ class RtmpPublish implements LiveSource {
     const config = this.#audioConfig?.fourcc === fourcc ? this.#audioConfig.config : undefined;
     const format: FramedAudioFormat | { refused: string } = row.format(config, firstFrame);
     if ("refused" in format) return `audio: ${format.refused}`;
-    this.#audio = { kind: "audio", format };
+    this.#audio = { kind: "audio", codec: row, format };
     return undefined;
   }
 }

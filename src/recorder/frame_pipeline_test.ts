@@ -19,7 +19,11 @@ const AAC_FRAME_MS = 1024 * 1000 / 44_100;
 
 function tracks(): FrameTrack[] {
   const parameterSets = clip.video[0]!.nalUnits.filter((nal) => (nal[0]! & 0x1f) === 7 || (nal[0]! & 0x1f) === 8);
-  return [{ kind: "video", codec: h264, parameterSets }, { kind: "audio", format: aac }];
+  return [{ kind: "video", codec: h264, parameterSets }, {
+    kind: "audio",
+    codec: FRAME_AUDIO_CODECS.get("mp4a")!,
+    format: aac,
+  }];
 }
 
 /** The clip's video as RTMP frames (ms timestamps), with `ctsMs(i)` as each frame's composition offset. */

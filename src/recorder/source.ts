@@ -3,7 +3,7 @@
  * (RTMP), whoever delivers them.
  */
 
-import type { AudioCodec, FramedAudioFormat, VideoCodec } from "../codec/mod.ts";
+import type { AudioCodec, FrameAudioCodec, FramedAudioFormat, VideoCodec } from "../codec/mod.ts";
 import type { RtpPacket } from "../rtp/mod.ts";
 
 /** A track as negotiated with the publisher: a row of the codec table and what the negotiation added to it. */
@@ -25,7 +25,7 @@ export type FrameTrack =
     /** Parameter sets from the decoder configuration record, used until in-band ones arrive. */
     parameterSets: Uint8Array[];
   }
-  | { kind: "audio"; format: FramedAudioFormat };
+  | { kind: "audio"; codec: FrameAudioCodec; format: FramedAudioFormat };
 
 /** A whole frame of a frame-based source. */
 export interface SourceFrame {
