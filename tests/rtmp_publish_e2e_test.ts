@@ -272,3 +272,34 @@ Deno.test("a recording started through the API mid-GOP of an RTMP stream begins 
     await service.stop();
   }
 });
+
+Deno.test("an on-demand rule whose callback answers after 1.5 s records an RTMP stream from its first frame", async () => {
+  const callback = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    await request.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    return Response.json({ record: true });
+  });
+  const service = await startService({
+    toml: `[[recorder.rules]]\nmatch = "live/*"\nrecord = "on_demand"\nsplice_window = 0\n` +
+      `on_demand_url = "http://127.0.0.1:${callback.addr.port}/should-record"\n`,
+  });
+  try {
+    // Keyframes every second: a publish that kept only the frames since the latest keyframe would begin at 1 s.
+    const clip = await make("on_demand.mp4", [
+      ...["-i", CLIP_PATH.pathname, "-t", "4", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k"],
+    ]);
+    const pushed = await push(`${service.rtmpUrl}/live/asked`, clip);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const row = await finishedRow<{ mpd_path: string }>(service, "live/asked", () => true);
+    const mpd = join(service.root, row.mpd_path);
+    assert.equal(await decodeErrors(mpd), "");
+    const sent = (await probe(clip)).streams;
+    const { streams } = await probe(mpd);
+    const frames = (s: typeof sent, type: string) => Number(s.find((x) => x.codec_type === type)?.nb_read_frames);
+    assert.equal(frames(streams, "video"), frames(sent, "video"), "every video frame, from the first");
+    assert.ok(frames(streams, "audio") >= frames(sent, "audio") - 2, "the audio from the start");
+  } finally {
+    await service.stop();
+    await callback.shutdown();
+  }
+});

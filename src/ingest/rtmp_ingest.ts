@@ -31,8 +31,13 @@ const TRACK_WAIT_MS = 1_000;
 /** A connection must finish its handshake this soon, and is closed after this long without a byte. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const IDLE_TIMEOUT_MS = 10_000;
-/** At most this many frames are kept since the last keyframe, for a recording that starts mid-GOP. */
-const MAX_GOP_FRAMES = 3_000;
+/** At most this many frames are kept for a recording that starts later (see RtmpPublish's `#kept`). */
+const MAX_KEPT_FRAMES = 3_000;
+/**
+ * A publish keeps every frame from its start for this long while no recording listens: an on-demand callback's
+ * longest timeout (`on_demand_timeout`, 30 s at most).
+ */
+const KEEP_FROM_START_MS = 30_000;
 
 export interface RtmpIngestOptions {
   hub: StreamHub;
@@ -156,8 +161,14 @@ class RtmpPublish implements LiveSource {
   /** What onMetaData said is coming: undefined when it said nothing (or never came). */
   #expects: { video: boolean; audio: boolean } | undefined;
   #firstMediaMs: number | undefined;
-  /** Frames since the latest video keyframe (or since the start): a listener added later gets them first. */
+  /**
+   * Frames a listener added later gets first. Until the first listener comes (for KEEP_FROM_START_MS at most), every
+   * frame since the publish began, so that a recording whose rule takes time to decide (an on-demand callback) still
+   * begins at the first frame; after that, the frames since the latest video keyframe, for a recording started
+   * mid-GOP.
+   */
   #kept: KeptFrame[] = [];
+  #listened = false;
   readonly #listeners = new Set<SourceListener>();
 
   constructor(streamId: string, nowMs: number) {
@@ -185,6 +196,7 @@ class RtmpPublish implements LiveSource {
   addListener(listener: SourceListener): () => void {
     for (const { kind, frame, arrivalMs } of this.#kept) listener.frame(kind, frame, arrivalMs);
     this.#listeners.add(listener);
+    this.#listened = true;
     return () => this.#listeners.delete(listener);
   }
 
@@ -243,8 +255,11 @@ class RtmpPublish implements LiveSource {
       keyframe: record.keyframe,
       data: record.data,
     };
-    if (record.kind === "video" && record.keyframe) this.#kept = [];
-    if (this.#kept.length < MAX_GOP_FRAMES) this.#kept.push({ kind: record.kind, frame, arrivalMs: nowMs });
+    const keepAll = !this.#listened && nowMs - this.publishedAtMs < KEEP_FROM_START_MS;
+    if (record.kind === "video" && record.keyframe && !(keepAll && this.#kept.length < MAX_KEPT_FRAMES)) {
+      this.#kept = [];
+    }
+    if (this.#kept.length < MAX_KEPT_FRAMES) this.#kept.push({ kind: record.kind, frame, arrivalMs: nowMs });
     for (const listener of this.#listeners) listener.frame(record.kind, frame, nowMs);
     return undefined;
   }
