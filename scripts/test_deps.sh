@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, when it is missing: ffmpeg/ffprobe (the independent
 # judges of recorded media), Chromium (the players, and a publisher), Firefox ESR, GStreamer and OBS Studio
-# (publishers), and qemu-user with an arm64 C library (runs the arm64 binary).
+# (publishers), qemu-user with an arm64 C library (runs the arm64 binary), and FFmpeg 8 from PyPI (publishes).
 # Debian/Ubuntu on x86_64; needs root or sudo.
 set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
@@ -27,9 +27,20 @@ missing=()
 for entry in "${packages[@]}"; do
   [ -e "${entry#*:}" ] || missing+=("${entry%%:*}")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "installing ${missing[*]} with apt-get" >&2
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing ${missing[*]} with apt-get" >&2
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# FFmpeg 8 (its whip muxer, and its FLV muxer's Enhanced RTMP) publishes in tests/ffmpeg8_e2e_test.ts. Debian has
+# FFmpeg 5.1; FFmpeg 8 comes inside PyAV's wheel, from PyPI. Where it cannot be installed, that test says so and skips.
+pyav="$(dirname "$0")/../node_modules/.cache/pyav"
+if ! "$pyav/bin/python" -c "import av" 2>/dev/null; then
+  rm -rf "$pyav"
+  if ! { python3 -m venv "$pyav" && "$pyav/bin/pip" install -q --retries 1 "av==18.1.0"; }; then
+    echo "PyAV (FFmpeg 8) could not be installed: tests/ffmpeg8_e2e_test.ts will skip" >&2
+  fi
+fi
