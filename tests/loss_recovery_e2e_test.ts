@@ -190,10 +190,14 @@ interface LossyPublish {
   toService: Impairment;
   /** Given the answer's payload kinds, decides datagrams before chance does (see LossyRelayOptions.script). */
   script?: (kinds: { video: string }) => (kind: string, index: number) => Action | undefined;
+  /** Decides the service's datagrams to the browser (see LossyRelayOptions.scriptToPublisher). */
+  scriptToPublisher?: (kind: string, index: number) => Action | undefined;
   /** Seconds of recording (in stored segments) before unpublishing. */
   seconds: number;
   /** Whether the relay must have dropped and held video, and the browser retransmitted it. */
   expectRetransmissions: boolean;
+  /** Whether the relay must have dropped a DTLS datagram each way. */
+  expectDtlsDrops?: boolean;
 }
 
 /**
@@ -201,7 +205,9 @@ interface LossyPublish {
  * `seconds`, unpublishes, and judges the recording: a clean decode, H.264 and Opus, and at least 99% of the video
  * frames sent, never more.
  */
-async function publishThroughLoss({ toService, script, seconds, expectRetransmissions }: LossyPublish): Promise<void> {
+async function publishThroughLoss(
+  { toService, script, scriptToPublisher, seconds, expectRetransmissions, expectDtlsDrops }: LossyPublish,
+): Promise<void> {
   const service = await startService({ toml: TOML });
   const relays = new Map<number, Promise<LossyRelay>>();
   const proxy = serveWhipProxy(service, async (port, answer) => {
@@ -210,6 +216,7 @@ async function publishThroughLoss({ toService, script, seconds, expectRetransmis
       toTarget: toService,
       seed: SEED,
       ...(script !== undefined ? { script: script(payloadKinds(answer)) } : {}),
+      ...(scriptToPublisher !== undefined ? { scriptToPublisher } : {}),
     });
     relays.set(port, relay);
     return (await relay).port;
@@ -305,6 +312,10 @@ async function publishThroughLoss({ toService, script, seconds, expectRetransmis
       assert.ok((sent?.retransmittedPacketsSent ?? 0) > 0, `Chromium retransmitted: ${JSON.stringify(sent)}`);
       assert.ok(rtx.forwarded > 0, `the retransmissions came as RTX (${kinds.rtx})\n${details}`);
     }
+    if (expectDtlsDrops) {
+      const dtlsDropped = [counts.toTarget.dtls?.dropped, counts.toPublisher.dtls?.dropped];
+      assert.deepEqual(dtlsDropped, [1, 1], `one DTLS datagram dropped each way\n${details}`);
+    }
     assert.equal(decoded, "", `ffmpeg decodes the recording without errors\n${details}`);
     assert.equal(recordedVideo?.codec_name, "h264", `an H.264 video stream: ${JSON.stringify(streams)}`);
     assert.equal(recordedAudio?.codec_name, "opus", `an Opus audio stream: ${JSON.stringify(streams)}`);
@@ -347,5 +358,21 @@ Deno.test(
       script: ({ video }) => (kind, index) => kind === video && index === 0 ? "hold" : undefined,
       seconds: 6,
       expectRetransmissions: false,
+    }),
+);
+
+Deno.test(
+  "a DTLS handshake datagram lost each way (the browser's first, the service's first) is retransmitted: the " +
+    "publish connects and records",
+  // Looking for why a Chromium publish once got no media at all (issue 7): a handshake that a lost datagram stalls
+  // would do that. It does not: both ends retransmit their flight.
+  () =>
+    publishThroughLoss({
+      toService: { lossRate: 0, reorderRate: 0 },
+      script: () => (kind, index) => kind === "dtls" && index === 0 ? "drop" : undefined,
+      scriptToPublisher: (kind, index) => kind === "dtls" && index === 0 ? "drop" : undefined,
+      seconds: 3,
+      expectRetransmissions: false,
+      expectDtlsDrops: true,
     }),
 );

@@ -1,7 +1,8 @@
 /**
  * A UDP relay on loopback that puts a lossy network between a WebRTC publisher and the service: it drops and
  * reorders the publisher's SRTP media packets at seeded random, and passes everything else (STUN, DTLS, SRTCP)
- * untouched, so that ICE and DTLS complete as they would on a clean path and only media suffers. Datagrams are told
+ * untouched, so that ICE and DTLS complete as they would on a clean path and only media suffers (a script can drop
+ * any one datagram, DTLS included, in either direction). Datagrams are told
  * apart by their first bytes (RFC 7983 §7, RFC 5761 §4); SRTP leaves the RTP header in clear, so each packet's
  * payload type is known and counted too. It judges nothing about what arrives.
  */
@@ -34,6 +35,8 @@ export interface LossyRelayOptions {
    * among the datagrams of that kind (0 for the first); undefined leaves it to chance.
    */
   script?: (kind: string, index: number) => Action | undefined;
+  /** Target → publisher: the same, for what the service sends (its DTLS flights included). */
+  scriptToPublisher?: (kind: string, index: number) => Action | undefined;
   /** Longest time a held datagram waits for the next one of its kind, in ms. */
   reorderHoldMs?: number;
 }
@@ -167,12 +170,13 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
   // Each direction draws from its own generator, so that one direction's choices do not depend on the other's traffic.
   const drawToTarget = chooser(options.toTarget, seededRandom(options.seed), (kind) => kind.startsWith("pt "));
   const toTarget = new Path((kind, index) => options.script?.(kind, index) ?? drawToTarget(kind), holdMs);
+  const drawToPublisher = chooser(
+    options.toPublisher ?? { lossRate: 0, reorderRate: 0 },
+    seededRandom(options.seed ^ 0x5bd1e995),
+    (kind) => kind === "rtcp" || kind.startsWith("pt "),
+  );
   const toPublisher = new Path(
-    chooser(
-      options.toPublisher ?? { lossRate: 0, reorderRate: 0 },
-      seededRandom(options.seed ^ 0x5bd1e995),
-      (kind) => kind === "rtcp" || kind.startsWith("pt "),
-    ),
+    (kind, index) => options.scriptToPublisher?.(kind, index) ?? drawToPublisher(kind),
     holdMs,
   );
   let ignored = 0;
