@@ -101,14 +101,15 @@ Deno.test({
 /** What FFmpeg 8's FLV muxer sends: Enhanced RTMP FourCC tracks for all but H.264 and AAC (legacy tags). */
 const RTMP_CASES = [
   { name: "hevc-aac", video: "libx265", audio: "aac", codecs: [/hvc1\./, /mp4a\.40\.2/] },
+  { name: "hevc-opus", video: "libx265", audio: "libopus", codecs: [/hvc1\./, /"opus"/] },
   { name: "vp9-opus", video: "libvpx-vp9", audio: "libopus", codecs: [/vp09\./, /"opus"/] },
   { name: "av1-opus", video: "libsvtav1", audio: "libopus", codecs: [/av01\./, /"opus"/] },
   { name: "h264-aac", video: "libx264", audio: "aac", codecs: [/avc1\./, /mp4a\.40\.2/] },
 ];
 
 Deno.test({
-  name: "FFmpeg 8's FLV muxer over RTMP (Enhanced RTMP): H.265 + AAC, VP9 + Opus, AV1 + Opus, H.264 + AAC, each " +
-    "recorded frame for frame",
+  name: "FFmpeg 8's FLV muxer over RTMP (Enhanced RTMP): H.265 + AAC, H.265 + Opus, VP9 + Opus, AV1 + Opus, " +
+    "H.264 + AAC, each recorded frame for frame",
   ignore: skip,
   async fn() {
     const service = await startService({
