@@ -33,6 +33,11 @@ export function createApp(deps: AppDeps): Hono {
   app.onError(errorHandler(deps.log));
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.use("*", cors({ origin: "*", exposeHeaders: ["Location", "Content-Range", "Content-Length", "Date"] }));
+  // The time for players of a live MPD (its UTCTiming): public, as a player has no token to send.
+  app.get("/api/time", (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.text(new Date(deps.clock.nowMs()).toISOString());
+  });
   app.use("/api/*", bearerAuth(deps.authTokens));
   app.use("/whip/*", bearerAuth(deps.authTokens));
 

@@ -161,6 +161,7 @@ Deno.test("Capture + RecordFolder writes inits, segments, the index and a manife
   source.replay(6, clock);
   const live = await waitFor("the live manifest", () => text(files, "manifest.mpd").catch(() => undefined));
   assert.match(live, /type="dynamic"/);
+  assert.match(live, /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="\/api\/time"\/>/);
   await recording.stop();
   assert.deepEqual(await objects(files), [
     "audio.m3u8",
@@ -179,6 +180,7 @@ Deno.test("Capture + RecordFolder writes inits, segments, the index and a manife
   ]);
   const mpd = await text(files, "manifest.mpd");
   assert.match(mpd, /type="static"/);
+  assert.doesNotMatch(mpd, /UTCTiming/, "a finished recording needs no clock");
   assert.match(mpd, /mediaPresentationDuration="PT6S"/);
   const status = recording.status();
   assert.equal(status.state, "finished");

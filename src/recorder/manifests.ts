@@ -18,6 +18,11 @@ import { HLS_MEDIA_NAME, HLS_MULTIVARIANT_NAME, HLS_TS_NAME, INDEX_NAME, MANIFES
 
 /** How often a live (dynamic) MPD asks players to reload it, in seconds. */
 const MANIFEST_UPDATE_PERIOD_S = 2;
+/**
+ * Where a live MPD sends players for the time (the service's `GET /api/time`): relative to the MPD's origin, so that
+ * dash.js does not ask its default time server on the internet, which an offline box cannot reach.
+ */
+const TIME_URL = "/api/time";
 
 /** One object of a record folder, named relative to the folder. */
 export interface RenderedFile {
@@ -36,7 +41,10 @@ export function renderManifests(index: RecordingIndex, nowIso: string, { hls = t
   const tracks = hls ? hlsTracks(index) : [];
   return [
     { name: INDEX_NAME, text: JSON.stringify(index) },
-    { name: MANIFEST_NAME, text: renderMpd(index, { nowIso, minimumUpdatePeriodS: MANIFEST_UPDATE_PERIOD_S }) },
+    {
+      name: MANIFEST_NAME,
+      text: renderMpd(index, { nowIso, minimumUpdatePeriodS: MANIFEST_UPDATE_PERIOD_S, utcTimingUrl: TIME_URL }),
+    },
     ...tracks.map((track) => ({ name: HLS_MEDIA_NAME[track], text: renderHlsMedia(index, track) })),
     ...(tracks.length === 0 ? [] : [{
       name: HLS_MULTIVARIANT_NAME,

@@ -72,6 +72,8 @@ export interface Player {
   snapshot(): Promise<PlayerSnapshot>;
   /** The page's console messages and uncaught errors so far (the players log warnings and errors there). */
   consoleLines(): string[];
+  /** Every URL the page requested so far, in order (the page itself, its scripts, manifests, segments, the time). */
+  requests(): string[];
   /**
    * Polls snapshots every 100 ms until `check` returns a value other than undefined; on timeout the error carries
    * the last snapshot and the console tail.
@@ -133,6 +135,8 @@ export async function advances(player: Player, seconds: number): Promise<PlayerS
 
 function playerOn(page: Page): Player {
   const lines: string[] = [];
+  const requests: string[] = [];
+  page.on("request", (request) => requests.push(request.url()));
   page.on("console", (message) => lines.push(`${message.type()}: ${message.text()}`));
   page.on("pageerror", (error) => lines.push(`pageerror: ${error.message}`));
   const snapshot = () =>
@@ -140,6 +144,7 @@ function playerOn(page: Page): Player {
   return {
     snapshot,
     consoleLines: () => [...lines],
+    requests: () => [...requests],
     async waitUntil(what, check, timeoutMs) {
       let last: PlayerSnapshot | undefined;
       try {
