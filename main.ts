@@ -12,7 +12,7 @@ import process from "node:process";
 import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig, SHORT_TOKEN_LENGTH } from "./src/config/mod.ts";
 import { Catalog } from "./src/catalog/mod.ts";
 import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
-import { createApp } from "./src/http/mod.ts";
+import { type AppDeps, createApp, createMetricsApp } from "./src/http/mod.ts";
 import { RtmpIngest, UDP_RECEIVE_BUFFER_BYTES, UdpMux, WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
 import { LocalObjects, LocalStore, openDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
@@ -212,10 +212,10 @@ async function main(args: string[]): Promise<void> {
     });
     rtmp = {
       ingest: rtmpIngest,
-      url: `rtmp://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}`,
+      url: `rtmp://${hostPort(bound)}`,
     };
   }
-  const app = createApp({
+  const appDeps: AppDeps = {
     hub,
     manager,
     ingest,
@@ -224,7 +224,9 @@ async function main(args: string[]): Promise<void> {
     clock: systemClock,
     log,
     authTokens: config.auth.tokens,
-  });
+    ...(outbox !== undefined ? { webhooks: outbox } : {}),
+  };
+  const app = createApp(appDeps);
 
   const { hostname, port } = config.http.listen;
   let server: HttpServer;
@@ -233,12 +235,23 @@ async function main(args: string[]): Promise<void> {
   } catch (error) {
     throw new StartupError(`cannot listen on ${hostname}:${port}: ${listenProblem(error)}`);
   }
+  let metricsServer: HttpServer | undefined;
+  const { metricsListen } = config.http;
+  if (metricsListen !== undefined) {
+    try {
+      metricsServer = serveHttp(metricsListen, createMetricsApp(appDeps).fetch);
+    } catch (error) {
+      const { hostname, port } = metricsListen;
+      throw new StartupError(`cannot listen for metrics on ${hostname}:${port}: ${listenProblem(error)}`);
+    }
+  }
   const bound = server.address;
   log("info", "liverec listening", {
-    url: `http://${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}`,
+    url: `http://${hostPort(bound)}`,
     ...(rtmp !== undefined ? { rtmp: rtmp.url } : {}),
     udp: udpMux !== undefined ? udpMux.address.port : `${config.webrtc.udpPortRange?.join("-")} (a port per session)`,
     ...(udpMux !== undefined ? { udp_receive: udpMux.receivePath } : {}),
+    ...(metricsServer !== undefined ? { metrics: `http://${hostPort(metricsServer.address)}/metrics` } : {}),
     config: source,
     storage: files.store.description,
     recovered: recovered.length,
@@ -265,12 +278,18 @@ async function main(args: string[]): Promise<void> {
       await queue.stop();
     }
     await server.shutdown();
+    await metricsServer?.shutdown();
     for (const lock of locks) lock.release();
     log("info", "stopped");
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** "host:port", an IPv6 host in brackets. */
+function hostPort({ hostname, port }: { hostname: string; port: number }): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
 }
 
 /** Why a listen failed, in a few words: "address in use" rather than the runtime's own wording and stack. */

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, when it is missing: ffmpeg/ffprobe (the independent
 # judges of recorded media), Chromium (the players, and a publisher), Firefox ESR, GStreamer and OBS Studio
-# (publishers), qemu-user with an arm64 C library (runs the arm64 binary), and FFmpeg 8 from PyPI (publishes).
+# (publishers), Prometheus (scrapes /metrics), qemu-user with an arm64 C library (runs the arm64 binary), and FFmpeg 8
+# from PyPI (publishes).
 # Debian/Ubuntu on x86_64; needs root or sudo.
 set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
 # publishes; Firefox ESR publishes (driven by puppeteer-core over WebDriver BiDi); GStreamer's webrtcbin (with x264,
-# x265, libvpx and Opus, driven from python3-gst) publishes; OBS Studio publishes over RTMP on an Xvfb display.
+# x265, libvpx and Opus, driven from python3-gst) publishes; OBS Studio publishes over RTMP on an Xvfb display;
+# Prometheus and its promtool read /metrics.
 packages=(
   ffmpeg:/usr/bin/ffprobe
   chromium:/usr/bin/chromium
@@ -20,6 +22,7 @@ packages=(
   gir1.2-gst-plugins-bad-1.0:/usr/lib/x86_64-linux-gnu/girepository-1.0/GstWebRTC-1.0.typelib
   obs-studio:/usr/bin/obs
   xvfb:/usr/bin/Xvfb
+  prometheus:/usr/bin/promtool
   qemu-user:/usr/bin/qemu-aarch64
   libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1
 )

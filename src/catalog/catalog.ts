@@ -304,6 +304,14 @@ export class Catalog {
     return stored === undefined ? undefined : rowOf(stored);
   }
 
+  /** How many rows are in each state. */
+  countByState(): Record<RecordingState, number> {
+    const counts = Object.fromEntries(RECORDING_STATES.map((state) => [state, 0])) as Record<RecordingState, number>;
+    const rows = this.#db.prepare("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state").all();
+    for (const { state, n } of rows as { state: RecordingState; n: number }[]) counts[state] = n;
+    return counts;
+  }
+
   /** Rows matching `filter`, newest start first (ties by record id, descending). */
   list(filter: ListFilter = {}): RecordingRow[] {
     const where: string[] = [];

@@ -634,3 +634,14 @@ Deno.test("ackRequestFromJson and deleteKeysFromJson read live777's bodies plus 
   assert.throws(() => deleteKeysFromJson({}), /a delete needs "records"/);
   assert.throws(() => deleteKeysFromJson({ records: [{ record: "a" }], up_to_ts: 1 }), /unknown field\(s\) up_to_ts/);
 });
+
+Deno.test("Catalog counts its rows by state, every state named", () => {
+  const { catalog } = openMemory();
+  assert.deepEqual(catalog.countByState(), { recording: 0, waiting: 0, finished: 0, failed: 0 });
+  catalog.upsert(recording("r1", { state: "finished" }));
+  catalog.upsert(recording("r2", { state: "finished", startedAt: "2025-07-24T11:00:00.000Z" }));
+  catalog.upsert(recording("r3", { state: "recording", startedAt: "2025-07-24T12:00:00.000Z" }));
+  catalog.upsert(recording("r4", { state: "failed", startedAt: "2025-07-24T13:00:00.000Z" }));
+  assert.deepEqual(catalog.countByState(), { recording: 1, waiting: 0, finished: 2, failed: 1 });
+  catalog.close();
+});

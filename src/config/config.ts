@@ -24,6 +24,8 @@ import { VIDEO_CODECS } from "../codec/mod.ts";
 export interface HttpConfig {
   /** Address to listen on; port 0 picks a free port. */
   listen: HostPort;
+  /** A second address serving only `GET /metrics`, without auth (for a Prometheus that has no token). */
+  metricsListen: HostPort | undefined;
 }
 
 /** `[rtmp]`: the RTMP ingest server. */
@@ -153,11 +155,15 @@ function parseToml(tomlText: string): TomlTable {
 }
 
 function parseHttp(section: Section): HttpConfig {
-  section.rejectUnknownKeys(["listen"]);
+  section.rejectUnknownKeys(["listen", "metrics_listen"]);
   const listen = section.string("listen") ?? DEFAULT_LISTEN;
   const parsed = parseHostPort(listen, 0);
   if (!parsed.ok) throw section.error("listen", `${parsed.problem}, got ${describe(listen)}`);
-  return { listen: parsed.value };
+  const metricsListen = section.string("metrics_listen");
+  if (metricsListen === undefined) return { listen: parsed.value, metricsListen: undefined };
+  const metrics = parseHostPort(metricsListen, 0);
+  if (!metrics.ok) throw section.error("metrics_listen", `${metrics.problem}, got ${describe(metricsListen)}`);
+  return { listen: parsed.value, metricsListen: metrics.value };
 }
 
 function parseRtmp(section: Section): RtmpConfig {

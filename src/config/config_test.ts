@@ -11,7 +11,7 @@ import {
 } from "./mod.ts";
 
 const DEFAULTS: Config = {
-  http: { listen: { hostname: "0.0.0.0", port: 7777 } },
+  http: { listen: { hostname: "0.0.0.0", port: 7777 }, metricsListen: undefined },
   rtmp: { enabled: true, listen: { hostname: "0.0.0.0", port: 1935 } },
   webrtc: {
     publicIps: [],
@@ -119,6 +119,7 @@ Deno.test("parseConfig reads every section of a full file", () => {
   const config = parseConfig(`
 [http]
 listen = "[::1]:8080"
+metrics_listen = "127.0.0.1:9464"
 
 [rtmp]
 enabled = false
@@ -151,7 +152,7 @@ tokens = ["s3cr3t-token", "another~token!", "live777"]
     ["*", "room1", "web-*"].map((match, i) => [match, "always", `recorder.auto_streams[${i}]`, defaults]),
   );
   assert.deepEqual({ ...config, recorder: { ...config.recorder, rules: [] } }, {
-    http: { listen: { hostname: "::1", port: 8080 } },
+    http: { listen: { hostname: "::1", port: 8080 }, metricsListen: { hostname: "127.0.0.1", port: 9464 } },
     rtmp: { enabled: false, listen: { hostname: "127.0.0.1", port: 19350 } },
     webrtc: {
       publicIps: ["203.0.113.7", "2001:db8::7"],
@@ -535,7 +536,7 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
       key: "listen",
       message: "is an unknown key (allowed: auth, http, recorder, rtmp, webhooks, webrtc)",
     },
-    { toml: '[http]\nport = "1"', key: "http.port", message: "is an unknown key (allowed: listen)" },
+    { toml: '[http]\nport = "1"', key: "http.port", message: "is an unknown key (allowed: listen, metrics_listen)" },
     {
       toml: "[webrtc]\ninterfaces = []",
       key: "webrtc.interfaces",

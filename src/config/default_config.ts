@@ -10,6 +10,9 @@ export const defaultConfigToml = `# liverec configuration. Every key is optional
 [http]
 # Address of the HTTP API and WHIP endpoint: "host:port", IPv6 in brackets (e.g. "[::]:7777").
 listen = "0.0.0.0:7777"
+# Prometheus metrics are at GET /metrics on the address above, behind [auth] tokens like the API. This second
+# address serves only /metrics, without a token (keep it private, e.g. on 127.0.0.1).
+# metrics_listen = "127.0.0.1:9464"
 
 [rtmp]
 # RTMP ingest (OBS, ffmpeg, hardware encoders): rtmp://HOST:1935/APP/NAME publishes the stream APP/NAME.

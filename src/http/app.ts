@@ -1,6 +1,6 @@
 /** `createApp(deps)`: the whole HTTP surface as a Hono app, built from injected parts and holding no state. */
 
-import { Hono } from "hono";
+import { type Handler, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { WhipIngest } from "../ingest/mod.ts";
 import type { Catalog } from "../catalog/mod.ts";
@@ -11,6 +11,7 @@ import type { Logger } from "../shared/log.ts";
 import { bearerAuth } from "./auth.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { live777Stream } from "./live777_streams.ts";
+import { measureEventLoopLagS, METRICS_CONTENT_TYPE, renderMetrics, type WebhookCounts } from "./metrics.ts";
 import { objectRoutes } from "./object_routes.ts";
 import { recordRoutes } from "./record_routes.ts";
 import { exportRoutes, recordingsRoutes } from "./recordings_routes.ts";
@@ -25,6 +26,8 @@ export interface AppDeps {
   clock: Clock;
   log: Logger;
   authTokens: readonly string[];
+  /** The webhook outbox, when webhooks are configured. */
+  webhooks?: { readonly status: WebhookCounts };
 }
 
 /** The HTTP application; serve its `fetch` (`serveHttp` in shared/runtime.ts). */
@@ -40,6 +43,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.use("/api/*", bearerAuth(deps.authTokens));
   app.use("/whip/*", bearerAuth(deps.authTokens));
+  app.use("/metrics", bearerAuth(deps.authTokens));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/api/streams", (c) =>
@@ -58,7 +62,25 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/recordings", recordingsRoutes(deps));
   app.route("/api/export", exportRoutes(deps));
   app.route("/whip", whipRoutes(deps.ingest));
+  app.get("/metrics", metricsHandler(deps));
   return app;
+}
+
+/** Only `GET /metrics`, without auth: for `[http] metrics_listen`, an address kept private. */
+export function createMetricsApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.onError(errorHandler(deps.log));
+  app.notFound((c) => c.json(errorBody("not_found", `only GET /metrics is served here`), 404));
+  app.get("/metrics", metricsHandler(deps));
+  return app;
+}
+
+function metricsHandler(deps: AppDeps): Handler {
+  return async (c) => {
+    const lagS = await measureEventLoopLagS();
+    const text = renderMetrics({ ...deps, webhooks: deps.webhooks }, lagS);
+    return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
+  };
 }
 
 /**

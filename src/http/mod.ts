@@ -1,3 +1,3 @@
 /** The HTTP layer: hono is imported here only. */
 
-export { type AppDeps, createApp } from "./app.ts";
+export { type AppDeps, createApp, createMetricsApp } from "./app.ts";

@@ -8,7 +8,15 @@
 
 import { FRAME_AUDIO_CODECS, FRAME_VIDEO_CODECS, type FramedAudioFormat } from "../codec/mod.ts";
 import { streamNameProblem } from "../config/mod.ts";
-import type { FrameTrack, LiveSource, SourceFrame, SourceListener, SourceMedia, StreamHub } from "../recorder/mod.ts";
+import type {
+  FrameTrack,
+  LiveSource,
+  SourceCounters,
+  SourceFrame,
+  SourceListener,
+  SourceMedia,
+  StreamHub,
+} from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
@@ -169,6 +177,9 @@ class RtmpPublish implements LiveSource {
    */
   #kept: KeptFrame[] = [];
   #listened = false;
+  /** Audio and video messages received, and their bytes. */
+  #messages = 0;
+  #bytes = 0;
   readonly #listeners = new Set<SourceListener>();
 
   constructor(streamId: string, nowMs: number) {
@@ -203,6 +214,11 @@ class RtmpPublish implements LiveSource {
   /** RTMP publishers send keyframes on their own schedule; there is nobody to ask. */
   requestKeyframe(): void {}
 
+  /** TCP loses nothing: no NACKs, no retransmissions, no keyframe requests. */
+  counters(): SourceCounters {
+    return { packets: this.#messages, bytes: this.#bytes, keyframeRequests: 0, nacks: 0, retransmissions: 0 };
+  }
+
   /** Takes onMetaData's `videocodecid` / `audiocodecid` as the tracks to wait for. */
   metadata(value: Amf0Value): void {
     if (!(value instanceof Map)) return;
@@ -226,6 +242,8 @@ class RtmpPublish implements LiveSource {
   /** Takes one audio or video message; answers what was wrong with it, if anything. */
   message(kind: "video" | "audio", payload: Uint8Array, timestampMs: number, nowMs: number): string | undefined {
     this.#firstMediaMs ??= nowMs;
+    this.#messages++;
+    this.#bytes += payload.length;
     const records = kind === "video" ? parseVideoTag(payload, timestampMs) : parseAudioTag(payload, timestampMs);
     for (const record of records) {
       const problem = this.#record(record, nowMs);

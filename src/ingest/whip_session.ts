@@ -5,7 +5,15 @@
 
 import { RTCPeerConnection, RtcpSrPacket } from "werift";
 import type { RtpPacket } from "../rtp/mod.ts";
-import type { LiveSource, SenderReport, SourceListener, SourceMedia, SourceTrack, TrackKind } from "../recorder/mod.ts";
+import type {
+  LiveSource,
+  SenderReport,
+  SourceCounters,
+  SourceListener,
+  SourceMedia,
+  SourceTrack,
+  TrackKind,
+} from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
 import { LayerPicker } from "./simulcast.ts";
@@ -46,8 +54,12 @@ export class WhipSession implements LiveSource {
    */
   #held: { kind: TrackKind; packet: RtpPacket; arrivalMs: number; rid: string }[] | undefined;
   #lastPacketAtMs: number;
-  /** RTP packets received, of every track and layer (recorded or not). */
+  /** RTP packets received, of every track and layer (recorded or not), and their payload bytes. */
   #rtpPackets = 0;
+  #rtpBytes = 0;
+  #keyframeRequests = 0;
+  #nacks = 0;
+  #retransmissions = 0;
   readonly #startBitrateKbps: number;
 
   /** This session's share of the one UDP port, when the service has one. */
@@ -102,11 +114,23 @@ export class WhipSession implements LiveSource {
       if (kind !== "video" && kind !== "audio") return;
       if (!tracks.some((t) => t.kind === kind) || this.#received.has(kind)) return;
       this.#received.add(kind);
+      const receiver = transceiver.receiver;
+      receiver.onPacketLost.subscribe(() => this.#nacks++);
+      const rtxPayloadType = kind === "video" ? video?.rtx?.payloadType : undefined;
+      if (rtxPayloadType !== undefined) {
+        // werift unwraps RTX before its tracks see a packet: retransmissions are counted on their way in.
+        const handle = receiver.handleRtpBySsrc;
+        receiver.handleRtpBySsrc = (packet, extensions) => {
+          if (packet.header.payloadType === rtxPayloadType) this.#retransmissions++;
+          handle(packet, extensions);
+        };
+      }
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((rtp) => {
           const arrivalMs = this.#clock.nowMs();
           this.#lastPacketAtMs = arrivalMs;
           this.#rtpPackets++;
+          this.#rtpBytes += rtp.payload.length;
           const packet: RtpPacket = {
             payloadType: rtp.header.payloadType,
             sequenceNumber: rtp.header.sequenceNumber,
@@ -197,7 +221,21 @@ export class WhipSession implements LiveSource {
     // While a simulcast layer is still to be chosen, every layer is asked: its keyframe shows its size.
     const ssrcs = layers !== undefined && layers.picker.chosen === undefined ? [...layers.ssrcs] : [this.#videoSsrc];
     const transceiver = this.pc.getTransceivers().find((t) => t.kind === "video");
-    for (const ssrc of ssrcs) if (ssrc !== undefined) transceiver?.receiver.sendRtcpPLI(ssrc).catch(() => {});
+    for (const ssrc of ssrcs) {
+      if (ssrc === undefined) continue;
+      this.#keyframeRequests++;
+      transceiver?.receiver.sendRtcpPLI(ssrc).catch(() => {});
+    }
+  }
+
+  counters(): SourceCounters {
+    return {
+      packets: this.#rtpPackets,
+      bytes: this.#rtpBytes,
+      keyframeRequests: this.#keyframeRequests,
+      nacks: this.#nacks,
+      retransmissions: this.#retransmissions,
+    };
   }
 
   /** Where the transport stands, for the log of a publish that ended without media: did it ever connect, send? */

@@ -39,6 +39,9 @@ class ReplaySource implements LiveSource {
   requestKeyframe() {
     this.keyframeRequests++;
   }
+  counters() {
+    return { packets: 0, bytes: 0, keyframeRequests: this.keyframeRequests, nacks: 0, retransmissions: 0 };
+  }
   /** Replays `seconds` of the clip; `at` runs once when the media passes `at.seconds`. */
   replay(seconds: number, clock: { ms: number }, at?: { seconds: number; run: () => void }) {
     this.replayPackets(clipPackets(clip, { seconds, baseMs: clock.ms }), clock, at);

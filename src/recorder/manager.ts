@@ -187,6 +187,7 @@ export class RecordingManager {
    */
   readonly #byRecordId = new Map<string, Recording>();
   readonly #rotationTimer: ReturnType<typeof setInterval>;
+  #segmentsWritten = 0;
   /** Ends in progress (rotations included), until their folder has written everything. */
   readonly #ending = new Set<Promise<void>>();
 
@@ -226,6 +227,11 @@ export class RecordingManager {
     const streamLive = this.#opts.hub.get(streamId) !== undefined;
     const recording = this.#recordings.get(streamId);
     return { recording: recording !== undefined, streamLive, session: recording?.view() };
+  }
+
+  /** Media segments stored since the service started, of every recording. */
+  get segmentsWritten(): number {
+    return this.#segmentsWritten;
   }
 
   /** Every recording running or waiting in its splice window. */
@@ -352,6 +358,7 @@ export class RecordingManager {
         if (recording === undefined) return;
         recording.segments++;
         recording.sizeBytes += segment.sizeBytes;
+        this.#segmentsWritten++;
         this.#opts.observer?.segment?.(recording.view(), segment);
       },
     });

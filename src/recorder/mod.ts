@@ -19,6 +19,7 @@ export type {
   FrameTrack,
   LiveSource,
   SenderReport,
+  SourceCounters,
   SourceFrame,
   SourceListener,
   SourceMedia,

@@ -62,6 +62,20 @@ export interface SourceListener {
   frame(kind: TrackKind, frame: SourceFrame, arrivalMs: number): void;
 }
 
+/** What a publish has received and asked for so far, for metrics: every count only grows. */
+export interface SourceCounters {
+  /** RTP packets (WebRTC), or audio and video messages (RTMP). */
+  packets: number;
+  /** Their payload bytes. */
+  bytes: number;
+  /** Keyframe requests sent to the publisher (RTCP PLI). */
+  keyframeRequests: number;
+  /** RTCP NACK packets sent, asking for lost packets again. */
+  nacks: number;
+  /** Packets that came back as retransmissions (RTX), after a NACK. */
+  retransmissions: number;
+}
+
 /** A published stream, as the recorder sees it. */
 export interface LiveSource {
   /** This publish's id (a WHIP session's), unique among publishes. */
@@ -74,4 +88,5 @@ export interface LiveSource {
   addListener(listener: SourceListener): () => void;
   /** Asks the publisher for a keyframe (an RTCP PLI for WebRTC). */
   requestKeyframe(): void;
+  counters(): SourceCounters;
 }

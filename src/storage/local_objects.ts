@@ -9,6 +9,7 @@
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errorMessage, isNotFound, StorageError } from "../shared/errors.ts";
+import { LatencyHistogram } from "../shared/latency_histogram.ts";
 import { syncFolder } from "../shared/sync_folder.ts";
 import { checkedKey, checkedPrefix } from "./keys.ts";
 import type { ByteRange } from "./object_store.ts";
@@ -29,6 +30,9 @@ export class LocalObjects {
   /** Per key, the last replace or delete: they run one at a time, so the byte count and "is it still X" hold. */
   readonly #busy = new Map<string, Promise<unknown>>();
   #totalBytes = 0;
+  /** How long writes of media and manifests took (the data handed to the kernel), and their fdatasyncs. */
+  readonly writeLatency = new LatencyHistogram();
+  readonly fsyncLatency = new LatencyHistogram();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -60,10 +64,7 @@ export class LocalObjects {
       this.#open.set(key, file);
     }
     const opened = file;
-    await this.#io("append to", path, async () => {
-      await writeAll(opened, bytes);
-      await opened.datasync();
-    });
+    await this.#io("append to", path, () => this.#writeDurably(opened, bytes));
     this.#totalBytes += bytes.length;
   }
 
@@ -102,8 +103,7 @@ export class LocalObjects {
       await this.#io("write", temp, async () => {
         const file = await open(temp, "w");
         try {
-          await writeAll(file, bytes);
-          await file.datasync();
+          await this.#writeDurably(file, bytes);
         } finally {
           await file.close();
         }
@@ -222,6 +222,16 @@ export class LocalObjects {
 
   #path(key: string): string {
     return join(this.dir, checkedKey(key));
+  }
+
+  /** Writes `bytes` at the file's position and fdatasyncs, timing both. */
+  async #writeDurably(file: FileHandle, bytes: Uint8Array): Promise<void> {
+    const startMs = performance.now();
+    await writeAll(file, bytes);
+    const writtenMs = performance.now();
+    this.writeLatency.observeMs(writtenMs - startMs);
+    await file.datasync();
+    this.fsyncLatency.observeMs(performance.now() - writtenMs);
   }
 
   async #io<T>(what: string, path: string, action: () => Promise<T>): Promise<T> {

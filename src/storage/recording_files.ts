@@ -8,6 +8,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage, isNotFound, NotFoundError, StorageError } from "../shared/errors.ts";
+import type { HistogramSnapshot } from "../shared/latency_histogram.ts";
 import type { LocalObjects } from "./local_objects.ts";
 import type { ByteRange, ObjectInfo, ObjectStore } from "./object_store.ts";
 import type { UploadQueue, UploadStatus } from "./upload_queue.ts";
@@ -30,6 +31,9 @@ export interface FilesStatus {
   /** The spool's limit; undefined for fs storage, where the local files are the recordings. */
   spoolLimitBytes: number | undefined;
   upload: UploadStatus | undefined;
+  /** Local writes (to the storage root, or the spool) and their fdatasyncs. */
+  writeLatency: HistogramSnapshot;
+  fsyncLatency: HistogramSnapshot;
 }
 
 export interface RecordingFilesOptions {
@@ -129,6 +133,8 @@ export class RecordingFiles {
       localBytes: local.totalBytes,
       spoolLimitBytes,
       upload: queue?.status,
+      writeLatency: local.writeLatency.snapshot(),
+      fsyncLatency: local.fsyncLatency.snapshot(),
     };
   }
 

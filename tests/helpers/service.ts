@@ -32,11 +32,11 @@ export interface Service {
 }
 
 /**
- * Starts liverec with `extraToml` appended after `[http]`; `storageRoot` reuses an earlier run's records. `command`
- * runs another build of it (a compiled binary) in `dir`, instead of main.ts on this Deno.
+ * Starts liverec with `toml` after its `[http]` section, and `http` lines inside it; `storageRoot` reuses an earlier
+ * run's records. `command` runs another build of it (a compiled binary) in `dir`, instead of main.ts on this Deno.
  */
 export async function startService(
-  opts: { toml?: string; storageRoot?: string; dir?: string; command?: string } = {},
+  opts: { toml?: string; http?: string; storageRoot?: string; dir?: string; command?: string } = {},
 ): Promise<Service> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "liverec-test-" });
   const root = opts.storageRoot ?? join(dir, "records");
@@ -52,7 +52,7 @@ export async function startService(
   // Each service gets its own UDP port for WebRTC (the shared one, unless the test sets a port or a range).
   const webrtc = /^udp_port/m.test(toml) ? toml : toml.replace(/^\[webrtc\]\n/m, "[webrtc]\nudp_port = 0\n");
   const configText = [
-    `[http]\nlisten = "127.0.0.1:0"\n`,
+    `[http]\nlisten = "127.0.0.1:0"\n${opts.http ?? ""}`,
     /^\[rtmp\]$/m.test(toml) ? "" : `[rtmp]\nlisten = "127.0.0.1:0"\n`,
     /^\[webrtc\]$/m.test(toml) ? "" : `[webrtc]\nudp_port = 0\n`,
     webrtc,
