@@ -274,6 +274,9 @@ async function publishThroughLoss(
     const remote = await selectedRemote(page);
     const sent = await videoSendStats(page);
     const pipeline = (await recordStatus(service, STREAM)).stats;
+    const metrics = await (await service.fetch("/metrics")).text();
+    const metric = (name: string) =>
+      Number(new RegExp(`^${name}\\{stream="${STREAM}"\\} (\\S+)$`, "m").exec(metrics)?.[1] ?? NaN);
 
     const deleteStatus = await unpublish(page);
     await step(recordingFinished(service, STREAM, 15_000));
@@ -302,7 +305,9 @@ async function publishThroughLoss(
         `relay to the service: ${describe(counts.toTarget, kinds)}\n` +
         `relay to the browser: ${describe(counts.toPublisher, kinds)}\n` +
         `Chromium sent: ${JSON.stringify(sent)}\n` +
-        `service pipeline: ${JSON.stringify(pipeline)}`,
+        `service pipeline: ${JSON.stringify(pipeline)}\n` +
+        `service metrics: NACKs ${metric("liverec_stream_nacks_sent_total")}, retransmissions ` +
+        `${metric("liverec_stream_retransmitted_packets_total")}`,
     );
 
     if (expectRetransmissions) {
@@ -311,6 +316,13 @@ async function publishThroughLoss(
       assert.ok((sent?.nackCount ?? 0) > 0, `the service sent NACKs: ${JSON.stringify(sent)}\n${details}`);
       assert.ok((sent?.retransmittedPacketsSent ?? 0) > 0, `Chromium retransmitted: ${JSON.stringify(sent)}`);
       assert.ok(rtx.forwarded > 0, `the retransmissions came as RTX (${kinds.rtx})\n${details}`);
+      // The service's own counts, as /metrics reports them, agree with what the relay and the browser saw.
+      const [nacks, retransmitted] = [
+        metric("liverec_stream_nacks_sent_total"),
+        metric("liverec_stream_retransmitted_packets_total"),
+      ];
+      assert.ok(nacks > 0 && retransmitted > 0, `NACKs ${nacks}, retransmissions ${retransmitted} in /metrics`);
+      assert.ok(retransmitted <= rtx.forwarded, `no more retransmissions than the relay forwarded: ${retransmitted}`);
     }
     if (expectDtlsDrops) {
       const dtlsDropped = [counts.toTarget.dtls?.dropped, counts.toPublisher.dtls?.dropped];
