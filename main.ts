@@ -18,17 +18,63 @@ import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/m
 import { LocalObjects, LocalStore, openDalStore, RecordingFiles, UploadQueue } from "./src/storage/mod.ts";
 import { systemClock } from "./src/shared/clock.ts";
 import { ConfigError, errorMessage, isNotFound } from "./src/shared/errors.ts";
-import { consoleLogger, type Logger } from "./src/shared/log.ts";
+import {
+  consoleLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+} from "./src/shared/log.ts";
 import { type InstanceLock, LockedError, processAlive, takeLock } from "./src/shared/instance_lock.ts";
 import { type HttpServer, runtimeName, serveHttp } from "./src/shared/runtime.ts";
 
 const VERSION = "0.8.0";
 
-const USAGE = `usage: liverec [--config config.toml] [--version] [--help]
+const USAGE = `usage: liverec [--config config.toml] [--log-format text|json] [--log-level LEVEL] [--version] [--help]
 
 Records live streams published over WHIP and RTMP into DASH, HLS, MPEG-TS, FLV and MP4.
 Without --config, ./config.toml is read when it exists, else the built-in default (record to ./records).
+Logs go to stderr, one line per event: text (default) or JSON objects. LEVEL is debug, info (default), warn or
+error; the environment variable LIVEREC_LOG sets it too (the flag wins).
 SIGTERM or SIGINT finalizes every recording, then exits.`;
+
+/** A command line liverec cannot run with: one line, exit code 2. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The command line: every flag but --help and --version takes a value. */
+interface Flags {
+  config: string | undefined;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+}
+
+function parseFlags(args: string[]): Flags {
+  const values = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    if (!["--config", "--log-format", "--log-level"].includes(flag)) {
+      throw new UsageError(`unknown flag ${JSON.stringify(flag)}; see --help`);
+    }
+    const value = args[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    values.set(flag, value);
+  }
+  const oneOf = <T extends string>(flag: string, given: string | undefined, allowed: readonly T[], fallback: T) => {
+    if (given === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(given)) {
+      throw new UsageError(`${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(given)}`);
+    }
+    return given as T;
+  };
+  return {
+    config: values.get("--config"),
+    logFormat: oneOf("--log-format", values.get("--log-format"), LOG_FORMATS, "text"),
+    logLevel: oneOf("--log-level", values.get("--log-level") ?? process.env.LIVEREC_LOG, LOG_LEVELS, "info"),
+  };
+}
 
 /** A start-up failure the operator can fix (a busy port, a folder in use): one line, exit code 1. */
 class StartupError extends Error {
@@ -38,10 +84,7 @@ class StartupError extends Error {
 /** The locks this process holds on its folders, released when it stops. */
 const locks: InstanceLock[] = [];
 
-async function loadConfig(args: string[]): Promise<{ config: Config; source: string }> {
-  const at = args.indexOf("--config");
-  const explicit = at >= 0 ? args[at + 1] : undefined;
-  if (at >= 0 && explicit === undefined) throw new ConfigError("(flags)", "--config needs a file path");
+async function loadConfig(explicit: string | undefined): Promise<{ config: Config; source: string }> {
   const path = explicit ?? "config.toml";
   let text: string;
   try {
@@ -115,12 +158,14 @@ async function main(args: string[]): Promise<void> {
     console.log(`liverec ${VERSION} (${runtimeName}, ${process.platform}-${process.arch})`);
     return;
   }
-  const log = consoleLogger(process.env.LIVEREC_LOG === "debug" ? "debug" : "info");
   let loaded;
+  let log: Logger;
   try {
-    loaded = await loadConfig(args);
+    const flags = parseFlags(args);
+    log = consoleLogger(flags.logLevel, flags.logFormat);
+    loaded = await loadConfig(flags.config);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError || error instanceof UsageError)) throw error;
     console.error(`liverec: ${error.message}`);
     process.exit(2);
   }

@@ -28,6 +28,16 @@ export interface PublishClipOptions {
   signal?: AbortSignal;
   /** Called after each video frame is sent, with the count sent so far. */
   onVideoFrame?: (framesSent: number) => void;
+  /** Called every `progressEveryS` seconds of media sent, with what was sent so far. */
+  onProgress?: (sent: PublishResult) => void;
+  progressEveryS?: number;
+  /** Fails with PublisherGoneError when the service has sent no RTCP for this long (it went away). */
+  goneAfterMs?: number;
+}
+
+/** The service stopped answering while the clip was being published. */
+export class PublisherGoneError extends Error {
+  override name = "PublisherGoneError";
 }
 
 /** What was sent, for comparison with what was recorded. */
@@ -57,6 +67,8 @@ export async function publishClip(opts: PublishClipOptions): Promise<PublishResu
   const result: PublishResult = { videoFrames: 0, audioFrames: 0, keyframeRequests: 0, seconds: opts.seconds };
   const startedAt = performance.now();
   const endMs = opts.seconds * 1000;
+  const progressEveryMs = (opts.progressEveryS ?? 5) * 1000;
+  let nextProgressMs = progressEveryMs;
   try {
     for (let loop = 0;; loop++) {
       const loopMs = loop * clip.durationMs;
@@ -69,6 +81,14 @@ export async function publishClip(opts: PublishClipOptions): Promise<PublishResu
         if (event.ms >= endMs || opts.signal?.aborted) break;
         const wait = startedAt + event.ms - performance.now();
         if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+        const silentMs = performance.now() - publisher.lastHeardAtMs;
+        if (opts.goneAfterMs !== undefined && silentMs > opts.goneAfterMs) {
+          throw new PublisherGoneError(`the service went away: nothing heard from it for ${Math.round(silentMs)} ms`);
+        }
+        if (event.ms >= nextProgressMs) {
+          nextProgressMs += progressEveryMs;
+          opts.onProgress?.({ ...result, keyframeRequests: publisher.keyframeRequests, seconds: event.ms / 1000 });
+        }
         if (event.video !== undefined) {
           const ts = videoStart + Math.round(loopMs * 90) + event.video.ticks;
           await publisher.sendVideo(event.video.nalUnits, ts >>> 0);
@@ -107,14 +127,27 @@ if (import.meta.main) {
     console.error("usage: deno task publish <whip-url> [--seconds N] [--token T] [--no-audio] [--no-video]");
     Deno.exit(2);
   }
-  const result = await publishClip({
-    url,
-    seconds,
-    video: !noVideo,
-    audio: !noAudio,
-    ...(token !== undefined ? { token } : {}),
-    onConnected: () => console.error(`connected to ${url}; publishing ${seconds} s`),
-  });
-  console.log(JSON.stringify(result));
-  Deno.exit(0);
+  try {
+    const result = await publishClip({
+      url,
+      seconds,
+      video: !noVideo,
+      audio: !noAudio,
+      ...(token !== undefined ? { token } : {}),
+      onConnected: () => console.error(`connected to ${url}; publishing ${seconds} s`),
+      onProgress: (sent) =>
+        console.error(
+          `published ${Math.round(sent.seconds)} s: ${sent.videoFrames} video frames, ${sent.audioFrames} audio ` +
+            `frames, ${sent.keyframeRequests} keyframe requests`,
+        ),
+      goneAfterMs: 5_000,
+    });
+    console.log(JSON.stringify(result));
+    Deno.exit(0);
+  } catch (error) {
+    // fetch's own message ("fetch failed") says why only in its cause.
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+    console.error(`publish: ${error instanceof Error ? error.message : String(error)}${cause}`);
+    Deno.exit(1);
+  }
 }

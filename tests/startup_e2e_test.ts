@@ -102,7 +102,56 @@ Deno.test("liverec --version and --help answer and exit", async () => {
   assert.match(version.stdout, /^liverec \d+\.\d+\.\d+ \(Deno \d+\.\d+\.\d+, \S+\)\n$/);
   const help = await runLiverec(["--help"]);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^usage: liverec \[--config config\.toml\] \[--version\] \[--help\]/);
+  assert.match(help.stdout, /^usage: liverec \[--config config\.toml\] \[--log-format text\|json\]/);
+  const refusals: [string[], string][] = [
+    [["--log-format", "xml"], '--log-format must be one of text, json, got "xml"'],
+    [["--log-level", "loud"], '--log-level must be one of debug, info, warn, error, got "loud"'],
+    [["--confg", "x.toml"], 'unknown flag "--confg"; see --help'],
+    [["--config"], "--config needs a value"],
+  ];
+  for (const [args, message] of refusals) {
+    const result = await runLiverec(args);
+    assert.equal(result.code, 2, args.join(" "));
+    assert.equal(result.stderr, `liverec: ${message}\n`);
+  }
+});
+
+Deno.test("--log-format json: every line liverec logs, start to stop, is one JSON object", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liverec-json-log-" });
+  const config = join(dir, "config.toml");
+  await Deno.writeTextFile(
+    config,
+    `[http]\nlisten = "127.0.0.1:0"\n[rtmp]\nlisten = "127.0.0.1:0"\n[webrtc]\nudp_port = 0\n` +
+      `[recorder]\nstate_dir = "${dir}/state"\n[recorder.storage]\nroot = "${dir}/records"\n`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("../main.ts", import.meta.url).pathname,
+      "--config",
+      config,
+      "--log-format",
+      "json",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stderr) text += decoder.decode(chunk, { stream: true });
+  })();
+  await waitFor("liverec to listen", () => Promise.resolve(text.includes("liverec listening") ? true : undefined));
+  child.kill("SIGTERM");
+  assert.equal((await child.status).code, 0);
+  await reading;
+  const lines = text.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  const listening = lines.find((line) => line.msg === "liverec listening");
+  assert.match(String(listening?.url), /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(listening?.level, "info");
+  assert.ok(lines.every((line) => typeof line.time === "string" && typeof line.level === "string"), text);
+  assert.equal(lines.at(-1)?.msg, "stopped");
 });
 
 const LAUNCHERS = [

@@ -34,6 +34,8 @@ export interface WhipPublisher {
   readonly answerSdp: string;
   /** How many keyframe requests (PLI) the server sent. */
   readonly keyframeRequests: number;
+  /** `performance.now()` when the server last sent RTCP (its receiver reports come every 0.5-1.5 s). */
+  readonly lastHeardAtMs: number;
   sendVideo(nalUnits: Uint8Array[], rtpTimestamp: number): Promise<void>;
   sendAudio(opusPacket: Uint8Array, rtpTimestamp: number): Promise<void>;
   close(): Promise<void>;
@@ -87,9 +89,12 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
   await waitConnected(pc);
 
   let keyframeRequests = 0;
+  let lastHeardAtMs = performance.now();
   video?.sender.onRtcp.subscribe((rtcp) => {
+    lastHeardAtMs = performance.now();
     if (rtcp.type === 206) keyframeRequests++;
   });
+  audio?.sender.onRtcp.subscribe(() => (lastHeardAtMs = performance.now()));
   const videoSeq = { value: randomUint16() };
   const audioSeq = { value: randomUint16() };
   const send = (
@@ -115,6 +120,9 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
     answerSdp: answer,
     get keyframeRequests() {
       return keyframeRequests;
+    },
+    get lastHeardAtMs() {
+      return lastHeardAtMs;
     },
     async sendVideo(nalUnits, rtpTimestamp) {
       if (video === undefined) return;

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CLIP_PATH, loadClip } from "../../scripts/clip.ts";
-import { CLIP_TRACKS, clipPackets, type TimedPacket } from "../../tests/helpers/clip_packets.ts";
+import { CLIP_TRACKS, clipPackets } from "../../tests/helpers/clip_packets.ts";
 import { waitFor } from "../../tests/helpers/service.ts";
 import type { RecordingIndex } from "../manifest/mod.ts";
 import { flvWholePrefixBytes } from "../media/mod.ts";
 import { exec, hasCommand } from "../media/test_helpers.ts";
-import { LocalObjects, MemoryStore, RecordingFiles } from "../storage/mod.ts";
+import { MemoryStore, RecordingFiles } from "../storage/mod.ts";
 import { StorageError } from "../shared/errors.ts";
 import { concat } from "../shared/testing.ts";
 import { silentLogger } from "../shared/log.ts";
@@ -15,67 +15,11 @@ import { deleteRecording } from "./delete_recording.ts";
 import { recoverRecordings } from "./recovery.ts";
 import { segmentName } from "./layout.ts";
 import { type FolderOptions, RecordFolder } from "./record_folder.ts";
-import type { LiveSource, SourceListener, SourceMedia, SourceTrack } from "./source.ts";
+import { freshFiles, ReplaySource } from "./test_sources.ts";
 
 const clip = await loadClip();
 const HAS_FFMPEG = hasCommand("ffmpeg") && hasCommand("ffprobe");
 const TRACKS = CLIP_TRACKS;
-
-/** A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. */
-class ReplaySource implements LiveSource {
-  readonly id = "replay";
-  readonly streamId = "cam";
-  readonly publishedAtMs = 0;
-  readonly media: SourceMedia;
-  constructor(readonly tracks: readonly SourceTrack[] = TRACKS) {
-    this.media = { type: "rtp", tracks };
-  }
-  keyframeRequests = 0;
-  #listener: SourceListener | undefined;
-  addListener(listener: SourceListener) {
-    this.#listener = listener;
-    return () => (this.#listener = undefined);
-  }
-  requestKeyframe() {
-    this.keyframeRequests++;
-  }
-  counters() {
-    return { packets: 0, bytes: 0, keyframeRequests: this.keyframeRequests, nacks: 0, retransmissions: 0 };
-  }
-  /** Replays `seconds` of the clip; `at` runs once when the media passes `at.seconds`. */
-  replay(seconds: number, clock: { ms: number }, at?: { seconds: number; run: () => void }) {
-    this.replayPackets(clipPackets(clip, { seconds, baseMs: clock.ms }), clock, at);
-  }
-  /** Delivers `packets` at their arrival times, each track's first with a sender report, as publishers send. */
-  replayPackets(packets: TimedPacket[], clock: { ms: number }, at?: { seconds: number; run: () => void }) {
-    const startMs = clock.ms;
-    const reported = new Set<string>();
-    for (const p of packets) {
-      if (!this.tracks.some((track) => track.kind === p.kind)) continue;
-      if (!reported.has(p.kind)) {
-        reported.add(p.kind);
-        this.#listener?.senderReport(p.kind, {
-          ntpMs: p.arrivalMs,
-          rtpTimestamp: p.packet.timestamp,
-          arrivalMs: p.arrivalMs,
-        });
-      }
-      clock.ms = p.arrivalMs;
-      if (at !== undefined && p.arrivalMs - startMs >= at.seconds * 1000) {
-        at.run();
-        at = undefined;
-      }
-      this.#listener?.rtp(p.kind, p.packet, p.arrivalMs);
-    }
-  }
-}
-
-/** Recording files on a fresh local folder, as with fs storage (the memory store stands in for the backend). */
-async function freshFiles(): Promise<RecordingFiles> {
-  const local = new LocalObjects(await Deno.makeTempDir({ prefix: "liverec-session-" }));
-  await local.init();
-  return new RecordingFiles({ local, store: new MemoryStore() });
-}
 
 async function objects(files: RecordingFiles): Promise<string[]> {
   return (await files.local.list("cam/2026/11/21/")).map((k) => k.slice("cam/2026/11/21/".length));

@@ -28,6 +28,8 @@ import type { LiveSource } from "./source.ts";
 
 /** How often running recordings are checked against their record period. */
 const ROTATION_CHECK_MS = 500;
+/** A recording logs its progress this often. */
+const PROGRESS_LOG_MS = 60_000;
 
 export interface ManagerOptions {
   hub: StreamHub;
@@ -122,6 +124,8 @@ class Recording {
   spliceDeadlineMs: number | undefined;
   segments = 0;
   sizeBytes = 0;
+  /** When it last logged its progress (or started). */
+  progressLoggedAtMs: number;
   /** Media seconds of the parts before the current capture (a spliced recording), toward the record period. */
   earlierPartsS = 0;
   /** Set once the recording is being ended (stopped, or rotated away from); resolves when it is finished. */
@@ -143,6 +147,7 @@ class Recording {
     this.reason = init.reason;
     this.fixedFolder = init.fixedFolder;
     this.startedAtMs = init.startedAtMs;
+    this.progressLoggedAtMs = init.startedAtMs;
   }
 
   view(): RecordingView {
@@ -505,9 +510,23 @@ export class RecordingManager {
   }
 
   #checkRotations(): void {
+    const nowMs = this.#opts.clock.nowMs();
     for (const recording of this.#recordings.values()) {
       const capture = recording.capture;
       if (capture === undefined || capture.rotating || recording.ending !== undefined) continue;
+      if (nowMs - recording.progressLoggedAtMs >= PROGRESS_LOG_MS) {
+        recording.progressLoggedAtMs = nowMs;
+        const { stats } = capture;
+        this.#opts.log("info", "recording progress", {
+          stream: recording.streamId,
+          recordId: recording.recordId,
+          seconds: recording.earlierPartsS + capture.recordedS,
+          segments: recording.segments,
+          bytes: recording.sizeBytes,
+          lostPackets: stats.lostPackets,
+          droppedFrames: stats.droppedFrames + stats.droppedAccessUnits,
+        });
+      }
       if (recording.earlierPartsS + capture.recordedS < recording.settings.recordPeriodS) continue;
       this.#rotate(recording, capture);
     }

@@ -1,6 +1,12 @@
-/** A minimal structured logger: one line per event on stderr, `key=value` fields, injected where logging happens. */
+/**
+ * A minimal structured logger: one line per event on stderr, as text (`key=value` fields) or as a JSON object,
+ * injected where logging happens. Numbers that are not whole are rounded to milliseconds' precision (3 decimals).
+ */
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+export type LogFormat = "text" | "json";
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 /** Where log lines go; tests pass one that collects them. */
 export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
@@ -9,20 +15,37 @@ export type Logger = (level: LogLevel, message: string, fields?: Record<string, 
 export function formatFields(fields: Record<string, unknown> = {}): string {
   return Object.entries(fields)
     .map(([key, value]) => {
-      const text = typeof value === "string" ? value : JSON.stringify(value);
+      const text = typeof value === "string" ? value : JSON.stringify(rounded(value));
       return `${key}=${/[\s"=]/.test(text ?? "") ? JSON.stringify(text) : text}`;
     })
     .join(" ");
 }
 
-/** Logs to stderr with an ISO timestamp, dropping levels below `minLevel`. */
-export function consoleLogger(minLevel: LogLevel = "info"): Logger {
-  const order: LogLevel[] = ["debug", "info", "warn", "error"];
-  const min = order.indexOf(minLevel);
+/** One log line: `TIME LEVEL message key=value...`, or `{"time", "level", "msg", ...fields}`. */
+export function formatLine(
+  format: LogFormat,
+  time: Date,
+  level: LogLevel,
+  message: string,
+  fields: Record<string, unknown> = {},
+): string {
+  if (format === "json") {
+    const rest = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, rounded(value)]));
+    return JSON.stringify({ time: time.toISOString(), level, msg: message, ...rest });
+  }
+  return `${time.toISOString()} ${level.toUpperCase().padEnd(5)} ${message} ${formatFields(fields)}`.trimEnd();
+}
+
+function rounded(value: unknown): unknown {
+  return typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
+}
+
+/** Logs to stderr, dropping levels below `minLevel`. */
+export function consoleLogger(minLevel: LogLevel = "info", format: LogFormat = "text"): Logger {
+  const min = LOG_LEVELS.indexOf(minLevel);
   return (level, message, fields) => {
-    if (order.indexOf(level) < min) return;
-    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message} ${formatFields(fields)}`;
-    console.error(line.trimEnd());
+    if (LOG_LEVELS.indexOf(level) < min) return;
+    console.error(formatLine(format, new Date(), level, message, fields));
   };
 }
 

@@ -1,0 +1,51 @@
+/** The recording manager in process: a replayed source published on a hub, its clock driven by the test. */
+
+import assert from "node:assert/strict";
+import { waitFor } from "../../tests/helpers/service.ts";
+import { defaultRuleSettings } from "../config/rules.ts";
+import type { LogLevel } from "../shared/log.ts";
+import { StreamHub } from "./hub.ts";
+import { RecordingManager } from "./manager.ts";
+import { freshFiles, ReplaySource } from "./test_sources.ts";
+
+Deno.test("a recording logs its progress every media minute: seconds, segments, bytes, losses", async () => {
+  const clock = { ms: Date.UTC(2026, 11, 6, 12) };
+  const lines: { level: LogLevel; message: string; fields: Record<string, unknown> }[] = [];
+  const hub = new StreamHub();
+  const settings = defaultRuleSettings(2);
+  const manager = new RecordingManager({
+    hub,
+    files: await freshFiles(),
+    clock: { nowMs: () => clock.ms },
+    log: (level, message, fields = {}) => lines.push({ level, message, fields }),
+    rules: [{ match: "*", mode: "always", settings, onDemand: undefined, source: "test" }],
+    defaults: settings,
+    nodeAlias: undefined,
+  });
+  const source = new ReplaySource();
+  try {
+    hub.publish(source);
+    await waitFor("the recording to start", () => Promise.resolve(manager.status("cam").recording || undefined));
+    source.replay(5, clock);
+    const progress = () => lines.filter((line) => line.message === "recording progress");
+    // The manager looks twice a second; less than a minute since the start, it says nothing.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(progress().length, 0);
+    clock.ms += 60_000;
+    const [line] = await waitFor(
+      "a progress line",
+      () => Promise.resolve(progress().length > 0 ? progress() : undefined),
+    );
+    assert.equal(line!.level, "info");
+    const { stream, seconds, segments, bytes, lostPackets, droppedFrames } = line!.fields;
+    assert.equal(stream, "cam");
+    assert.ok(typeof seconds === "number" && seconds >= 4 && seconds <= 5, `seconds ${seconds}`);
+    assert.ok(typeof segments === "number" && segments >= 2, `segments ${segments}`);
+    assert.ok(typeof bytes === "number" && bytes > 100_000, `bytes ${bytes}`);
+    assert.deepEqual([lostPackets, droppedFrames], [0, 0]);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(progress().length, 1, "once a minute, not at every look");
+  } finally {
+    await manager.shutdown();
+  }
+});
