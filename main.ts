@@ -6,7 +6,7 @@
  *   deno task start [--config path/to/config.toml]
  */
 
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig, SHORT_TOKEN_LENGTH } from "./src/config/mod.ts";
@@ -261,6 +261,7 @@ async function main(args: string[]): Promise<void> {
     };
   }
   const appDeps: AppDeps = {
+    playbackKey: await playbackKey(stateDir),
     hub,
     manager,
     ingest,
@@ -330,6 +331,25 @@ async function main(args: string[]): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/**
+ * The key of signed playback URLs: 32 random bytes in `stateDir/playback.key`, made at the first start and kept, so
+ * that URLs handed out stay valid across restarts. Deleting the file voids every URL given so far.
+ */
+async function playbackKey(stateDir: string): Promise<Uint8Array> {
+  const path = join(stateDir, "playback.key");
+  try {
+    const key = await readFile(path);
+    if (key.length >= 32) return key;
+  } catch (error) {
+    if (!isNotFound(error)) throw new StartupError(`cannot read ${path}: ${errorMessage(error)}`);
+  }
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(`${path}.tmp`, key, { mode: 0o600 });
+  await rename(`${path}.tmp`, path);
+  return key;
 }
 
 /** "host:port", an IPv6 host in brackets. */

@@ -13,6 +13,7 @@ import { errorBody, errorHandler } from "./errors.ts";
 import { live777Stream } from "./live777_streams.ts";
 import { measureEventLoopLagS, METRICS_CONTENT_TYPE, renderMetrics, type WebhookCounts } from "./metrics.ts";
 import { objectRoutes } from "./object_routes.ts";
+import { PlaybackSigner, playRoutes } from "./playback.ts";
 import { recordRoutes } from "./record_routes.ts";
 import { exportRoutes, recordingsRoutes } from "./recordings_routes.ts";
 import { whipRoutes } from "./whip_routes.ts";
@@ -26,12 +27,15 @@ export interface AppDeps {
   clock: Clock;
   log: Logger;
   authTokens: readonly string[];
+  /** The key of signed playback URLs (16 bytes or more; see playback.ts). */
+  playbackKey: Uint8Array;
   /** The webhook outbox, when webhooks are configured. */
   webhooks?: { readonly status: WebhookCounts };
 }
 
 /** The HTTP application; serve its `fetch` (`serveHttp` in shared/runtime.ts). */
 export function createApp(deps: AppDeps): Hono {
+  const signer = new PlaybackSigner(deps.playbackKey);
   const app = new Hono();
   app.onError(errorHandler(deps.log));
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
@@ -59,9 +63,10 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/api/storage", (c) => c.json(storageJson(deps.files.status())));
   app.route("/api/record/object", objectRoutes(deps.files));
   app.route("/api/record", recordRoutes(deps.manager, deps.catalog));
-  app.route("/api/recordings", recordingsRoutes(deps));
-  app.route("/api/export", exportRoutes(deps));
+  app.route("/api/recordings", recordingsRoutes({ ...deps, signer }));
+  app.route("/api/export", exportRoutes({ ...deps, signer }));
   app.route("/whip", whipRoutes(deps.ingest));
+  app.route("/play", playRoutes({ ...deps, signer }));
   app.get("/metrics", metricsHandler(deps));
   return app;
 }

@@ -21,6 +21,7 @@ function appWith(authTokens: string[]) {
     clock: { nowMs: () => NOW_MS },
     log: () => {},
     authTokens,
+    playbackKey: new Uint8Array(32),
   } as unknown as AppDeps;
   return createApp(deps);
 }

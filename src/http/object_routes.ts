@@ -3,7 +3,7 @@
  * content types and HTTP Range (RFC 9110 §14). Keys are checked by the store; nothing outside its root is read.
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { ByteRange, RecordingFiles } from "../storage/mod.ts";
 import { BadRequestError, NotFoundError } from "../shared/errors.ts";
 import { errorBody } from "./errors.ts";
@@ -21,38 +21,43 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Routes under `/api/record/object`. */
 export function objectRoutes(files: RecordingFiles): Hono {
   const app = new Hono();
-  app.on(["GET", "HEAD"], "/*", async (c) => {
-    const key = objectKey(new URL(c.req.url).pathname);
-    const redirect = await files.redirectFor(key);
-    if (redirect !== undefined) return c.redirect(redirect, 302);
-    const info = await files.stat(key);
-    if (info === undefined) throw new NotFoundError(`no object "${key}"`);
-    const extension = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
-    c.header("Content-Type", CONTENT_TYPES[extension] ?? "application/octet-stream");
-    c.header("Accept-Ranges", "bytes");
-    c.header("Cache-Control", extension === "mpd" || extension === "m3u8" ? "no-cache" : "max-age=60");
-    const rangeHeader = c.req.header("range");
-    let range: ByteRange | undefined;
-    if (rangeHeader !== undefined) {
-      range = parseRange(rangeHeader, info.sizeBytes);
-      if (range === undefined) {
-        c.header("Content-Range", `bytes */${info.sizeBytes}`);
-        return c.json(
-          errorBody("range_not_satisfiable", `range ${rangeHeader} is outside ${info.sizeBytes} bytes`),
-          416,
-        );
-      }
-      c.header("Content-Range", `bytes ${range.start}-${range.endInclusive}/${info.sizeBytes}`);
-    }
-    const length = range === undefined ? info.sizeBytes : range.endInclusive - range.start + 1;
-    c.header("Content-Length", String(length));
-    const status = range === undefined ? 200 : 206;
-    if (c.req.method === "HEAD" || length === 0) return c.body(null, status);
-    const bytes = await files.read(key, range);
-    if (bytes === undefined) throw new NotFoundError(`no object "${key}"`);
-    return c.body(bytes as Uint8Array<ArrayBuffer>, status);
-  });
+  app.on(["GET", "HEAD"], "/*", (c) => objectResponse(c, files, objectKey(new URL(c.req.url).pathname)));
   return app;
+}
+
+/**
+ * Answers a GET or HEAD of the stored object `key`: its bytes (or the range asked for) with its content type, a
+ * redirect where the store presigns, 404 when there is no such object.
+ */
+export async function objectResponse(c: Context, files: RecordingFiles, key: string): Promise<Response> {
+  const redirect = await files.redirectFor(key);
+  if (redirect !== undefined) return c.redirect(redirect, 302);
+  const info = await files.stat(key);
+  if (info === undefined) throw new NotFoundError(`no object "${key}"`);
+  const extension = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
+  c.header("Content-Type", CONTENT_TYPES[extension] ?? "application/octet-stream");
+  c.header("Accept-Ranges", "bytes");
+  c.header("Cache-Control", extension === "mpd" || extension === "m3u8" ? "no-cache" : "max-age=60");
+  const rangeHeader = c.req.header("range");
+  let range: ByteRange | undefined;
+  if (rangeHeader !== undefined) {
+    range = parseRange(rangeHeader, info.sizeBytes);
+    if (range === undefined) {
+      c.header("Content-Range", `bytes */${info.sizeBytes}`);
+      return c.json(
+        errorBody("range_not_satisfiable", `range ${rangeHeader} is outside ${info.sizeBytes} bytes`),
+        416,
+      );
+    }
+    c.header("Content-Range", `bytes ${range.start}-${range.endInclusive}/${info.sizeBytes}`);
+  }
+  const length = range === undefined ? info.sizeBytes : range.endInclusive - range.start + 1;
+  c.header("Content-Length", String(length));
+  const status = range === undefined ? 200 : 206;
+  if (c.req.method === "HEAD" || length === 0) return c.body(null, status);
+  const bytes = await files.read(key, range);
+  if (bytes === undefined) throw new NotFoundError(`no object "${key}"`);
+  return c.body(bytes as Uint8Array<ArrayBuffer>, status);
 }
 
 /** The object key in a request path, percent-decoded (so `%2e%2e` is seen, and refused, as `..`). */

@@ -6,11 +6,13 @@
  *   (`{"sessions": [...], "last_ts"}`, `{"acked"}`, `{"deleted"}`); a query with none of the index's own filters
  *   (from, to, state, offset) is a sync pull.
  * - `GET /api/recordings/:recordId`, `DELETE /api/recordings/:recordId` (objects and row),
- *   `GET /api/recordings/:recordId/mp4` (the whole recording as one MP4).
+ *   `GET /api/recordings/:recordId/mp4` (the whole recording as one MP4), `GET /api/recordings/:recordId/playback`
+ *   (signed URLs of its manifests and MP4 for players that cannot send a token; see playback.ts).
  * - `GET /api/export/:stream?start=<ISO 8601 or Unix ms>&duration=<seconds>`: an MP4 of the stream from `start`,
  *   across segments, periods and recordings; `&format=fmp4` makes it a fragmented MP4 (default `mp4`: progressive).
  */
 
+import { basename, dirname } from "node:path";
 import { Hono } from "hono";
 import {
   ackRequestFromJson,
@@ -24,11 +26,13 @@ import {
   syncPageJson,
   syncQueryFromQuery,
 } from "../catalog/mod.ts";
-import { EXPORT_FORMATS, type ExportFormat, rangeMp4, recordingMp4, type StoredPeriod } from "../export/mod.ts";
-import { deleteRecording, INDEX_NAME, parseIndex, type RecordingManager } from "../recorder/mod.ts";
+import { EXPORT_FORMATS, type ExportFormat, rangeMp4, type StoredPeriod } from "../export/mod.ts";
+import { deleteRecording, type RecordingManager } from "../recorder/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
+import type { PlaybackSigner } from "./playback.ts";
+import { periodsOf, wholeMp4 } from "./recording_media.ts";
 import { jsonBody, streamParam, streamPaths } from "./request.ts";
 
 export interface RecordingsDeps {
@@ -36,7 +40,11 @@ export interface RecordingsDeps {
   files: RecordingFiles;
   manager: RecordingManager;
   clock: Clock;
+  signer: PlaybackSigner;
 }
+
+const DEFAULT_PLAYBACK_EXPIRES_S = 6 * 3600;
+const MAX_PLAYBACK_EXPIRES_S = 7 * 86_400;
 
 /** Query parameters only the index listing has; any of them makes a GET a listing, not a sync pull. */
 const LIST_ONLY = ["from", "to", "state", "offset"];
@@ -77,11 +85,28 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
 
   app.get("/:recordId/mp4", async (c) => {
     const row = rowOf(catalog, c.req.param("recordId"));
-    // The MP4 merged when the recording ended is the same file; merge again only when there is none.
-    const merged = row.mp4Path === undefined ? undefined : await files.read(row.mp4Path);
-    if (merged !== undefined) return mp4Response(merged, `${row.recordId}.mp4`);
-    const periods = (await periodsOf(files, row.recordDir)).filter((p) => p.period.recordId === row.recordId);
-    return mp4Response(await recordingMp4((key) => files.read(key), periods), `${row.recordId}.mp4`);
+    return mp4Response(await wholeMp4(files, row), `${row.recordId}.mp4`);
+  });
+
+  app.get("/:recordId/playback", (c) => {
+    const row = rowOf(catalog, c.req.param("recordId"));
+    const expiresInS = parseExpiresIn(c.req.query("expires_in"));
+    const expiresAtS = Math.floor(clock.nowMs() / 1000) + expiresInS;
+    const origin = new URL(c.req.url).origin;
+    const url = (path: string | undefined) => {
+      if (path === undefined || dirname(path) !== row.recordDir) return null;
+      return origin + deps.signer.path(row.recordDir, basename(path), expiresAtS);
+    };
+    // A merged MP4 in the folder is served as it is; otherwise {record_id}.mp4 is merged when asked for.
+    const mp4 = url(row.mp4Path) ?? url(`${row.recordDir}/${row.recordId}.mp4`);
+    return c.json({
+      record_id: row.recordId,
+      expires_at: new Date(expiresAtS * 1000).toISOString(),
+      mpd_url: url(row.mpdPath),
+      hls_url: url(row.hlsPath),
+      ts_url: url(row.tsPath),
+      mp4_url: mp4,
+    });
   });
 
   return app;
@@ -119,17 +144,21 @@ export function exportRoutes(deps: RecordingsDeps): Hono {
   return app;
 }
 
+/** `expires_in` of a playback URL in seconds: 1 s to 7 days, 6 hours when absent. */
+function parseExpiresIn(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PLAYBACK_EXPIRES_S;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PLAYBACK_EXPIRES_S) {
+    throw new BadRequestError(`expires_in must be whole seconds from 1 to ${MAX_PLAYBACK_EXPIRES_S}, got ${value}`);
+  }
+  return seconds;
+}
+
 /** The row `recordId` names: liverec's record id, or Liveman's where only one stream has it. */
 function rowOf(catalog: Catalog, recordId: string): RecordingRow {
   const row = catalog.find(recordId);
   if (row === undefined) throw new NotFoundError(`no recording "${recordId}" in the index`);
   return row;
-}
-
-async function periodsOf(files: RecordingFiles, recordDir: string): Promise<StoredPeriod[]> {
-  const bytes = await files.read(`${recordDir}/${INDEX_NAME}`);
-  if (bytes === undefined) return [];
-  return parseIndex(bytes).periods.map((period) => ({ recordDir, period }));
 }
 
 /** `format` of an export: one of EXPORT_FORMATS, "mp4" when absent. */
