@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { type Config, DEFAULT_CONFIG_TOML, openDalOptions, parseConfig, SHORT_TOKEN_LENGTH } from "./src/config/mod.ts";
 import { Catalog } from "./src/catalog/mod.ts";
-import { recordingEvents, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
+import { recordingEvents, Retention, settleInterrupted, WebhookOutbox } from "./src/events/mod.ts";
 import { type AppDeps, createApp, createMetricsApp } from "./src/http/mod.ts";
 import { RtmpIngest, UDP_RECEIVE_BUFFER_BYTES, UdpMux, WhipIngest } from "./src/ingest/mod.ts";
 import { RecordingManager, recoverRecordings, StreamHub } from "./src/recorder/mod.ts";
@@ -214,6 +214,18 @@ async function main(args: string[]): Promise<void> {
     nodeAlias: config.recorder.nodeAlias,
     observer: events.observer,
   });
+  const retention = new Retention({
+    config: config.recorder.retention,
+    rules: config.recorder.rules,
+    catalog,
+    files,
+    manager,
+    clock: systemClock,
+    log,
+    outbox,
+    diskDir: config.recorder.storage.type === "fs" ? localDirOf(config) : undefined,
+  });
+  retention.start();
   const shortTokens = config.auth.tokens.filter((token) => token.length < SHORT_TOKEN_LENGTH).length;
   if (shortTokens > 0) {
     log(
@@ -271,6 +283,7 @@ async function main(args: string[]): Promise<void> {
     log,
     authTokens: config.auth.tokens,
     ...(outbox !== undefined ? { webhooks: outbox } : {}),
+    retention,
   };
   const app = createApp(appDeps);
 
@@ -309,6 +322,7 @@ async function main(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log("info", "stopping: finalizing recordings", { signal });
+    await retention.stop();
     await manager.shutdown();
     await events.idle();
     await ingest.close();

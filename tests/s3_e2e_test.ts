@@ -46,7 +46,14 @@ interface StorageStatus {
 
 /** The service's config for s3 storage at `endpoint` (s3rver or the proxy in front of it). */
 function s3Toml(
-  opts: { endpoint: string; spoolDir: string; segmentDurationS: number; autoStreams?: string; presignS?: number },
+  opts: {
+    endpoint: string;
+    spoolDir: string;
+    segmentDurationS: number;
+    autoStreams?: string;
+    presignS?: number;
+    extraToml?: string;
+  },
 ): string {
   return [
     "[recorder]",
@@ -65,12 +72,13 @@ function s3Toml(
     "disable_config_load = true",
     ...(opts.presignS === undefined ? [] : [`presign_expires = ${opts.presignS}`]),
     "",
+    opts.extraToml ?? "",
   ].join("\n");
 }
 
 /** A service recording to s3 at `endpoint`, in its own temporary folder (the spool is `dir/spool`). */
 async function startS3Service(
-  opts: { endpoint: string; segmentDurationS?: number; autoStreams?: string; presignS?: number },
+  opts: { endpoint: string; segmentDurationS?: number; autoStreams?: string; presignS?: number; extraToml?: string },
 ): Promise<{ service: Service; spool: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "liverec-s3e2e-" });
   const spool = join(dir, "spool");
@@ -482,4 +490,25 @@ Deno.test("kill -9 while recording to S3: the restart salvages the spool and the
     await second.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("retain_days on S3: a finished recording past its age is deleted from the bucket, driven by the index", async () => {
+  await using s3 = await startS3Server({ bucket: BUCKET });
+  // 0.00005 days is 4.32 s; retention looks every second.
+  const extraToml =
+    `[[recorder.rules]]\nmatch = "aged-*"\nretain_days = 0.00005\n\n[recorder.retention]\ninterval = 1\n`;
+  await using run = await startS3Service({ endpoint: s3.endpoint, extraToml });
+  const { service, spool } = run;
+  await publishClip({ url: `${service.url}/whip/aged-1`, seconds: 3, clip });
+  await publishClip({ url: `${service.url}/whip/kept-1`, seconds: 3, clip });
+  await recordingFinished(service, "kept-1");
+  await spoolDrained(service, spool);
+  assert.ok((await bucketKeys(s3, `${ROOT}/aged-1/`)).length > 0, "the aged recording was uploaded first");
+  await waitFor("the aged recording to leave the bucket", async () => {
+    return (await bucketKeys(s3, `${ROOT}/aged-1/`)).length === 0 ? true : undefined;
+  }, 20_000);
+  assert.match(service.logs(), /recording deleted recordId=\S+ stream=aged-1 reason=retain_days/);
+  const listing = await (await service.fetch("/api/recordings?from=2000-01-01T00:00:00Z")).json();
+  assert.deepEqual((listing.recordings as { stream: string }[]).map((row) => row.stream), ["kept-1"]);
+  assert.ok((await bucketKeys(s3, `${ROOT}/kept-1/`)).length > 0, "a stream without retain_days is kept");
 });

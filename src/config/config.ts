@@ -18,6 +18,7 @@ import {
 } from "./rules.ts";
 import { describe, Section, type TomlTable } from "./section.ts";
 import { parseStorage, type StorageConfig } from "./storage.ts";
+import { parseRetention, type RetentionConfig } from "./retention.ts";
 import { VIDEO_CODECS } from "../codec/mod.ts";
 
 /** `[http]`: the API and WHIP endpoint. */
@@ -77,6 +78,7 @@ export interface RecorderConfig {
   /** The spool's size limit; past it new media is dropped and the status says so. */
   spoolMaxBytes: number;
   storage: StorageConfig;
+  retention: RetentionConfig;
 }
 
 /** `[webhooks]`: where recording events are POSTed, signed with `secret` when set. */
@@ -289,6 +291,7 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
     "state_dir",
     "rules",
     "storage",
+    "retention",
   ]);
   const autoStreams = section.stringArray("auto_streams") ?? [];
   autoStreams.forEach((pattern, i) => {
@@ -329,6 +332,7 @@ function parseRecorder(section: Section, env: Readonly<Record<string, string | u
     spoolDir,
     spoolMaxBytes: spoolMaxMb * 1024 * 1024,
     storage: parseStorage(section.section("storage"), env),
+    retention: parseRetention(section.section("retention")),
   };
 }
 

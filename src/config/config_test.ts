@@ -40,11 +40,13 @@ const DEFAULTS: Config = {
       tsTemplate: "{record_dir}/{unix}_{seq}.ts",
       prefix: undefined,
       formats: ["dash", "hls"],
+      retainDays: undefined,
     },
     stateDir: "./state",
     spoolDir: "./spool",
     spoolMaxBytes: 4096 * 1024 * 1024,
     storage: { type: "fs", root: "./records" },
+    retention: { maxBytes: undefined, minFreeDisk: undefined, onFull: "refuse_new", dryRun: false, intervalS: 300 },
   },
   webhooks: { urls: [], secret: undefined, timeoutMs: 5000 },
   auth: { tokens: [] },
@@ -143,6 +145,13 @@ segment_duration = 2.5
 type = "fs"
 root = "/var/lib/live777/recordings"
 
+[recorder.retention]
+max_bytes = 500000000000
+min_free_disk = "10%"
+on_full = "stop_oldest_running"
+dry_run = true
+interval = 60
+
 [auth]
 tokens = ["s3cr3t-token", "another~token!", "live777"]
 `);
@@ -175,6 +184,13 @@ tokens = ["s3cr3t-token", "another~token!", "live777"]
       spoolDir: "./spool",
       spoolMaxBytes: 4096 * 1024 * 1024,
       storage: { type: "fs", root: "/var/lib/live777/recordings" },
+      retention: {
+        maxBytes: 500_000_000_000,
+        minFreeDisk: { percent: 10 },
+        onFull: "stop_oldest_running",
+        dryRun: true,
+        intervalS: 60,
+      },
     },
     webhooks: DEFAULTS.webhooks,
     auth: { tokens: ["s3cr3t-token", "another~token!", "live777"] },
@@ -517,14 +533,39 @@ Deno.test("video_codecs names codecs of the table, each once", () => {
   ]);
 });
 
+Deno.test("[recorder.retention] refuses what it cannot mean, naming the key", () => {
+  const cases: [string, RegExp][] = [
+    ["max_bytes = -1", /"recorder\.retention\.max_bytes" must be a whole number of bytes above 0, got -1/],
+    ["max_bytes = 1.5", /max_bytes" must be a whole number/],
+    ['min_free_disk = "10"', /min_free_disk" must be a whole number of bytes, or a percentage .*got "10"/],
+    ['min_free_disk = "100%"', /min_free_disk" must be/],
+    ["min_free_disk = 0", /min_free_disk" must be/],
+    ['on_full = "panic"', /on_full" must be "refuse_new" or "stop_oldest_running", got "panic"/],
+    ["interval = 0", /interval" must be between 1 and 86400 seconds/],
+    ["dry_run = 1", /dry_run" must be true or false/],
+  ];
+  for (const [toml, message] of cases) {
+    let error: unknown;
+    try {
+      parseConfig(`[recorder.retention]\n${toml}\n`);
+    } catch (caught) {
+      error = caught;
+    }
+    assert.ok(error instanceof Error && message.test(error.message), `${toml}: ${String(error)}`);
+  }
+  assert.deepEqual(parseConfig("[recorder.retention]\nmin_free_disk = 1048576\n").recorder.retention.minFreeDisk, {
+    bytes: 1_048_576,
+  });
+});
+
 Deno.test("unknown keys are refused at every level, listing the allowed keys", () => {
   const cases: { toml: string; key: string; message: string }[] = [
     {
       toml: "[recorder]\nsegmnt_duration = 6",
       key: "recorder.segmnt_duration",
       message:
-        "is an unknown key (allowed: auto_streams, node_alias, rules, segment_duration, splice_on_unpublish, spool_dir, spool_max_mb, " +
-        "state_dir, storage)",
+        "is an unknown key (allowed: auto_streams, node_alias, retention, rules, segment_duration, splice_on_unpublish, " +
+        "spool_dir, spool_max_mb, state_dir, storage)",
     },
     {
       toml: "[recordr]",

@@ -78,12 +78,23 @@ state_dir = "./state"
 # flv_template = "{record_dir}/{name}_{start}_{end}.flv"  # the FLV file, named as the MP4
 # ts_template = "{record_dir}/{unix}_{seq}.ts"  # each TS segment: {unix} its start (Unix s), {seq} its number
 # prefix = "archive"              # prepended to the folder
+# retain_days = 30               # finished recordings older than this (days) are deleted; default: kept
 # formats = ["dash", "hls"]       # "dash" (always), "hls" (HLS over the fMP4 segments), "ts" (HLS over MPEG-TS
 #                                 # segments: ts.m3u8, H.264/H.265 with AAC/MP3 only), "flv" (one FLV file),
 #                                 # "mp4" (one progressive MP4 when a recording ends)
 # on_demand_url = "http://127.0.0.1:8080/should-record"   # with record = "on_demand": POSTed {"stream", ...}
 # on_demand_timeout = 3           # seconds to wait for the answer
 # on_demand_fallback = "skip"     # "record" or "skip" when the callback fails or is slow
+
+# Retention, checked at start and every interval: finished recordings go, oldest first, while the recordings take
+# more than max_bytes or the storage root's disk (fs storage) has less than min_free_disk free. A recording in
+# progress is never deleted. Each deletion is logged and sent as the webhook recording.deleted with its reason.
+# [recorder.retention]
+# max_bytes = 500000000000        # bytes, all recordings together; default: no limit
+# min_free_disk = "10%"           # bytes (a number) or a share of the disk ("10%"); default: not watched
+# on_full = "refuse_new"          # nothing left to delete: "refuse_new" recordings, or "stop_oldest_running"
+# dry_run = false                 # only log what would be deleted
+# interval = 300                  # seconds between checks
 
 [recorder.storage]
 # "fs" (a local directory), "s3" (AWS S3, MinIO and other S3-compatible stores) or "oss" (Alibaba Cloud OSS).

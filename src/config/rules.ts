@@ -47,6 +47,8 @@ export interface RuleSettings {
   prefix: string | undefined;
   /** Outputs to write; always has "dash" (the API and crash recovery read the MPD), never a duplicate. */
   formats: RecordFormat[];
+  /** Finished recordings older than this many days are deleted; undefined: kept (unless a retention limit needs it). */
+  retainDays: number | undefined;
 }
 
 /** How to ask the on-demand callback (see src/recorder/on_demand.ts for the protocol). */
@@ -114,8 +116,11 @@ const RULE_KEYS = [
   "ts_template",
   "prefix",
   "formats",
+  "retain_days",
   ...ON_DEMAND_KEYS,
 ] as const;
+/** Longest retain_days: 100 years. */
+const MAX_RETAIN_DAYS = 36_500;
 
 /**
  * The settings of a rule that sets nothing: the built-in defaults with the `[recorder]` segment duration and
@@ -133,6 +138,7 @@ export function defaultRuleSettings(segmentDurationS: number, spliceOnUnpublish 
     tsTemplate: DEFAULT_SEGMENT_TEMPLATE,
     prefix: undefined,
     formats: [...DEFAULT_FORMATS],
+    retainDays: undefined,
   };
 }
 
@@ -195,7 +201,21 @@ function parseSettings(section: Section, defaults: RuleSettings): RuleSettings {
     tsTemplate: template(section, "ts_template") ?? defaults.tsTemplate,
     prefix,
     formats: parseFormats(section) ?? defaults.formats,
+    retainDays: retainDays(section) ?? defaults.retainDays,
   };
+}
+
+/** `retain_days`: more than 0 days (fractions allowed), 100 years at most. */
+function retainDays(section: Section): number | undefined {
+  const days = section.number("retain_days");
+  if (days === undefined) return undefined;
+  if (!(days > 0 && days <= MAX_RETAIN_DAYS)) {
+    throw section.error(
+      "retain_days",
+      `must be more than 0 and at most ${MAX_RETAIN_DAYS} days, got ${describe(days)}`,
+    );
+  }
+  return days;
 }
 
 function rangedNumber(section: Section, key: NumericSettingKey): number | undefined {

@@ -52,6 +52,7 @@ const DEFAULTS: RuleSettings = {
   tsTemplate: "{record_dir}/{unix}_{seq}.ts",
   prefix: undefined,
   formats: ["dash", "hls"],
+  retainDays: undefined,
 };
 
 function rule(match: string, mode: RecordRule["mode"] = "always", source = `test:${match}`): RecordRule {
@@ -100,6 +101,7 @@ flv_template = "{record_dir}/full.flv"
 ts_template = "{record_dir}/ts/{seq}.ts"
 prefix = "tenant-a/live"
 formats = ["mp4", "dash"]
+retain_days = 7.5
 on_demand_url = "https://hooks.example.org/record?token=abc"
 on_demand_timeout = 0.25
 on_demand_fallback = "record"
@@ -123,6 +125,7 @@ record = "never"
         tsTemplate: "{record_dir}/ts/{seq}.ts",
         prefix: "tenant-a/live",
         formats: ["mp4", "dash"],
+        retainDays: 7.5,
       },
       onDemand: { url: "https://hooks.example.org/record?token=abc", timeoutMs: 250, fallback: "record" },
       source: "recorder.rules[0]",

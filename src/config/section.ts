@@ -80,6 +80,11 @@ export class Section {
     return new Section(this.keyPath(key), value);
   }
 
+  /** The value at `key` whatever its type, or undefined when absent; the caller checks it. */
+  value(key: string): unknown {
+    return this.has(key) ? this.table[key] : undefined;
+  }
+
   /** The string at `key`, or undefined when absent. */
   string(key: string, secret = false): string | undefined {
     if (!this.has(key)) return undefined;

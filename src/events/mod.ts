@@ -9,3 +9,5 @@ export {
   type WebhookStatus,
 } from "./webhooks.ts";
 export { recordingEvents, type RecordingEventsOptions, settleInterrupted } from "./recording_events.ts";
+export { removeRecording } from "./remove_recording.ts";
+export { Retention, type RetentionStatus } from "./retention.ts";

@@ -49,7 +49,8 @@ export type EventType =
   | "recording.finished"
   | "recording.spliced"
   | "recording.rotated"
-  | "recording.failed";
+  | "recording.failed"
+  | "recording.deleted";
 
 /** One event as emitted; `id` is the idempotency id receivers dedupe on. */
 export interface WebhookEvent {

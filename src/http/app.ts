@@ -4,6 +4,7 @@ import { type Handler, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { WhipIngest } from "../ingest/mod.ts";
 import type { Catalog } from "../catalog/mod.ts";
+import type { RetentionStatus } from "../events/mod.ts";
 import type { RecordingManager, StreamHub } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { FilesStatus, RecordingFiles } from "../storage/mod.ts";
@@ -29,6 +30,8 @@ export interface AppDeps {
   authTokens: readonly string[];
   /** The key of signed playback URLs (16 bytes or more; see playback.ts). */
   playbackKey: Uint8Array;
+  /** What retention did last, for `GET /api/storage`. */
+  retention?: { readonly status: RetentionStatus };
   /** The webhook outbox, when webhooks are configured. */
   webhooks?: { readonly status: WebhookCounts };
 }
@@ -60,7 +63,16 @@ export function createApp(deps: AppDeps): Hono {
       })),
     }));
   app.get("/api/streams/", (c) => c.json(deps.hub.list().map(live777Stream)));
-  app.get("/api/storage", (c) => c.json(storageJson(deps.files.status())));
+  app.get("/api/storage", (c) =>
+    c.json({
+      ...storageJson(deps.files.status()),
+      retention: {
+        refusing_new: deps.manager.refusing ?? null,
+        full: deps.retention?.status.full ?? null,
+        last_run_at: deps.retention?.status.lastRunAt ?? null,
+        deleted_recordings: deps.retention?.status.deletedRecordings ?? 0,
+      },
+    }));
   app.route("/api/record/object", objectRoutes(deps.files));
   app.route("/api/record", recordRoutes(deps.manager, deps.catalog));
   app.route("/api/recordings", recordingsRoutes({ ...deps, signer }));

@@ -18,7 +18,6 @@ import {
   ackRequestFromJson,
   type Catalog,
   deleteKeysFromJson,
-  isTerminal,
   listFilterFromQuery,
   MAX_PAGE_LIMIT,
   recordingJson,
@@ -27,10 +26,11 @@ import {
   syncQueryFromQuery,
 } from "../catalog/mod.ts";
 import { EXPORT_FORMATS, type ExportFormat, rangeMp4, type StoredPeriod } from "../export/mod.ts";
-import { deleteRecording, type RecordingManager } from "../recorder/mod.ts";
+import { removeRecording } from "../events/mod.ts";
+import type { RecordingManager } from "../recorder/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
-import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
+import { BadRequestError, NotFoundError } from "../shared/errors.ts";
 import type { PlaybackSigner } from "./playback.ts";
 import { periodsOf, wholeMp4 } from "./recording_media.ts";
 import { jsonBody, streamParam, streamPaths } from "./request.ts";
@@ -51,7 +51,7 @@ const LIST_ONLY = ["from", "to", "state", "offset"];
 
 /** Routes under `/api/recordings`. */
 export function recordingsRoutes(deps: RecordingsDeps): Hono {
-  const { catalog, files, manager, clock } = deps;
+  const { catalog, files, clock } = deps;
   const app = new Hono();
 
   app.get("/", (c) => {
@@ -68,18 +68,7 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
 
   app.delete("/:recordId", async (c) => {
     const row = rowOf(catalog, c.req.param("recordId"));
-    // The row turns finished only once the recording's end is fully handled (last segments, MP4 merge); a recording
-    // rotated away from, or merging, is no longer in the manager's list but still being written.
-    if (!isTerminal(row.state) || manager.list().some((r) => r.recordId === row.recordId)) {
-      throw new ConflictError(`recording "${row.recordId}" is still running; stop it first`);
-    }
-    const extra = row.mp4Path === undefined ? [] : [row.mp4Path];
-    const objects = await deleteRecording(files, clock, row.recordDir, row.recordId, extra).catch((error) => {
-      // Objects already gone (deleted by hand): the row goes anyway.
-      if (error instanceof NotFoundError) return 0;
-      throw error;
-    });
-    catalog.remove(row.recordId);
+    const objects = await removeRecording(deps, row);
     return c.json({ deleted: true, record_id: row.recordId, objects });
   });
 

@@ -193,6 +193,8 @@ export class RecordingManager {
   readonly #byRecordId = new Map<string, Recording>();
   readonly #rotationTimer: ReturnType<typeof setInterval>;
   #segmentsWritten = 0;
+  /** Why new recordings are refused (storage full, see retention), or undefined while they are not. */
+  #refusing: string | undefined;
   /** Ends in progress (rotations included), until their folder has written everything. */
   readonly #ending = new Set<Promise<void>>();
 
@@ -222,6 +224,7 @@ export class RecordingManager {
     // As live777 does (Liveman counts on it): a start of a stream already recorded answers the recording running.
     const running = this.#recordings.get(streamId);
     if (running !== undefined) return this.#info(running);
+    if (this.#refusing !== undefined) throw new ConflictError(`new recordings are refused: ${this.#refusing}`);
     const rule = resolveRule(this.#opts.rules, streamId);
     const settings = rule?.settings ?? this.#opts.defaults;
     return this.#info(await this.#begin(source, settings, "api", request.baseDir));
@@ -232,6 +235,19 @@ export class RecordingManager {
     const streamLive = this.#opts.hub.get(streamId) !== undefined;
     const recording = this.#recordings.get(streamId);
     return { recording: recording !== undefined, streamLive, session: recording?.view() };
+  }
+
+  /**
+   * Refuses new recordings (neither the rules nor the API start any) while `reason` is set; running ones go on.
+   * Undefined lets them start again.
+   */
+  refuseNew(reason: string | undefined): void {
+    this.#refusing = reason;
+  }
+
+  /** Why new recordings are refused, if they are. */
+  get refusing(): string | undefined {
+    return this.#refusing;
   }
 
   /** Media segments stored since the service started, of every recording. */
@@ -385,6 +401,10 @@ export class RecordingManager {
     if (waiting !== undefined) return;
     const rule = resolveRule(this.#opts.rules, streamId);
     if (rule === undefined || rule.mode === "never") return;
+    if (this.#refusing !== undefined) {
+      this.#opts.log("warn", "recording refused", { stream: streamId, reason: this.#refusing });
+      return;
+    }
     const decided = rule.mode === "on_demand" ? this.#ask(rule, source) : Promise.resolve(rule.settings);
     const starting = decided.then((settings) => {
       if (settings === undefined || this.#opts.hub.get(streamId) !== source || this.#recordings.has(streamId)) return;
