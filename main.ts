@@ -20,8 +20,10 @@ import { systemClock } from "./src/shared/clock.ts";
 import { ConfigError, errorMessage, isNotFound } from "./src/shared/errors.ts";
 import {
   consoleLogger,
+  keepingRecentProblems,
   LOG_FORMATS,
   LOG_LEVELS,
+  type LogEntry,
   type LogFormat,
   type Logger,
   type LogLevel,
@@ -98,6 +100,8 @@ async function loadConfig(explicit: string | undefined): Promise<{ config: Confi
   return { config: parseConfig(text, process.env), source: path };
 }
 
+/** Warnings and errors kept for the console's health view. */
+const RECENT_PROBLEMS = 50;
 /** How long a stop waits for the spool to drain before leaving the rest for the next start. */
 const SHUTDOWN_UPLOAD_WAIT_MS = 10_000;
 /** Webhook retries back off from the first to the last delay; an event undelivered for a day is dropped. */
@@ -160,9 +164,11 @@ async function main(args: string[]): Promise<void> {
   }
   let loaded;
   let log: Logger;
+  let recent: { log: Logger; recent(): LogEntry[] };
   try {
     const flags = parseFlags(args);
-    log = consoleLogger(flags.logLevel, flags.logFormat);
+    recent = keepingRecentProblems(consoleLogger(flags.logLevel, flags.logFormat), RECENT_PROBLEMS);
+    log = recent.log;
     loaded = await loadConfig(flags.config);
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof UsageError)) throw error;
@@ -284,6 +290,7 @@ async function main(args: string[]): Promise<void> {
     authTokens: config.auth.tokens,
     ...(outbox !== undefined ? { webhooks: outbox } : {}),
     retention,
+    recentProblems: () => recent.recent(),
   };
   const app = createApp(appDeps);
 

@@ -86,6 +86,7 @@ export interface ListFilter {
   from?: string;
   to?: string;
   state?: RecordingState;
+  nodeAlias?: string;
   /** Default 100, at most 1000. */
   limit?: number;
   offset?: number;
@@ -323,6 +324,10 @@ export class Catalog {
     if (filter.state !== undefined) {
       where.push("state = ?");
       params.push(checkState(filter.state));
+    }
+    if (filter.nodeAlias !== undefined) {
+      where.push("node_alias = ?");
+      params.push(filter.nodeAlias);
     }
     const fromMs = filter.from === undefined ? undefined : checkTime("from", filter.from);
     const toMs = filter.to === undefined ? undefined : checkTime("to", filter.to);

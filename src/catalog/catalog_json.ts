@@ -129,10 +129,11 @@ export function syncPageJson(page: SyncPage): SyncPageJson {
 
 /** `GET /api/recordings?stream=&state=&from=&to=&limit=&offset=` as a filter; bad values are BadRequestErrors. */
 export function listFilterFromQuery(query: URLSearchParams): ListFilter {
-  const params = queryParams(query, ["stream", "state", "from", "to", "limit", "offset"]);
+  const params = queryParams(query, ["stream", "state", "node_alias", "from", "to", "limit", "offset"]);
   const filter: ListFilter = {};
   if (params.stream !== undefined) filter.stream = checkStream(params.stream);
   if (params.state !== undefined) filter.state = checkState(params.state);
+  if (params.node_alias !== undefined) filter.nodeAlias = params.node_alias;
   if (params.from !== undefined) filter.from = params.from;
   if (params.to !== undefined) filter.to = params.to;
   if (params.limit !== undefined) filter.limit = queryInteger("limit", params.limit);

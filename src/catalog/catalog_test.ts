@@ -581,7 +581,7 @@ Deno.test("listFilterFromQuery parses the API's query string and rejects bad or 
     ["offset=1e3", /offset must be a non-negative integer, got "1e3"/],
     ["state=paused", /state must be one of/],
     ["stream=", /stream must be a non-empty string/],
-    ["limt=5", /unknown query parameter "limt" \(allowed: stream, state, from, to, limit, offset\)/],
+    ["limt=5", /unknown query parameter "limt" \(allowed: stream, state, node_alias, from, to, limit, offset\)/],
     ["limit=1&limit=2", /query parameter limit is given 2 times/],
   ];
   for (const [query, message] of bad) {
@@ -643,5 +643,15 @@ Deno.test("Catalog counts its rows by state, every state named", () => {
   catalog.upsert(recording("r3", { state: "recording", startedAt: "2025-07-24T12:00:00.000Z" }));
   catalog.upsert(recording("r4", { state: "failed", startedAt: "2025-07-24T13:00:00.000Z" }));
   assert.deepEqual(catalog.countByState(), { recording: 1, waiting: 0, finished: 2, failed: 1 });
+  catalog.close();
+});
+
+Deno.test("Catalog lists by node alias", () => {
+  const { catalog } = openMemory();
+  catalog.upsert(recording("r1", { nodeAlias: "edge-1" }));
+  catalog.upsert(recording("r2", { nodeAlias: "edge-2", startedAt: "2025-07-24T11:00:00.000Z" }));
+  catalog.upsert(recording("r3", { startedAt: "2025-07-24T12:00:00.000Z" }));
+  assert.deepEqual(ids(catalog.list({ nodeAlias: "edge-2" })), ["r2"]);
+  assert.deepEqual(ids(catalog.list({})), ["r3", "r2", "r1"]);
   catalog.close();
 });

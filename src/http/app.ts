@@ -1,14 +1,15 @@
 /** `createApp(deps)`: the whole HTTP surface as a Hono app, built from injected parts and holding no state. */
 
+import process from "node:process";
 import { type Handler, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { WhipIngest } from "../ingest/mod.ts";
 import type { Catalog } from "../catalog/mod.ts";
 import type { RetentionStatus } from "../events/mod.ts";
-import type { RecordingManager, StreamHub } from "../recorder/mod.ts";
+import type { LiveSource, RecordingManager, StreamHub } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { FilesStatus, RecordingFiles } from "../storage/mod.ts";
-import type { Logger } from "../shared/log.ts";
+import type { LogEntry, Logger } from "../shared/log.ts";
 import { bearerAuth } from "./auth.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { live777Stream } from "./live777_streams.ts";
@@ -30,6 +31,8 @@ export interface AppDeps {
   authTokens: readonly string[];
   /** The key of signed playback URLs (16 bytes or more; see playback.ts). */
   playbackKey: Uint8Array;
+  /** The last warnings and errors logged, for `GET /api/health`. */
+  recentProblems?: () => LogEntry[];
   /** What retention did last, for `GET /api/storage`. */
   retention?: { readonly status: RetentionStatus };
   /** The webhook outbox, when webhooks are configured. */
@@ -53,15 +56,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use("/metrics", bearerAuth(deps.authTokens));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/api/streams", (c) =>
-    c.json({
-      streams: deps.hub.list().map((s) => ({
-        id: s.streamId,
-        tracks: s.media.tracks.map((t) => t.kind),
-        published_at: new Date(s.publishedAtMs).toISOString(),
-        recording: deps.manager.status(s.streamId).recording,
-      })),
-    }));
+  app.get("/api/streams", (c) => c.json({ streams: deps.hub.list().map((s) => streamJson(deps, s)) }));
   app.get("/api/streams/", (c) => c.json(deps.hub.list().map(live777Stream)));
   app.get("/api/storage", (c) =>
     c.json({
@@ -73,6 +68,29 @@ export function createApp(deps: AppDeps): Hono {
         deleted_recordings: deps.retention?.status.deletedRecordings ?? 0,
       },
     }));
+  app.get("/api/health", async (c) => {
+    const disk = await deps.files.diskSpace().catch(() => undefined);
+    const webhooks = deps.webhooks?.status;
+    return c.json({
+      uptime_s: Math.round(process.uptime()),
+      recordings_running: deps.manager.list().length,
+      streams_live: deps.hub.list().length,
+      refusing_new: deps.manager.refusing ?? null,
+      disk: disk === undefined ? null : { free_bytes: disk.freeBytes, total_bytes: disk.totalBytes },
+      storage: storageJson(deps.files.status()),
+      webhooks: webhooks === undefined ? null : {
+        pending: webhooks.pending,
+        failed_attempts: webhooks.failedAttempts,
+        last_error: webhooks.lastError ?? null,
+      },
+      recent_problems: (deps.recentProblems?.() ?? []).reverse().map((entry) => ({
+        time: entry.time,
+        level: entry.level,
+        message: entry.message,
+        fields: entry.fields,
+      })),
+    });
+  });
   app.route("/api/record/object", objectRoutes(deps.files));
   app.route("/api/record", recordRoutes(deps.manager, deps.catalog));
   app.route("/api/recordings", recordingsRoutes({ ...deps, signer }));
@@ -97,6 +115,34 @@ function metricsHandler(deps: AppDeps): Handler {
     const lagS = await measureEventLoopLagS();
     const text = renderMetrics({ ...deps, webhooks: deps.webhooks }, lagS);
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
+  };
+}
+
+/** One live stream for `GET /api/streams`: the publish, what it has received, and its recording if it has one. */
+function streamJson(deps: AppDeps, source: LiveSource): Record<string, unknown> {
+  const counters = source.counters();
+  const view = deps.manager.status(source.streamId).session;
+  const stats = view?.stats;
+  return {
+    id: source.streamId,
+    protocol: source.protocol,
+    tracks: source.media.tracks.map((t) => t.kind),
+    codecs: source.media.tracks.map((t) => t.codec.name),
+    published_at: new Date(source.publishedAtMs).toISOString(),
+    live_s: Math.max(0, Math.round((deps.clock.nowMs() - source.publishedAtMs) / 1000)),
+    packets_received: counters.packets,
+    bytes_received: counters.bytes,
+    nacks_sent: counters.nacks,
+    retransmitted_packets: counters.retransmissions,
+    keyframe_requests: counters.keyframeRequests,
+    recording: view !== undefined,
+    record_id: view?.recordId ?? null,
+    recording_state: view?.state ?? null,
+    rule: view?.reason ?? null,
+    width: view?.videoSize?.widthPx ?? null,
+    height: view?.videoSize?.heightPx ?? null,
+    packets_lost: stats?.lostPackets ?? null,
+    frames_recorded: stats === undefined ? null : stats.videoFrames + stats.audioFrames,
   };
 }
 

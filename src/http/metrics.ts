@@ -17,6 +17,7 @@ export interface WebhookCounts {
   delivered: number;
   failedAttempts: number;
   dropped: number;
+  lastError: string | undefined;
 }
 
 export interface MetricsSources {

@@ -47,7 +47,7 @@ const DEFAULT_PLAYBACK_EXPIRES_S = 6 * 3600;
 const MAX_PLAYBACK_EXPIRES_S = 7 * 86_400;
 
 /** Query parameters only the index listing has; any of them makes a GET a listing, not a sync pull. */
-const LIST_ONLY = ["from", "to", "state", "offset"];
+const LIST_ONLY = ["from", "to", "state", "node_alias", "offset"];
 
 /** Routes under `/api/recordings`. */
 export function recordingsRoutes(deps: RecordingsDeps): Hono {

@@ -159,6 +159,7 @@ interface KeptFrame {
 /** One RTMP publish as a live source of frames, once its tracks are known. */
 class RtmpPublish implements LiveSource {
   readonly id = crypto.randomUUID();
+  readonly protocol = "rtmp";
   readonly streamId: string;
   readonly publishedAtMs: number;
   /** The tracks, fixed once the stream is published; until then what is known so far. */

@@ -35,6 +35,7 @@ const SRTP_PROFILE_NAMES: Record<number, string> = {
 /** A publisher's peer connection and the listeners of its media. */
 export class WhipSession implements LiveSource {
   readonly id = crypto.randomUUID();
+  readonly protocol = "whip";
   readonly streamId: string;
   readonly tracks: readonly SourceTrack[];
   readonly media: SourceMedia;

@@ -101,6 +101,12 @@ export class Capture {
     return this.#pipeline.stats;
   }
 
+  /** The video's picture size as its latest init segment says, once there is one. */
+  get videoSize(): { widthPx: number; heightPx: number } | undefined {
+    const { widthPx, heightPx } = this.#inits.get("video")?.details ?? {};
+    return widthPx === undefined || heightPx === undefined ? undefined : { widthPx, heightPx };
+  }
+
   /** True from `rotate()` until the rotation is complete. */
   get rotating(): boolean {
     return this.#rotation !== undefined;

@@ -86,6 +86,8 @@ export interface RecordingView {
   /** When the splice window of a waiting recording closes, ISO 8601. */
   spliceDeadline: string | undefined;
   stats: PipelineStats | undefined;
+  /** The video's picture size while the publisher is there. */
+  videoSize: { widthPx: number; heightPx: number } | undefined;
 }
 
 /** What starting or stopping a recording answers (the seed's fields plus the record's identity). */
@@ -176,6 +178,7 @@ class Recording {
       settings: this.settings,
       spliceDeadline: this.spliceDeadlineMs === undefined ? undefined : new Date(this.spliceDeadlineMs).toISOString(),
       stats: this.capture?.stats,
+      videoSize: this.capture?.videoSize,
     };
   }
 }

@@ -81,6 +81,8 @@ export interface LiveSource {
   /** This publish's id (a WHIP session's), unique among publishes. */
   readonly id: string;
   readonly streamId: string;
+  /** How the publisher reached us. */
+  readonly protocol: "whip" | "rtmp";
   readonly media: SourceMedia;
   /** Unix milliseconds when publishing started. */
   readonly publishedAtMs: number;

@@ -10,6 +10,7 @@ const clip = await loadClip();
 /** A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. */
 export class ReplaySource implements LiveSource {
   readonly id = "replay";
+  readonly protocol = "whip";
   readonly streamId = "cam";
   readonly publishedAtMs = 0;
   readonly media: SourceMedia;

@@ -51,3 +51,25 @@ export function consoleLogger(minLevel: LogLevel = "info", format: LogFormat = "
 
 /** A logger that drops everything. */
 export const silentLogger: Logger = () => {};
+
+/** A logged warning or error, as kept for the health view. */
+export interface LogEntry {
+  time: string;
+  level: LogLevel;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** Passes every line on to `logger` and keeps the last `size` warnings and errors, newest last. */
+export function keepingRecentProblems(logger: Logger, size: number): { log: Logger; recent(): LogEntry[] } {
+  const kept: LogEntry[] = [];
+  return {
+    log(level, message, fields = {}) {
+      logger(level, message, fields);
+      if (level !== "warn" && level !== "error") return;
+      kept.push({ time: new Date().toISOString(), level, message, fields });
+      if (kept.length > size) kept.shift();
+    },
+    recent: () => [...kept],
+  };
+}

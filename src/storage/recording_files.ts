@@ -5,7 +5,7 @@
  * in a hidden folder beside the objects, so that a restart can find what a crash interrupted.
  */
 
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage, isNotFound, NotFoundError, StorageError } from "../shared/errors.ts";
 import type { HistogramSnapshot } from "../shared/latency_histogram.ts";
@@ -136,6 +136,12 @@ export class RecordingFiles {
       writeLatency: local.writeLatency.snapshot(),
       fsyncLatency: local.fsyncLatency.snapshot(),
     };
+  }
+
+  /** The local folder's disk: its free and total bytes. */
+  async diskSpace(): Promise<{ freeBytes: number; totalBytes: number }> {
+    const disk = await statfs(this.#opts.local.dir);
+    return { freeBytes: disk.bavail * disk.bsize, totalBytes: disk.blocks * disk.bsize };
   }
 
   /** Records that a recording is in progress (durably, before its first media). */
