@@ -64,6 +64,15 @@ Deno.test("the x64 binary alone in an empty folder records WHIP, plays it back a
   });
   try {
     assert.match(service.logs(), /runtime="Bun \d/);
+    // The web console and its players are inside the binary.
+    const page = await service.fetch("/");
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>liverec<\/title>/);
+    for (const asset of ["console.js", "console.css", "dash.all.min.js", "hls.min.js"]) {
+      const response = await service.fetch(`/console/${asset}`);
+      assert.equal(response.status, 200, asset);
+      assert.ok((await response.bytes()).length > 1000, asset);
+    }
 
     // A whole publish, then played back by ffmpeg from the object route and as the MP4 download.
     const first = publishInBackground({ url: `${service.url}/whip/one`, seconds: 5, clip });

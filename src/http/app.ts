@@ -11,6 +11,7 @@ import type { Clock } from "../shared/clock.ts";
 import type { FilesStatus, RecordingFiles } from "../storage/mod.ts";
 import type { LogEntry, Logger } from "../shared/log.ts";
 import { bearerAuth } from "./auth.ts";
+import { consoleRoutes } from "./console_routes.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { live777Stream } from "./live777_streams.ts";
 import { measureEventLoopLagS, METRICS_CONTENT_TYPE, renderMetrics, type WebhookCounts } from "./metrics.ts";
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use("/whip/*", bearerAuth(deps.authTokens));
   app.use("/metrics", bearerAuth(deps.authTokens));
 
+  app.route("/", consoleRoutes());
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/api/streams", (c) => c.json({ streams: deps.hub.list().map((s) => streamJson(deps, s)) }));
   app.get("/api/streams/", (c) => c.json(deps.hub.list().map(live777Stream)));
