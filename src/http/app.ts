@@ -85,12 +85,8 @@ export function createApp(deps: AppDeps): Hono {
         failed_attempts: webhooks.failedAttempts,
         last_error: webhooks.lastError ?? null,
       },
-      recent_problems: (deps.recentProblems?.() ?? []).reverse().map((entry) => ({
-        time: entry.time,
-        level: entry.level,
-        message: entry.message,
-        fields: entry.fields,
-      })),
+      // Newest first: {time, level, message, fields}.
+      recent_problems: (deps.recentProblems?.() ?? []).reverse(),
     });
   });
   app.route("/api/record/object", objectRoutes(deps.files));
@@ -115,7 +111,7 @@ export function createMetricsApp(deps: AppDeps): Hono {
 function metricsHandler(deps: AppDeps): Handler {
   return async (c) => {
     const lagS = await measureEventLoopLagS();
-    const text = renderMetrics({ ...deps, webhooks: deps.webhooks }, lagS);
+    const text = renderMetrics(deps, lagS);
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
   };
 }

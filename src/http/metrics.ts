@@ -25,7 +25,7 @@ export interface MetricsSources {
   manager: RecordingManager;
   catalog: Catalog;
   files: { status(): FilesStatus };
-  webhooks: { readonly status: WebhookCounts } | undefined;
+  webhooks?: { readonly status: WebhookCounts };
 }
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -207,7 +207,7 @@ export class RecordingManager {
       published: (source) => this.#onPublished(source),
       unpublished: (source, reason) => this.#onUnpublished(source, reason),
     });
-    this.#rotationTimer = setInterval(() => this.#checkRotations(), ROTATION_CHECK_MS);
+    this.#rotationTimer = setInterval(() => this.#look(), ROTATION_CHECK_MS);
   }
 
   /**
@@ -532,7 +532,8 @@ export class RecordingManager {
     return ended.finally(() => this.#ending.delete(ended));
   }
 
-  #checkRotations(): void {
+  /** Twice a second: rotates the recordings that reached their record period, and logs progress once a minute. */
+  #look(): void {
     const nowMs = this.#opts.clock.nowMs();
     for (const recording of this.#recordings.values()) {
       const capture = recording.capture;
