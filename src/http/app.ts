@@ -111,7 +111,7 @@ export function createMetricsApp(deps: AppDeps): Hono {
 function metricsHandler(deps: AppDeps): Handler {
   return async (c) => {
     const lagS = await measureEventLoopLagS();
-    const text = renderMetrics(deps, lagS);
+    const text = renderMetrics(deps, lagS, deps.clock.nowMs());
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
   };
 }

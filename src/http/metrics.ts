@@ -33,8 +33,10 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 type Labels = Record<string, string>;
 type Sample = [labels: Labels, value: number];
 
-/** The exposition text; `eventLoopLagS` is measured by the caller (it needs a turn of the event loop). */
-export function renderMetrics(sources: MetricsSources, eventLoopLagS: number): string {
+/**
+ * The exposition text at `nowMs`; `eventLoopLagS` is measured by the caller (it needs a turn of the event loop).
+ */
+export function renderMetrics(sources: MetricsSources, eventLoopLagS: number, nowMs: number): string {
   const out: string[] = [];
   const family = (name: string, type: "counter" | "gauge", help: string, samples: Sample[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -131,6 +133,8 @@ export function renderMetrics(sources: MetricsSources, eventLoopLagS: number): s
     one("liverec_upload_queue_bytes", "gauge", "Bytes in the spool waiting for upload.", upload.pendingBytes);
     one("liverec_uploaded_objects_total", "counter", "Objects uploaded to the store.", upload.uploadedObjects);
     one("liverec_upload_failures_total", "counter", "Failed upload attempts (retried).", upload.failedAttempts);
+    const oldestAgeS = upload.oldestPendingAtMs === undefined ? 0 : (nowMs - upload.oldestPendingAtMs) / 1000;
+    one("liverec_upload_queue_oldest_age_seconds", "gauge", "Age of the oldest object waiting (0: none).", oldestAgeS);
   }
   const webhooks = sources.webhooks?.status;
   if (webhooks !== undefined) {

@@ -35,6 +35,8 @@ export interface UploadStatus {
   uploadedObjects: number;
   failedAttempts: number;
   lastError: string | undefined;
+  /** When the oldest object still waiting was written (Unix ms), as the last pass found it; undefined: none. */
+  oldestPendingAtMs: number | undefined;
 }
 
 /** Uploads closed spool objects to the store until stopped. */
@@ -55,6 +57,7 @@ export class UploadQueue {
     uploadedObjects: 0,
     failedAttempts: 0,
     lastError: undefined,
+    oldestPendingAtMs: undefined,
   };
 
   constructor(opts: UploadQueueOptions) {
@@ -123,6 +126,12 @@ export class UploadQueue {
     const { local } = this.#opts;
     const keys = await local.list("");
     this.#status.pendingObjects = keys.length;
+    let oldestMs: number | undefined;
+    for (const key of keys) {
+      const mtimeMs = (await local.stat(key))?.mtimeMs;
+      if (mtimeMs !== undefined && mtimeMs < (oldestMs ?? Infinity)) oldestMs = mtimeMs;
+    }
+    this.#status.oldestPendingAtMs = oldestMs;
     let uploaded = 0;
     for (const folder of [...new Set(keys.map((key) => dirname(key)))]) {
       const prefix = folder === "." ? "" : `${folder}/`;

@@ -60,11 +60,14 @@ Deno.test("UploadQueue rides out a store outage: retries, loses nothing, uploads
   }
   await waitFor("two failed attempts", () => Promise.resolve(queue.status.failedAttempts >= 2 || undefined));
   assert.match(queue.status.lastError ?? "", /connection refused/);
+  const first = (await local.stat("cam/seg_0001.m4s"))!.mtimeMs;
+  assert.equal(queue.status.oldestPendingAtMs, first, "the oldest object waiting: the first segment");
   assert.equal(store.objects.size, 0);
   setDown(false);
   assert.ok(await queue.drained(5_000));
   await queue.stop();
   assert.deepEqual(writes, [1, 2, 3, 4, 5].map((n) => `cam/seg_000${n}.m4s`).concat(["cam/manifest.mpd"]));
+  assert.equal(queue.status.oldestPendingAtMs, undefined, "nothing waits");
   assert.equal(new TextDecoder().decode(store.objects.get("cam/manifest.mpd")), "v5");
 });
 
