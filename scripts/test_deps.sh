@@ -8,7 +8,7 @@ set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
 # publishes; Firefox ESR publishes (driven by puppeteer-core over WebDriver BiDi); GStreamer's webrtcbin (with x264,
 # x265, libvpx and Opus, driven from python3-gst) publishes; OBS Studio publishes over RTMP on an Xvfb display;
-# Prometheus and its promtool read /metrics.
+# Prometheus and its promtool read /metrics; VLC plays signed playback URLs.
 packages=(
   ffmpeg:/usr/bin/ffprobe
   chromium:/usr/bin/chromium
@@ -23,6 +23,8 @@ packages=(
   obs-studio:/usr/bin/obs
   xvfb:/usr/bin/Xvfb
   prometheus:/usr/bin/promtool
+  vlc-bin:/usr/bin/cvlc
+  vlc-plugin-base:/usr/lib/x86_64-linux-gnu/vlc/plugins/demux/libadaptive_plugin.so
   qemu-user:/usr/bin/qemu-aarch64
   libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1
 )

@@ -1,7 +1,7 @@
 /**
  * Playback with auth on, for players that send no header: the API hands out signed URLs of a finished recording's
- * DASH manifest, HLS playlist and MP4, and with nothing but those URLs ffmpeg decodes each, stock dash.js and hls.js
- * play the manifests to their end in Chromium, and a `<video src>` plays the MP4. A tampered, moved or expired URL
+ * DASH manifest, HLS playlist and MP4, and with nothing but those URLs ffmpeg decodes each, VLC reads each, stock
+ * dash.js and hls.js play the manifests to their end in Chromium, and a `<video src>` plays the MP4. A tampered, moved or expired URL
  * is refused with 403, and the URLs themselves are only given for the token.
  */
 
@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
-import { decodeErrors, probe } from "./helpers/media_tools.ts";
+import { join } from "node:path";
+import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
 import { CHROMIUM, CHROMIUM_ARGS, withPlayer } from "./helpers/player.ts";
 import { startService, waitFor } from "./helpers/service.ts";
 
@@ -26,7 +27,7 @@ interface PlaybackUrls {
   mp4_url: string;
 }
 
-Deno.test("signed playback URLs play without a token in ffmpeg, dash.js, hls.js and <video>; tampered or expired: 403", async () => {
+Deno.test("signed playback URLs play without a token in ffmpeg, VLC, dash.js, hls.js and <video>; tampered or expired: 403", async () => {
   const service = await startService({
     toml: `[recorder]\nauto_streams = ["signed-*"]\nsegment_duration = 2\n\n[auth]\ntokens = ["${TOKEN}"]\n`,
   });
@@ -43,12 +44,36 @@ Deno.test("signed playback URLs play without a token in ffmpeg, dash.js, hls.js 
     assert.ok(Math.abs(Date.parse(urls.expires_at) - Date.now() - 600_000) < 5_000, urls.expires_at);
 
     // ffmpeg, given only the URL.
+    const videoFrames = new Map<string, number>();
     for (const url of [urls.mpd_url, urls.hls_url, urls.mp4_url]) {
       assert.equal(await decodeErrors(url), "", `ffmpeg decodes ${url}`);
       const { streams, durationS } = await probe(url);
+      videoFrames.set(url, Number(streams.find((s) => s.codec_type === "video")?.nb_read_frames));
       assert.deepEqual(streams.map((s) => s.codec_name).sort(), ["h264", "opus"], url);
       assert.ok(durationS >= 5, `${url}: ${durationS} s`);
     }
+
+    // VLC (which refuses to run as root: as nobody), remuxing what it reads from each URL into a file ffprobe counts.
+    const vlcDir = await Deno.makeTempDir({ prefix: "liverec-vlc-" });
+    await Deno.chmod(vlcDir, 0o777);
+    for (const url of [urls.mpd_url, urls.hls_url, urls.mp4_url]) {
+      const out = join(vlcDir, `${url.slice(url.lastIndexOf("/") + 1)}.ts`);
+      const asUser = Deno.uid() === 0 ? ["runuser", "-u", "nobody", "--"] : [];
+      const [command, ...args] = [
+        ...asUser,
+        "cvlc",
+        "-q",
+        url,
+        "--sout",
+        `#std{access=file,mux=ts,dst=${out}}`,
+        "vlc://quit",
+      ];
+      const vlc = await run(command!, args);
+      assert.equal(vlc.code, 0, `VLC read ${url}\n${vlc.stderr}`);
+      const frames = (await probe(out)).streams.find((s) => s.codec_type === "video")?.nb_read_frames;
+      assert.ok(Number(frames) >= 0.9 * videoFrames.get(url)!, `VLC got ${frames} video frames of ${url}`);
+    }
+    await Deno.remove(vlcDir, { recursive: true });
 
     // Stock dash.js and hls.js in Chromium, to the end.
     for (const [url, kind] of [[urls.mpd_url, "dash.js"], [urls.hls_url, "hls.js"]] as const) {
