@@ -1,6 +1,7 @@
 /** Retention's runner in process: a real index in memory, real recording files, a real manager with no streams. */
 
 import assert from "node:assert/strict";
+import { waitFor } from "../../tests/helpers/service.ts";
 import { Catalog, type RecordingInput } from "../catalog/mod.ts";
 import { defaultRuleSettings } from "../config/rules.ts";
 import type { RetentionConfig } from "../config/retention.ts";
@@ -105,4 +106,20 @@ Deno.test("over max_bytes the oldest finished goes; with only a running one left
   assert.equal(run.manager.refusing, undefined);
   assert.equal(run.retention.status.full, undefined);
   assert.ok(run.messages().some((line) => line.startsWith("info storage has room again")));
+});
+
+Deno.test("stop_oldest_running: with nothing finished left to delete, the oldest running recording is stopped", async () => {
+  await using run = await setup({ maxBytes: 50e6, onFull: "stop_oldest_running" });
+  run.hub.publish(new ReplaySource());
+  await waitFor("cam to record", () => Promise.resolve(run.manager.list().length === 1 || undefined));
+  run.catalog.upsert(row("live", 1, 80, "recording"));
+  await run.retention.runOnce();
+  assert.equal(run.retention.status.full, "max_bytes");
+  assert.ok(
+    run.messages().some((line) =>
+      /^warn storage full: stopping the oldest running recording .*"stream":"cam"/.test(line)
+    ),
+  );
+  await waitFor("cam to be stopped", () => Promise.resolve(run.manager.list().length === 0 || undefined));
+  assert.equal(run.manager.refusing, undefined, "new recordings are not refused under this policy");
 });
