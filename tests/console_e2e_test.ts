@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { loadClip } from "../scripts/clip.ts";
+import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, probe } from "./helpers/media_tools.ts";
 import { CHROMIUM, CHROMIUM_ARGS } from "./helpers/player.ts";
 import { publishInBackground, type Service, startService, waitFor } from "./helpers/service.ts";
@@ -161,6 +162,67 @@ Deno.test("with auth on, the console asks for the token once, then lists, plays 
       await screenshot(page, "console-health");
     });
     await publish.result;
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("the console plays a spliced recording across its periods, exports a range of it and deletes it", async () => {
+  const service = await startService({
+    toml: `[recorder]\nauto_streams = ["splice-*"]\nsegment_duration = 1\nsplice_on_unpublish = true\n`,
+  });
+  try {
+    // Two publishes within the splice window: one recording of two periods.
+    for (let part = 0; part < 2; part++) {
+      await publishClip({ url: `${service.url}/whip/splice-1`, seconds: 4, clip });
+    }
+    const stopped = await service.fetch("/api/record/splice-1", { method: "DELETE" });
+    const answer = await stopped.text();
+    assert.equal(stopped.status, 200, answer);
+    const recordId = JSON.parse(answer).record_id as string; // liverec's id: DELETE answers the manager's
+    await withConsole(service, "#recordings", async (page) => {
+      const recording = `#recording-list tr[data-record="${recordId}"]`;
+      await page.waitForSelector(`${recording} .badge.finished`, { timeout: 15_000 });
+      assert.equal(await page.textContent(`${recording} td:nth-child(5)`), "2", "two periods");
+
+      // Play, then seek into the second period.
+      await page.click(`${recording} button[data-action="dash"]`);
+      await videoPlays(page, 0.5);
+      await page.evaluate(() => {
+        const video = (globalThis as unknown as { document: { querySelector(q: string): unknown } }).document
+          .querySelector("#video") as { currentTime: number };
+        video.currentTime = 5.5;
+      });
+      await videoPlays(page, 6);
+
+      // Export two seconds with the picker, from 2 s into the recording (whole seconds, in the browser's time zone).
+      await page.click(`${recording} button[data-action="export"]`);
+      const startedAt = (await (await service.fetch(`/api/recordings/${recordId}`)).json()).started_at as string;
+      await page.evaluate((iso) => {
+        type Form = { start: { value: string } };
+        const form = (globalThis as unknown as { document: { querySelector(q: string): Form } }).document
+          .querySelector("#export");
+        const at = new Date(Date.parse(iso) + 2_000);
+        form.start.value = new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+      }, startedAt);
+      await page.fill('#export input[name="duration"]', "2");
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.click('#export button[type="submit"]'),
+      ]);
+      const file = join(service.dir, "export.mp4");
+      await download.saveAs(file);
+      assert.equal(await decodeErrors(file), "");
+      const { durationS } = await probe(file);
+      // From the keyframe at or before the start (one a second in the clip): 2 to 3 s.
+      assert.ok(durationS >= 1.9 && durationS <= 3.1, `exported ${durationS} s`);
+
+      // Delete, confirming the browser's question.
+      page.once("dialog", (dialog) => void dialog.accept());
+      await page.click(`${recording} button[data-action="delete"]`);
+      await page.waitForSelector(recording, { state: "detached", timeout: 10_000 });
+    });
+    assert.equal((await service.fetch(`/api/recordings/${recordId}`)).status, 404, "gone from the index");
   } finally {
     await service.stop();
   }

@@ -243,7 +243,9 @@ function openExport(r) {
   $("#export-stream").textContent = r.stream;
   const start = new Date(r.started_at);
   form.start.value = new Date(start.getTime() - start.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
-  form.duration.value = String(Math.max(1, Math.round(r.duration_s)));
+  // The whole recording by default: its wall-clock span (pauses of a spliced one included), rounded up.
+  const spanS = r.ended_at ? (Date.parse(r.ended_at) - start.getTime()) / 1000 : r.duration_s;
+  form.duration.value = String(Math.max(1, Math.ceil(spanS) + 1));
 }
 
 async function exportRange(event) {
