@@ -21,6 +21,8 @@ const CONSOLE_ARGS = [
   "--allow-loopback-in-peer-connection",
   "--use-fake-device-for-media-stream",
   "--use-fake-ui-for-media-stream",
+  // getDisplayMedia picks the screen without asking.
+  "--auto-select-desktop-capture-source=Entire screen",
   "--window-size=1360,820",
 ];
 
@@ -113,28 +115,37 @@ Deno.test("the console lists a new stream within 2 s, records it on a click, sto
   }
 });
 
-Deno.test("the console's publish page records Chromium's fake camera over WHIP", async () => {
+Deno.test("the console's publish page records Chromium's fake camera, and a screen, over WHIP", async () => {
   const service = await startService({ toml: `[recorder]\nauto_streams = ["browser-*"]\nsegment_duration = 1\n` });
+  const cases = [
+    { source: "camera", stream: "browser-7", codecs: ["h264", "opus"] },
+    { source: "screen", stream: "browser-8", codecs: ["h264"] }, // a screen has no sound
+  ];
   try {
     await withConsole(service, "#publish", async (page) => {
-      await page.fill('#publisher input[name="stream"]', "browser-7");
-      await page.selectOption('#publisher select[name="codec"]', "h264");
-      await page.click("#publish-start");
-      await page.waitForSelector('#publish-state:has-text("browser-7: connected")', { timeout: 15_000 });
-      await new Promise((resolve) => setTimeout(resolve, 4_000));
-      await screenshot(page, "console-publish");
-      await page.click("#publish-stop");
-      await page.waitForSelector('#publish-state:has-text("Not publishing")');
+      for (const { source, stream } of cases) {
+        await page.fill('#publisher input[name="stream"]', stream);
+        await page.selectOption('#publisher select[name="source"]', source);
+        await page.selectOption('#publisher select[name="codec"]', "h264");
+        await page.click("#publish-start");
+        await page.waitForSelector(`#publish-state:has-text("${stream}: connected")`, { timeout: 15_000 });
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        if (source === "camera") await screenshot(page, "console-publish");
+        await page.click("#publish-stop");
+        await page.waitForSelector('#publish-state:has-text("Not publishing")');
+      }
     });
-    const mpd = await waitFor("the finished recording", async () => {
-      const query = "/api/recordings?stream=browser-7&state=finished&offset=0";
-      const row = (await (await service.fetch(query)).json()).recordings[0];
-      return row === undefined ? undefined : join(service.root, row.mpd_path);
-    });
-    assert.equal(await decodeErrors(mpd), "");
-    const { streams, durationS } = await probe(mpd);
-    assert.deepEqual(streams.map((s) => s.codec_name).sort(), ["h264", "opus"]);
-    assert.ok(durationS >= 3, `${durationS} s recorded`);
+    for (const { stream, codecs } of cases) {
+      const mpd = await waitFor(`the finished recording of ${stream}`, async () => {
+        const query = `/api/recordings?stream=${stream}&state=finished&offset=0`;
+        const row = (await (await service.fetch(query)).json()).recordings[0];
+        return row === undefined ? undefined : join(service.root, row.mpd_path);
+      });
+      assert.equal(await decodeErrors(mpd), "", stream);
+      const { streams, durationS } = await probe(mpd);
+      assert.deepEqual(streams.map((s) => s.codec_name).sort(), codecs, stream);
+      assert.ok(durationS >= 3, `${stream}: ${durationS} s recorded`);
+    }
   } finally {
     await service.stop();
   }
