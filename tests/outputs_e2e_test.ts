@@ -13,6 +13,7 @@ import { publishClip } from "../scripts/publish.ts";
 import type { RecordingJson, SyncPageJson, SyncSessionJson } from "../src/catalog/mod.ts";
 import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
 import { recordingStarted, type Service, startService, todayFolder, waitFor } from "./helpers/service.ts";
+import { startWebhookReceiver, webhooksToml } from "./helpers/webhook_receiver.ts";
 
 const clip = await loadClip();
 
@@ -456,8 +457,10 @@ Deno.test("the index and Liveman's sync: a session seen and acked while active c
 });
 
 Deno.test("deleting a finished recording removes its objects and row, keeps the other recording in its folder, and refuses a running one", async () => {
+  await using receiver = await startWebhookReceiver();
   const service = await startService({
-    toml: `[[recorder.rules]]\nmatch = "del-*"\nformats = ["dash", "hls", "mp4"]\nsegment_duration = 1\n`,
+    toml: `[[recorder.rules]]\nmatch = "del-*"\nformats = ["dash", "hls", "mp4"]\nsegment_duration = 1\n\n` +
+      webhooksToml([receiver.url], receiver.secret),
   });
   try {
     const dir = join(service.root, "del-1", todayFolder());
@@ -493,6 +496,18 @@ Deno.test("deleting a finished recording removes its objects and row, keeps the 
     );
     assert.equal(await indexRow(service, first.record_id), undefined);
     await expectError(await service.fetch(`/api/recordings/${first.record_id}`), 404, "not_found");
+    const deleted = await receiver.waitForEvent("recording.deleted");
+    assert.deepEqual(
+      { ...deleted.data as unknown as Record<string, unknown>, size_bytes: undefined },
+      {
+        record_id: first.record_id,
+        stream: "del-1",
+        reason: "api",
+        size_bytes: undefined,
+        started_at: first.started_at,
+        ended_at: first.ended_at,
+      },
+    );
     const mpd = join(dir, "manifest.mpd");
     const text = await Deno.readTextFile(mpd);
     assert.equal([...text.matchAll(/<Period /g)].length, 1, text);

@@ -88,21 +88,13 @@ export class Retention {
           continue;
         }
         try {
-          await removeRecording(this.#opts, row);
+          await removeRecording(this.#opts, row, reason);
         } catch (error) {
           log("warn", "retention could not delete a recording", { ...fields, error: errorMessage(error) });
           continue;
         }
         this.#status.deletedRecordings++;
         log("info", "recording deleted", fields);
-        this.#opts.outbox?.emit("recording.deleted", {
-          record_id: recordId,
-          stream: row.stream,
-          reason,
-          size_bytes: row.sizeBytes,
-          started_at: row.startedAt,
-          ended_at: row.endedAt ?? null,
-        }).catch((error) => log("error", "webhook not queued", { type: "recording.deleted", error: String(error) }));
       }
       this.#status.lastRunAt = new Date(clock.nowMs()).toISOString();
       this.#full(plan.stillOver);

@@ -7,7 +7,9 @@
  * its start), each deletion counted as freeing its size. A recording in progress is never planned.
  */
 
-export type DeleteReason = "retain_days" | "max_bytes" | "min_free_disk";
+import type { DeleteReason } from "./remove_recording.ts";
+
+export type RetentionReason = Exclude<DeleteReason, "api">;
 
 export interface RetentionRow {
   recordId: string;
@@ -27,7 +29,7 @@ export interface RetentionLimits {
 }
 
 export interface RetentionPlan {
-  deletions: { recordId: string; reason: DeleteReason }[];
+  deletions: { recordId: string; reason: RetentionReason }[];
   /** The limit still crossed when nothing more may go: the on_full policy's turn. */
   stillOver: "max_bytes" | "min_free_disk" | undefined;
 }
@@ -39,7 +41,7 @@ export function planRetention(rows: readonly RetentionRow[], limits: RetentionLi
   const gone = new Set<string>();
   let totalBytes = rows.reduce((sum, row) => sum + row.sizeBytes, 0);
   let freeBytes = limits.disk?.freeBytes ?? Infinity;
-  const remove = (row: RetentionRow, reason: DeleteReason) => {
+  const remove = (row: RetentionRow, reason: RetentionReason) => {
     deletions.push({ recordId: row.recordId, reason });
     gone.add(row.recordId);
     totalBytes -= row.sizeBytes;

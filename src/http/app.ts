@@ -5,7 +5,7 @@ import { type Handler, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { WhipIngest } from "../ingest/mod.ts";
 import type { Catalog } from "../catalog/mod.ts";
-import type { RetentionStatus } from "../events/mod.ts";
+import type { RetentionStatus, WebhookOutbox } from "../events/mod.ts";
 import type { LiveSource, RecordingManager, StreamHub } from "../recorder/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { FilesStatus, RecordingFiles } from "../storage/mod.ts";
@@ -14,7 +14,7 @@ import { bearerAuth } from "./auth.ts";
 import { consoleRoutes } from "./console_routes.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { live777Stream } from "./live777_streams.ts";
-import { measureEventLoopLagS, METRICS_CONTENT_TYPE, renderMetrics, type WebhookCounts } from "./metrics.ts";
+import { measureEventLoopLagS, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { objectRoutes } from "./object_routes.ts";
 import { PlaybackSigner, playRoutes } from "./playback.ts";
 import { recordRoutes } from "./record_routes.ts";
@@ -37,7 +37,7 @@ export interface AppDeps {
   /** What retention did last, for `GET /api/storage`. */
   retention?: { readonly status: RetentionStatus };
   /** The webhook outbox, when webhooks are configured. */
-  webhooks?: { readonly status: WebhookCounts };
+  webhooks?: WebhookOutbox;
 }
 
 /** The HTTP application; serve its `fetch` (`serveHttp` in shared/runtime.ts). */

@@ -7,25 +7,18 @@
 
 import process from "node:process";
 import type { Catalog } from "../catalog/mod.ts";
+import type { WebhookStatus } from "../events/mod.ts";
 import type { RecordingManager, StreamHub } from "../recorder/mod.ts";
 import type { HistogramSnapshot } from "../shared/latency_histogram.ts";
 import type { FilesStatus } from "../storage/mod.ts";
-
-/** What the webhook outbox reports (absent when no webhook is configured). */
-export interface WebhookCounts {
-  pending: number;
-  delivered: number;
-  failedAttempts: number;
-  dropped: number;
-  lastError: string | undefined;
-}
 
 export interface MetricsSources {
   hub: StreamHub;
   manager: RecordingManager;
   catalog: Catalog;
   files: { status(): FilesStatus };
-  webhooks?: { readonly status: WebhookCounts };
+  /** Absent when no webhook is configured. */
+  webhooks?: { readonly status: WebhookStatus } | undefined;
 }
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

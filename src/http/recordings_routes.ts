@@ -26,7 +26,8 @@ import {
   syncQueryFromQuery,
 } from "../catalog/mod.ts";
 import { EXPORT_FORMATS, type ExportFormat, rangeMp4, type StoredPeriod } from "../export/mod.ts";
-import { removeRecording } from "../events/mod.ts";
+import { removeRecording, type WebhookOutbox } from "../events/mod.ts";
+import type { Logger } from "../shared/log.ts";
 import type { RecordingManager } from "../recorder/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
@@ -40,7 +41,9 @@ export interface RecordingsDeps {
   files: RecordingFiles;
   manager: RecordingManager;
   clock: Clock;
+  log: Logger;
   signer: PlaybackSigner;
+  webhooks?: WebhookOutbox | undefined;
 }
 
 const DEFAULT_PLAYBACK_EXPIRES_S = 6 * 3600;
@@ -68,7 +71,7 @@ export function recordingsRoutes(deps: RecordingsDeps): Hono {
 
   app.delete("/:recordId", async (c) => {
     const row = rowOf(catalog, c.req.param("recordId"));
-    const objects = await removeRecording(deps, row);
+    const objects = await removeRecording({ ...deps, outbox: deps.webhooks }, row, "api");
     return c.json({ deleted: true, record_id: row.recordId, objects });
   });
 
