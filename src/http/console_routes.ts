@@ -5,18 +5,22 @@
  */
 
 import { Hono } from "hono";
-import { CONSOLE_ASSETS } from "../../web/dist/assets.gen.ts";
 import { NotFoundError } from "../shared/errors.ts";
 
+type Assets = Record<string, { contentType: string; body: string }>;
+
 export function consoleRoutes(): Hono {
-  const app = new Hono();
-  const serve = (name: string) => {
-    const asset = CONSOLE_ASSETS[name];
+  // Loaded at the first request: the players alone are 1.4 MB of script, which an unwatched service need not hold.
+  let assets: Promise<Assets> | undefined;
+  const serve = async (name: string) => {
+    assets ??= import("../../web/dist/assets.gen.ts").then((module) => module.CONSOLE_ASSETS);
+    const asset = (await assets)[name];
     if (asset === undefined) throw new NotFoundError(`no console file "${name}"`);
     return new Response(asset.body, {
       headers: { "content-type": asset.contentType, "cache-control": "no-cache", "x-content-type-options": "nosniff" },
     });
   };
+  const app = new Hono();
   app.get("/", () => serve("index.html"));
   app.get("/console/:file", (c) => serve(c.req.param("file")));
   return app;
