@@ -229,7 +229,7 @@ async function main(args: string[]): Promise<void> {
     clock: systemClock,
     log,
     outbox,
-    diskDir: config.recorder.storage.type === "fs" ? localDirOf(config) : undefined,
+    watchDisk: config.recorder.storage.type === "fs",
   });
   retention.start();
   const shortTokens = config.auth.tokens.filter((token) => token.length < SHORT_TOKEN_LENGTH).length;

@@ -553,6 +553,12 @@ Deno.test("[recorder.retention] refuses what it cannot mean, naming the key", ()
     }
     assert.ok(error instanceof Error && message.test(error.message), `${toml}: ${String(error)}`);
   }
+  for (const days of ["0", "-1", "36501"]) {
+    assert.throws(
+      () => parseConfig(`[[recorder.rules]]\nmatch = "*"\nretain_days = ${days}\n`),
+      /"recorder\.rules\[0\]\.retain_days" must be more than 0 and at most 36500 days/,
+    );
+  }
   assert.deepEqual(parseConfig("[recorder.retention]\nmin_free_disk = 1048576\n").recorder.retention.minFreeDisk, {
     bytes: 1_048_576,
   });

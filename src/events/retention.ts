@@ -6,7 +6,6 @@
  * there is room again, or stop the oldest running one. With `dry_run` it only logs what it would do.
  */
 
-import { statfs } from "node:fs/promises";
 import { type Catalog, isTerminal, MAX_PAGE_LIMIT, type RecordingRow } from "../catalog/mod.ts";
 import { type RecordRule, resolveRule } from "../config/mod.ts";
 import type { RetentionConfig } from "../config/retention.ts";
@@ -28,8 +27,8 @@ export interface RetentionOptions {
   clock: Clock;
   log: Logger;
   outbox: WebhookOutbox | undefined;
-  /** The folder whose disk `min_free_disk` watches (the fs storage root); undefined for object storage. */
-  diskDir: string | undefined;
+  /** Whether `min_free_disk` watches the local folder's disk: with fs storage, where the recordings are. */
+  watchDisk: boolean;
 }
 
 /** What retention did last, for the status. */
@@ -115,12 +114,12 @@ export class Retention {
   }
 
   async #limits(): Promise<RetentionLimits> {
-    const { config, diskDir } = this.#opts;
+    const { config, files, watchDisk } = this.#opts;
     const min = config.minFreeDisk;
-    if (min === undefined || diskDir === undefined) return { maxBytes: config.maxBytes, disk: undefined };
-    const disk = await statfs(diskDir);
-    const minFreeBytes = "bytes" in min ? min.bytes : (min.percent / 100) * disk.blocks * disk.bsize;
-    return { maxBytes: config.maxBytes, disk: { freeBytes: disk.bavail * disk.bsize, minFreeBytes } };
+    if (min === undefined || !watchDisk) return { maxBytes: config.maxBytes, disk: undefined };
+    const { freeBytes, totalBytes } = await files.diskSpace();
+    const minFreeBytes = "bytes" in min ? min.bytes : (min.percent / 100) * totalBytes;
+    return { maxBytes: config.maxBytes, disk: { freeBytes, minFreeBytes } };
   }
 
   /** on_full, when a limit is still crossed with nothing left to delete; lifts a refusal once there is room. */

@@ -69,7 +69,7 @@ async function setup(config: Partial<RetentionConfig>) {
     clock,
     log,
     outbox: undefined,
-    diskDir: undefined,
+    watchDisk: false,
   });
   const messages = () => lines.map((line) => `${line.level} ${line.message} ${JSON.stringify(line.fields)}`);
   return { catalog, hub, manager, retention, messages, [Symbol.asyncDispose]: () => manager.shutdown() };
