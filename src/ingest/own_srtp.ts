@@ -1,6 +1,6 @@
 /**
  * SRTP by liverec's own contexts (`src/srtp/`) instead of werift's, on a peer connection's DTLS transports. werift
- * still runs ICE, DTLS and the RTP side (routing, NACK, RTX, PLI, reports); what changes is the decryption of what the
+ * still runs ICE, DTLS and the RTP side (routing, RTX, PLI, reports; NACKs are liverec's, `own_nack.ts`); what changes is the decryption of what the
  * publisher sends and the encryption of the RTCP liverec sends. werift makes new cipher objects for every packet
  * (and under Deno never releases those of AES-CM), which made its SRTP the largest part of the service's CPU.
  *

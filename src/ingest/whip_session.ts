@@ -17,6 +17,7 @@ import type {
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
 import { LayerPicker } from "./simulcast.ts";
+import { useOwnNack } from "./own_nack.ts";
 import { useOwnSrtp } from "./own_srtp.ts";
 import type { MuxSession, UdpMux } from "./udp_mux.ts";
 import { peerConfig, rtpCodec, rtxCodec, type WebrtcOptions } from "./webrtc_config.ts";
@@ -116,7 +117,7 @@ export class WhipSession implements LiveSource {
       if (!tracks.some((t) => t.kind === kind) || this.#received.has(kind)) return;
       this.#received.add(kind);
       const receiver = transceiver.receiver;
-      receiver.onPacketLost.subscribe(() => this.#nacks++);
+      useOwnNack(receiver, clock, () => this.#nacks++);
       const rtxPayloadType = kind === "video" ? video?.rtx?.payloadType : undefined;
       if (rtxPayloadType !== undefined) {
         // werift unwraps RTX before its tracks see a packet: retransmissions are counted on their way in.
