@@ -5,7 +5,7 @@
  *   deno task publish http://127.0.0.1:7777/whip/stream1 [--seconds 10] [--token T] [--no-audio] [--no-video]
  */
 
-import { publishWhip } from "../src/ingest/mod.ts";
+import { publishWhip } from "../src/ingest/whip_client.ts";
 import { type Clip, loadClip } from "./clip.ts";
 
 export interface PublishClipOptions {

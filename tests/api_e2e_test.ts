@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
-import { publishWhip } from "../src/ingest/mod.ts";
+import { publishWhip } from "../src/ingest/whip_client.ts";
 import { decodeErrors, periodFiles, probe } from "./helpers/media_tools.ts";
 import { recordingFinished, recordStatus, startService, streamLive, todayFolder, waitFor } from "./helpers/service.ts";
 

@@ -71,6 +71,8 @@ export interface E2eResult {
   keyframeRequests: number;
   /** Frames the publishers sent, all streams together (WHIP; RTMP's ffmpeg does not say). */
   sentFrames?: { video: number; audio: number };
+  /** What the service's log says its recordings lost: packets never received, frames dropped for it. */
+  serviceLoss?: { lostPackets: number; droppedFrames: number };
   recordings: RecordingCheck[];
   hotspots: { functions: Hotspot[]; modules: Hotspot[] } | undefined;
 }
@@ -78,8 +80,14 @@ export interface E2eResult {
 /** Runs the service and N publishers, measures, checks storage, stops everything it started. */
 export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
   const dir = await Deno.makeTempDir({ dir: opts.dir, prefix: `n${opts.streams}-` });
+  const serviceLoss = { lostPackets: 0, droppedFrames: 0 };
   const service = await startBenchService({
     dir,
+    onLogLine: (line) => {
+      if (!line.includes("recording finished")) return;
+      serviceLoss.lostPackets += Number(/ lostPackets=(\d+)/.exec(line)?.[1] ?? 0);
+      serviceLoss.droppedFrames += Number(/ droppedFrames=(\d+)/.exec(line)?.[1] ?? 0);
+    },
     autoStreams: ["bench-*"],
     segmentDurationS: opts.segmentDurationS,
     inspect: opts.profilePath !== undefined,
@@ -133,6 +141,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
       machineBusyPct: machineTotalS > 0 ? (machineEnd.busyS - machineStart.busyS) / machineTotalS * 100 : 0,
       keyframeRequests: publish.keyframeRequests,
       sentFrames: publish.sentFrames,
+      serviceLoss,
       recordings,
       hotspots: profile === undefined ? undefined : hotspots(profile, 12),
     };

@@ -152,6 +152,12 @@ export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): s
           ` missing)`,
       ),
     ]),
+    ...(r.serviceLoss === undefined ? [] : [
+      line(
+        `${tag} lost in the service's count`,
+        `${r.serviceLoss.lostPackets} RTP packets never received, ${r.serviceLoss.droppedFrames} frames dropped for them`,
+      ),
+    ]),
     rtmp ? line(`${tag} streams published`, `all within ${round(r.connectSpreadS, 2)} s of the first`) : line(
       `${tag} keyframe requests (PLI)`,
       `${r.keyframeRequests}; publishers connected within ${round(r.connectSpreadS, 2)} s`,

@@ -1,8 +1,9 @@
 /**
  * One UDP port for every WebRTC session (`[webrtc] udp_port`), the single port a firewall or NAT has to open. liverec
  * binds one socket and gives each session's ICE agent virtual transports on it instead of sockets of its own (werift
- * asks `UdpTransport.init` for them; a hook answers for the sessions of a mux, recognised by a marker object that
- * werift hands through as `interfaceAddresses`).
+ * asks `UdpTransport.init` for them; a hook in webrtc_config.ts answers for the sessions of a mux, recognised by a
+ * marker object that werift hands through as `interfaceAddresses`). werift is not loaded here: the port is bound at
+ * start, the WebRTC stack with the first publish.
  *
  * Demultiplexing: a datagram from a remote address seen before goes to the transport that address talks to. From a
  * new address only STUN is taken: a binding request goes to the session whose ICE username fragment opens its
@@ -13,8 +14,8 @@
  */
 
 import type { AddressInfo } from "node:net";
-import type { Buffer } from "node:buffer";
-import { type RTCPeerConnection, UdpTransport } from "werift";
+import { Buffer } from "node:buffer";
+import type { RTCPeerConnection } from "werift";
 import { openUdpSocket, type UdpSocket } from "../shared/udp_socket.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
@@ -87,7 +88,7 @@ function isLoopback(ip: string): boolean {
 }
 
 /** A session's transport on the shared socket, shaped as werift's ICE uses its `UdpTransport`. */
-class MuxTransport {
+export class MuxTransport {
   readonly type = "udp";
   readonly addressFamily = 4;
   closed = false;
@@ -96,15 +97,25 @@ class MuxTransport {
   localIp: string | undefined;
   #lastRemote: Address | undefined;
 
-  constructor(readonly mux: UdpMux) {}
+  constructor(readonly session: MuxSession) {}
+
+  get mux(): UdpMux {
+    return this.session.mux;
+  }
 
   get address(): AddressInfo {
     return this.mux.address;
   }
 
-  deliver(data: Buffer, remote: Address): void {
+  deliver(data: Uint8Array, remote: Address): void {
     this.#lastRemote = remote;
-    this.onData(data, remote);
+    const onMedia = this.session.onMedia;
+    // SRTP and SRTCP (RFC 7983 §7: first byte 128 to 191) skip werift once the session takes its media itself.
+    if (onMedia !== undefined && data[0]! >= 128 && data[0]! <= 191) {
+      onMedia(data);
+    } else {
+      this.onData(data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), remote);
+    }
   }
 
   send = (data: Buffer, addr?: Address): Promise<void> => {
@@ -126,6 +137,8 @@ export class MuxSession {
   readonly marker: { liverecMuxSession: string } = { liverecMuxSession: crypto.randomUUID() };
   readonly transports: MuxTransport[] = [];
   readonly ufrags: string[] = [];
+  /** Takes the session's SRTP and SRTCP datagrams instead of werift, once set (media_receiver.ts). */
+  onMedia: ((datagram: Uint8Array) => void) | undefined;
 
   constructor(readonly mux: UdpMux) {}
 
@@ -153,21 +166,19 @@ export class MuxSession {
 
 /** Sessions of every open mux, by marker: what the hook in `UdpTransport.init` consults. */
 const sessionsByMarker = new Map<string, MuxSession>();
-let hookInstalled = false;
 
-/** Makes werift's `UdpTransport.init` hand a session of a mux its virtual transport; other callers get sockets. */
-function installHook(): void {
-  if (hookInstalled) return;
-  hookInstalled = true;
-  const original = UdpTransport.init.bind(UdpTransport);
-  (UdpTransport as unknown as { init: typeof UdpTransport.init }).init = (type, options = {}) => {
-    const marker = (options.interfaceAddresses as { liverecMuxSession?: string } | undefined)?.liverecMuxSession;
-    const session = marker === undefined ? undefined : sessionsByMarker.get(marker);
-    if (session === undefined || type !== "udp4") return original(type, options);
-    const transport = new MuxTransport(session.mux);
-    session.transports.push(transport);
-    return Promise.resolve(transport as unknown as UdpTransport);
-  };
+/**
+ * A new transport on the shared port for the session `options` names (werift hands the peer connection's
+ * `iceInterfaceAddresses` through as `interfaceAddresses`); undefined for a socket of its own. Called by the hook in
+ * werift's `UdpTransport.init` (webrtc_config.ts).
+ */
+export function muxTransportFor(options: { interfaceAddresses?: unknown }): MuxTransport | undefined {
+  const marker = (options.interfaceAddresses as { liverecMuxSession?: string } | undefined)?.liverecMuxSession;
+  const session = marker === undefined ? undefined : sessionsByMarker.get(marker);
+  if (session === undefined) return undefined;
+  const transport = new MuxTransport(session);
+  session.transports.push(transport);
+  return transport;
 }
 
 /** The shared socket and its routing tables. */
@@ -185,7 +196,6 @@ export class UdpMux {
    * whose handling throws (in werift) is logged as a warning; the others are received as usual.
    */
   static async open(listen: { hostname: string; port: number }, log: Logger): Promise<UdpMux> {
-    installHook();
     const mux = new UdpMux();
     mux.#socket = await openUdpSocket(
       listen,
@@ -244,7 +254,7 @@ export class UdpMux {
     }
   }
 
-  #receive(data: Buffer, host: string, port: number): Promise<void> | undefined {
+  #receive(data: Uint8Array, host: string, port: number): Promise<void> | undefined {
     const remote: Address = [host, port];
     let transport = this.#byRemote.get(host)?.get(port);
     if (transport === undefined) {

@@ -3,6 +3,7 @@
 import {
   type RTCPeerConnection,
   RTCRtpCodecParameters,
+  UdpTransport,
   useNACK,
   usePLI,
   useRepairedRtpStreamId,
@@ -10,6 +11,7 @@ import {
   useSdesRTPStreamId,
 } from "werift";
 import type { Codec } from "../codec/mod.ts";
+import { muxTransportFor } from "./udp_mux.ts";
 
 /** The `[webrtc]` settings ingest needs. */
 export interface WebrtcOptions {
@@ -44,6 +46,7 @@ export function peerConfig(
   muxMarker?: object,
 ): PeerConfig {
   const stun = options.stunServers.map((url) => ({ urls: url }));
+  if (muxMarker !== undefined) useMuxTransports();
   return {
     codecs,
     ...(simulcast
@@ -62,6 +65,19 @@ export function peerConfig(
     // goes on with another one: DTLS then never completes.
     iceFilterStunResponse: (_message, address, protocol) =>
       isLoopback(address[0]) === isLoopback(protocol.localIp ?? ""),
+  };
+}
+
+let muxHookInstalled = false;
+
+/** Makes werift's `UdpTransport.init` hand a session of a UDP mux its transport on the shared port; others get sockets. */
+function useMuxTransports(): void {
+  if (muxHookInstalled) return;
+  muxHookInstalled = true;
+  const original = UdpTransport.init.bind(UdpTransport);
+  (UdpTransport as unknown as { init: typeof UdpTransport.init }).init = (type, options = {}) => {
+    const transport = type === "udp4" ? muxTransportFor(options) : undefined;
+    return transport === undefined ? original(type, options) : Promise.resolve(transport as unknown as UdpTransport);
   };
 }
 

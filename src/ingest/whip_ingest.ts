@@ -10,8 +10,18 @@ import type { StreamHub, UnpublishReason } from "../recorder/mod.ts";
 import { chooseFromOffer } from "./offer.ts";
 import type { UdpMux } from "./udp_mux.ts";
 import type { WebrtcOptions } from "./webrtc_config.ts";
-import { useFastRtpHeaderParser } from "./werift_rtp_header.ts";
-import { WhipSession } from "./whip_session.ts";
+import type { WhipSession } from "./whip_session.ts";
+
+/**
+ * The WebRTC stack (werift and what it pulls in: about 30 MiB of memory), loaded with the first publish: a service
+ * that records only RTMP never pays for it.
+ */
+let webrtcStack: Promise<typeof import("./whip_session.ts")> | undefined;
+function loadWebrtcStack(): Promise<typeof import("./whip_session.ts")> {
+  // werift's certificate code (@peculiar/x509 with tsyringe) needs the Reflect metadata polyfill set up before it
+  // runs. Bun's single binary loads a lazily imported graph out of that order, so the polyfill is loaded first.
+  return webrtcStack ??= import("reflect-metadata").then(() => import("./whip_session.ts"));
+}
 
 /** A publish that sends no media for this long is ended (ICE-lite gets no consent checks of its own). */
 const MEDIA_TIMEOUT_MS = 10_000;
@@ -45,7 +55,6 @@ export class WhipIngest {
 
   constructor(opts: WhipIngestOptions) {
     this.#opts = opts;
-    useFastRtpHeaderParser();
     const timeoutMs = opts.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS;
     this.#watchdog = setInterval(() => {
       const now = opts.clock.nowMs();
@@ -59,6 +68,7 @@ export class WhipIngest {
   async publish(streamId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
     const { hub, clock, log, webrtc } = this.#opts;
     const choice = chooseFromOffer(offerSdp, webrtc.videoCodecs);
+    const { WhipSession } = await loadWebrtcStack();
     const stale = [...this.#sessions.values()].find((s) =>
       s.streamId === streamId && clock.nowMs() - s.lastPacketAtMs >= STALE_MS
     );
@@ -74,7 +84,9 @@ export class WhipIngest {
     try {
       const answerSdp = await session.answer(offerSdp);
       session.pc.connectionStateChange.subscribe((state) => {
-        if (state === "connected") log("info", "publish connected", { stream: streamId, srtp: session.srtp });
+        if (state === "connected") {
+          log("info", "publish connected", { stream: streamId, srtp: session.srtp, media: session.mediaPath });
+        }
         if (state === "failed" || state === "closed") void this.#end(session, `connection ${state}`, "lost");
       });
       log("info", "publish started", {

@@ -3,7 +3,8 @@
  * as a LiveSource. Packets leave werift here as plain RtpPacket values with their arrival time.
  */
 
-import { RTCPeerConnection, RtcpSrPacket } from "werift";
+import { Buffer } from "node:buffer";
+import { type RTCDtlsTransport, RTCPeerConnection, RtcpSrPacket } from "werift";
 import type { RtpPacket } from "../rtp/mod.ts";
 import type {
   LiveSource,
@@ -17,15 +18,19 @@ import type {
 import type { Clock } from "../shared/clock.ts";
 import type { OfferChoice } from "./offer.ts";
 import { LayerPicker } from "./simulcast.ts";
+import { MediaReceiver, ntpToUnixMs } from "./media_receiver.ts";
+import type { NackSender } from "./nack_sender.ts";
 import { useOwnNack } from "./own_nack.ts";
-import { useOwnSrtp } from "./own_srtp.ts";
+import { type SrtpEngine, useOwnSrtp } from "./own_srtp.ts";
+import type { SrtpContext } from "../srtp/mod.ts";
 import type { MuxSession, UdpMux } from "./udp_mux.ts";
+import { useFastRtpHeaderParser } from "./werift_rtp_header.ts";
 import { peerConfig, rtpCodec, rtxCodec, type WebrtcOptions } from "./webrtc_config.ts";
+
+useFastRtpHeaderParser();
 
 /** Packets held at most while a simulcast layer is chosen (about 10 s of three layers at 2.5 Mbit/s). */
 const MAX_HELD_PACKETS = 10_000;
-/** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
-const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
 /** Names of the SRTP protection profiles werift negotiates (RFC 5764 §4.1.2, RFC 7714 §14.2). */
 const SRTP_PROFILE_NAMES: Record<number, string> = {
@@ -60,14 +65,23 @@ export class WhipSession implements LiveSource {
   #rtpPackets = 0;
   #rtpBytes = 0;
   #keyframeRequests = 0;
-  #nacks = 0;
   #retransmissions = 0;
+  /** Who sends NACKs: werift's receivers (through liverec's sender) until the media path of liverec's own takes over. */
+  readonly #nackSenders: NackSender[] = [];
   readonly #startBitrateKbps: number;
+  /** The payload type of the video's retransmissions (RFC 4588), when negotiated. */
+  readonly #rtxPayloadType: number | undefined;
+  /** liverec's own media path, once DTLS has completed on the shared port (media_receiver.ts). */
+  #mediaReceiver: MediaReceiver | undefined;
 
   /** This session's share of the one UDP port, when the service has one. */
   readonly #mux: MuxSession | undefined;
   /** Who decrypts the media and with which protection profile (RFC 5764 §4.1.2), once DTLS has completed. */
   srtp: string | undefined;
+  /** Who takes the media from the socket to the recorder: werift, or liverec's own path (media_receiver.ts). */
+  get mediaPath(): "liverec" | "werift" {
+    return this.#mediaReceiver === undefined ? "werift" : "liverec";
+  }
   #releaseSrtp: (() => void)[] = [];
 
   constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock, mux?: UdpMux) {
@@ -77,6 +91,7 @@ export class WhipSession implements LiveSource {
     this.#lastPacketAtMs = this.publishedAtMs;
     this.#startBitrateKbps = webrtc.startBitrateKbps;
     const { video, audio } = choice;
+    this.#rtxPayloadType = video?.rtx?.payloadType;
     const tracks: SourceTrack[] = [];
     if (video !== undefined) {
       tracks.push({
@@ -117,8 +132,8 @@ export class WhipSession implements LiveSource {
       if (!tracks.some((t) => t.kind === kind) || this.#received.has(kind)) return;
       this.#received.add(kind);
       const receiver = transceiver.receiver;
-      useOwnNack(receiver, clock, () => this.#nacks++);
-      const rtxPayloadType = kind === "video" ? video?.rtx?.payloadType : undefined;
+      this.#nackSenders.push(useOwnNack(receiver, clock));
+      const rtxPayloadType = kind === "video" ? this.#rtxPayloadType : undefined;
       if (rtxPayloadType !== undefined) {
         // werift unwraps RTX before its tracks see a packet: retransmissions are counted on their way in.
         const handle = receiver.handleRtpBySsrc;
@@ -129,10 +144,6 @@ export class WhipSession implements LiveSource {
       }
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((rtp) => {
-          const arrivalMs = this.#clock.nowMs();
-          this.#lastPacketAtMs = arrivalMs;
-          this.#rtpPackets++;
-          this.#rtpBytes += rtp.payload.length;
           const packet: RtpPacket = {
             payloadType: rtp.header.payloadType,
             sequenceNumber: rtp.header.sequenceNumber,
@@ -141,32 +152,18 @@ export class WhipSession implements LiveSource {
             ssrc: rtp.header.ssrc,
             payload: rtp.payload,
           };
-          const rid = track.rid ?? "";
-          const layers = this.#layers;
-          if (this.#held !== undefined && layers !== undefined) {
-            this.#held.push({ kind, packet, arrivalMs, rid });
-            if (kind === "video") {
-              layers.ssrcs.add(packet.ssrc);
-              layers.picker.push(rid, packet, arrivalMs);
-            }
-            if (layers.picker.chosen !== undefined || this.#held.length >= MAX_HELD_PACKETS) this.#release();
-            return;
-          }
-          // The picker goes on looking at the other layers: one with a larger picture takes over.
-          if (kind === "video" && layers !== undefined && layers.picker.push(rid, packet, arrivalMs) !== rid) return;
-          this.#deliver(kind, packet, arrivalMs);
+          this.#receive(kind, packet, this.#clock.nowMs(), track.rid ?? "");
         });
       });
       transceiver.receiver.onRtcp.subscribe((rtcp) => {
         if (!(rtcp instanceof RtcpSrPacket)) return;
         // Each simulcast layer has its own RTP clock: only the recorded one's reports time the recording.
         if (kind === "video" && this.#layers !== undefined && rtcp.ssrc !== this.#videoSsrc) return;
-        const report: SenderReport = {
+        this.#senderReport(kind, {
           ntpMs: ntpToUnixMs(rtcp.senderInfo.ntpTimestamp),
           rtpTimestamp: rtcp.senderInfo.rtpTimestamp,
           arrivalMs: this.#clock.nowMs(),
-        };
-        for (const listener of this.#listeners) listener.senderReport(kind, report);
+        });
       });
     });
   }
@@ -193,9 +190,77 @@ export class WhipSession implements LiveSource {
     await this.pc.setLocalDescription({ type: "answer", sdp });
     this.#mux?.attach(this.pc);
     this.#releaseSrtp = this.pc.dtlsTransports.map((dtls) =>
-      useOwnSrtp(dtls, (engine, profile) => (this.srtp = `${engine} ${SRTP_PROFILE_NAMES[profile] ?? profile}`))
+      useOwnSrtp(dtls, (engine, profile, receiving) => this.#srtpStarted(dtls, engine, profile, receiving))
     );
     return this.pc.localDescription!.sdp;
+  }
+
+  /**
+   * DTLS has given the SRTP keys. On the shared port, with one transport for all media (BUNDLE) and without
+   * simulcast (whose layers werift tells apart by header extension), liverec takes the media from here on.
+   */
+  #srtpStarted(dtls: RTCDtlsTransport, engine: SrtpEngine, profile: number, receiving?: SrtpContext): void {
+    this.srtp = `${engine} ${SRTP_PROFILE_NAMES[profile] ?? profile}`;
+    this.#mediaReceiver?.close();
+    this.#mediaReceiver = undefined;
+    const mux = this.#mux;
+    if (mux === undefined || this.#layers !== undefined || receiving === undefined) return;
+    if (this.pc.dtlsTransports.length !== 1) return;
+    const route = (kind: TrackKind) => {
+      const track = this.tracks.find((t) => t.kind === kind);
+      return track === undefined ? undefined : { payloadType: track.payloadType, clockRate: track.codec.clockRate };
+    };
+    const video = route("video");
+    const audio = route("audio");
+    const receiver = this.pc.getTransceivers()[0]?.receiver;
+    this.#mediaReceiver = new MediaReceiver({
+      routes: {
+        ...(video !== undefined ? { video: { ...video, rtxPayloadType: this.#rtxPayloadType } } : {}),
+        ...(audio !== undefined ? { audio } : {}),
+      },
+      srtp: receiving,
+      clock: this.#clock,
+      rtcpSsrc: receiver?.rtcpSsrc ?? 1,
+      sendRtcp: (packets) => {
+        const rtcp = packets.map((bytes) => ({
+          serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+        }));
+        dtls.sendRtcp(rtcp as never).catch(() => {});
+      },
+      sink: {
+        rtp: (kind, packet, arrivalMs, retransmitted) => {
+          if (retransmitted) this.#retransmissions++;
+          this.#receive(kind, packet, arrivalMs, "");
+        },
+        senderReport: (kind, report) => this.#senderReport(kind, report),
+      },
+    });
+    this.#nackSenders.push(this.#mediaReceiver.nack);
+    mux.onMedia = (datagram) => this.#mediaReceiver?.receive(datagram);
+  }
+
+  /** A packet of `kind` (of the simulcast layer `rid`, or ""), from werift or liverec's media path. */
+  #receive(kind: TrackKind, packet: RtpPacket, arrivalMs: number, rid: string): void {
+    this.#lastPacketAtMs = arrivalMs;
+    this.#rtpPackets++;
+    this.#rtpBytes += packet.payload.length;
+    const layers = this.#layers;
+    if (this.#held !== undefined && layers !== undefined) {
+      this.#held.push({ kind, packet, arrivalMs, rid });
+      if (kind === "video") {
+        layers.ssrcs.add(packet.ssrc);
+        layers.picker.push(rid, packet, arrivalMs);
+      }
+      if (layers.picker.chosen !== undefined || this.#held.length >= MAX_HELD_PACKETS) this.#release();
+      return;
+    }
+    // The picker goes on looking at the other layers: one with a larger picture takes over.
+    if (kind === "video" && layers !== undefined && layers.picker.push(rid, packet, arrivalMs) !== rid) return;
+    this.#deliver(kind, packet, arrivalMs);
+  }
+
+  #senderReport(kind: TrackKind, report: SenderReport): void {
+    for (const listener of this.#listeners) listener.senderReport(kind, report);
   }
 
   #deliver(kind: TrackKind, packet: RtpPacket, arrivalMs: number): void {
@@ -235,7 +300,7 @@ export class WhipSession implements LiveSource {
       packets: this.#rtpPackets,
       bytes: this.#rtpBytes,
       keyframeRequests: this.#keyframeRequests,
-      nacks: this.#nacks,
+      nacks: this.#nackSenders.reduce((sum, sender) => sum + sender.sent, 0),
       retransmissions: this.#retransmissions,
     };
   }
@@ -252,6 +317,8 @@ export class WhipSession implements LiveSource {
 
   async close(): Promise<void> {
     this.#listeners.clear();
+    if (this.#mux !== undefined) this.#mux.onMedia = undefined;
+    this.#mediaReceiver?.close();
     await this.pc.close().catch(() => {});
     this.#mux?.mux.closeSession(this.#mux);
     for (const release of this.#releaseSrtp) release();
@@ -285,11 +352,4 @@ export function withStartBitrate(sdp: string, payloadType: number, kbps: number)
     new RegExp(`^(a=rtpmap:${payloadType} [^\r\n]*)(\r?\n)`, "m"),
     `$1$2a=fmtp:${payloadType} ${parameter}$2`,
   );
-}
-
-/** A 64-bit NTP timestamp (RFC 5905 §6) as Unix milliseconds. */
-function ntpToUnixMs(ntp: bigint): number {
-  const seconds = Number(ntp >> 32n);
-  const fraction = Number(ntp & 0xffff_ffffn) / 2 ** 32;
-  return (seconds - NTP_UNIX_OFFSET_S + fraction) * 1000;
 }

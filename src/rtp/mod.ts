@@ -7,3 +7,4 @@ export { parseRtpPacket, type RtpPacket, serializeRtpPacket } from "./packet.ts"
 export { SequenceUnwrapper, TimestampUnwrapper } from "./unwrap.ts";
 export { ReorderBuffer, type ReorderBufferOptions, type ReorderOutput, type ReorderStats } from "./reorder_buffer.ts";
 export { genericNack, type NackOptions, NackRequester } from "./nack.ts";
+export { receiverReport, ReceptionStats, type ReportBlock, type SenderInfo, senderReports } from "./receiver_report.ts";

@@ -1,7 +1,7 @@
 /**
  * Which packets of one RTP stream to ask the sender for again, and the generic NACK that asks (RFC 4585 §6.2.1).
  * A gap in the sequence numbers is requested at once, then again every `retryIntervalMs` until the packet comes
- * (first sent or retransmitted, RFC 4588) or it is `maxAgeMs` old. Asking by time rather than by a count of requests
+ * (first sent or retransmitted, RFC 4588), it is `maxAgeMs` old or it was asked for `maxRequests` times. Asking by time rather than by a count of requests
  * keeps a packet asked for through a stall of the event loop: requests made back to back in one late timer burst
  * would all reach the sender before its first retransmission could be lost and asked for again. Pure: the caller
  * passes the time.
@@ -13,6 +13,11 @@ export interface NackOptions {
   retryIntervalMs: number;
   /** A packet missing for longer is no longer asked for (the receiver has given up on it by then). */
   maxAgeMs: number;
+  /**
+   * Requests for one packet at most. A publisher that cannot keep up is not asked the same again and again: each
+   * request it answers costs it and the link a retransmission.
+   */
+  maxRequests: number;
   /** Most packets asked for at once; beyond it the oldest are dropped (a burst that large wants a keyframe). */
   maxMissing: number;
 }
@@ -25,6 +30,7 @@ interface Missing {
   sinceMs: number;
   /** When it was last asked for; undefined before the first request. */
   requestedAtMs: number | undefined;
+  requests: number;
 }
 
 /** The missing packets of one SSRC. */
@@ -58,7 +64,7 @@ export class NackRequester {
       return 0;
     }
     for (let step = 1; step < ahead; step++) {
-      this.#missing.set((highest + step) % SEQUENCE_RANGE, { sinceMs: nowMs, requestedAtMs: undefined });
+      this.#missing.set((highest + step) % SEQUENCE_RANGE, { sinceMs: nowMs, requestedAtMs: undefined, requests: 0 });
     }
     for (const sequence of this.#missing.keys()) {
       if (this.#missing.size <= this.#options.maxMissing) break;
@@ -67,16 +73,20 @@ export class NackRequester {
     return ahead - 1;
   }
 
-  /** The sequence numbers to ask for now, oldest first; marks them asked and forgets those past `maxAgeMs`. */
+  /**
+   * The sequence numbers to ask for now, oldest first; marks them asked, and forgets those past `maxAgeMs` and those
+   * asked for `maxRequests` times.
+   */
   due(nowMs: number): number[] {
+    const { maxAgeMs, retryIntervalMs, maxRequests } = this.#options;
     const due: number[] = [];
     for (const [sequence, missing] of this.#missing) {
-      if (nowMs - missing.sinceMs > this.#options.maxAgeMs) {
+      const retry = missing.requestedAtMs === undefined || nowMs - missing.requestedAtMs >= retryIntervalMs;
+      if (nowMs - missing.sinceMs > maxAgeMs || (retry && missing.requests >= maxRequests)) {
         this.#missing.delete(sequence);
-      } else if (
-        missing.requestedAtMs === undefined || nowMs - missing.requestedAtMs >= this.#options.retryIntervalMs
-      ) {
+      } else if (retry) {
         missing.requestedAtMs = nowMs;
+        missing.requests++;
         due.push(sequence);
       }
     }

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { genericNack, NackRequester } from "./nack.ts";
 
-const options = { retryIntervalMs: 30, maxAgeMs: 500, maxMissing: 100 };
+const options = { retryIntervalMs: 30, maxAgeMs: 500, maxMissing: 100, maxRequests: 5 };
 
 function arriveAll(requester: NackRequester, sequenceNumbers: number[], nowMs: number): void {
   for (const sequence of sequenceNumbers) requester.arrived(sequence, nowMs);
@@ -30,6 +30,14 @@ Deno.test("NackRequester retries through a stalled event loop: a late burst asks
   // The timer was held up 200 ms, then its ticks fire back to back.
   assert.deepEqual([requester.due(200), requester.due(200), requester.due(201)], [[2], [], []]);
   assert.deepEqual(requester.due(230), [2]);
+});
+
+Deno.test("NackRequester asks for a packet maxRequests times at most", () => {
+  const requester = new NackRequester(options);
+  arriveAll(requester, [1, 3], 0);
+  const asked = [0, 30, 60, 90, 120, 150, 180].map((nowMs) => requester.due(nowMs).length);
+  assert.deepEqual(asked, [1, 1, 1, 1, 1, 0, 0]);
+  assert.equal(requester.missingCount, 0);
 });
 
 Deno.test("NackRequester gives up on a packet missing for longer than maxAgeMs", () => {

@@ -17,6 +17,9 @@ interface Bun {
 
 const bun = (globalThis as { Bun?: Bun }).Bun;
 
+/** Whether this is Bun (else Deno). */
+export const isBun: boolean = bun !== undefined;
+
 /** The runtime and its version, e.g. "Deno 2.9.6" or "Bun 1.4.5". */
 export const runtimeName: string = bun !== undefined ? `Bun ${bun.version}` : `Deno ${Deno.version.deno}`;
 

@@ -1,4 +1,4 @@
-/** RFC 3711 index estimation around the 16-bit wrap, and the 64-packet replay window against a reference set. */
+/** RFC 3711 index estimation around the 16-bit wrap, and the replay window against a reference set. */
 
 import assert from "node:assert/strict";
 import { seededRandom } from "../shared/testing.ts";
@@ -41,9 +41,9 @@ Deno.test("ReplayWindow refuses duplicates, accepts reordering inside the window
   assert.equal(window.check(105 - REPLAY_WINDOW_PACKETS + 1), REPLAY_FRESH);
   assert.equal(window.check(105 - REPLAY_WINDOW_PACKETS), REPLAY_TOO_OLD);
   assert.equal(window.highestIndex, 105);
-  window.accept(105 + 1000);
+  window.accept(105 + 5000);
   assert.equal(window.check(105), REPLAY_TOO_OLD);
-  assert.equal(window.check(1104), REPLAY_FRESH);
+  assert.equal(window.check(5104), REPLAY_FRESH);
 });
 
 Deno.test("ReplayWindow agrees with a set of received indices over random jumps and reorders", () => {
@@ -51,8 +51,8 @@ Deno.test("ReplayWindow agrees with a set of received indices over random jumps 
   const window = new ReplayWindow(1000);
   const received = new Set([1000]);
   let highest = 1000;
-  for (let step = 0; step < 20_000; step++) {
-    const index = Math.max(0, highest + Math.floor(random() * 150) - 100);
+  for (let step = 0; step < 50_000; step++) {
+    const index = Math.max(0, highest + Math.floor(random() * 1500) - 1100);
     const expected = highest - index >= REPLAY_WINDOW_PACKETS
       ? REPLAY_TOO_OLD
       : received.has(index)

@@ -1,6 +1,6 @@
 /**
  * One direction's SRTP/SRTCP cryptographic context (RFC 3711 §3.2): session keys derived once from a master key and
- * salt, and per SSRC the highest packet index with a 64-packet replay window (SRTP: index estimated from the sequence
+ * salt, and per SSRC the highest packet index with a replay window of 1024 packets (SRTP: index estimated from the sequence
  * number, §3.3.1; SRTCP: the explicit index, §3.4), plus the SRTCP index of each SSRC it protects for.
  *
  * DTLS-SRTP keys each direction separately (RFC 5764 §4.2): unprotect what the peer sends with a context made from the
@@ -103,6 +103,8 @@ export class SrtpContext {
   readonly #rtpStreams = new Map<number, RtpStream>();
   readonly #rtcpWindows = new Map<number, ReplayWindow>();
   readonly #nextSrtcpIndex = new Map<number, number>();
+  /** Per SSRC sent: the highest packet index so far (its rollover counter) and the keystream batch. */
+  readonly #sentStreams = new Map<number, { highestIndex: number; keystream: RtpKeystreamCache }>();
   #closed = false;
 
   /** From session keys already derived; `createSrtpContext` derives them from the master key and salt. */
@@ -209,6 +211,40 @@ export class SrtpContext {
     if (window === undefined) this.#rtcpWindows.set(ssrc, new ReplayWindow(index));
     else window.accept(index);
     return packet.subarray(0, plainEnd);
+  }
+
+  /**
+   * The SRTP packet (a new buffer) of a plain RTP packet, for a sender. Each SSRC's rollover counter follows its
+   * sequence numbers as a receiver's does (RFC 3711 §3.3.1). The input is not modified.
+   */
+  protectRtp(packet: Uint8Array): Uint8Array | SrtpFailure {
+    this.#assertOpen();
+    if (packet.length < RTP_HEADER_BYTES) return TOO_SHORT;
+    const headerBytes = rtpHeaderBytes(packet, packet.length);
+    if (headerBytes < 0) return MALFORMED;
+    const sequenceNumber = (packet[2]! << 8) | packet[3]!;
+    const ssrc = readUint32(packet, 8);
+    let stream = this.#sentStreams.get(ssrc);
+    const index = stream === undefined ? sequenceNumber : estimatePacketIndex(stream.highestIndex, sequenceNumber);
+    if (index < 0) return TOO_OLD;
+    if (stream === undefined) {
+      stream = { highestIndex: index, keystream: new RtpKeystreamCache() };
+      this.#sentStreams.set(ssrc, stream);
+    }
+    stream.highestIndex = Math.max(stream.highestIndex, index);
+    const rolloverCounter = Math.floor(index / 0x10000);
+    const out = new Uint8Array(packet.length + this.#srtpAuthTagBytes);
+    if (this.#rtpGcm !== undefined) {
+      out.set(packet.subarray(0, headerBytes));
+      const iv = this.#rtpGcm.rtpIv(ssrc, rolloverCounter, sequenceNumber);
+      this.#rtpGcm.seal(iv, packet.subarray(0, headerBytes), packet.subarray(headerBytes), out, headerBytes);
+    } else {
+      out.set(packet);
+      this.#rtpKeystream.applyRtp(stream.keystream, out, headerBytes, packet.length, ssrc, index);
+      const tag = this.#rtpHmac!.compute(out, packet.length, rolloverCounter);
+      out.set(tag.subarray(0, this.#srtpAuthTagBytes), packet.length);
+    }
+    return out;
   }
 
   /**
