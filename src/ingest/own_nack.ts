@@ -6,10 +6,10 @@
  * sequence space per receiver also mixes the layers of a simulcast publish.
  */
 
-import { Buffer } from "node:buffer";
 import type { RTCRtpReceiver, RtpPacket } from "werift";
 import type { Clock } from "../shared/clock.ts";
 import { NackSender } from "./nack_sender.ts";
+import { sendRtcp } from "./own_srtp.ts";
 
 /** The part of werift's receiver-side NACK handler that its RTCRtpReceiver calls. */
 interface WeriftNack {
@@ -19,12 +19,7 @@ interface WeriftNack {
 
 /** Makes `receiver` ask for its lost video packets through liverec's sender, which it answers. */
 export function useOwnNack(receiver: RTCRtpReceiver, clock: Clock): NackSender {
-  const sender = new NackSender(clock, receiver.rtcpSsrc, (packets) => {
-    const rtcp = packets.map((bytes) => ({
-      serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
-    }));
-    receiver.dtlsTransport.sendRtcp(rtcp as never).catch(() => {});
-  });
+  const sender = new NackSender(clock, receiver.rtcpSsrc, (packets) => sendRtcp(receiver.dtlsTransport, packets));
   const nack: WeriftNack = {
     addPacket: (packet) => sender.arrived(packet.header.ssrc, packet.header.sequenceNumber),
     close: () => sender.close(),

@@ -102,3 +102,10 @@ function asBuffer(result: Uint8Array | SrtpFailure): Buffer {
   if (!(result instanceof Uint8Array)) throw new SrtpAuthenticationError(result.message);
   return Buffer.from(result.buffer, result.byteOffset, result.byteLength);
 }
+
+/** Protects plain RTCP packets (one compound packet) and sends them over `dtls`; a failed send is dropped, as UDP may. */
+export function sendRtcp(dtls: RTCDtlsTransport, packets: Uint8Array[]): void {
+  const rtcp = packets.map((bytes) => ({ serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) }));
+  // werift serializes what it is given; liverec's packets are bytes already.
+  dtls.sendRtcp(rtcp as unknown as Parameters<RTCDtlsTransport["sendRtcp"]>[0]).catch(() => {});
+}

@@ -1,9 +1,9 @@
 /**
  * One WHIP publish (RFC 9725): a werift peer connection answering the publisher's offer, exposed to the recorder
- * as a LiveSource. Packets leave werift here as plain RtpPacket values with their arrival time.
+ * as a LiveSource. Packets leave werift (or, on the shared port, liverec's media path) here as plain RtpPacket values
+ * with their arrival time.
  */
 
-import { Buffer } from "node:buffer";
 import { type RTCDtlsTransport, RTCPeerConnection, RtcpSrPacket } from "werift";
 import type { RtpPacket } from "../rtp/mod.ts";
 import type {
@@ -21,7 +21,7 @@ import { LayerPicker } from "./simulcast.ts";
 import { MediaReceiver, ntpToUnixMs } from "./media_receiver.ts";
 import type { NackSender } from "./nack_sender.ts";
 import { useOwnNack } from "./own_nack.ts";
-import { type SrtpEngine, useOwnSrtp } from "./own_srtp.ts";
+import { sendRtcp, type SrtpEngine, useOwnSrtp } from "./own_srtp.ts";
 import type { SrtpContext } from "../srtp/mod.ts";
 import type { MuxSession, UdpMux } from "./udp_mux.ts";
 import { useFastRtpHeaderParser } from "./werift_rtp_header.ts";
@@ -221,12 +221,7 @@ export class WhipSession implements LiveSource {
       srtp: receiving,
       clock: this.#clock,
       rtcpSsrc: receiver?.rtcpSsrc ?? 1,
-      sendRtcp: (packets) => {
-        const rtcp = packets.map((bytes) => ({
-          serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
-        }));
-        dtls.sendRtcp(rtcp as never).catch(() => {});
-      },
+      sendRtcp: (packets) => sendRtcp(dtls, packets),
       sink: {
         rtp: (kind, packet, arrivalMs, retransmitted) => {
           if (retransmitted) this.#retransmissions++;
