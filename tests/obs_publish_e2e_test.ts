@@ -97,6 +97,19 @@ function align(sent: Packet[], recorded: Packet[], minOverlap: number): Alignmen
   return best;
 }
 
+/**
+ * ffmpeg's decode errors for the format `name`, less the one ffmpeg 5.1 makes up for fragmented MP4 (DASH, HLS): it
+ * moves each fragment's pictures later by that fragment's own largest negative composition offset (see the file
+ * comment), so where x264's B-frame pattern changes the largest offset from one fragment to the next, the last
+ * picture of one fragment and the first of the next come out at the same time. That happens when OBS runs on a busy
+ * machine. The times in the boxes are checked on their own below.
+ */
+function withoutFragmentShifts(name: string, errors: string): string {
+  if (name !== "mpd" && name !== "hls") return errors;
+  return errors.split("\n").filter((line) => !/non monotonically increasing dts to muxer in stream 0/.test(line))
+    .join("\n");
+}
+
 /** The boxes directly inside `bytes[from, to)`: type and payload bounds. */
 function* boxes(
   bytes: Uint8Array,
@@ -263,7 +276,7 @@ Deno.test({
     const formats = { mpd, hls, ts, flv, mp4 };
     const counts: Record<string, { video: number; audio: number }> = {};
     for (const [name, path] of Object.entries(formats)) {
-      assert.equal(await decodeErrors(path), "", `${name} decodes cleanly`);
+      assert.equal(withoutFragmentShifts(name, await decodeErrors(path)), "", `${name} decodes cleanly`);
       const { streams } = await probe(path);
       const video = streams.find((s) => s.codec_type === "video");
       const audio = streams.find((s) => s.codec_type === "audio");
