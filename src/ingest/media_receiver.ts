@@ -6,7 +6,7 @@
  * does too: NACKs (`nack_sender.ts`), receiver reports about every stream once a second (RFC 3550 §6.4.2, which
  * libwebrtc publishers use for their loss-based bandwidth estimate and round-trip time), and sender reports read for
  * the recording's clock. werift keeps ICE, DTLS, keyframe requests and every session that this path does not serve
- * (simulcast, and ports of their own).
+ * (simulcast, media on more than one transport, and ports of their own).
  */
 
 import { parseRtpPacket, receiverReport, ReceptionStats, type RtpPacket, senderReports } from "../rtp/mod.ts";
