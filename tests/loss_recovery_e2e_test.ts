@@ -316,6 +316,8 @@ async function publishThroughLoss(
       assert.ok((sent?.nackCount ?? 0) > 0, `the service sent NACKs: ${JSON.stringify(sent)}\n${details}`);
       assert.ok((sent?.retransmittedPacketsSent ?? 0) > 0, `Chromium retransmitted: ${JSON.stringify(sent)}`);
       assert.ok(rtx.forwarded > 0, `the retransmissions came as RTX (${kinds.rtx})\n${details}`);
+      // liverec's receiver reports reach Chromium and count the network's losses, before recovery.
+      assert.ok((sent?.remotePacketsLost ?? 0) > 0, `Chromium read losses in the reports: ${JSON.stringify(sent)}`);
       // The service's own counts, as /metrics reports them, agree with what the relay and the browser saw.
       const [nacks, retransmitted] = [
         metric("liverec_stream_nacks_sent_total"),
