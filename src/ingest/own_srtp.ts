@@ -51,9 +51,9 @@ const PREFERRED_PROFILES: readonly number[] = isBun
 export type SrtpEngine = "liverec" | "werift";
 
 /**
- * Makes `dtls` offer liverec's preferred profiles and use liverec's SRTP once DTLS completes; `onStart` hears which engine runs, with which profile, and
- * with liverec's the context that unprotects what the publisher sends. Answers a function that releases the contexts
- * (call it when the session ends).
+ * Makes `dtls` offer liverec's preferred profiles and use liverec's SRTP once DTLS completes; `onStart` hears which
+ * engine runs, with which profile, and with liverec's the context that unprotects what the peer sends. Answers a
+ * function that releases the contexts (call it when the session ends).
  */
 export function useOwnSrtp(
   dtls: RTCDtlsTransport,
@@ -103,7 +103,7 @@ function asBuffer(result: Uint8Array | SrtpFailure): Buffer {
   return Buffer.from(result.buffer, result.byteOffset, result.byteLength);
 }
 
-/** Protects plain RTCP packets (one compound packet) and sends them over `dtls`; a failed send is dropped, as UDP may. */
+/** Protects plain RTCP packets (one compound packet) and sends them over `dtls`; a failed send is dropped. */
 export function sendRtcp(dtls: RTCDtlsTransport, packets: Uint8Array[]): void {
   const rtcp = packets.map((bytes) => ({ serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) }));
   // werift serializes what it is given; liverec's packets are bytes already.

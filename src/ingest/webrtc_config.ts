@@ -70,7 +70,7 @@ export function peerConfig(
 
 let muxHookInstalled = false;
 
-/** Makes werift's `UdpTransport.init` hand a session of a UDP mux its transport on the shared port; others get sockets. */
+/** Makes werift's `UdpTransport.init` give a UDP mux's session a transport on the shared port; others get sockets. */
 function useMuxTransports(): void {
   if (muxHookInstalled) return;
   muxHookInstalled = true;

@@ -66,7 +66,7 @@ export class WhipSession implements LiveSource {
   #rtpBytes = 0;
   #keyframeRequests = 0;
   #retransmissions = 0;
-  /** Who sends NACKs: werift's receivers (through liverec's sender) until the media path of liverec's own takes over. */
+  /** Who sends NACKs: werift's receivers (through liverec's sender), then liverec's media path once it takes over. */
   readonly #nackSenders: NackSender[] = [];
   readonly #startBitrateKbps: number;
   /** The payload type of the video's retransmissions (RFC 4588), when negotiated. */

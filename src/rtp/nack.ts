@@ -1,10 +1,10 @@
 /**
  * Which packets of one RTP stream to ask the sender for again, and the generic NACK that asks (RFC 4585 §6.2.1).
  * A gap in the sequence numbers is requested at once, then again every `retryIntervalMs` until the packet comes
- * (first sent or retransmitted, RFC 4588), it is `maxAgeMs` old or it was asked for `maxRequests` times. Asking by time rather than by a count of requests
- * keeps a packet asked for through a stall of the event loop: requests made back to back in one late timer burst
- * would all reach the sender before its first retransmission could be lost and asked for again. Pure: the caller
- * passes the time.
+ * (first sent or retransmitted, RFC 4588), it is `maxAgeMs` old or it was asked for `maxRequests` times. Spacing the
+ * requests in time keeps a packet asked for through a stall of the event loop: requests made back to back in one
+ * late timer burst would all reach the sender before its first retransmission could be lost and asked for again.
+ * Pure: the caller passes the time.
  */
 
 /** How long a missing packet is asked for, and how often. */

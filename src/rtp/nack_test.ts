@@ -1,4 +1,4 @@
-/** NACK requests by time (first at once, retries, giving up, wrap, restarts) and generic NACK bytes read back by hand. */
+/** NACK requests by time (at once, retries, giving up, wrap, restarts) and generic NACK bytes read back by hand. */
 
 import assert from "node:assert/strict";
 import { genericNack, NackRequester } from "./nack.ts";
