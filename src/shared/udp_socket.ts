@@ -9,6 +9,7 @@
 
 import { createSocket } from "node:dgram";
 import process from "node:process";
+import { isBun } from "./runtime.ts";
 
 /** Milliseconds between two polls of the socket while it is active: latency the media path can afford. */
 export const POLL_INTERVAL_MS = 20;
@@ -110,7 +111,7 @@ interface BunFfi {
 async function openLibc(): Promise<Libc | undefined> {
   if (process.platform !== "linux") return undefined;
   try {
-    if ((globalThis as { Bun?: unknown }).Bun !== undefined) {
+    if (isBun) {
       const specifier = "bun:ffi"; // not a literal import: Deno's type checker cannot resolve it
       const ffi = await import(specifier) as BunFfi;
       const definitions = Object.fromEntries(
@@ -388,7 +389,7 @@ async function openDgramSocket(
   });
   let granted: number | undefined;
   // Only Bun's reaches the socket; Deno 2.9.6's breaks receiving.
-  if ((globalThis as { Bun?: unknown }).Bun !== undefined) {
+  if (isBun) {
     socket.setRecvBufferSize(receiveBufferBytes);
     granted = socket.getRecvBufferSize();
   }
