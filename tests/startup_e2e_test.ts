@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { run } from "./helpers/media_tools.ts";
 import { recordStatus, startService, waitFor } from "./helpers/service.ts";
+import { startTaskFlags } from "../scripts/start_flags.ts";
 
 Deno.test("an unreachable S3 endpoint is reported at start-up without refusing to start", async () => {
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -152,6 +153,12 @@ Deno.test("--log-format json: every line liverec logs, start to stop, is one JSO
   assert.equal(listening?.level, "info");
   assert.ok(lines.every((line) => typeof line.time === "string" && typeof line.level === "string"), text);
   assert.equal(lines.at(-1)?.msg, "stopped");
+});
+
+Deno.test("`npm start` runs the service with `deno task start`'s flags, which the tests and the benchmark use too", async () => {
+  const root = new URL("..", import.meta.url);
+  const npm = JSON.parse(await Deno.readTextFile(new URL("package.json", root))).scripts.start;
+  assert.equal(npm, `exec node_modules/deno/deno run ${startTaskFlags().join(" ")} main.ts`);
 });
 
 const LAUNCHERS = [

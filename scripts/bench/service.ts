@@ -1,12 +1,14 @@
 /**
- * Starts the real liverec service for the benchmark as a direct child process (`deno run main.ts --config ...`, no
- * shell or wrapper in between, so the child's pid is the process to measure), with fs storage under a given dir.
+ * Starts the real liverec service for the benchmark as a direct child process (`deno run main.ts --config ...` with
+ * `deno task start`'s flags, no shell or wrapper in between, so the child's pid is the process to measure), with fs
+ * storage under a given dir.
  * It waits for the `liverec listening url=...` log line; it does not check what the service records.
  */
 
 import { join } from "node:path";
 import { endChild, onCleanup } from "./cleanup.ts";
 import { describeProcess } from "./proc_stats.ts";
+import { startTaskFlags } from "../start_flags.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const LISTEN_TIMEOUT_MS = 30_000;
@@ -70,7 +72,7 @@ export async function startBenchService(opts: {
   );
   const args = opts.binary !== undefined
     ? []
-    : ["run", "--allow-all", ...(opts.inspect ? ["--inspect=127.0.0.1:0"] : []), MAIN];
+    : ["run", ...startTaskFlags(), ...(opts.inspect ? ["--inspect=127.0.0.1:0"] : []), MAIN];
   const child = new Deno.Command(opts.binary ?? Deno.execPath(), {
     args: [...args, "--config", configPath],
     stdin: "null",

@@ -73,10 +73,10 @@ export class MediaReceiver {
     this.#reports = setInterval(() => this.#report(), options.reportIntervalMs ?? REPORT_INTERVAL_MS);
   }
 
-  /** Takes one SRTP or SRTCP datagram (the receiver's own copy: it is decrypted in place). */
-  receive(datagram: Uint8Array): void {
+  /** Takes one SRTP or SRTCP datagram (the receiver's own copy: it is decrypted in place) that arrived at `arrivalMs`. */
+  receive(datagram: Uint8Array, arrivalMs: number): void {
     if (isRtcp(datagram)) {
-      this.#receiveRtcp(datagram);
+      this.#receiveRtcp(datagram, arrivalMs);
       return;
     }
     // A packet SRTP refuses (authentication, replay) or that is no RTP is dropped, as werift dropped it.
@@ -88,7 +88,6 @@ export class MediaReceiver {
     } catch {
       return;
     }
-    const arrivalMs = this.#clock.nowMs();
     const { video, audio } = this.#routes;
     if (video !== undefined && packet.payloadType === video.payloadType) {
       this.#videoSsrc = packet.ssrc;
@@ -128,10 +127,9 @@ export class MediaReceiver {
     stream.stats.received(packet.sequenceNumber, packet.timestamp, arrivalMs);
   }
 
-  #receiveRtcp(datagram: Uint8Array): void {
+  #receiveRtcp(datagram: Uint8Array, arrivalMs: number): void {
     const plain = this.#srtp.unprotectRtcp(datagram);
     if (!(plain instanceof Uint8Array)) return;
-    const arrivalMs = this.#clock.nowMs();
     for (const { ssrc, ntpTimestamp, rtpTimestamp } of senderReports(plain)) {
       const stream = this.#streams.get(ssrc);
       if (stream === undefined) continue;

@@ -34,7 +34,7 @@ function rtp(srtp: SrtpSession, payloadType: number, ssrc: number, sequenceNumbe
 function setUp(reportIntervalMs = 60_000) {
   const srtp = new SrtpSession({ keys, profile: 7 });
   const srtcp = new SrtcpSession({ keys, profile: 7 });
-  const got: { kind: TrackKind; packet: RtpPacket; retransmitted: boolean }[] = [];
+  const got: { kind: TrackKind; packet: RtpPacket; arrivalMs: number; retransmitted: boolean }[] = [];
   const reports: { kind: TrackKind; report: SenderReport }[] = [];
   const sent: Buffer[] = [];
   const context = createSrtpContext(SRTP_AEAD_AES_128_GCM, KEY, SALT) as SrtpContext;
@@ -48,7 +48,7 @@ function setUp(reportIntervalMs = 60_000) {
     rtcpSsrc: 0xabcd,
     sendRtcp: (packets) => sent.push(...packets.map((bytes) => Buffer.from(bytes))),
     sink: {
-      rtp: (kind, packet, _arrivalMs, retransmitted) => got.push({ kind, packet, retransmitted }),
+      rtp: (kind, packet, arrivalMs, retransmitted) => got.push({ kind, packet, arrivalMs, retransmitted }),
       senderReport: (kind, report) => reports.push({ kind, report }),
     },
     reportIntervalMs,
@@ -58,19 +58,21 @@ function setUp(reportIntervalMs = 60_000) {
 
 Deno.test("the media path routes by payload type, restores a retransmission and NACKs the gap it leaves", () => {
   const { srtp, receiver, got, sent } = setUp();
-  receiver.receive(rtp(srtp, 96, VIDEO_SSRC, 10, [1, 2]));
-  receiver.receive(rtp(srtp, 111, AUDIO_SSRC, 500, [3]));
-  receiver.receive(rtp(srtp, 96, VIDEO_SSRC, 12, [5]));
+  receiver.receive(rtp(srtp, 96, VIDEO_SSRC, 10, [1, 2]), 4_990);
+  receiver.receive(rtp(srtp, 111, AUDIO_SSRC, 500, [3]), 4_990);
+  receiver.receive(rtp(srtp, 96, VIDEO_SSRC, 12, [5]), 4_990);
   const [nack] = sent.map((bytes) => RtcpPacketConverter.deSerialize(bytes)[0]);
   assert.deepEqual((nack as unknown as { feedback: { lost: number[]; mediaSourceSsrc: number } }).feedback.lost, [11]);
   // RFC 4588: the RTX payload opens with the original sequence number (11).
-  receiver.receive(rtp(srtp, 97, RTX_SSRC, 1, [0, 11, 4]));
-  receiver.receive(rtp(srtp, 97, RTX_SSRC, 2, []));
-  receiver.receive(rtp(srtp, 100, VIDEO_SSRC, 13, [6]));
+  receiver.receive(rtp(srtp, 97, RTX_SSRC, 1, [0, 11, 4]), 4_990);
+  receiver.receive(rtp(srtp, 97, RTX_SSRC, 2, []), 4_990);
+  receiver.receive(rtp(srtp, 100, VIDEO_SSRC, 13, [6]), 4_990);
   receiver.receive(
     Buffer.from(rtp(srtp, 96, VIDEO_SSRC, 14, [7]).map((byte, i, all) => i === all.length - 1 ? byte ^ 1 : byte)),
+    4_990,
   );
   receiver.close();
+  assert.ok(got.every((item) => item.arrivalMs === 4_990), "each packet keeps its datagram's arrival time");
   assert.deepEqual(
     got.map((
       { kind, packet, retransmitted },
@@ -87,18 +89,18 @@ Deno.test("the media path routes by payload type, restores a retransmission and 
 
 Deno.test("the media path reads sender reports for their track and reports on every stream it receives", async () => {
   const { srtp, srtcp, receiver, reports, sent } = setUp(20);
-  receiver.receive(rtp(srtp, 96, VIDEO_SSRC, 10, [1]));
-  receiver.receive(rtp(srtp, 111, AUDIO_SSRC, 500, [3]));
+  receiver.receive(rtp(srtp, 96, VIDEO_SSRC, 10, [1]), 4_990);
+  receiver.receive(rtp(srtp, 111, AUDIO_SSRC, 500, [3]), 4_990);
   const sr = new RtcpSrPacket({
     ssrc: AUDIO_SSRC,
     senderInfo: new RtcpSenderInfo({ ntpTimestamp: 0x83aa_7e80_8000_0000n, rtpTimestamp: 48_000 }),
   });
   const protectedSr = srtcp.encrypt(sr.serialize());
   assert.ok(isRtcp(protectedSr) && !isRtcp(rtp(srtp, 96, VIDEO_SSRC, 11, [1])));
-  receiver.receive(protectedSr);
+  receiver.receive(protectedSr, 4_990);
   await new Promise((resolve) => setTimeout(resolve, 50));
   receiver.close();
-  assert.deepEqual(reports, [{ kind: "audio", report: { ntpMs: 500, rtpTimestamp: 48_000, arrivalMs: 5_000 } }]);
+  assert.deepEqual(reports, [{ kind: "audio", report: { ntpMs: 500, rtpTimestamp: 48_000, arrivalMs: 4_990 } }]);
   const rr = RtcpPacketConverter.deSerialize(sent[0]!)[0];
   assert.ok(rr instanceof RtcpRrPacket);
   assert.equal(rr.ssrc, 0xabcd);

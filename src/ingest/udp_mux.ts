@@ -107,12 +107,13 @@ export class MuxTransport {
     return this.mux.address;
   }
 
-  deliver(data: Uint8Array, remote: Address): void {
+  /** Hands on a datagram that arrived at `arrivalMs` (Unix ms). */
+  deliver(data: Uint8Array, remote: Address, arrivalMs: number): void {
     this.#lastRemote = remote;
     const onMedia = this.session.onMedia;
     // SRTP and SRTCP (RFC 7983 §7: first byte 128 to 191) skip werift once the session takes its media itself.
     if (onMedia !== undefined && data[0]! >= 128 && data[0]! <= 191) {
-      onMedia(data);
+      onMedia(data, arrivalMs);
     } else {
       this.onData(data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), remote);
     }
@@ -138,7 +139,7 @@ export class MuxSession {
   readonly transports: MuxTransport[] = [];
   readonly ufrags: string[] = [];
   /** Takes the session's SRTP and SRTCP datagrams instead of werift, once set (media_receiver.ts). */
-  onMedia: ((datagram: Uint8Array) => void) | undefined;
+  onMedia: ((datagram: Uint8Array, arrivalMs: number) => void) | undefined;
 
   constructor(readonly mux: UdpMux) {}
 
@@ -200,7 +201,7 @@ export class UdpMux {
     mux.#socket = await openUdpSocket(
       listen,
       UDP_RECEIVE_BUFFER_BYTES,
-      (data, host, port) => mux.#receive(data, host, port),
+      (data, host, port, arrivalMs) => mux.#receive(data, host, port, arrivalMs),
       (error, host, port) =>
         log("warn", "a WebRTC datagram could not be handled", { from: `${host}:${port}`, error: errorMessage(error) }),
     );
@@ -254,13 +255,13 @@ export class UdpMux {
     }
   }
 
-  #receive(data: Uint8Array, host: string, port: number): Promise<void> | undefined {
+  #receive(data: Uint8Array, host: string, port: number, arrivalMs: number): Promise<void> | undefined {
     const remote: Address = [host, port];
     let transport = this.#byRemote.get(host)?.get(port);
     if (transport === undefined) {
       if (isStunResponse(data)) {
         for (const session of this.#sessions) {
-          for (const t of session.transports) if (!t.closed) t.deliver(data, remote);
+          for (const t of session.transports) if (!t.closed) t.deliver(data, remote, arrivalMs);
         }
         return undefined;
       }
@@ -270,7 +271,7 @@ export class UdpMux {
       const ports = this.#byRemote.get(host) ?? new Map<number, MuxTransport>();
       this.#byRemote.set(host, ports.set(port, transport));
     }
-    transport.deliver(data, remote);
+    transport.deliver(data, remote, arrivalMs);
     // The DTLS record that completes a handshake starts SRTP in werift's promise chains; SRTP packets queued behind
     // it in the same batch must wait for them (or werift drops them, and with them the first keyframe).
     return isDtls(data) ? nextTurn() : undefined;

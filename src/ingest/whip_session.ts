@@ -231,7 +231,7 @@ export class WhipSession implements LiveSource {
       },
     });
     this.#nackSenders.push(this.#mediaReceiver.nack);
-    mux.onMedia = (datagram) => this.#mediaReceiver?.receive(datagram);
+    mux.onMedia = (datagram, arrivalMs) => this.#mediaReceiver?.receive(datagram, arrivalMs);
   }
 
   /** A packet of `kind` (of the simulcast layer `rid`, or ""), from werift or liverec's media path. */

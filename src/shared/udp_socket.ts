@@ -11,23 +11,33 @@ import { createSocket } from "node:dgram";
 import process from "node:process";
 import { isBun } from "./runtime.ts";
 
-/** Milliseconds between two polls of the socket while it is active: latency the media path can afford. */
-export const POLL_INTERVAL_MS = 20;
 /**
- * Datagrams in one poll from which the next comes after `BUSY_POLL_INTERVAL_MS`: the kernel's default receive buffer
- * (208 KiB, where liverec may not raise it) holds about 90 datagrams of 1,100 bytes.
+ * Milliseconds between two polls of the socket while it is active. Each poll wakes a sleeping process, and on a small
+ * or virtual machine a wake-up costs far more than the datagrams it takes (about 300 µs of CPU on the 2-core test VM,
+ * against a few µs a datagram), so a light load is polled seldom: a recording can afford 100 ms of latency, and NACKs
+ * still come in time for a retransmission to reach the recording's 1 s wait.
  */
-const BUSY_DATAGRAMS = 32;
+export const POLL_INTERVAL_MS = 100;
+/** Milliseconds to the next poll once a poll has filled a quarter of the receive buffer. */
 const BUSY_POLL_INTERVAL_MS = 5;
+/**
+ * What a datagram of up to 1,500 bytes takes of the receive buffer (its kernel "truesize": the data rounded up to a
+ * 4 KiB slab plus the skb's own structures), for how many datagrams the buffer holds.
+ */
+const DATAGRAM_TRUESIZE_BYTES = 4_608;
+/** Datagrams in one poll from which the next comes sooner when the buffer's size is unknown (the kernel default's ¼). */
+const DEFAULT_BUSY_DATAGRAMS = 24;
 /** Datagrams taken in one poll at most, so that a flood cannot hold the event loop; the next poll follows at once. */
 const MAX_DATAGRAMS_PER_POLL = 512;
 
 /**
- * A datagram handed on: `data` is the receiver's own copy (a view of memory that is never reused). A promise returned holds the next datagram back until it
- * settles, for a receiver whose handling of one datagram goes on in promise chains that the next depends on (a
- * socket that wakes per datagram gives those chains a turn between datagrams; a batch does not).
+ * A datagram handed on: `data` is the receiver's own copy (a view of memory that is never reused), `arrivalMs` when
+ * it arrived (Unix ms: the kernel's receive time where the socket is polled, so that a batch does not blur arrival
+ * times by the poll interval). A promise returned holds the next datagram back until it settles, for a receiver whose
+ * handling of one datagram goes on in promise chains that the next depends on (a socket that wakes per datagram gives
+ * those chains a turn between datagrams; a batch does not).
  */
-export type OnDatagram = (data: Uint8Array, host: string, port: number) => Promise<void> | undefined;
+export type OnDatagram = (data: Uint8Array, host: string, port: number, arrivalMs: number) => Promise<void> | undefined;
 
 /** Told of a datagram whose handling threw; receiving goes on. */
 export type OnDatagramError = (error: unknown, host: string, port: number) => void;
@@ -143,6 +153,7 @@ const SOCK_DGRAM = 2;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
+const SO_TIMESTAMPNS = 35;
 const MSG_DONTWAIT = 0x40;
 const SOCKADDR_IN_BYTES = 16;
 const ERRNO_NAMES: Record<number, string> = {
@@ -167,8 +178,17 @@ const MSG_NAME = 0;
 const MSG_NAMELEN = 8;
 const MSG_IOV = 16;
 const MSG_IOVLEN = 24;
+const MSG_CONTROL = 32;
+const MSG_CONTROLLEN = 40;
 const MSG_LEN = 56;
 const IOVEC_BYTES = 16;
+/**
+ * Room for one control message per datagram: the SO_TIMESTAMPNS one is a struct cmsghdr (length, level, type: 16
+ * bytes) and a struct timespec (seconds, nanoseconds: 16 bytes).
+ */
+const CONTROL_BYTES = 32;
+const CMSG_TYPE = 12;
+const CMSG_DATA = 16;
 
 /**
  * recvmmsg's vectors, laid out once: slot i's header points at its sender's address and at its part of the arena.
@@ -180,11 +200,13 @@ class ReceiveBatch {
   readonly headers = new Uint8Array(BATCH_SLOTS * MMSGHDR_BYTES);
   readonly #headerView = new DataView(this.headers.buffer);
   readonly #iovecs = new Uint8Array(BATCH_SLOTS * IOVEC_BYTES);
+  readonly #controls = new DataView(new ArrayBuffer(BATCH_SLOTS * CONTROL_BYTES));
 
   constructor(address: (bytes: Uint8Array) => bigint) {
     const arena = address(this.arena);
     const senders = address(new Uint8Array(this.senders.buffer));
     const iovecs = address(this.#iovecs);
+    const controls = address(new Uint8Array(this.#controls.buffer));
     const iovecView = new DataView(this.#iovecs.buffer);
     for (let i = 0; i < BATCH_SLOTS; i++) {
       iovecView.setBigUint64(i * IOVEC_BYTES, arena + BigInt(i * SLOT_BYTES), true);
@@ -193,14 +215,28 @@ class ReceiveBatch {
       this.#headerView.setBigUint64(header + MSG_NAME, senders + BigInt(i * SOCKADDR_IN_BYTES), true);
       this.#headerView.setBigUint64(header + MSG_IOV, iovecs + BigInt(i * IOVEC_BYTES), true);
       this.#headerView.setBigUint64(header + MSG_IOVLEN, 1n, true);
+      this.#headerView.setBigUint64(header + MSG_CONTROL, controls + BigInt(i * CONTROL_BYTES), true);
     }
   }
 
-  /** Before a call: every slot has room for a whole sender address again. */
+  /** Before a call: every slot has room for a whole sender address and control message again. */
   reset(): void {
     for (let i = 0; i < BATCH_SLOTS; i++) {
       this.#headerView.setUint32(i * MMSGHDR_BYTES + MSG_NAMELEN, SOCKADDR_IN_BYTES, true);
+      this.#headerView.setBigUint64(i * MMSGHDR_BYTES + MSG_CONTROLLEN, BigInt(CONTROL_BYTES), true);
     }
+  }
+
+  /** When slot i arrived (Unix ms), from its SO_TIMESTAMPNS control message; `fallbackMs` if it has none. */
+  arrivalMs(i: number, fallbackMs: number): number {
+    const length = Number(this.#headerView.getBigUint64(i * MMSGHDR_BYTES + MSG_CONTROLLEN, true));
+    const control = i * CONTROL_BYTES;
+    if (length < CONTROL_BYTES || this.#controls.getInt32(control + CMSG_TYPE, true) !== SO_TIMESTAMPNS) {
+      return fallbackMs;
+    }
+    const seconds = Number(this.#controls.getBigInt64(control + CMSG_DATA, true));
+    const nanoseconds = Number(this.#controls.getBigInt64(control + CMSG_DATA + 8, true));
+    return seconds * 1000 + nanoseconds / 1e6;
   }
 
   /** Bytes slot i received. */
@@ -216,6 +252,8 @@ class PolledSocket implements UdpSocket {
   readonly #to = new Uint8Array(SOCKADDR_IN_BYTES);
   /** Dotted quads by address as a 32-bit number: no string is built per datagram. */
   readonly #hosts = new Map<number, string>();
+  /** A poll that takes this many datagrams has filled a quarter of the receive buffer: the next comes sooner. */
+  readonly #busyDatagrams: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #active = false;
   #closed = false;
@@ -230,6 +268,9 @@ class PolledSocket implements UdpSocket {
   ) {
     new DataView(this.#to.buffer).setUint16(0, AF_INET, true);
     this.#batch = new ReceiveBatch(libc.address);
+    this.#busyDatagrams = receiveBufferBytes === undefined
+      ? DEFAULT_BUSY_DATAGRAMS
+      : Math.max(1, Math.floor(receiveBufferBytes / DATAGRAM_TRUESIZE_BYTES / 4));
   }
 
   static open(
@@ -253,6 +294,8 @@ class PolledSocket implements UdpSocket {
     libc.getsockname(fd, local, new Uint8Array(length.buffer));
     const bound = new DataView(local.buffer).getUint16(2, false);
     const address = { address: ip.join("."), port: bound, family: "IPv4" as const };
+    // Kernel receive times; without them (refused), a datagram's arrival is the poll's time.
+    libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, new Uint8Array(new Int32Array([1]).buffer), 4);
     return new PolledSocket(libc, fd, address, setReceiveBuffer(libc, fd, bufferBytes), onDatagram, onError);
   }
 
@@ -275,7 +318,11 @@ class PolledSocket implements UdpSocket {
       if (this.#closed || !this.#active) return;
       void this.#poll().then((taken) =>
         this.#schedule(
-          taken === MAX_DATAGRAMS_PER_POLL ? 0 : taken >= BUSY_DATAGRAMS ? BUSY_POLL_INTERVAL_MS : POLL_INTERVAL_MS,
+          taken === MAX_DATAGRAMS_PER_POLL
+            ? 0
+            : taken >= this.#busyDatagrams
+            ? BUSY_POLL_INTERVAL_MS
+            : POLL_INTERVAL_MS,
         )
       );
     }, delayMs);
@@ -293,6 +340,7 @@ class PolledSocket implements UdpSocket {
       const received = this.libc.recvmmsg(this.fd, batch.headers, BATCH_SLOTS, MSG_DONTWAIT, null);
       if (received <= 0) break;
       count += received;
+      const polledAtMs = Date.now();
       // One copy of the batch: a view of it per datagram costs less than a Buffer per datagram (Deno's Buffer is a
       // typed-array subclass, slow to construct).
       let batchBytes = 0;
@@ -313,7 +361,7 @@ class PolledSocket implements UdpSocket {
         offset += bytes;
         const port = batch.senders.getUint16(i * SOCKADDR_IN_BYTES + 2, false);
         try {
-          const handled = this.onDatagram(data, host, port);
+          const handled = this.onDatagram(data, host, port, batch.arrivalMs(i, polledAtMs));
           if (handled !== undefined) await handled;
         } catch (error) {
           this.onError(error, host, port);
@@ -382,7 +430,9 @@ async function openDgramSocket(
   // Each datagram has a turn of its own here, so a receiver's promise has nothing to hold back.
   socket.on("message", (data, info) => {
     try {
-      void onDatagram(data, info.address, info.port)?.catch((error) => onError(error, info.address, info.port));
+      void onDatagram(data, info.address, info.port, Date.now())?.catch((error) =>
+        onError(error, info.address, info.port)
+      );
     } catch (error) {
       onError(error, info.address, info.port);
     }

@@ -6,6 +6,8 @@ interface Received {
   data: number[];
   host: string;
   port: number;
+  arrivalMs: number;
+  handedOnMs: number;
 }
 
 function peer(): Promise<Socket> {
@@ -25,10 +27,10 @@ function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
   });
 }
 
-Deno.test("a polled UDP socket hands on every datagram with its sender, only while active, and sends back", async () => {
+Deno.test("a polled UDP socket hands on every datagram with its sender and arrival time, only while active, and sends back", async () => {
   const received: Received[] = [];
-  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data, host, port) => {
-    received.push({ data: [...data], host, port });
+  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data, host, port, arrivalMs) => {
+    received.push({ data: [...data], host, port, arrivalMs, handedOnMs: Date.now() });
     return undefined;
   }, (error) => {
     throw error;
@@ -40,6 +42,7 @@ Deno.test("a polled UDP socket hands on every datagram with its sender, only whi
     assert.ok(socket.receiveBufferBytes !== undefined && socket.receiveBufferBytes >= 2 * (1 << 20));
     const otherPort = other.address().port;
 
+    const sentMs = Date.now();
     other.send(new Uint8Array([1, 2, 3]), socket.address.port, "127.0.0.1");
     await new Promise((resolve) => setTimeout(resolve, 3 * POLL_INTERVAL_MS));
     assert.equal(received.length, 0, "an inactive socket hands on nothing");
@@ -47,8 +50,18 @@ Deno.test("a polled UDP socket hands on every datagram with its sender, only whi
     socket.setActive(true);
     for (let i = 0; i < 100; i++) other.send(new Uint8Array([i, 9]), socket.address.port, "127.0.0.1");
     await until(() => received.length === 101);
-    assert.deepEqual(received[0], { data: [1, 2, 3], host: "127.0.0.1", port: otherPort });
-    assert.deepEqual(received[100], { data: [99, 9], host: "127.0.0.1", port: otherPort });
+    const [first, last] = [received[0]!, received[100]!];
+    assert.deepEqual({ ...first, arrivalMs: 0, handedOnMs: 0 }, {
+      data: [1, 2, 3],
+      host: "127.0.0.1",
+      port: otherPort,
+      arrivalMs: 0,
+      handedOnMs: 0,
+    });
+    assert.deepEqual([last.data, last.host, last.port], [[99, 9], "127.0.0.1", otherPort]);
+    // The arrival time is the kernel's, not the poll's: the first datagram waited in the socket while it was inactive.
+    assert.ok(first.handedOnMs - sentMs >= 3 * POLL_INTERVAL_MS - 1, `handed on ${first.handedOnMs - sentMs} ms after`);
+    assert.ok(Math.abs(first.arrivalMs - sentMs) < 50, `arrived ${first.arrivalMs - sentMs} ms after it was sent`);
 
     // The largest datagrams come whole (on loopback, H.264 packetization-mode 0 sends slices of many KiB).
     other.send(new Uint8Array(65_507).fill(5), socket.address.port, "127.0.0.1");

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dailyRecordDir } from "../../src/recorder/mod.ts";
 import type { Clip } from "../../scripts/clip.ts";
+import { startTaskFlags } from "../../scripts/start_flags.ts";
 import { publishClip, type PublishClipOptions, type PublishResult } from "../../scripts/publish.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -61,7 +62,7 @@ export async function startService(
   const configPath = join(dir, "config.toml");
   await Deno.writeTextFile(configPath, configText);
   const child = new Deno.Command(opts.command ?? DENO, {
-    args: [...(opts.command === undefined ? ["run", "--allow-all", MAIN] : []), "--config", configPath],
+    args: [...(opts.command === undefined ? ["run", ...startTaskFlags(), MAIN] : []), "--config", configPath],
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
