@@ -108,7 +108,10 @@ export class RtmpIngest {
     if (hub.get(streamId) !== undefined || [...this.#publishes.values()].some((p) => p.streamId === streamId)) {
       return refuse("NetStream.Publish.BadName", `stream "${streamId}" is already being published`);
     }
-    this.#publishes.set(connection.id, new RtmpPublish(streamId, clock.nowMs()));
+    this.#publishes.set(
+      connection.id,
+      new RtmpPublish(streamId, clock.nowMs(), () => this.#server.flush(connection.id)),
+    );
     return { accept: true };
   }
 
@@ -183,7 +186,7 @@ class RtmpPublish implements LiveSource {
   #bytes = 0;
   readonly #listeners = new Set<SourceListener>();
 
-  constructor(streamId: string, nowMs: number) {
+  constructor(streamId: string, nowMs: number, readonly flush: () => Promise<void>) {
     this.streamId = streamId;
     this.publishedAtMs = nowMs;
   }

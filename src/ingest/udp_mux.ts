@@ -277,6 +277,11 @@ export class UdpMux {
     return isDtls(data) ? nextTurn() : undefined;
   }
 
+  /** Hands on the datagrams waiting in the socket. */
+  flush(): Promise<void> {
+    return this.#socket.flush();
+  }
+
   /** Closes the socket; sessions still open stop receiving. */
   close(): Promise<void> {
     for (const session of [...this.#sessions]) this.closeSession(session);

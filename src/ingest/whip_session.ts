@@ -278,6 +278,10 @@ export class WhipSession implements LiveSource {
     return () => this.#listeners.delete(listener);
   }
 
+  flush(): Promise<void> {
+    return this.#mux?.mux.flush() ?? Promise.resolve();
+  }
+
   requestKeyframe(): void {
     const layers = this.#layers;
     // While a simulcast layer is still to be chosen, every layer is asked: its keyframe shows its size.

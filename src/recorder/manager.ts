@@ -268,6 +268,7 @@ export class RecordingManager {
     await this.#starting.get(streamId)?.catch(() => {});
     const recording = this.#recordings.get(streamId);
     if (recording === undefined) throw new NotFoundError(`stream "${streamId}" is not being recorded`);
+    await this.#opts.hub.get(streamId)?.flush();
     await this.#end(recording);
     return this.#info(recording);
   }
@@ -276,6 +277,7 @@ export class RecordingManager {
   async shutdown(): Promise<void> {
     clearInterval(this.#rotationTimer);
     await Promise.allSettled([...this.#starting.values()]);
+    await Promise.allSettled([...this.#recordings.keys()].map((streamId) => this.#opts.hub.get(streamId)?.flush()));
     await Promise.allSettled([...this.#recordings.values()].map((recording) => this.#end(recording)));
     await Promise.allSettled([...this.#ending]);
   }

@@ -90,5 +90,10 @@ export interface LiveSource {
   addListener(listener: SourceListener): () => void;
   /** Asks the publisher for a keyframe (an RTCP PLI for WebRTC). */
   requestKeyframe(): void;
+  /**
+   * Hands on, before it settles, what the publisher sent that still waits to be read (the ingest reads its sockets
+   * in batches): called before a recording stops, so that it holds everything sent until then.
+   */
+  flush(): Promise<void>;
   counters(): SourceCounters;
 }

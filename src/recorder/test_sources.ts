@@ -23,6 +23,10 @@ export class ReplaySource implements LiveSource {
     this.#listener = listener;
     return () => (this.#listener = undefined);
   }
+  flush() {
+    return Promise.resolve();
+  }
+
   requestKeyframe() {
     this.keyframeRequests++;
   }

@@ -54,6 +54,8 @@ export interface UdpSocket {
   send(data: Uint8Array, port: number, host: string): void;
   /** Whether to take datagrams: a polled socket costs a wake-up per poll, so it polls only while someone listens. */
   setActive(active: boolean): void;
+  /** Hands on every datagram waiting in the socket now, without waiting for the next poll. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -255,6 +257,8 @@ class PolledSocket implements UdpSocket {
   /** A poll that takes this many datagrams has filled a quarter of the receive buffer: the next comes sooner. */
   readonly #busyDatagrams: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The poll in progress: polls take turns, since they share the batch's memory. */
+  #polling: Promise<number> | undefined;
   #active = false;
   #closed = false;
 
@@ -316,7 +320,7 @@ class PolledSocket implements UdpSocket {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#closed || !this.#active) return;
-      void this.#poll().then((taken) =>
+      void this.#pollInTurn().then((taken) =>
         this.#schedule(
           taken === MAX_DATAGRAMS_PER_POLL
             ? 0
@@ -326,6 +330,20 @@ class PolledSocket implements UdpSocket {
         )
       );
     }, delayMs);
+  }
+
+  flush(): Promise<void> {
+    return this.#closed ? Promise.resolve() : this.#pollInTurn().then(() => {});
+  }
+
+  /** Polls once every poll before it has ended. */
+  #pollInTurn(): Promise<number> {
+    const next = (this.#polling ?? Promise.resolve(0)).catch(() => 0).then(() => this.#poll());
+    this.#polling = next;
+    void next.finally(() => {
+      if (this.#polling === next) this.#polling = undefined;
+    }).catch(() => {});
+    return next;
   }
 
   /**
@@ -450,6 +468,7 @@ async function openDgramSocket(
     receivePath: "node:dgram",
     send: (data, toPort, host) => socket.send(data, toPort, host),
     setActive: () => {},
+    flush: () => Promise.resolve(),
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
 }

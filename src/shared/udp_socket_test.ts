@@ -122,3 +122,30 @@ Deno.test("a receiver's promise holds the next datagram back; one that throws is
     await socket.close();
   }
 });
+
+Deno.test("flush hands on the datagrams waiting in a polled socket at once, not at the next poll", async () => {
+  const received: number[] = [];
+  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data) => {
+    received.push(data[0]!);
+    return undefined;
+  }, (error) => {
+    throw error;
+  });
+  const other = await peer();
+  try {
+    socket.setActive(true);
+    other.send(new Uint8Array([1]), socket.address.port, "127.0.0.1");
+    await until(() => received.length === 1);
+    // Just after a poll: the next is about POLL_INTERVAL_MS away.
+    await new Promise<void>((resolve) =>
+      other.send(new Uint8Array([2]), socket.address.port, "127.0.0.1", () => resolve())
+    );
+    const startMs = Date.now();
+    await socket.flush();
+    assert.deepEqual(received, [1, 2]);
+    assert.ok(Date.now() - startMs < POLL_INTERVAL_MS / 2, `flushed in ${Date.now() - startMs} ms`);
+  } finally {
+    other.close();
+    await socket.close();
+  }
+});
