@@ -54,8 +54,6 @@ export interface RtmpServerOptions {
   logger?: Logger;
   /** Options of every session (chunk sizes, limits). */
   session?: RtmpSessionOptions;
-  /** Rest between two reads of a publishing connection; default `PUBLISHING_READ_INTERVAL_MS`. */
-  publishingReadIntervalMs?: number;
 }
 
 /** The address a server listens on. */
@@ -70,7 +68,7 @@ export interface RtmpListenAddress {
  * brings): resting lets the kernel gather them, so one read takes what came in that time. Recording can afford the
  * latency; the handshake and the commands before publishing are read at once.
  */
-export const PUBLISHING_READ_INTERVAL_MS = 100;
+const PUBLISHING_READ_INTERVAL_MS = 100;
 
 /** How long `flush` waits for a socket's first bytes, and for more after each. */
 const FLUSH_WAIT_MS = 50;
@@ -84,8 +82,6 @@ class ReadPacer {
   readonly #resting = new Set<Socket>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly intervalMs: number) {}
-
   rest(socket: Socket): void {
     socket.pause();
     this.#resting.add(socket);
@@ -94,7 +90,7 @@ class ReadPacer {
       const resting = [...this.#resting];
       this.#resting.clear();
       for (const resumed of resting) if (!resumed.destroyed) resumed.resume();
-    }, this.intervalMs);
+    }, PUBLISHING_READ_INTERVAL_MS);
   }
 
   forget(socket: Socket): void {
@@ -113,14 +109,13 @@ export class RtmpServer {
   readonly #options: RtmpServerOptions;
   readonly #logger: Logger;
   readonly #connections = new Set<RtmpConnection>();
-  readonly #pacer: ReadPacer;
+  readonly #pacer = new ReadPacer();
   #server: Server | undefined;
   #nextConnectionId = 1;
 
   constructor(options: RtmpServerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#pacer = new ReadPacer(options.publishingReadIntervalMs ?? PUBLISHING_READ_INTERVAL_MS);
   }
 
   /** Open connections. */
@@ -128,7 +123,7 @@ export class RtmpServer {
     return this.#connections.size;
   }
 
-  /** Reads now what connection `id` has waiting in its socket, if it rests between reads; see `flush` below. */
+  /** Reads now what connection `id` has waiting in its socket (`RtmpConnection.flush`). */
   flush(id: number): Promise<void> {
     return [...this.#connections].find((connection) => connection.id === id)?.flush() ?? Promise.resolve();
   }
