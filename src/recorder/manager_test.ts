@@ -49,3 +49,30 @@ Deno.test("a recording logs its progress every media minute: seconds, segments, 
     await manager.shutdown();
   }
 });
+
+Deno.test("stopping a recording first takes in what its source still holds unread (LiveSource.flush)", async () => {
+  const clock = { ms: Date.UTC(2026, 11, 6, 12) };
+  const lines: { message: string; fields: Record<string, unknown> }[] = [];
+  const hub = new StreamHub();
+  const settings = defaultRuleSettings(2);
+  const manager = new RecordingManager({
+    hub,
+    files: await freshFiles(),
+    clock: { nowMs: () => clock.ms },
+    log: (_level, message, fields = {}) => lines.push({ message, fields }),
+    rules: [{ match: "*", mode: "always", settings, onDemand: undefined, source: "test" }],
+    defaults: settings,
+    nodeAlias: undefined,
+  });
+  const source = new ReplaySource();
+  try {
+    hub.publish(source);
+    await waitFor("the recording to start", () => Promise.resolve(manager.status("cam").recording || undefined));
+    source.replayHoldingBack(4, 1, clock);
+    await manager.stop("cam");
+    const finished = lines.find((line) => line.message === "recording finished");
+    assert.equal(finished?.fields.videoFrames, 120, "all 4 s of 30 fps, the last second from the flush");
+  } finally {
+    await manager.shutdown();
+  }
+});

@@ -7,7 +7,10 @@ import type { LiveSource, SourceListener, SourceMedia, SourceTrack } from "./sou
 
 const clip = await loadClip();
 
-/** A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. */
+/**
+ * A source that replays the clip's packets (of its tracks) on demand and counts keyframe requests. What a replay holds
+ * back (packets a socket would still hold unread) goes out on `flush`.
+ */
 export class ReplaySource implements LiveSource {
   readonly id = "replay";
   readonly protocol = "whip";
@@ -19,11 +22,15 @@ export class ReplaySource implements LiveSource {
   }
   keyframeRequests = 0;
   #listener: SourceListener | undefined;
+  #heldBack: TimedPacket[] = [];
   addListener(listener: SourceListener) {
     this.#listener = listener;
     return () => (this.#listener = undefined);
   }
   flush() {
+    const held = this.#heldBack;
+    this.#heldBack = [];
+    for (const p of held) this.#listener?.rtp(p.kind, p.packet, p.arrivalMs);
     return Promise.resolve();
   }
 
@@ -36,6 +43,13 @@ export class ReplaySource implements LiveSource {
   /** Replays `seconds` of the clip; `at` runs once when the media passes `at.seconds`. */
   replay(seconds: number, clock: { ms: number }, at?: { seconds: number; run: () => void }) {
     this.replayPackets(clipPackets(clip, { seconds, baseMs: clock.ms }), clock, at);
+  }
+  /** Replays `seconds` of the clip but holds its last `heldBackSeconds` back until `flush`. */
+  replayHoldingBack(seconds: number, heldBackSeconds: number, clock: { ms: number }) {
+    const packets = clipPackets(clip, { seconds, baseMs: clock.ms });
+    const endMs = clock.ms + (seconds - heldBackSeconds) * 1000;
+    this.replayPackets(packets.filter((p) => p.arrivalMs < endMs), clock);
+    this.#heldBack = packets.filter((p) => p.arrivalMs >= endMs);
   }
   /** Delivers `packets` at their arrival times, each track's first with a sender report, as publishers send. */
   replayPackets(packets: TimedPacket[], clock: { ms: number }, at?: { seconds: number; run: () => void }) {
