@@ -8,7 +8,8 @@ import { StreamHub } from "./hub.ts";
 import { RecordingManager } from "./manager.ts";
 import { freshFiles, ReplaySource } from "./test_sources.ts";
 
-Deno.test("a recording logs its progress every media minute: seconds, segments, bytes, losses", async () => {
+/** A manager that records every stream, with its clock and log lines, recording the replayed source "cam". */
+async function recordingCam() {
   const clock = { ms: Date.UTC(2026, 11, 6, 12) };
   const lines: { level: LogLevel; message: string; fields: Record<string, unknown> }[] = [];
   const hub = new StreamHub();
@@ -23,9 +24,14 @@ Deno.test("a recording logs its progress every media minute: seconds, segments, 
     nodeAlias: undefined,
   });
   const source = new ReplaySource();
+  hub.publish(source);
+  await waitFor("the recording to start", () => Promise.resolve(manager.status("cam").recording || undefined));
+  return { clock, lines, manager, source };
+}
+
+Deno.test("a recording logs its progress every media minute: seconds, segments, bytes, losses", async () => {
+  const { clock, lines, manager, source } = await recordingCam();
   try {
-    hub.publish(source);
-    await waitFor("the recording to start", () => Promise.resolve(manager.status("cam").recording || undefined));
     source.replay(5, clock);
     const progress = () => lines.filter((line) => line.message === "recording progress");
     // The manager looks twice a second; less than a minute since the start, it says nothing.
@@ -51,23 +57,8 @@ Deno.test("a recording logs its progress every media minute: seconds, segments, 
 });
 
 Deno.test("stopping a recording first takes in what its source still holds unread (LiveSource.flush)", async () => {
-  const clock = { ms: Date.UTC(2026, 11, 6, 12) };
-  const lines: { message: string; fields: Record<string, unknown> }[] = [];
-  const hub = new StreamHub();
-  const settings = defaultRuleSettings(2);
-  const manager = new RecordingManager({
-    hub,
-    files: await freshFiles(),
-    clock: { nowMs: () => clock.ms },
-    log: (_level, message, fields = {}) => lines.push({ message, fields }),
-    rules: [{ match: "*", mode: "always", settings, onDemand: undefined, source: "test" }],
-    defaults: settings,
-    nodeAlias: undefined,
-  });
-  const source = new ReplaySource();
+  const { clock, lines, manager, source } = await recordingCam();
   try {
-    hub.publish(source);
-    await waitFor("the recording to start", () => Promise.resolve(manager.status("cam").recording || undefined));
     source.replayHoldingBack(4, 1, clock);
     await manager.stop("cam");
     const finished = lines.find((line) => line.message === "recording finished");
