@@ -229,15 +229,19 @@ class ReceiveBatch {
     }
   }
 
-  /** When slot i arrived (Unix ms), from its SO_TIMESTAMPNS control message; `fallbackMs` if it has none. */
+  /**
+   * When slot i arrived (Unix ms), from its SO_TIMESTAMPNS control message; `fallbackMs` if it has none. The 64-bit
+   * fields are read as 32-bit halves (lengths and nanoseconds fit the low half; seconds until 2106): no BigInt per
+   * datagram.
+   */
   arrivalMs(i: number, fallbackMs: number): number {
-    const length = Number(this.#headerView.getBigUint64(i * MMSGHDR_BYTES + MSG_CONTROLLEN, true));
+    const length = this.#headerView.getUint32(i * MMSGHDR_BYTES + MSG_CONTROLLEN, true);
     const control = i * CONTROL_BYTES;
     if (length < CONTROL_BYTES || this.#controls.getInt32(control + CMSG_TYPE, true) !== SO_TIMESTAMPNS) {
       return fallbackMs;
     }
-    const seconds = Number(this.#controls.getBigInt64(control + CMSG_DATA, true));
-    const nanoseconds = Number(this.#controls.getBigInt64(control + CMSG_DATA + 8, true));
+    const seconds = this.#controls.getUint32(control + CMSG_DATA, true);
+    const nanoseconds = this.#controls.getUint32(control + CMSG_DATA + 8, true);
     return seconds * 1000 + nanoseconds / 1e6;
   }
 
@@ -257,8 +261,8 @@ class PolledSocket implements UdpSocket {
   /** A poll that takes this many datagrams has filled a quarter of the receive buffer: the next comes sooner. */
   readonly #busyDatagrams: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The poll in progress: polls take turns, since they share the batch's memory. */
-  #polling: Promise<number> | undefined;
+  /** The latest poll: polls take turns, since they share the batch's memory. */
+  #polling: Promise<number> = Promise.resolve(0);
   #active = false;
   #closed = false;
 
@@ -336,14 +340,9 @@ class PolledSocket implements UdpSocket {
     return this.#closed ? Promise.resolve() : this.#pollInTurn().then(() => {});
   }
 
-  /** Polls once every poll before it has ended. */
+  /** Polls once the latest poll has ended. */
   #pollInTurn(): Promise<number> {
-    const next = (this.#polling ?? Promise.resolve(0)).catch(() => 0).then(() => this.#poll());
-    this.#polling = next;
-    void next.finally(() => {
-      if (this.#polling === next) this.#polling = undefined;
-    }).catch(() => {});
-    return next;
+    return this.#polling = this.#polling.then(() => this.#poll(), () => this.#poll());
   }
 
   /**
