@@ -8,7 +8,9 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { errorMessage } from "../../shared/errors.ts";
+import { type Libc, openLibc } from "../../shared/libc.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
+import { receiveLowWater, type SetLowWater } from "../../shared/tcp_low_water.ts";
 import {
   type PublishRefusal,
   type RtmpEvent,
@@ -63,44 +65,40 @@ export interface RtmpListenAddress {
 }
 
 /**
- * Milliseconds a publishing connection's socket rests between two reads. A publisher sends a few KiB at a time, and
- * a runtime wakes up for each read (on the 2-core test VM a wake-up costs about 300 µs of CPU, more than the bytes it
- * brings): resting lets the kernel gather them, so one read takes what came in that time. Recording can afford the
- * latency; the handshake and the commands before publishing are read at once.
+ * A publishing connection's socket is read in batches: its receive low-water mark (`SO_RCVLOWAT`) is set to the
+ * bytes it brings in 1/`READS_PER_SECOND` of a second, so that the runtime wakes about that often for it rather than
+ * for every TCP segment (on the 2-core test VM a wake-up costs about 300 µs of CPU, more than the bytes it brings).
+ * Once every `TUNE_INTERVAL_MS` the mark follows the connection's byte rate, first dropping to 1 byte so that what
+ * waits below it is read: a stream that slows down, or a command after the media, waits at most that long. The
+ * handshake and the commands before publishing are read at once.
  */
-const PUBLISHING_READ_INTERVAL_MS = 100;
+const READS_PER_SECOND = 10;
+const TUNE_INTERVAL_MS = 1000;
+/** The mark until the first tuning, and the highest (far below any RTMP acknowledgement window). */
+const FIRST_LOW_WATER_BYTES = 16 * 1024;
+const MAX_LOW_WATER_BYTES = 64 * 1024;
 
 /** How long `flush` waits for a socket's first bytes, and for more after each. */
 const FLUSH_WAIT_MS = 50;
 const FLUSH_QUIET_MS = 20;
 
-/**
- * Publishing sockets paused after a read, resumed together on one timer: one wake-up per interval for all of them,
- * and no timer while none rests.
- */
-class ReadPacer {
-  readonly #resting = new Set<Socket>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+/** Connections whose low-water marks are tuned, on one timer that runs while there are any. */
+class LowWaterTuner {
+  readonly #connections = new Set<RtmpConnection>();
+  #timer: ReturnType<typeof setInterval> | undefined;
 
-  rest(socket: Socket): void {
-    socket.pause();
-    this.#resting.add(socket);
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      const resting = [...this.#resting];
-      this.#resting.clear();
-      for (const resumed of resting) if (!resumed.destroyed) resumed.resume();
-    }, PUBLISHING_READ_INTERVAL_MS);
+  add(connection: RtmpConnection): void {
+    this.#connections.add(connection);
+    this.#timer ??= setInterval(() => {
+      for (const tuned of this.#connections) tuned.tuneLowWater();
+    }, TUNE_INTERVAL_MS);
   }
 
-  forget(socket: Socket): void {
-    this.#resting.delete(socket);
-  }
-
-  close(): void {
-    clearTimeout(this.#timer);
+  delete(connection: RtmpConnection): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size > 0) return;
+    clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#resting.clear();
   }
 }
 
@@ -109,7 +107,9 @@ export class RtmpServer {
   readonly #options: RtmpServerOptions;
   readonly #logger: Logger;
   readonly #connections = new Set<RtmpConnection>();
-  readonly #pacer = new ReadPacer();
+  readonly #tuner = new LowWaterTuner();
+  /** For the sockets' low-water marks; opened by `listen`, undefined where there is no libc. */
+  #libc: Libc | undefined;
   #server: Server | undefined;
   #nextConnectionId = 1;
 
@@ -129,17 +129,19 @@ export class RtmpServer {
   }
 
   /** Starts listening; port 0 picks a free port, which the returned address names. */
-  listen(address: RtmpListenAddress): Promise<RtmpListenAddress> {
-    if (this.#server !== undefined) return Promise.reject(new Error("RtmpServer.listen called twice"));
+  async listen(address: RtmpListenAddress): Promise<RtmpListenAddress> {
+    if (this.#server !== undefined) throw new Error("RtmpServer.listen called twice");
     const server = createServer((socket) => this.#accept(socket));
     this.#server = server;
-    return new Promise((resolve, reject) => {
+    this.#libc = await openLibc();
+    const reads = this.#libc === undefined ? "as bytes arrive" : `about ${READS_PER_SECOND} a second`;
+    return await new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(address.port, address.hostname, () => {
         server.off("error", reject);
         server.on("error", (error) => this.#logger("error", "rtmp server error", { error: errorMessage(error) }));
         const bound = server.address() as AddressInfo;
-        this.#logger("info", "rtmp listening", { hostname: bound.address, port: bound.port });
+        this.#logger("info", "rtmp listening", { hostname: bound.address, port: bound.port, reads });
         resolve({ hostname: bound.address, port: bound.port });
       });
     });
@@ -149,7 +151,6 @@ export class RtmpServer {
   async close(): Promise<void> {
     const server = this.#server;
     for (const connection of [...this.#connections]) connection.end("server closing");
-    this.#pacer.close();
     if (server === undefined || !server.listening) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -160,7 +161,8 @@ export class RtmpServer {
       remoteAddress: socket.remoteAddress ?? "",
       remotePort: socket.remotePort ?? 0,
     };
-    const connection = new RtmpConnection(socket, info, this.#options, this.#logger, this.#pacer, () => {
+    const lowWater = { libc: this.#libc, tuner: this.#tuner };
+    const connection = new RtmpConnection(socket, info, this.#options, this.#logger, lowWater, () => {
       this.#connections.delete(connection);
     });
     this.#connections.add(connection);
@@ -175,10 +177,14 @@ class RtmpConnection {
   readonly #logger: Logger;
   readonly #session: RtmpSession;
   readonly #idleTimeoutMs: number;
-  readonly #pacer: ReadPacer;
-  /** A publish was accepted: reads rest between media bytes. */
-  #publishing = false;
-  /** `flush` is reading: no rest until it is done. */
+  readonly #lowWater: { libc: Libc | undefined; tuner: LowWaterTuner };
+  /** The socket's low-water mark, once a publish was accepted and it could be set. */
+  #setLowWater: SetLowWater | undefined;
+  #lowWaterBytes = FIRST_LOW_WATER_BYTES;
+  /** The mark was dropped to 1 byte: the next read raises it again to `#lowWaterBytes`. */
+  #lowWaterDropped = false;
+  #bytesSinceTuning = 0;
+  /** `flush` is reading: the mark stays at 1 byte until it is done. */
   #flushing = false;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Destroys the socket if our last bytes cannot be flushed after the session closed. */
@@ -193,11 +199,11 @@ class RtmpConnection {
     info: RtmpConnectionInfo,
     options: RtmpServerOptions,
     logger: Logger,
-    pacer: ReadPacer,
+    lowWater: { libc: Libc | undefined; tuner: LowWaterTuner },
     onGone: () => void,
   ) {
     this.#socket = socket;
-    this.#pacer = pacer;
+    this.#lowWater = lowWater;
     this.#info = info;
     this.#handler = options.handler;
     this.#logger = logger;
@@ -214,7 +220,7 @@ class RtmpConnection {
     socket.on("data", (data: Uint8Array) => this.#receive(data));
     socket.on("error", (error) => this.end(`socket error: ${errorMessage(error)}`));
     socket.on("close", () => {
-      this.#pacer.forget(socket);
+      this.#lowWater.tuner.delete(this);
       this.end("peer closed the connection");
       clearTimeout(this.#lingerTimer);
       onGone();
@@ -226,13 +232,14 @@ class RtmpConnection {
   }
 
   /**
-   * Reads the socket without resting until it has been quiet for `FLUSH_QUIET_MS` (`FLUSH_WAIT_MS` before the first
-   * bytes), so that what the publisher sent until now has reached the session when this settles.
+   * Reads every byte as it comes (a low-water mark of 1) until the socket has been quiet for `FLUSH_QUIET_MS`
+   * (`FLUSH_WAIT_MS` before the first bytes), so that what the publisher sent until now has reached the session when
+   * this settles.
    */
   flush(): Promise<void> {
     const socket = this.#socket;
     if (socket.destroyed) return Promise.resolve();
-    this.#pacer.forget(socket);
+    this.#dropLowWater();
     this.#flushing = true;
     return new Promise((resolve) => {
       const done = () => {
@@ -247,8 +254,20 @@ class RtmpConnection {
       };
       let timer = setTimeout(done, FLUSH_WAIT_MS);
       socket.on("data", more).on("close", done);
-      socket.resume();
     });
+  }
+
+  /** Sets the mark to the bytes of the last second's share of a second, after reading what waits below it. */
+  tuneLowWater(): void {
+    const perRead = Math.round(this.#bytesSinceTuning / READS_PER_SECOND);
+    this.#lowWaterBytes = Math.min(MAX_LOW_WATER_BYTES, Math.max(1, perRead));
+    this.#bytesSinceTuning = 0;
+    this.#dropLowWater();
+  }
+
+  #dropLowWater(): void {
+    if (this.#setLowWater === undefined || this.#lowWaterDropped) return;
+    this.#lowWaterDropped = this.#setLowWater(1);
   }
 
   /** Ends the session (its unpublish and close events reach the handler) and destroys the socket at once. */
@@ -259,12 +278,16 @@ class RtmpConnection {
 
   #receive(data: Uint8Array): void {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.#bytesSinceTuning += bytes.byteLength;
+    if (this.#lowWaterDropped && !this.#flushing) {
+      this.#lowWaterDropped = false;
+      this.#setLowWater?.(this.#lowWaterBytes);
+    }
     this.#apply(() => this.#session.push(bytes));
     if (this.#handshakeTimer !== undefined && this.#session.handshakeDone) {
       clearTimeout(this.#handshakeTimer);
       this.#handshakeTimer = undefined;
     }
-    if (this.#publishing && !this.#flushing && !this.#socket.destroyed) this.#pacer.rest(this.#socket);
   }
 
   /** Runs a session call, writes its output and dispatches its events; a bug in the session ends the connection. */
@@ -317,6 +340,16 @@ class RtmpConnection {
     }
   }
 
+  /** Sets the socket's low-water mark and has it tuned; without one (no libc, no descriptor) bytes are read as they come. */
+  #readInBatches(): void {
+    if (this.#setLowWater !== undefined) return;
+    this.#setLowWater = receiveLowWater(this.#lowWater.libc, this.#socket);
+    if (this.#setLowWater?.(this.#lowWaterBytes)) this.#lowWater.tuner.add(this);
+    else if (this.#lowWater.libc !== undefined) {
+      this.#logger("debug", "rtmp reads without a low-water mark", { ...this.#info });
+    }
+  }
+
   #decide(request: RtmpPublishEvent): void {
     const refuse = (error: unknown) => {
       this.#logger("error", "rtmp publish decision failed", { ...this.#info, error: errorMessage(error) });
@@ -326,7 +359,7 @@ class RtmpConnection {
     const answer = (decision: RtmpPublishDecision) => {
       const { app, name } = request;
       this.#logger("info", "rtmp publish", { ...this.#info, app, name, accepted: decision.accept });
-      this.#publishing = decision.accept;
+      if (decision.accept) this.#readInBatches();
       this.#apply(() =>
         decision.accept ? this.#session.accept(request.streamId) : this.#session.refuse(request.streamId, decision)
       );
