@@ -18,6 +18,7 @@ import {
 import { benchStreamName, type PublisherEvent } from "./publishers.ts";
 import { checkRecording, type RecordingCheck } from "./recordings.ts";
 import { startBenchService } from "./service.ts";
+import { SteadyWindow } from "./steady.ts";
 
 const PUBLISHERS = new URL("./publishers.ts", import.meta.url).pathname;
 /** How long the freshly started service may settle before its idle RSS is read. */
@@ -54,6 +55,8 @@ export interface E2eResult {
   /** serviceCpuS split by thread name (main JS thread "deno", tokio workers, V8 GC helpers ...). */
   serviceCpuSByThread: Record<string, number>;
   cpuSPerMediaMinutePerStream: number;
+  /** The same over the steady state (steady.ts), when the run was long enough for one. */
+  steadyCpuSPerMediaMinutePerStream: number | undefined;
   /** Service CPU over the window as a share of one core. */
   serviceCoreLoadPct: number;
   idleRssBytes: number;
@@ -101,7 +104,8 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
       if (service.inspectorUrl === undefined) throw new Error("the service printed no inspector URL");
       profiling = await startProfiling(service.inspectorUrl);
     }
-    const publish = await publishAndSample(service.url, service.pid, opts);
+    const steady = new SteadyWindow(service.pid, opts.streams);
+    const publish = await publishAndSample(service.url, service.pid, opts, steady);
     await waitFinalized(service.url, Array.from({ length: opts.streams }, (_, i) => benchStreamName(i)));
     const [end, threadsEnd] = await Promise.all([sampleProcess(service.pid), sampleThreads(service.pid)]);
     const machineEnd = await sampleMachine();
@@ -131,6 +135,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
       serviceSystemCpuS: end.systemCpuS - start.systemCpuS,
       serviceCpuSByThread: threadCpuByName(threadsStart, threadsEnd),
       cpuSPerMediaMinutePerStream: serviceCpuS / mediaMinutes,
+      steadyCpuSPerMediaMinutePerStream: await steady.cpuSPerMediaMinutePerStream(),
       serviceCoreLoadPct: serviceCpuS / windowS * 100,
       idleRssBytes: idle.rssBytes,
       peakRssBytes: Math.max(publish.peakRssBytes(), end.rssBytes),
@@ -158,7 +163,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
 const STREAMS_PER_PUBLISHER_PROCESS = 6;
 
 /** Spawns the publisher processes and follows their events; samples the service when the first stream connects. */
-async function publishAndSample(url: string, servicePid: number, opts: E2eOptions) {
+async function publishAndSample(url: string, servicePid: number, opts: E2eOptions, steady: SteadyWindow) {
   const processes = Math.ceil(opts.streams / STREAMS_PER_PUBLISHER_PROCESS);
   const children = Array.from({ length: processes }, (_, p) => {
     const first = p * STREAMS_PER_PUBLISHER_PROCESS;
@@ -182,6 +187,7 @@ async function publishAndSample(url: string, servicePid: number, opts: E2eOption
   let threadsStart: Awaited<ReturnType<typeof sampleThreads>> | undefined;
   let firstConnectMs = 0;
   let lastConnectMs = 0;
+  let connected = 0;
   let peakRss = 0;
   let sampler: ReturnType<typeof setInterval> | undefined;
   let keyframeRequests = 0;
@@ -223,6 +229,7 @@ async function publishAndSample(url: string, servicePid: number, opts: E2eOption
             }, RSS_SAMPLE_INTERVAL_MS);
           })();
         }
+        if (++connected === opts.streams) steady.open(firstConnectMs + opts.seconds * 1000);
       } else if (event.event === "done") {
         keyframeRequests += event.keyframeRequests;
         sentFrames.video += event.videoFrames;

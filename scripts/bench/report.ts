@@ -21,6 +21,19 @@ export function cpuGoal(r: E2eResult): number {
   if (r.protocol === "rtmp") return GOAL_RTMP_CPU_S_PER_MEDIA_MINUTE;
   return r.streams >= GOAL_MANY_STREAMS ? GOAL_MANY_STREAMS_CPU_S_PER_MEDIA_MINUTE : GOAL_CPU_S_PER_MEDIA_MINUTE;
 }
+
+/**
+ * The figure a run's goal is set on: issue 9 sets the 1-stream WHIP goal on the steady state (without the connection
+ * set-up and the finalizing, which a single stream does not share with others); every other goal on the whole window.
+ */
+export function goalFigure(r: E2eResult): number {
+  const steady = r.protocol === "whip" && r.streams === 1 ? r.steadyCpuSPerMediaMinutePerStream : undefined;
+  return steady ?? r.cpuSPerMediaMinutePerStream;
+}
+
+export function meetsCpuGoal(r: E2eResult): boolean {
+  return goalFigure(r) <= cpuGoal(r);
+}
 /** The product goal for storage: from a segment's close to durable (fs, and S3 on loopback), at p99, in ms. */
 export const GOAL_DURABLE_P99_MS = 1000;
 
@@ -97,9 +110,10 @@ export function rtmpHeading(clip: RtmpClip): string[] {
 export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): string[] {
   const rtmp = r.protocol === "rtmp";
   const tag = `${rtmp ? "rtmp" : "e2e"}[${r.streams}]`;
-  const perStream = round(r.cpuSPerMediaMinutePerStream, 3);
   const goal = cpuGoal(r);
-  const verdict = perStream <= goal ? "meets goal" : "ABOVE goal";
+  const verdict = (figure: number) => `(goal <= ${goal.toFixed(1)}: ${figure <= goal ? "meets goal" : "ABOVE goal"})`;
+  const steady = r.steadyCpuSPerMediaMinutePerStream;
+  const steadyIsGoal = steady !== undefined && goalFigure(r) === steady;
   const okCount = r.recordings.filter((c) => c.manifests > 0 && c.finalized).length;
   const video = r.recordings.reduce((n, c) => n + c.videoSegments, 0);
   const audio = r.recordings.reduce((n, c) => n + c.audioSegments, 0);
@@ -113,7 +127,16 @@ export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): s
     ` ${servicePidNote}`,
     `   ${publishers} on the same ${cores} cores and compete with the service for CPU`,
     line(`${tag} idle RSS before publishing`, fmtMb(r.idleRssBytes)),
-    line(`${tag} CPU-s per media-minute/stream`, `${perStream}   (goal <= ${goal.toFixed(1)}: ${verdict})`),
+    line(
+      `${tag} CPU-s per media-minute/stream`,
+      `${round(r.cpuSPerMediaMinutePerStream, 3)}   ${steadyIsGoal ? "(whole window)" : verdict(goalFigure(r))}`,
+    ),
+    line(
+      `${tag} ... in the steady state`,
+      steady === undefined
+        ? "- (a run too short for one)"
+        : `${round(steady, 3)}   ${steadyIsGoal ? verdict(steady) : "(10 s after connecting to 3 s before the end)"}`,
+    ),
     line(
       `${tag} service CPU`,
       `${round(r.serviceCpuS, 2)} s over a ${round(r.windowS, 1)} s window` +

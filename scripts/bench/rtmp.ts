@@ -13,6 +13,7 @@ import type { E2eResult } from "./e2e.ts";
 import { sampleMachine, sampleProcess, sampleThreads, threadCpuByName } from "./proc_stats.ts";
 import { checkRecording } from "./recordings.ts";
 import { startBenchService } from "./service.ts";
+import { SteadyWindow } from "./steady.ts";
 import { hotspots, startProfiling } from "./profile.ts";
 
 /** How the clip is encoded: OBS-like x264 (veryfast, High, B-frames) at 2.5 Mbit/s 720p30, keyframes every 2 s. */
@@ -129,6 +130,7 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
   const dir = await Deno.makeTempDir({ dir: opts.dir, prefix: `rtmp${opts.streams}-` });
   const names = Array.from({ length: opts.streams }, (_, i) => rtmpStreamName(i));
   const publishedAtMs: number[] = [];
+  let steady: SteadyWindow | undefined;
   const service = await startBenchService({
     dir,
     autoStreams: [],
@@ -144,13 +146,16 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
       ``,
     ].join("\n"),
     onLogLine: (line) => {
-      if (/ publish started stream=live\/bench\d+ protocol=rtmp /.test(line)) publishedAtMs.push(performance.now());
+      if (!/ publish started stream=live\/bench\d+ protocol=rtmp /.test(line)) return;
+      publishedAtMs.push(performance.now());
+      if (publishedAtMs.length === opts.streams) steady?.open(publishedAtMs[0]! + opts.seconds * 1000);
     },
   });
   try {
     if (service.rtmpUrl === undefined) throw new Error(`the service listens for no RTMP:\n${service.logTail()}`);
     await delay(IDLE_SETTLE_MS);
     const idle = await sampleProcess(service.pid);
+    steady = new SteadyWindow(service.pid, opts.streams);
     const [start, machineStart, threadsStart] = await Promise.all([
       sampleProcess(service.pid),
       sampleMachine(),
@@ -202,6 +207,7 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
       serviceSystemCpuS: end.systemCpuS - start.systemCpuS,
       serviceCpuSByThread: threadCpuByName(threadsStart, threadsEnd),
       cpuSPerMediaMinutePerStream: serviceCpuS / (opts.streams * opts.seconds / 60),
+      steadyCpuSPerMediaMinutePerStream: await steady.cpuSPerMediaMinutePerStream(),
       serviceCoreLoadPct: serviceCpuS / windowS * 100,
       idleRssBytes: idle.rssBytes,
       peakRssBytes: Math.max(peakRss, end.rssBytes),

@@ -1,13 +1,19 @@
 /** Durable renames: after a rename, syncing the folder makes the new name survive a power cut. */
 
-import { open } from "node:fs/promises";
+import { closeSync, fdatasync, openSync } from "node:fs";
+import { promisify } from "node:util";
 
-/** Makes the renames and creations in folder `dir` durable. */
+const fdatasyncAsync = promisify(fdatasync);
+
+/**
+ * Makes the renames and creations in folder `dir` durable. Only the sync, which waits for the disk, leaves the event
+ * loop: the open and the close take microseconds, less than the two thread wake-ups of an asynchronous call.
+ */
 export async function syncFolder(dir: string): Promise<void> {
-  const folder = await open(dir, "r");
+  const fd = openSync(dir, "r");
   try {
-    await folder.datasync();
+    await fdatasyncAsync(fd);
   } finally {
-    await folder.close();
+    closeSync(fd);
   }
 }
