@@ -12,6 +12,7 @@
 import { parseRtpPacket, receiverReport, ReceptionStats, type RtpPacket, senderReports } from "../rtp/mod.ts";
 import type { SenderReport, TrackKind } from "../recorder/mod.ts";
 import type { SrtpContext } from "../srtp/mod.ts";
+import { type AlignedInterval, setAlignedInterval } from "../shared/aligned_timer.ts";
 import type { Clock } from "../shared/clock.ts";
 import { NackSender } from "./nack_sender.ts";
 
@@ -51,7 +52,7 @@ export class MediaReceiver {
   readonly #streams = new Map<number, { kind: TrackKind; stats: ReceptionStats }>();
   /** The SSRC of the recorded video, which retransmissions restore. */
   #videoSsrc: number | undefined;
-  readonly #reports: ReturnType<typeof setInterval>;
+  readonly #reports: AlignedInterval;
 
   constructor(options: {
     routes: MediaRoutes;
@@ -70,7 +71,7 @@ export class MediaReceiver {
     this.#rtcpSsrc = options.rtcpSsrc;
     this.#sendRtcp = options.sendRtcp;
     this.nack = new NackSender(options.clock, options.rtcpSsrc, options.sendRtcp);
-    this.#reports = setInterval(() => this.#report(), options.reportIntervalMs ?? REPORT_INTERVAL_MS);
+    this.#reports = setAlignedInterval(() => this.#report(), options.reportIntervalMs ?? REPORT_INTERVAL_MS);
   }
 
   /** Takes one SRTP or SRTCP datagram (the receiver's own copy: it is decrypted in place) that arrived at `arrivalMs`. */
@@ -115,7 +116,7 @@ export class MediaReceiver {
   }
 
   close(): void {
-    clearInterval(this.#reports);
+    this.#reports.clear();
     this.nack.close();
   }
 

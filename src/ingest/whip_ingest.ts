@@ -3,6 +3,7 @@
  * connection, or when media stops arriving. One publisher per stream name (the hub enforces it).
  */
 
+import { type AlignedInterval, setAlignedInterval } from "../shared/aligned_timer.ts";
 import { NotFoundError } from "../shared/errors.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
@@ -51,12 +52,12 @@ export interface WhipIngestOptions {
 export class WhipIngest {
   readonly #opts: WhipIngestOptions;
   readonly #sessions = new Map<string, WhipSession>();
-  readonly #watchdog: ReturnType<typeof setInterval>;
+  readonly #watchdog: AlignedInterval;
 
   constructor(opts: WhipIngestOptions) {
     this.#opts = opts;
     const timeoutMs = opts.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS;
-    this.#watchdog = setInterval(() => {
+    this.#watchdog = setAlignedInterval(() => {
       const now = opts.clock.nowMs();
       for (const session of this.#sessions.values()) {
         if (now - session.lastPacketAtMs > timeoutMs) void this.#end(session, `no media for ${timeoutMs} ms`, "lost");
@@ -121,7 +122,7 @@ export class WhipIngest {
 
   /** Ends every publish; used at shutdown after recordings are finalized. */
   async close(): Promise<void> {
-    clearInterval(this.#watchdog);
+    this.#watchdog.clear();
     await Promise.allSettled([...this.#sessions.values()].map((s) => this.#end(s, "service stopping", "ended")));
   }
 

@@ -15,6 +15,7 @@ import {
   streamNameProblem,
 } from "../config/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
+import { type AlignedInterval, setAlignedInterval } from "../shared/aligned_timer.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
@@ -194,7 +195,7 @@ export class RecordingManager {
    * recording that rotation already replaced in `#recordings`.
    */
   readonly #byRecordId = new Map<string, Recording>();
-  readonly #rotationTimer: ReturnType<typeof setInterval>;
+  readonly #rotationTimer: AlignedInterval;
   #segmentsWritten = 0;
   /** Why new recordings are refused (storage full, see retention), or undefined while they are not. */
   #refusing: string | undefined;
@@ -207,7 +208,7 @@ export class RecordingManager {
       published: (source) => this.#onPublished(source),
       unpublished: (source, reason) => this.#onUnpublished(source, reason),
     });
-    this.#rotationTimer = setInterval(() => this.#look(), ROTATION_CHECK_MS);
+    this.#rotationTimer = setAlignedInterval(() => this.#look(), ROTATION_CHECK_MS);
   }
 
   /**
@@ -275,7 +276,7 @@ export class RecordingManager {
 
   /** Finalizes every recording; used on SIGINT/SIGTERM. */
   async shutdown(): Promise<void> {
-    clearInterval(this.#rotationTimer);
+    this.#rotationTimer.clear();
     await Promise.allSettled([...this.#starting.values()]);
     await Promise.allSettled([...this.#recordings.keys()].map((streamId) => this.#opts.hub.get(streamId)?.flush()));
     await Promise.allSettled([...this.#recordings.values()].map((recording) => this.#end(recording)));

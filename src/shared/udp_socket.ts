@@ -8,6 +8,7 @@
  */
 
 import { createSocket } from "node:dgram";
+import { msToFirstGridPoint } from "./aligned_timer.ts";
 import { type Libc, openLibc, SOL_SOCKET } from "./libc.ts";
 import { isBun } from "./runtime.ts";
 
@@ -258,7 +259,9 @@ class PolledSocket implements UdpSocket {
 
   setActive(active: boolean): void {
     this.#active = active;
-    if (active && this.#timer === undefined && !this.#closed) this.#schedule(POLL_INTERVAL_MS);
+    if (active && this.#timer === undefined && !this.#closed) {
+      this.#schedule(msToFirstGridPoint(POLL_INTERVAL_MS, Date.now()));
+    }
   }
 
   #schedule(delayMs: number): void {
@@ -271,7 +274,7 @@ class PolledSocket implements UdpSocket {
             ? 0
             : taken >= this.#busyDatagrams
             ? BUSY_POLL_INTERVAL_MS
-            : POLL_INTERVAL_MS,
+            : msToFirstGridPoint(POLL_INTERVAL_MS, Date.now()),
         )
       );
     }, delayMs);

@@ -8,6 +8,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { errorMessage } from "../../shared/errors.ts";
+import { type AlignedInterval, setAlignedInterval } from "../../shared/aligned_timer.ts";
 import { type Libc, openLibc } from "../../shared/libc.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { receiveLowWater, type SetLowWater } from "../../shared/tcp_low_water.ts";
@@ -85,11 +86,11 @@ const FLUSH_QUIET_MS = 20;
 /** Connections whose low-water marks are tuned, on one timer that runs while there are any. */
 class LowWaterTuner {
   readonly #connections = new Set<RtmpConnection>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: AlignedInterval | undefined;
 
   add(connection: RtmpConnection): void {
     this.#connections.add(connection);
-    this.#timer ??= setInterval(() => {
+    this.#timer ??= setAlignedInterval(() => {
       for (const tuned of this.#connections) tuned.tuneLowWater();
     }, TUNE_INTERVAL_MS);
   }
@@ -97,7 +98,7 @@ class LowWaterTuner {
   delete(connection: RtmpConnection): void {
     this.#connections.delete(connection);
     if (this.#connections.size > 0) return;
-    clearInterval(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 }
