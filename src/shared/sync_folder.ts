@@ -1,9 +1,10 @@
-/** Durable renames: after a rename, syncing the folder makes the new name survive a power cut. */
+/** Durable writes and renames: fdatasync a file's bytes, and sync a folder so that a new name survives a power cut. */
 
 import { closeSync, fdatasync, openSync } from "node:fs";
 import { promisify } from "node:util";
 
-const fdatasyncAsync = promisify(fdatasync);
+/** fdatasync on descriptor `fd`, off the event loop: it waits for the disk. */
+export const datasync: (fd: number) => Promise<void> = promisify(fdatasync);
 
 /**
  * Makes the renames and creations in folder `dir` durable. Only the sync, which waits for the disk, leaves the event
@@ -12,7 +13,7 @@ const fdatasyncAsync = promisify(fdatasync);
 export async function syncFolder(dir: string): Promise<void> {
   const fd = openSync(dir, "r");
   try {
-    await fdatasyncAsync(fd);
+    await datasync(fd);
   } finally {
     closeSync(fd);
   }

@@ -11,13 +11,12 @@
  * fifty of them.
  */
 
-import { closeSync, fdatasync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";
-import { promisify } from "node:util";
-import { syncFolder } from "../shared/sync_folder.ts";
 import { dirname, join } from "node:path";
 import { errorMessage, isNotFound, StorageError } from "../shared/errors.ts";
 import { LatencyHistogram } from "../shared/latency_histogram.ts";
+import { datasync, syncFolder } from "../shared/sync_folder.ts";
 import { checkedKey, checkedPrefix } from "./keys.ts";
 import type { ByteRange } from "./object_store.ts";
 
@@ -117,7 +116,11 @@ export class LocalObjects {
       await this.#io("rename", temp, () => renameSync(temp, path));
     } catch (error) {
       // A full disk must not keep the half-written copy too.
-      rmSync(temp, { force: true });
+      try {
+        rmSync(temp, { force: true });
+      } catch {
+        // The write's error is the one to report.
+      }
       throw error;
     }
     await this.#io("sync folder of", path, () => syncFolder(dirname(path)));
@@ -236,7 +239,7 @@ export class LocalObjects {
     for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written, bytes.length - written);
     const writtenMs = performance.now();
     this.writeLatency.observeMs(writtenMs - startMs);
-    await fdatasyncAsync(fd);
+    await datasync(fd);
     this.fsyncLatency.observeMs(performance.now() - writtenMs);
   }
 
@@ -248,8 +251,6 @@ export class LocalObjects {
     }
   }
 }
-
-const fdatasyncAsync = promisify(fdatasync);
 
 /** Opens the file at `path` (flags "a" or "w"), creating its folder when it is missing. */
 function openInFolder(path: string, flags: "a" | "w"): number {

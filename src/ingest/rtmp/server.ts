@@ -258,7 +258,7 @@ class RtmpConnection {
     });
   }
 
-  /** Sets the mark to the bytes of the last second's share of a second, after reading what waits below it. */
+  /** Sets the mark to the bytes of the last second over `READS_PER_SECOND`, after reading what waits below it. */
   tuneLowWater(): void {
     const perRead = Math.round(this.#bytesSinceTuning / READS_PER_SECOND);
     this.#lowWaterBytes = Math.min(MAX_LOW_WATER_BYTES, Math.max(1, perRead));
