@@ -12,7 +12,7 @@
 import { parseRtpPacket, receiverReport, ReceptionStats, type RtpPacket, senderReports } from "../rtp/mod.ts";
 import type { SenderReport, TrackKind } from "../recorder/mod.ts";
 import type { SrtpContext } from "../srtp/mod.ts";
-import { type AlignedInterval, setAlignedInterval } from "../shared/aligned_timer.ts";
+import { type GridTimer, setAlignedInterval } from "../shared/aligned_timer.ts";
 import type { Clock } from "../shared/clock.ts";
 import { NackSender } from "./nack_sender.ts";
 
@@ -52,7 +52,7 @@ export class MediaReceiver {
   readonly #streams = new Map<number, { kind: TrackKind; stats: ReceptionStats }>();
   /** The SSRC of the recorded video, which retransmissions restore. */
   #videoSsrc: number | undefined;
-  readonly #reports: AlignedInterval;
+  readonly #reports: GridTimer;
 
   constructor(options: {
     routes: MediaRoutes;

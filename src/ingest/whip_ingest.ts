@@ -3,7 +3,7 @@
  * connection, or when media stops arriving. One publisher per stream name (the hub enforces it).
  */
 
-import { type AlignedInterval, setAlignedInterval } from "../shared/aligned_timer.ts";
+import { type GridTimer, setAlignedInterval } from "../shared/aligned_timer.ts";
 import { NotFoundError } from "../shared/errors.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
@@ -52,7 +52,7 @@ export interface WhipIngestOptions {
 export class WhipIngest {
   readonly #opts: WhipIngestOptions;
   readonly #sessions = new Map<string, WhipSession>();
-  readonly #watchdog: AlignedInterval;
+  readonly #watchdog: GridTimer;
 
   constructor(opts: WhipIngestOptions) {
     this.#opts = opts;

@@ -15,7 +15,7 @@ import {
   streamNameProblem,
 } from "../config/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
-import { type AlignedInterval, setAlignedInterval } from "../shared/aligned_timer.ts";
+import { type GridTimer, setAlignedInterval } from "../shared/aligned_timer.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
@@ -195,7 +195,7 @@ export class RecordingManager {
    * recording that rotation already replaced in `#recordings`.
    */
   readonly #byRecordId = new Map<string, Recording>();
-  readonly #rotationTimer: AlignedInterval;
+  readonly #rotationTimer: GridTimer;
   #segmentsWritten = 0;
   /** Why new recordings are refused (storage full, see retention), or undefined while they are not. */
   #refusing: string | undefined;

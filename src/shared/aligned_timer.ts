@@ -1,41 +1,86 @@
 /**
- * Periodic timers on one grid: a timer of period P fires at the multiples of P on the wall clock, so that timers of
- * 100 ms, 500 ms and 1 s fire in the same wake-up rather than each in its own. At light load the wake-ups, not the
- * work, are the process's cost (about 300 µs of CPU each on the 2-core test VM).
+ * Timers on one grid: a callback due at a multiple of its period on the wall clock (`Date.now()`), all of them behind
+ * a single runtime timer, so that the UDP polls (100 ms), the manager's check (500 ms), the receiver reports and the
+ * watchdogs (1 s) run in the same wake-up rather than each in its own. At light load the wake-ups, not the work, are
+ * the process's cost (about 300 µs of CPU each on the 2-core test VM).
  */
 
-/**
- * Milliseconds from `nowMs` to the next multiple of `periodMs` after the one nearest to it: a timer that fires a
- * little late or a little early (by less than half a period) counts as having fired at its grid point.
- */
-export function msToNextGridPoint(periodMs: number, nowMs: number): number {
-  return (Math.round(nowMs / periodMs) + 1) * periodMs - nowMs;
-}
-
-/** Milliseconds from `nowMs` to the first multiple of `periodMs` after it, for a timer's first firing. */
-export function msToFirstGridPoint(periodMs: number, nowMs: number): number {
-  return (Math.floor(nowMs / periodMs) + 1) * periodMs - nowMs;
-}
-
-/** A running aligned interval. */
-export interface AlignedInterval {
+/** A cancellable timer on the grid. */
+export interface GridTimer {
   clear(): void;
 }
 
-/** Calls `callback` at every multiple of `periodMs` on the wall clock (`Date.now()`) until cleared. */
-export function setAlignedInterval(callback: () => void, periodMs: number): AlignedInterval {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = (delayMs: number) => {
-    timer = setTimeout(() => {
-      arm(msToNextGridPoint(periodMs, Date.now()));
-      callback();
-    }, delayMs);
+interface Entry {
+  /** Unix ms: a multiple of the entry's period. */
+  atMs: number;
+  run: () => void;
+}
+
+const entries = new Set<Entry>();
+let timer: ReturnType<typeof setTimeout> | undefined;
+let armedAtMs = Infinity;
+
+/** The multiple of `periodMs` after the one nearest to `nowMs`: a callback run a little early or late is not rerun. */
+export function nextGridPointMs(periodMs: number, nowMs: number): number {
+  return (Math.round(nowMs / periodMs) + 1) * periodMs;
+}
+
+/** Runs `callback` once, at the first multiple of `periodMs` after now. */
+export function atNextGridPoint(periodMs: number, callback: () => void): GridTimer {
+  return schedule((Math.floor(Date.now() / periodMs) + 1) * periodMs, callback);
+}
+
+/** Runs `callback` at every multiple of `periodMs` until cleared. */
+export function setAlignedInterval(callback: () => void, periodMs: number): GridTimer {
+  let next: GridTimer;
+  const tick = () => {
+    next = schedule(nextGridPointMs(periodMs, Date.now()), tick);
+    callback();
   };
-  arm(msToFirstGridPoint(periodMs, Date.now()));
+  next = atNextGridPoint(periodMs, tick);
+  return { clear: () => next.clear() };
+}
+
+function schedule(atMs: number, run: () => void): GridTimer {
+  const entry: Entry = { atMs, run };
+  entries.add(entry);
+  arm();
   return {
     clear() {
-      clearTimeout(timer);
-      timer = undefined;
+      entries.delete(entry);
+      arm();
     },
   };
+}
+
+/** Points the one runtime timer at the earliest entry. */
+function arm(): void {
+  let earliestMs = Infinity;
+  for (const entry of entries) earliestMs = Math.min(earliestMs, entry.atMs);
+  if (earliestMs === armedAtMs) return;
+  clearTimeout(timer);
+  timer = undefined;
+  armedAtMs = earliestMs;
+  if (earliestMs === Infinity) return;
+  timer = setTimeout(fire, Math.max(0, earliestMs - Date.now()));
+}
+
+/** Runs every entry due by now (a millisecond of slack: the runtime's timer may fire just before its time). */
+function fire(): void {
+  timer = undefined;
+  armedAtMs = Infinity;
+  const nowMs = Date.now();
+  const due = [...entries].filter((entry) => entry.atMs <= nowMs + 1);
+  for (const entry of due) entries.delete(entry);
+  for (const entry of due) {
+    try {
+      entry.run();
+    } catch (error) {
+      // Thrown as from a timer of its own, without keeping the other callbacks from running.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+  arm();
 }

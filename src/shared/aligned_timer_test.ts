@@ -1,28 +1,46 @@
 import assert from "node:assert/strict";
-import { msToFirstGridPoint, msToNextGridPoint, setAlignedInterval } from "./aligned_timer.ts";
+import { atNextGridPoint, nextGridPointMs, setAlignedInterval } from "./aligned_timer.ts";
 
-Deno.test("a timer fired late or early counts as at its grid point, and waits for the next one", () => {
-  assert.equal(msToNextGridPoint(100, 1_000_000), 100);
-  assert.equal(msToNextGridPoint(100, 1_000_003), 97, "3 ms late");
-  assert.equal(msToNextGridPoint(100, 999_998), 102, "2 ms early: not again at once");
-  assert.equal(msToNextGridPoint(1000, 1_000_400), 600);
-  assert.equal(msToFirstGridPoint(500, 1_000_200), 300);
-  assert.equal(msToFirstGridPoint(500, 1_000_000), 500);
+Deno.test("a callback run a little late or early counts as at its grid point, and waits for the next one", () => {
+  assert.equal(nextGridPointMs(100, 1_000_000), 1_000_100);
+  assert.equal(nextGridPointMs(100, 1_000_003), 1_000_100, "3 ms late");
+  assert.equal(nextGridPointMs(100, 999_998), 1_000_100, "2 ms early: not again at once");
+  assert.equal(nextGridPointMs(1000, 1_000_400), 1_001_000);
 });
 
-Deno.test("aligned intervals of 100 ms and 500 ms fire together at the multiples of 500 ms", async () => {
-  const fired: { periodMs: number; atMs: number; tickMs: number }[] = [];
-  const intervals = [100, 500].map((periodMs) =>
-    setAlignedInterval(() => fired.push({ periodMs, atMs: Date.now(), tickMs: performance.now() }), periodMs)
-  );
+Deno.test("timers of 100 ms and 500 ms on the grid run in the same timer turn at the multiples of 500 ms", async () => {
+  const fired: number[] = [];
+  /** The last two callbacks at the end of each timer turn a 500 ms callback ran in (a microtask runs after it). */
+  const turns: number[][] = [];
+  const fast = setAlignedInterval(() => fired.push(100), 100);
+  const slow = setAlignedInterval(() => {
+    fired.push(500);
+    queueMicrotask(() => turns.push(fired.slice(-2).toSorted()));
+  }, 500);
   await new Promise((resolve) => setTimeout(resolve, 1_100));
-  for (const interval of intervals) interval.clear();
-  const slow = fired.filter((f) => f.periodMs === 500);
-  assert.ok(slow.length >= 2, `500 ms timer fired ${slow.length} times`);
-  for (const { atMs, tickMs } of slow) {
-    assert.ok(atMs % 500 < 250, `fired ${atMs % 500} ms after a multiple of 500 ms`);
-    const nearest = Math.min(...fired.filter((f) => f.periodMs === 100).map((f) => Math.abs(f.tickMs - tickMs)));
-    assert.ok(nearest < 1, `the 100 ms timer fired in the same wake-up (${nearest} ms apart)`);
-  }
-  assert.ok(fired.filter((f) => f.periodMs === 100).length >= 10);
+  fast.clear();
+  slow.clear();
+  assert.ok(turns.length >= 2, `the 500 ms timer ran ${turns.length} times`);
+  for (const turn of turns) assert.deepEqual(turn, [100, 500], "both ran for the grid point, in one turn");
+  assert.ok(fired.filter((periodMs) => periodMs === 100).length >= 10);
+});
+
+Deno.test("a timer cleared before its grid point does not run, and one that throws does not stop the others", async () => {
+  const ran: string[] = [];
+  atNextGridPoint(100, () => ran.push("kept"));
+  atNextGridPoint(100, () => ran.push("cleared")).clear();
+  const errors: unknown[] = [];
+  const onError = (event: ErrorEvent) => {
+    event.preventDefault();
+    errors.push(event.error);
+  };
+  globalThis.addEventListener("error", onError);
+  atNextGridPoint(100, () => {
+    throw new Error("boom");
+  });
+  atNextGridPoint(100, () => ran.push("after the throw"));
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  globalThis.removeEventListener("error", onError);
+  assert.deepEqual(ran.toSorted(), ["after the throw", "kept"]);
+  assert.equal(errors.length, 1, "the error is thrown all the same");
 });

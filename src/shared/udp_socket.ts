@@ -8,7 +8,7 @@
  */
 
 import { createSocket } from "node:dgram";
-import { msToFirstGridPoint } from "./aligned_timer.ts";
+import { atNextGridPoint, type GridTimer } from "./aligned_timer.ts";
 import { type Libc, openLibc, SOL_SOCKET } from "./libc.ts";
 import { isBun } from "./runtime.ts";
 
@@ -202,7 +202,7 @@ class PolledSocket implements UdpSocket {
   readonly #hosts = new Map<number, string>();
   /** A poll that takes this many datagrams has filled a quarter of the receive buffer: the next comes sooner. */
   readonly #busyDatagrams: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: GridTimer | undefined;
   /** The latest poll: polls take turns, since they share the batch's memory. */
   #polling: Promise<number> = Promise.resolve(0);
   #active = false;
@@ -259,25 +259,26 @@ class PolledSocket implements UdpSocket {
 
   setActive(active: boolean): void {
     this.#active = active;
-    if (active && this.#timer === undefined && !this.#closed) {
-      this.#schedule(msToFirstGridPoint(POLL_INTERVAL_MS, Date.now()));
-    }
+    if (active && this.#timer === undefined && !this.#closed) this.#schedule("grid");
   }
 
-  #schedule(delayMs: number): void {
-    this.#timer = setTimeout(() => {
+  /** The next poll: at the next 100 ms grid point (with the service's other timers), or in `delayMs` when busy. */
+  #schedule(next: "grid" | number): void {
+    const poll = () => {
       this.#timer = undefined;
       if (this.#closed || !this.#active) return;
       void this.#pollInTurn().then((taken) =>
         this.#schedule(
-          taken === MAX_DATAGRAMS_PER_POLL
-            ? 0
-            : taken >= this.#busyDatagrams
-            ? BUSY_POLL_INTERVAL_MS
-            : msToFirstGridPoint(POLL_INTERVAL_MS, Date.now()),
+          taken === MAX_DATAGRAMS_PER_POLL ? 0 : taken >= this.#busyDatagrams ? BUSY_POLL_INTERVAL_MS : "grid",
         )
       );
-    }, delayMs);
+    };
+    if (next === "grid") {
+      this.#timer = atNextGridPoint(POLL_INTERVAL_MS, poll);
+    } else {
+      const timeout = setTimeout(poll, next);
+      this.#timer = { clear: () => clearTimeout(timeout) };
+    }
   }
 
   flush(): Promise<void> {
@@ -336,7 +337,7 @@ class PolledSocket implements UdpSocket {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      clearTimeout(this.#timer);
+      this.#timer?.clear();
       this.libc.close(this.fd);
     }
     return Promise.resolve();

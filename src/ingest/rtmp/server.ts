@@ -8,7 +8,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { errorMessage } from "../../shared/errors.ts";
-import { type AlignedInterval, setAlignedInterval } from "../../shared/aligned_timer.ts";
+import { type GridTimer, setAlignedInterval } from "../../shared/aligned_timer.ts";
 import { type Libc, openLibc } from "../../shared/libc.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { receiveLowWater, type SetLowWater } from "../../shared/tcp_low_water.ts";
@@ -86,7 +86,7 @@ const FLUSH_QUIET_MS = 20;
 /** Connections whose low-water marks are tuned, on one timer that runs while there are any. */
 class LowWaterTuner {
   readonly #connections = new Set<RtmpConnection>();
-  #timer: AlignedInterval | undefined;
+  #timer: GridTimer | undefined;
 
   add(connection: RtmpConnection): void {
     this.#connections.add(connection);
