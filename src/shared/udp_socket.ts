@@ -49,7 +49,7 @@ export interface UdpSocket {
   readonly address: { address: string; port: number; family: "IPv4" };
   /** The receive buffer the kernel granted (it reports twice the usable bytes), or undefined when unknown. */
   readonly receiveBufferBytes: number | undefined;
-  /** How datagrams are received, for the log: "libc, polled every 20 ms" or "node:dgram". */
+  /** How datagrams are received, for the log: "libc, polled every 100 ms" or "node:dgram". */
   readonly receivePath: string;
   /** Sends one datagram; one the kernel cannot take at once is dropped, as UDP may. */
   send(data: Uint8Array, port: number, host: string): void;
