@@ -66,9 +66,11 @@ export class NackRequester {
     for (let step = 1; step < ahead; step++) {
       this.#missing.set((highest + step) % SEQUENCE_RANGE, { sinceMs: nowMs, requestedAtMs: undefined, requests: 0 });
     }
-    for (const sequence of this.#missing.keys()) {
-      if (this.#missing.size <= this.#options.maxMissing) break;
-      this.#missing.delete(sequence);
+    if (this.#missing.size > this.#options.maxMissing) {
+      for (const sequence of this.#missing.keys()) {
+        if (this.#missing.size <= this.#options.maxMissing) break;
+        this.#missing.delete(sequence);
+      }
     }
     return ahead - 1;
   }

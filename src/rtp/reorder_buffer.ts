@@ -46,6 +46,11 @@ const MAX_DROPOUT = 3000;
 /** Largest backward distance treated as reordering rather than a restart (RFC 3550 Appendix A.1, MAX_MISORDER). */
 const MAX_MISORDER = 100;
 const SEQUENCE_RANGE = 0x1_0000;
+/**
+ * Slots of the waiting ring, a power of two above MAX_DROPOUT: the waiting packets' extended sequence numbers lie
+ * within MAX_DROPOUT of each other, so each has its own slot.
+ */
+const RING_SLOTS = 4096;
 
 /** Sequence-order restoration for one RTP stream (one SSRC). */
 export class ReorderBuffer {
@@ -61,7 +66,12 @@ export class ReorderBuffer {
   };
   readonly #capacityPackets: number;
   readonly #maxDelayTicks: number;
-  readonly #waiting = new Map<number, RtpPacket>();
+  /**
+   * Packets waiting for a gap before them, at their extended sequence number modulo RING_SLOTS. An array and not a
+   * Map: a long-lived Map that grows and shrinks allocates its new tables in V8's old space, where they wait for a
+   * full collection; at one set and one delete per packet that was most of what the service promoted.
+   */
+  readonly #waiting = new WaitingRing();
   /** Extended sequence numbers reported lost within MAX_MISORDER behind `#next`, to tell late from duplicate. */
   readonly #recentlyLost = new Set<number>();
   /** Extended sequence number of the next packet to release; undefined before the first packet. */
@@ -181,7 +191,8 @@ export class ReorderBuffer {
   }
 
   #releaseAll(out: ReorderOutput[]): void {
-    for (const extended of [...this.#waiting.keys()].sort((a, b) => a - b)) {
+    for (let extended = this.#next!; this.#waiting.size > 0 && extended <= this.#highest; extended++) {
+      if (!this.#waiting.has(extended)) continue;
       if (extended > this.#next!) this.#skipTo(extended, out);
       this.#releaseContiguous(out);
     }
@@ -214,6 +225,38 @@ export class ReorderBuffer {
     if (this.#stray === undefined) return;
     this.stats.outOfWindow++;
     this.#stray = undefined;
+  }
+}
+
+/** The waiting packets by extended sequence number, all within RING_SLOTS of each other. */
+class WaitingRing {
+  readonly #slots: (RtpPacket | undefined)[] = new Array(RING_SLOTS).fill(undefined);
+  /** The extended sequence number each slot's packet was set at. */
+  readonly #keys = new Float64Array(RING_SLOTS);
+  size = 0;
+
+  has(extended: number): boolean {
+    return this.get(extended) !== undefined;
+  }
+
+  get(extended: number): RtpPacket | undefined {
+    const slot = extended & (RING_SLOTS - 1);
+    return this.#keys[slot] === extended ? this.#slots[slot] : undefined;
+  }
+
+  set(extended: number, packet: RtpPacket): void {
+    const slot = extended & (RING_SLOTS - 1);
+    assert(this.#slots[slot] === undefined, `ring slot of ${extended} holds ${this.#keys[slot]}`);
+    this.#slots[slot] = packet;
+    this.#keys[slot] = extended;
+    this.size++;
+  }
+
+  delete(extended: number): void {
+    const slot = extended & (RING_SLOTS - 1);
+    if (this.#keys[slot] !== extended || this.#slots[slot] === undefined) return;
+    this.#slots[slot] = undefined;
+    this.size--;
   }
 }
 

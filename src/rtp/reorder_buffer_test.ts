@@ -113,6 +113,17 @@ Deno.test("ReorderBuffer flush releases everything waiting with losses for the g
   assert.deepEqual(pushAll(buffer, [8]), [[8]]);
 });
 
+Deno.test("ReorderBuffer holds a packet at the far edge of the window beside the gap's head, then many windows on", () => {
+  const buffer = new ReorderBuffer(roomy);
+  // 2999 ahead is still loss, not a restart; both wait behind the gap at 2 until flushed.
+  assert.deepEqual(pushAll(buffer, [0, 1, 3, 3001]), [[], [0, 1], [], []]);
+  assert.deepEqual(show(buffer.flush()), ["loss 1", 3, "loss 2997", 3001]);
+  // Then ten thousand packets in pairs swapped: every slot of the ring is reused a few times.
+  const released: (number | string)[] = [];
+  for (let n = 3002; n < 13_002; n += 2) released.push(...pushAll(buffer, [n + 1, n]).flat());
+  assert.deepEqual(released, Array.from({ length: 10_000 }, (_, i) => 3002 + i));
+});
+
 Deno.test("ReorderBuffer ignores a single packet far outside the window", () => {
   const buffer = new ReorderBuffer(roomy);
   assert.deepEqual(pushAll(buffer, [100, 101, 30000, 102]), [[], [100, 101], [], [102]]);
