@@ -20,6 +20,7 @@ import type {
 import type { Clock } from "../shared/clock.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
+import { tokenChecker } from "../shared/token_check.ts";
 import {
   type Amf0Value,
   type FlvRecord,
@@ -58,11 +59,14 @@ export interface RtmpIngestOptions {
 /** The RTMP server and its publishes. */
 export class RtmpIngest {
   readonly #opts: RtmpIngestOptions;
+  /** Whether a stream key's `?token=` is one of `[auth] tokens`. */
+  readonly #knownToken: (given: string) => boolean;
   readonly #server: RtmpServer;
   readonly #publishes = new Map<number, RtmpPublish>();
 
   constructor(opts: RtmpIngestOptions) {
     this.#opts = opts;
+    this.#knownToken = tokenChecker(opts.tokens);
     this.#server = new RtmpServer({
       handler: {
         decidePublish: (request, connection) => this.#decide(request, connection),
@@ -89,7 +93,7 @@ export class RtmpIngest {
     const streamId = request.app === "" ? request.name : `${request.app}/${request.name}`;
     const problem = streamNameProblem(streamId);
     if (problem !== undefined) return refuse("NetStream.Publish.BadName", problem);
-    if (tokens.length > 0 && !tokens.includes(request.query.get("token") ?? "")) {
+    if (tokens.length > 0 && !this.#knownToken(request.query.get("token") ?? "")) {
       log("warn", "rtmp publish refused", {
         stream: streamId,
         reason: "invalid token",
