@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CLIP_PATH } from "../scripts/clip.ts";
+import { errorMessage } from "../src/shared/errors.ts";
 import { HANDSHAKE_PACKET_BYTES, MessageType } from "../src/ingest/rtmp/mod.ts";
 import { decodeErrors, probe, run } from "./helpers/media_tools.ts";
 import { rawClient, type RawRtmpClient, statusCode } from "./helpers/rtmp_raw_client.ts";
@@ -283,6 +284,9 @@ Deno.test("RTMP bad input neither crashes the service nor interrupts a recording
             .filter((m) => ports.has(Number(m[1]))).length;
         await waitFor(`${IDLE_CONNECTIONS} connections accepted`, () => {
           return Promise.resolve(opened() === IDLE_CONNECTIONS || undefined);
+        }).catch((error) => {
+          // Once, in a loaded clean-checkout run, they were not all accepted within the wait: say how many were.
+          throw new Error(`${errorMessage(error)} (${opened()} accepted)`);
         });
 
         const health = await service.fetch("/healthz");
