@@ -246,7 +246,7 @@ class WaitingRing {
 
   set(extended: number, packet: RtpPacket): void {
     const slot = extended & (RING_SLOTS - 1);
-    assert(this.#slots[slot] === undefined, `ring slot of ${extended} holds ${this.#keys[slot]}`);
+    assert(this.#slots[slot] === undefined, "two waiting packets share a ring slot"); // a fixed message: per packet
     this.#slots[slot] = packet;
     this.#keys[slot] = extended;
     this.size++;
