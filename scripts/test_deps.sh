@@ -7,12 +7,13 @@
 set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
 # publishes; Firefox ESR publishes (driven by puppeteer-core over WebDriver BiDi); GStreamer's webrtcbin (with x264,
-# x265, libvpx and Opus, driven from python3-gst) publishes; OBS Studio publishes over RTMP on an Xvfb display;
-# Prometheus and its promtool read /metrics; VLC plays signed playback URLs.
+# x265, libvpx and Opus, driven from python3-gst) publishes, and gst-launch-1.0 runs its RTMP publishers; OBS Studio
+# publishes over RTMP on an Xvfb display; Prometheus and its promtool read /metrics; VLC plays signed playback URLs.
 packages=(
   ffmpeg:/usr/bin/ffprobe
   chromium:/usr/bin/chromium
   firefox-esr:/usr/bin/firefox-esr
+  gstreamer1.0-tools:/usr/bin/gst-launch-1.0
   gstreamer1.0-plugins-base:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstopus.so
   gstreamer1.0-plugins-good:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstvpx.so
   gstreamer1.0-plugins-bad:/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstwebrtc.so
