@@ -54,14 +54,15 @@ export function renderManifests(index: RecordingIndex, nowIso: string, { hls = t
   ];
 }
 
-/** Renders `index` at `nowMs` and replaces the objects of `recordDir` in write order; a failed write throws. */
+/** Renders `index` at `nowMs` and replaces the objects of `recordDir` in one go; a failed write throws. */
 export async function replaceManifests(
   files: RecordingFiles,
   recordDir: string,
   index: RecordingIndex,
   nowMs: number,
 ): Promise<void> {
-  for (const { name, text } of renderManifests(index, new Date(nowMs).toISOString())) {
-    await files.replace(`${recordDir}/${name}`, new TextEncoder().encode(text));
-  }
+  const rendered = renderManifests(index, new Date(nowMs).toISOString());
+  await files.replaceAll(
+    rendered.map(({ name, text }) => ({ key: `${recordDir}/${name}`, bytes: new TextEncoder().encode(text) })),
+  );
 }

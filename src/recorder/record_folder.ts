@@ -449,19 +449,20 @@ export class RecordFolder {
   }
 
   /**
-   * Replaces the index first (it is what a restart reads), then the MPD and the HLS playlists rendered from it,
-   * skipping those whose text is what this folder last wrote and stopping at the first failed write; the next write
-   * writes them again.
+   * Replaces the index (renamed first: it is what a restart reads) and the MPD and HLS playlists rendered from it, in
+   * one go, skipping those whose text is what this folder last wrote; after a failed write the next one writes them
+   * all again.
    */
   async #writeManifests(): Promise<void> {
     const { files, clock, hls } = this.#opts;
-    for (const { name, text } of renderManifests(this.#index, new Date(clock.nowMs()).toISOString(), { hls })) {
-      if (this.#written.get(name) === text) continue;
-      this.#written.delete(name);
-      const bytes = new TextEncoder().encode(text);
-      if (!(await this.#write(name, () => files.replace(this.#key(name), bytes)))) return;
-      this.#written.set(name, text);
-    }
+    const rendered = renderManifests(this.#index, new Date(clock.nowMs()).toISOString(), { hls });
+    const changed = rendered.filter(({ name, text }) => this.#written.get(name) !== text);
+    if (changed.length === 0) return;
+    for (const { name } of changed) this.#written.delete(name);
+    const objects = changed.map(({ name, text }) => ({ key: this.#key(name), bytes: new TextEncoder().encode(text) }));
+    const names = changed.map(({ name }) => name).join(", ");
+    if (!(await this.#write(names, () => files.replaceAll(objects)))) return;
+    for (const { name, text } of changed) this.#written.set(name, text);
   }
 
   /** Runs one write; a failure is logged and counted, and answered with false. */

@@ -56,6 +56,32 @@ Deno.test("LocalObjects replaces small objects atomically and keeps its byte cou
   assert.equal(await local.read("cam/manifest.mpd"), undefined);
 });
 
+Deno.test("LocalObjects replaces several objects in one go; when one cannot be written, none changes", async () => {
+  const local = await fresh();
+  const text = (value: string) => new TextEncoder().encode(value);
+  await local.replaceAll([{ key: "cam/index.json", bytes: text("{}") }, { key: "cam/manifest.mpd", bytes: text("a") }]);
+  await local.replaceAll([
+    { key: "cam/index.json", bytes: text("{1}") },
+    { key: "cam/manifest.mpd", bytes: text("bb") },
+    { key: "cam/video.m3u8", bytes: text("ccc") },
+  ]);
+  assert.deepEqual(await local.list("cam/"), ["cam/index.json", "cam/manifest.mpd", "cam/video.m3u8"]);
+  assert.equal(new TextDecoder().decode(await local.read("cam/manifest.mpd")), "bb");
+  assert.equal(local.totalBytes, 3 + 2 + 3);
+
+  // A file where a folder should be: that write fails, the other object is not renamed and no temporary file stays.
+  await Deno.writeTextFile(join(local.dir, "cam/sub"), "");
+  await assert.rejects(
+    local.replaceAll([{ key: "cam/index.json", bytes: text("{2}") }, { key: "cam/sub/index.m3u8", bytes: text("d") }]),
+    /cannot write .*cam\/sub\/index\.m3u8\.tmp-/,
+  );
+  assert.equal(new TextDecoder().decode(await local.read("cam/index.json")), "{1}");
+  const names = [];
+  for await (const entry of Deno.readDir(join(local.dir, "cam"))) names.push(entry.name);
+  assert.deepEqual(names.sort(), ["index.json", "manifest.mpd", "sub", "video.m3u8"]);
+  assert.equal(local.totalBytes, 3 + 2 + 3);
+});
+
 Deno.test("LocalObjects salvages an object a crash left open: cut back and closed, or removed", async () => {
   const local = await fresh();
   await local.append("a/seg_0001.m4s", new Uint8Array(100));

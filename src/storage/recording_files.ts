@@ -81,7 +81,12 @@ export class RecordingFiles {
 
   /** Replaces a whole small object (init segment, index, manifest) atomically. */
   async replace(key: string, bytes: Uint8Array): Promise<void> {
-    await this.#opts.local.replace(key, bytes);
+    await this.replaceAll([{ key, bytes }]);
+  }
+
+  /** Replaces each object atomically, in one go (`LocalObjects.replaceAll`): a folder's index and manifests. */
+  async replaceAll(objects: readonly { key: string; bytes: Uint8Array }[]): Promise<void> {
+    await this.#opts.local.replaceAll(objects);
     this.#opts.queue?.notify();
   }
 
