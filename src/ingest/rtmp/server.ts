@@ -73,11 +73,11 @@ export interface RtmpListenAddress {
  * waits below it is read: a stream that slows down, or a command after the media, waits at most that long. The
  * handshake and the commands before publishing are read at once.
  */
-const READS_PER_SECOND = 10;
+const READS_PER_SECOND = 4;
 const TUNE_INTERVAL_MS = 1000;
 /** The mark until the first tuning, and the highest (far below any RTMP acknowledgement window). */
 const FIRST_LOW_WATER_BYTES = 16 * 1024;
-const MAX_LOW_WATER_BYTES = 64 * 1024;
+const MAX_LOW_WATER_BYTES = 256 * 1024;
 
 /** How long `flush` waits for a socket's first bytes, and for more after each. */
 const FLUSH_WAIT_MS = 50;
