@@ -75,7 +75,7 @@ export interface RtmpListenAddress {
  */
 const READS_PER_SECOND = 4;
 const TUNE_INTERVAL_MS = 1000;
-/** The mark until the first tuning, and the highest (far below any RTMP acknowledgement window). */
+/** The mark until the first tuning, and the highest (below the 2.5 MB acknowledgement window publishers ask for). */
 const FIRST_LOW_WATER_BYTES = 16 * 1024;
 const MAX_LOW_WATER_BYTES = 256 * 1024;
 
@@ -258,10 +258,15 @@ class RtmpConnection {
     });
   }
 
-  /** Sets the mark to the bytes of the last second over `READS_PER_SECOND`, after reading what waits below it. */
+  /**
+   * Sets the mark to the bytes of the last second over `READS_PER_SECOND`, after reading what waits below it; at
+   * most a quarter of the publisher's acknowledgement window, so that one waiting for our Acknowledgement is read.
+   */
   tuneLowWater(): void {
     const perRead = Math.round(this.#bytesSinceTuning / READS_PER_SECOND);
-    this.#lowWaterBytes = Math.min(MAX_LOW_WATER_BYTES, Math.max(1, perRead));
+    const window = this.#session.peerWindowBytes;
+    const most = window > 0 ? Math.min(MAX_LOW_WATER_BYTES, Math.floor(window / 4)) : MAX_LOW_WATER_BYTES;
+    this.#lowWaterBytes = Math.min(most, Math.max(1, perRead));
     this.#bytesSinceTuning = 0;
     this.#dropLowWater();
   }

@@ -221,6 +221,11 @@ export class RtmpSession {
     return this.#handshake.done;
   }
 
+  /** The acknowledgement window the peer asked for (0: none yet): it may wait for our Acknowledgement after it. */
+  get peerWindowBytes(): number {
+    return this.#peerWindowBytes;
+  }
+
   /** True after the `close` event. */
   get closed(): boolean {
     return this.#closed;
