@@ -25,6 +25,7 @@ const EXTENDED_TIMESTAMP_MARK = 0xff_ffff;
 const MAX_HEADER_BYTES = 18;
 /** Message header sizes by chunk type (fmt) 0 to 3 (§5.3.1.2). */
 const MESSAGE_HEADER_BYTES = [11, 7, 3, 0] as const;
+const NO_BYTES = new Uint8Array(0);
 
 /** Limits of a `ChunkReader`. */
 export interface ChunkReaderOptions {
@@ -49,7 +50,13 @@ interface ChunkStreamState {
   timestampFieldMs: number;
   /** Whether the last type 0, 1 or 2 header had an extended timestamp: type 3 headers then carry one too. */
   extended: boolean;
-  /** Received pieces of the message in progress. */
+  /**
+   * The message in progress, when the input held all its bytes as it began (the usual case): its chunks' data is
+   * copied straight in. Otherwise its pieces are kept in `parts` as they come, so that memory follows bytes received
+   * rather than lengths announced.
+   */
+  whole: Uint8Array | undefined;
+  /** Received pieces of the message in progress, when it has no `whole`. */
   parts: Uint8Array[];
   receivedBytes: number;
 }
@@ -79,7 +86,7 @@ export class ChunkReader {
   #input: Uint8Array = new Uint8Array(0);
   #offset = 0;
   /** The start of a header split across pushes (fewer than 18 bytes). */
-  #headerStart: Uint8Array = new Uint8Array(0);
+  #headerStart: Uint8Array = NO_BYTES;
   /** The chunk whose data is being read, and how many of its data bytes are still to come. */
   #body: { stream: ChunkStreamState; remainingBytes: number } | undefined;
   #pendingBytes = 0;
@@ -155,7 +162,14 @@ export class ChunkReader {
       if (this.#pendingBytes + sizeBytes > this.#maxPendingBytes) {
         fail(`partly received messages would hold more than ${this.#maxPendingBytes} bytes`);
       }
-      stream.parts.push(this.#input.slice(this.#offset, this.#offset + sizeBytes));
+      if (stream.receivedBytes === 0 && available >= stream.lengthBytes) {
+        stream.whole = new Uint8Array(stream.lengthBytes);
+      }
+      if (stream.whole !== undefined) {
+        stream.whole.set(this.#input.subarray(this.#offset, this.#offset + sizeBytes), stream.receivedBytes);
+      } else {
+        stream.parts.push(this.#input.slice(this.#offset, this.#offset + sizeBytes));
+      }
       stream.receivedBytes += sizeBytes;
       this.#pendingBytes += sizeBytes;
       this.#offset += sizeBytes;
@@ -169,58 +183,67 @@ export class ChunkReader {
   /** Parses the next chunk header from the split-off start and the input, or keeps the bytes and waits. */
   #nextHeader(): ChunkHeader | undefined {
     const startBytes = this.#headerStart.length;
-    const available = this.#input.subarray(this.#offset, this.#offset + MAX_HEADER_BYTES - startBytes);
-    if (available.length === 0) return undefined;
-    let head = available;
-    if (startBytes > 0) {
-      head = new Uint8Array(startBytes + available.length);
-      head.set(this.#headerStart);
-      head.set(available, startBytes);
+    if (this.#offset >= this.#input.length) return undefined;
+    if (startBytes === 0) {
+      const header = this.#parseHeader(this.#input, this.#offset);
+      if (header !== undefined) {
+        this.#offset += header.sizeBytes;
+        return header;
+      }
     }
-    const header = this.#parseHeader(head);
+    const available = this.#input.subarray(this.#offset, this.#offset + MAX_HEADER_BYTES - startBytes);
+    const head = new Uint8Array(startBytes + available.length);
+    head.set(this.#headerStart);
+    head.set(available, startBytes);
+    const header = this.#parseHeader(head, 0);
     if (header === undefined) {
       // Incomplete: `head` holds every byte there is (a complete header is at most 18 bytes).
-      this.#headerStart = head.slice();
+      this.#headerStart = head;
       this.#offset += available.length;
       return undefined;
     }
     this.#offset += header.sizeBytes - startBytes;
-    this.#headerStart = new Uint8Array(0);
+    this.#headerStart = NO_BYTES;
     return header;
   }
 
-  #parseHeader(head: Uint8Array): ChunkHeader | undefined {
-    const fmt = head[0]! >> 6;
-    let chunkStreamId = head[0]! & 0x3f;
-    let pos = 1;
+  /** The chunk header at `bytes[start]`, or undefined when `bytes` ends before it does. */
+  #parseHeader(bytes: Uint8Array, start: number): ChunkHeader | undefined {
+    const availableBytes = bytes.length - start;
+    const fmt = bytes[start]! >> 6;
+    let chunkStreamId = bytes[start]! & 0x3f;
+    let pos = start + 1;
     if (chunkStreamId === 0) {
-      if (head.length < 2) return undefined;
-      chunkStreamId = 64 + head[1]!;
-      pos = 2;
+      if (availableBytes < 2) return undefined;
+      chunkStreamId = 64 + bytes[start + 1]!;
+      pos = start + 2;
     } else if (chunkStreamId === 1) {
-      if (head.length < 3) return undefined;
-      chunkStreamId = 64 + head[1]! + 256 * head[2]!;
-      pos = 3;
+      if (availableBytes < 3) return undefined;
+      chunkStreamId = 64 + bytes[start + 1]! + 256 * bytes[start + 2]!;
+      pos = start + 3;
     }
     const messageHeaderBytes = MESSAGE_HEADER_BYTES[fmt as 0 | 1 | 2 | 3];
-    if (head.length < pos + messageHeaderBytes) return undefined;
+    if (bytes.length < pos + messageHeaderBytes) return undefined;
     const previous = this.#streams.get(chunkStreamId);
     if (fmt !== 0 && previous === undefined) {
       fail(`chunk stream ${chunkStreamId} starts with a type ${fmt} header; its first header must be type 0`);
     }
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    const timestamp24 = fmt <= 2 ? view.getUint16(pos) * 256 + head[pos + 2]! : undefined;
+    const timestamp24 = fmt <= 2 ? u24(bytes, pos) : undefined;
     const extended = timestamp24 === undefined ? previous!.extended : timestamp24 === EXTENDED_TIMESTAMP_MARK;
-    const sizeBytes = pos + messageHeaderBytes + (extended ? 4 : 0);
-    if (head.length < sizeBytes) return undefined;
+    const end = pos + messageHeaderBytes + (extended ? 4 : 0);
+    if (bytes.length < end) return undefined;
+    const extendedTimestamp = extended ? u24(bytes, pos + messageHeaderBytes) * 256 + bytes[end - 1]! : undefined;
     return {
-      sizeBytes,
+      sizeBytes: end - start,
       fmt,
       chunkStreamId,
-      timestampFieldMs: extended ? view.getUint32(pos + messageHeaderBytes) : timestamp24,
-      lengthBytes: fmt <= 1 ? view.getUint16(pos + 3) * 256 + head[pos + 5]! : previous?.lengthBytes ?? 0,
-      typeId: fmt <= 1 ? head[pos + 6]! : previous?.typeId ?? 0,
-      streamId: fmt === 0 ? view.getUint32(pos + 7, true) : previous?.streamId ?? 0, // little-endian (§5.3.1.2.1)
+      timestampFieldMs: extendedTimestamp ?? timestamp24,
+      lengthBytes: fmt <= 1 ? u24(bytes, pos + 3) : previous?.lengthBytes ?? 0,
+      typeId: fmt <= 1 ? bytes[pos + 6]! : previous?.typeId ?? 0,
+      // Little-endian (§5.3.1.2.1).
+      streamId: fmt === 0
+        ? (bytes[pos + 7]! | bytes[pos + 8]! << 8 | bytes[pos + 9]! << 16 | bytes[pos + 10]! << 24) >>> 0
+        : previous?.streamId ?? 0,
       extended,
     };
   }
@@ -238,6 +261,7 @@ export class ChunkReader {
         timestampMs: 0,
         timestampFieldMs: 0,
         extended: false,
+        whole: undefined,
         parts: [],
         receivedBytes: 0,
       };
@@ -274,9 +298,11 @@ export class ChunkReader {
 
   /** Hands out the finished message of `stream`, applying Set Chunk Size and Abort on the way. */
   #complete(stream: ChunkStreamState): RtmpMessage {
-    const payload = stream.parts.length === 1 ? stream.parts[0]! : joinParts(stream.parts, stream.lengthBytes);
+    const payload = stream.whole ??
+      (stream.parts.length === 1 ? stream.parts[0]! : joinParts(stream.parts, stream.lengthBytes));
     this.#pendingBytes -= stream.receivedBytes;
-    stream.parts = [];
+    stream.whole = undefined;
+    if (stream.parts.length > 0) stream.parts = [];
     stream.receivedBytes = 0;
     const message: RtmpMessage = {
       chunkStreamId: stream.chunkStreamId,
@@ -297,6 +323,7 @@ export class ChunkReader {
     const stream = this.#streams.get(chunkStreamId);
     if (stream === undefined) return;
     this.#pendingBytes -= stream.receivedBytes;
+    stream.whole = undefined;
     stream.parts = [];
     stream.receivedBytes = 0;
   }
@@ -391,6 +418,11 @@ function joinParts(parts: readonly Uint8Array[], lengthBytes: number): Uint8Arra
     offset += part.length;
   }
   return out;
+}
+
+/** The big-endian 24-bit number at `bytes[pos]`. */
+function u24(bytes: Uint8Array, pos: number): number {
+  return bytes[pos]! << 16 | bytes[pos + 1]! << 8 | bytes[pos + 2]!;
 }
 
 function fail(reason: string): never {
