@@ -12,7 +12,7 @@
  * Liveman's delete never deletes a row: the catalog is also what liverec's own API lists, serves and exports.
  */
 
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { assert } from "../shared/assert.ts";
 import type { Clock } from "../shared/clock.ts";
 import { BadRequestError, ConflictError, errorMessage, StorageError } from "../shared/errors.ts";
@@ -211,6 +211,8 @@ const TERMINAL_STATES_SQL = "state IN ('finished', 'failed')";
 export class Catalog {
   readonly #db: DatabaseSync;
   readonly #clock: Clock;
+  /** Each SQL text prepared once: a row is written per segment of every recording, and preparing costs more. */
+  readonly #statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync, clock: Clock) {
     this.#db = db;
@@ -249,7 +251,7 @@ export class Catalog {
       const nowMs = this.#clock.nowMs();
       const changeTs = this.#nextChangeTs(nowMs);
       const livemanId = existing?.liveman_id ?? this.#freeLivemanId(input.stream, startedMs);
-      const stored = this.#db.prepare(
+      const stored = this.#prepared(
         `INSERT INTO recordings (record_id, stream, record_dir, mpd_path, hls_path, mp4_path, ts_path, flv_path,
            started_ms, ended_ms, duration_s, state, size_bytes, segments, codecs, node_alias, periods, updated_ms,
            change_ts, liveman_id)
@@ -308,7 +310,7 @@ export class Catalog {
   /** How many rows are in each state. */
   countByState(): Record<RecordingState, number> {
     const counts = Object.fromEntries(RECORDING_STATES.map((state) => [state, 0])) as Record<RecordingState, number>;
-    const rows = this.#db.prepare("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state").all();
+    const rows = this.#prepared("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state").all();
     for (const { state, n } of rows as { state: RecordingState; n: number }[]) counts[state] = n;
     return counts;
   }
@@ -343,7 +345,7 @@ export class Catalog {
       params.push(toMs);
     }
     params.push(checkLimit(filter.limit), checkOffset(filter.offset));
-    const rows = this.#db.prepare(
+    const rows = this.#prepared(
       `SELECT * FROM recordings ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY started_ms DESC, record_id DESC LIMIT ? OFFSET ?`,
     ).all(...params) as unknown as StoredRow[];
@@ -360,11 +362,11 @@ export class Catalog {
     }
     params.push(checkLimit(query.limit));
     return this.#transaction(() => {
-      const rows = this.#db.prepare(
+      const rows = this.#prepared(
         `SELECT * FROM recordings WHERE ${where.join(" AND ")} ORDER BY change_ts ASC LIMIT ?`,
       ).all(...params) as unknown as StoredRow[];
       // Remember what was delivered, so that an ack without a version cannot acknowledge a change nobody saw.
-      const delivered = this.#db.prepare("UPDATE recordings SET delivered_ts = ? WHERE record_id = ?");
+      const delivered = this.#prepared("UPDATE recordings SET delivered_ts = ? WHERE record_id = ?");
       for (const row of rows) delivered.run(row.change_ts, row.record_id);
       const last = rows.at(-1);
       return {
@@ -383,14 +385,14 @@ export class Catalog {
       const streamSql = stream === undefined ? "" : " AND stream = ?";
       const params: SQLInputValue[] = stream === undefined ? [upToTs] : [upToTs, stream];
       return Number(
-        this.#db.prepare(
+        this.#prepared(
           `UPDATE recordings SET acked_ts = change_ts WHERE acked_ts < change_ts AND change_ts <= ?${streamSql}`,
         ).run(...params).changes,
       );
     }
     const keys = checkKeys(request.keys);
     return this.#transaction(() => {
-      const mark = this.#db.prepare("UPDATE recordings SET acked_ts = change_ts WHERE record_id = ?");
+      const mark = this.#prepared("UPDATE recordings SET acked_ts = change_ts WHERE record_id = ?");
       let acked = 0;
       for (const key of keys) {
         const found = this.#findKey(key);
@@ -411,10 +413,10 @@ export class Catalog {
   removeAckedFromSync(keys?: readonly SyncKey[]): number {
     const removable = `sync_removed = 0 AND acked_ts >= change_ts AND ${TERMINAL_STATES_SQL}`;
     const remove = `UPDATE recordings SET sync_removed = 1 WHERE ${removable}`;
-    if (keys === undefined) return Number(this.#db.prepare(remove).run().changes);
+    if (keys === undefined) return Number(this.#prepared(remove).run().changes);
     const checked = checkKeys(keys);
     return this.#transaction(() => {
-      const removeOne = this.#db.prepare(`${remove} AND record_id = ?`);
+      const removeOne = this.#prepared(`${remove} AND record_id = ?`);
       let removed = 0;
       for (const key of checked) {
         const found = this.#findKey(key);
@@ -426,7 +428,7 @@ export class Catalog {
 
   /** Deletes the row of `recordId` whatever its sync state (the recording's objects were deleted); true if it existed. */
   remove(recordId: string): boolean {
-    return Number(this.#db.prepare("DELETE FROM recordings WHERE record_id = ?").run(recordId).changes) > 0;
+    return Number(this.#prepared("DELETE FROM recordings WHERE record_id = ?").run(recordId).changes) > 0;
   }
 
   /** Closes the database; the catalog is unusable afterwards. Closing twice is harmless. */
@@ -435,7 +437,7 @@ export class Catalog {
   }
 
   #stored(recordId: string): StoredRow | undefined {
-    return this.#db.prepare("SELECT * FROM recordings WHERE record_id = ?").get(recordId) as StoredRow | undefined;
+    return this.#prepared("SELECT * FROM recordings WHERE record_id = ?").get(recordId) as StoredRow | undefined;
   }
 
   #find(id: string, stream: string | undefined): StoredRow | undefined {
@@ -443,7 +445,7 @@ export class Catalog {
       const stored = this.#stored(id);
       return stored !== undefined && (stream === undefined || stored.stream === stream) ? stored : undefined;
     }
-    const rows = this.#db.prepare(
+    const rows = this.#prepared(
       "SELECT * FROM recordings WHERE liveman_id = ? AND (? IS NULL OR stream = ?) LIMIT 2",
     ).all(Number(id), stream ?? null, stream ?? null) as unknown as StoredRow[];
     if (rows.length > 1) {
@@ -466,7 +468,7 @@ export class Catalog {
 
   /** The first Liveman id from `startedMs`'s second on that no other recording of `stream` has. */
   #freeLivemanId(stream: string, startedMs: number): number {
-    const taken = this.#db.prepare("SELECT 1 FROM recordings WHERE stream = ? AND liveman_id = ?");
+    const taken = this.#prepared("SELECT 1 FROM recordings WHERE stream = ? AND liveman_id = ?");
     let id = Math.floor(startedMs / 1000);
     while (taken.get(stream, id) !== undefined) id++;
     return id;
@@ -474,13 +476,22 @@ export class Catalog {
 
   /** The next version: the clock in µs, or one past the last version when the clock has not moved on or stepped back. */
   #nextChangeTs(nowMs: number): number {
-    const last = this.#db.prepare("SELECT value FROM catalog_meta WHERE key = 'last_change_ts'").get() as
+    const last = this.#prepared("SELECT value FROM catalog_meta WHERE key = 'last_change_ts'").get() as
       | { value: number }
       | undefined;
     assert(last !== undefined, "catalog_meta has no last_change_ts");
     const next = Math.max(Math.floor(nowMs) * 1000, last.value + 1);
-    this.#db.prepare("UPDATE catalog_meta SET value = ? WHERE key = 'last_change_ts'").run(next);
+    this.#prepared("UPDATE catalog_meta SET value = ? WHERE key = 'last_change_ts'").run(next);
     return next;
+  }
+
+  #prepared(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #transaction<T>(body: () => T): T {
