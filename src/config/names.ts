@@ -123,20 +123,21 @@ export function streamPatternMatches(pattern: string, name: string): boolean {
  * at most 512 characters in all.
  */
 export function relativePathProblem(path: string): string | undefined {
-  const quoted = JSON.stringify(path);
   if (path.length === 0) return "path must not be empty";
   const badChar = badCharProblem("path", path, ["/"]);
   if (badChar !== undefined) return badChar;
+  // Quoted only for a message: this runs for every file the recorder writes.
+  const quoted = () => JSON.stringify(path);
   if (path.length > MAX_PATH_LENGTH) {
-    return `path ${quoted} must be at most ${MAX_PATH_LENGTH} characters, got ${path.length}`;
+    return `path ${quoted()} must be at most ${MAX_PATH_LENGTH} characters, got ${path.length}`;
   }
-  if (path.startsWith("/")) return `path ${quoted} must be relative (no leading "/")`;
+  if (path.startsWith("/")) return `path ${quoted()} must be relative (no leading "/")`;
   for (const segment of path.split("/")) {
-    if (segment === "") return `path ${quoted} must not contain empty segments ("//" or a trailing "/")`;
-    if (segment === "." || segment === "..") return `path ${quoted} must not contain "." or ".." segments`;
-    if (segment.startsWith(".")) return `path ${quoted} must not contain hidden segments (starting with ".")`;
+    if (segment === "") return `path ${quoted()} must not contain empty segments ("//" or a trailing "/")`;
+    if (segment === "." || segment === "..") return `path ${quoted()} must not contain "." or ".." segments`;
+    if (segment.startsWith(".")) return `path ${quoted()} must not contain hidden segments (starting with ".")`;
     if (segment.length > MAX_PATH_SEGMENT_LENGTH) {
-      return `path ${quoted} has a segment longer than ${MAX_PATH_SEGMENT_LENGTH} characters`;
+      return `path ${quoted()} has a segment longer than ${MAX_PATH_SEGMENT_LENGTH} characters`;
     }
   }
   return undefined;

@@ -33,7 +33,7 @@ export interface LocalStat {
 export class LocalObjects {
   readonly dir: string;
   /** The descriptors of the objects being appended to. */
-  readonly #open = new Map<string, number>();
+  readonly #open = new Map<string, { fd: number; path: string }>();
   /** Per key, the last replace or delete: they run one at a time, so the byte count and "is it still X" hold. */
   readonly #busy = new Map<string, Promise<unknown>>();
   #totalBytes = 0;
@@ -63,14 +63,14 @@ export class LocalObjects {
 
   /** Appends to the open object `key` (creating `KEY.part`) and makes the bytes durable. */
   async append(key: string, bytes: Uint8Array): Promise<void> {
-    const path = this.#path(key) + PART_SUFFIX;
-    let fd = this.#open.get(key);
-    if (fd === undefined) {
-      fd = await this.#io("open", path, () => openInFolder(path, "a"));
-      this.#open.set(key, fd);
+    let open = this.#open.get(key);
+    if (open === undefined) {
+      const path = this.#path(key) + PART_SUFFIX;
+      open = { fd: await this.#io("open", path, () => openInFolder(path, "a")), path };
+      this.#open.set(key, open);
     }
-    const opened = fd;
-    await this.#io("append to", path, () => this.#writeDurably(opened, bytes));
+    const { fd, path } = open;
+    await this.#io("append to", path, () => this.#writeDurably(fd, bytes));
     this.#totalBytes += bytes.length;
   }
 
@@ -81,7 +81,7 @@ export class LocalObjects {
   async close(key: string, finalKey = key): Promise<void> {
     const part = this.#path(key) + PART_SUFFIX;
     const path = this.#path(finalKey);
-    const fd = this.#open.get(key);
+    const fd = this.#open.get(key)?.fd;
     this.#open.delete(key);
     try {
       if (fd !== undefined) closeSync(fd);
@@ -244,7 +244,7 @@ export class LocalObjects {
 
   /** Closes every open file (the objects stay open on disk, to be salvaged or continued). */
   dispose(): Promise<void> {
-    for (const fd of this.#open.values()) closeSync(fd);
+    for (const { fd } of this.#open.values()) closeSync(fd);
     this.#open.clear();
     return Promise.resolve();
   }
