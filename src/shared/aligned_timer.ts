@@ -14,9 +14,15 @@ interface Entry {
   /** Unix ms: a multiple of the entry's period. */
   atMs: number;
   run: () => void;
+  cleared: boolean;
 }
 
-const entries = new Set<Entry>();
+/**
+ * The entries not yet run, some of them cleared. A new array each time the timer fires: a long-lived Set or Map that
+ * grows and shrinks on every callback gets its tables reallocated in V8's old generation, which only a full
+ * collection frees.
+ */
+let entries: Entry[] = [];
 let timer: ReturnType<typeof setTimeout> | undefined;
 let armedAtMs = Infinity;
 
@@ -42,12 +48,13 @@ export function setAlignedInterval(callback: () => void, periodMs: number): Grid
 }
 
 function schedule(atMs: number, run: () => void): GridTimer {
-  const entry: Entry = { atMs, run };
-  entries.add(entry);
+  const entry: Entry = { atMs, run, cleared: false };
+  entries.push(entry);
   arm();
   return {
     clear() {
-      entries.delete(entry);
+      if (entry.cleared) return;
+      entry.cleared = true;
       arm();
     },
   };
@@ -56,7 +63,8 @@ function schedule(atMs: number, run: () => void): GridTimer {
 /** Points the one runtime timer at the earliest entry. */
 function arm(): void {
   let earliestMs = Infinity;
-  for (const entry of entries) earliestMs = Math.min(earliestMs, entry.atMs);
+  for (const entry of entries) if (!entry.cleared) earliestMs = Math.min(earliestMs, entry.atMs);
+  if (earliestMs === Infinity) entries = [];
   if (earliestMs === armedAtMs) return;
   clearTimeout(timer);
   timer = undefined;
@@ -70,9 +78,13 @@ function fire(): void {
   timer = undefined;
   armedAtMs = Infinity;
   const nowMs = Date.now();
-  const due = [...entries].filter((entry) => entry.atMs <= nowMs + 1);
-  for (const entry of due) entries.delete(entry);
+  const due: Entry[] = [];
+  const later: Entry[] = [];
+  for (const entry of entries) if (!entry.cleared) (entry.atMs <= nowMs + 1 ? due : later).push(entry);
+  entries = later;
   for (const entry of due) {
+    if (entry.cleared) continue; // by a callback before it
+    entry.cleared = true;
     try {
       entry.run();
     } catch (error) {

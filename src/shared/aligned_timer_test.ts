@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { atNextGridPoint, nextGridPointMs, setAlignedInterval } from "./aligned_timer.ts";
+import { atNextGridPoint, type GridTimer, nextGridPointMs, setAlignedInterval } from "./aligned_timer.ts";
 
 Deno.test("a callback run a little late or early counts as at its grid point, and waits for the next one", () => {
   assert.equal(nextGridPointMs(100, 1_000_000), 1_000_100);
@@ -43,4 +43,16 @@ Deno.test("a timer cleared before its grid point does not run, and one that thro
   globalThis.removeEventListener("error", onError);
   assert.deepEqual(ran.toSorted(), ["after the throw", "kept"]);
   assert.equal(errors.length, 1, "the error is thrown all the same");
+});
+
+Deno.test("a callback that clears a timer due at the same grid point keeps it from running", async () => {
+  const ran: string[] = [];
+  let second: GridTimer | undefined = undefined;
+  atNextGridPoint(100, () => {
+    ran.push("first");
+    second?.clear();
+  });
+  second = atNextGridPoint(100, () => ran.push("second"));
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assert.deepEqual(ran, ["first"]);
 });
