@@ -275,6 +275,7 @@ async function play(recordId, title, kind) {
     hls.attachMedia(video);
     state.player = { destroy: () => hls.destroy() };
   } else {
+    await mediaListed(urls.mpd_url);
     const player = dashjs.MediaPlayer().create();
     player.initialize(video, urls.mpd_url, true);
     state.player = { destroy: () => player.reset() };
@@ -282,6 +283,34 @@ async function play(recordId, title, kind) {
   video.muted = true;
   video.play().catch(() => {});
   $("#player").scrollIntoView({ behavior: "smooth" });
+}
+
+/**
+ * Waits (up to 30 s) until a live MPD has media behind its live edge. Before a recording's first segment is stored its
+ * MPD lists no Period, which dash.js fails on; and started with less media than the MPD's presentation delay and
+ * minimum buffer, dash.js stalls for good. A finished recording's MPD passes at once.
+ */
+async function mediaListed(mpdUrl) {
+  for (let tries = 0; tries < 60; tries++) {
+    const response = await fetch(mpdUrl).catch(() => undefined);
+    const mpd = response?.ok ? await response.text() : "";
+    if (mpd.includes("<Period")) {
+      if (!mpd.includes('type="dynamic"')) return;
+      const waitS = durationS(mpd, "suggestedPresentationDelay") + durationS(mpd, "minBufferTime");
+      const startMs = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)?.[1] ?? "");
+      const leftMs = startMs + waitS * 1000 - Date.now();
+      if (leftMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(leftMs, 30_000)));
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** An MPD attribute's xs:duration (PT…H…M…S) in seconds; 0 when absent. */
+function durationS(mpd, attribute) {
+  const match = new RegExp(`${attribute}="PT(?:([\\d.]+)H)?(?:([\\d.]+)M)?(?:([\\d.]+)S)?"`).exec(mpd);
+  const [hours, minutes, seconds] = (match?.slice(1) ?? []).map((part) => Number(part ?? 0));
+  return (hours ?? 0) * 3600 + (minutes ?? 0) * 60 + (seconds ?? 0);
 }
 
 function closePlayer() {
