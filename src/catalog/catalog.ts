@@ -243,53 +243,61 @@ export class Catalog {
   /** Inserts or updates the row of `input.recordId`; a real change gets a new version, an identical one does not. */
   upsert(input: RecordingInput): RecordingRow {
     checkInput(input);
+    return this.#transaction(() => this.#upsert(input));
+  }
+
+  /** `upsert` for each input, in one transaction (one commit, one sync of the file). */
+  upsertAll(inputs: readonly RecordingInput[]): RecordingRow[] {
+    for (const input of inputs) checkInput(input);
+    return this.#transaction(() => inputs.map((input) => this.#upsert(input)));
+  }
+
+  #upsert(input: RecordingInput): RecordingRow {
     const startedMs = Date.parse(input.startedAt);
     const endedMs = input.endedAt === undefined ? null : Date.parse(input.endedAt);
-    return this.#transaction(() => {
-      const existing = this.#stored(input.recordId);
-      if (existing !== undefined && sameContent(existing, input, startedMs, endedMs)) return rowOf(existing);
-      const nowMs = this.#clock.nowMs();
-      const changeTs = this.#nextChangeTs(nowMs);
-      const livemanId = existing?.liveman_id ?? this.#freeLivemanId(input.stream, startedMs);
-      const stored = this.#prepared(
-        `INSERT INTO recordings (record_id, stream, record_dir, mpd_path, hls_path, mp4_path, ts_path, flv_path,
-           started_ms, ended_ms, duration_s, state, size_bytes, segments, codecs, node_alias, periods, updated_ms,
-           change_ts, liveman_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (record_id) DO UPDATE SET
-           stream = excluded.stream, record_dir = excluded.record_dir, mpd_path = excluded.mpd_path,
-           hls_path = excluded.hls_path, mp4_path = excluded.mp4_path, ts_path = excluded.ts_path,
-           flv_path = excluded.flv_path, started_ms = excluded.started_ms,
-           ended_ms = excluded.ended_ms, duration_s = excluded.duration_s, state = excluded.state,
-           size_bytes = excluded.size_bytes, segments = excluded.segments, codecs = excluded.codecs,
-           node_alias = excluded.node_alias, periods = excluded.periods, updated_ms = excluded.updated_ms,
-           change_ts = excluded.change_ts, sync_removed = 0
-         RETURNING *`,
-      ).get(
-        input.recordId,
-        input.stream,
-        input.recordDir,
-        input.mpdPath,
-        input.hlsPath,
-        input.mp4Path ?? null,
-        input.tsPath ?? null,
-        input.flvPath ?? null,
-        startedMs,
-        endedMs,
-        input.durationS,
-        input.state,
-        input.sizeBytes,
-        input.segments,
-        JSON.stringify(input.codecs),
-        input.nodeAlias ?? null,
-        input.periods,
-        nowMs,
-        changeTs,
-        livemanId,
-      ) as StoredRow | undefined;
-      assert(stored !== undefined, "upsert returned no row");
-      return rowOf(stored);
-    });
+    const existing = this.#stored(input.recordId);
+    if (existing !== undefined && sameContent(existing, input, startedMs, endedMs)) return rowOf(existing);
+    const nowMs = this.#clock.nowMs();
+    const changeTs = this.#nextChangeTs(nowMs);
+    const livemanId = existing?.liveman_id ?? this.#freeLivemanId(input.stream, startedMs);
+    const stored = this.#prepared(
+      `INSERT INTO recordings (record_id, stream, record_dir, mpd_path, hls_path, mp4_path, ts_path, flv_path,
+         started_ms, ended_ms, duration_s, state, size_bytes, segments, codecs, node_alias, periods, updated_ms,
+         change_ts, liveman_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (record_id) DO UPDATE SET
+         stream = excluded.stream, record_dir = excluded.record_dir, mpd_path = excluded.mpd_path,
+         hls_path = excluded.hls_path, mp4_path = excluded.mp4_path, ts_path = excluded.ts_path,
+         flv_path = excluded.flv_path, started_ms = excluded.started_ms,
+         ended_ms = excluded.ended_ms, duration_s = excluded.duration_s, state = excluded.state,
+         size_bytes = excluded.size_bytes, segments = excluded.segments, codecs = excluded.codecs,
+         node_alias = excluded.node_alias, periods = excluded.periods, updated_ms = excluded.updated_ms,
+         change_ts = excluded.change_ts, sync_removed = 0
+       RETURNING *`,
+    ).get(
+      input.recordId,
+      input.stream,
+      input.recordDir,
+      input.mpdPath,
+      input.hlsPath,
+      input.mp4Path ?? null,
+      input.tsPath ?? null,
+      input.flvPath ?? null,
+      startedMs,
+      endedMs,
+      input.durationS,
+      input.state,
+      input.sizeBytes,
+      input.segments,
+      JSON.stringify(input.codecs),
+      input.nodeAlias ?? null,
+      input.periods,
+      nowMs,
+      changeTs,
+      livemanId,
+    ) as StoredRow | undefined;
+    assert(stored !== undefined, "upsert returned no row");
+    return rowOf(stored);
   }
 
   /** The row of `recordId`, if the catalog has one. */

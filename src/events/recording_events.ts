@@ -13,6 +13,10 @@ import type { RecordingFiles } from "../storage/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import type { EventType, WebhookOutbox } from "./webhooks.ts";
 import { errorMessage } from "../shared/errors.ts";
+import { atNextGridPoint, type GridTimer } from "../shared/aligned_timer.ts";
+
+/** How long a segment's change to its recording's row may wait, so that all recordings' changes share a commit. */
+const SEGMENT_SAVE_PERIOD_MS = 1000;
 
 export interface RecordingEventsOptions {
   catalog: Catalog;
@@ -22,17 +26,47 @@ export interface RecordingEventsOptions {
   nodeAlias: string | undefined;
 }
 
-/** The observer to give the RecordingManager, and `idle()`, which waits for finishing work (merges) under way. */
+/**
+ * The observer to give the RecordingManager, and `idle()`, which waits for finishing work (merges) under way and
+ * writes the segment updates still waiting.
+ */
 export function recordingEvents(opts: RecordingEventsOptions): { observer: RecordingObserver; idle(): Promise<void> } {
   const { catalog, outbox, files, log, nodeAlias } = opts;
   const finishing = new Set<Promise<void>>();
 
+  /** Segment updates not yet written, by record id: each is superseded by a later one of its recording. */
+  const unsaved = new Map<string, RecordingView>();
+  let saveTimer: GridTimer | undefined;
+  const saveUnsaved = (): void => {
+    saveTimer?.clear();
+    saveTimer = undefined;
+    const views = [...unsaved.values()];
+    unsaved.clear();
+    if (views.length === 0) return;
+    try {
+      catalog.upsertAll(views.map((view) => row(view, view.state, nodeAlias, undefined)));
+    } catch (error) {
+      log("error", "recordings index update failed", {
+        recordIds: views.map((view) => view.recordId),
+        error: String(error),
+      });
+    }
+  };
   const save = (view: RecordingView, state: RecordingInput["state"] = view.state, mp4Path?: string): void => {
+    unsaved.delete(view.recordId);
     try {
       catalog.upsert(row(view, state, nodeAlias, mp4Path));
     } catch (error) {
       log("error", "recordings index update failed", { recordId: view.recordId, error: String(error) });
     }
+  };
+  /**
+   * A new segment changes only the row's size, segment count and duration: those are written on the next grid point
+   * (`SEGMENT_SAVE_PERIOD_MS`), every recording's in one commit: each commit syncs the catalog file, on the event loop.
+   */
+  const saveSoon = (view: RecordingView): void => {
+    unsaved.set(view.recordId, view);
+    saveTimer ??= atNextGridPoint(SEGMENT_SAVE_PERIOD_MS, saveUnsaved);
   };
   const send = (type: EventType, data: Record<string, unknown>): void => {
     outbox?.emit(type, data).catch((error) => {
@@ -46,7 +80,7 @@ export function recordingEvents(opts: RecordingEventsOptions): { observer: Recor
       send("recording.started", eventData(view, nodeAlias));
     },
     segment(view, segment) {
-      save(view);
+      saveSoon(view);
       send("recording.segment", {
         record_id: view.recordId,
         stream: view.streamId,
@@ -89,7 +123,11 @@ export function recordingEvents(opts: RecordingEventsOptions): { observer: Recor
       void done.finally(() => finishing.delete(done));
     },
   };
-  return { observer, idle: async () => void await Promise.allSettled([...finishing]) };
+  const idle = async () => {
+    await Promise.allSettled([...finishing]);
+    saveUnsaved();
+  };
+  return { observer, idle };
 }
 
 /**

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { Catalog, type RecordingInput } from "../catalog/mod.ts";
-import { settleInterrupted } from "./recording_events.ts";
+import type { RuleSettings } from "../config/mod.ts";
+import type { RecordingView, StoredSegment } from "../recorder/mod.ts";
+import type { RecordingFiles } from "../storage/mod.ts";
+import { recordingEvents, settleInterrupted } from "./recording_events.ts";
 
 function interrupted(recordId: string, state: RecordingInput["state"]): RecordingInput {
   return {
@@ -43,4 +46,55 @@ Deno.test("settleInterrupted finishes rows a crash left open, with recovered dur
     ["r3", "recording", 3, undefined],
     ["r4", "finished", 3, "2026-11-21T10:30:00.000Z"],
   ]);
+});
+
+function view(recordId: string, segments: number, state: RecordingView["state"] = "recording"): RecordingView {
+  return {
+    recordId,
+    streamId: "cam",
+    recordDir: `cam/${recordId}`,
+    mpdPath: `cam/${recordId}/manifest.mpd`,
+    hlsPath: undefined,
+    tsPath: undefined,
+    formatProblems: [],
+    flvPath: undefined,
+    state,
+    startedAt: "2026-11-21T10:00:00.000Z",
+    endedAt: undefined,
+    durationS: 6 * segments,
+    periods: 1,
+    segments,
+    sizeBytes: 1000 * segments,
+    codecs: ["avc1.42e01f"],
+    storageErrors: 0,
+    lastStorageError: undefined,
+    reason: "api",
+    settings: {} as RuleSettings, // not read for these events
+    spliceDeadline: undefined,
+    stats: undefined,
+    videoSize: undefined,
+  };
+}
+
+Deno.test("segment updates of the index wait and share one commit; a change of state is written at once", async () => {
+  const catalog = Catalog.open(":memory:", { nowMs: () => Date.UTC(2026, 10, 21, 11) });
+  const { observer, idle } = recordingEvents({
+    catalog,
+    outbox: undefined,
+    files: {} as RecordingFiles, // read only when a recording with format "mp4" finishes
+    log: () => {},
+    nodeAlias: undefined,
+  });
+  const segment: StoredSegment = { recordId: "", track: "video", key: "", number: 0, durationS: 6, sizeBytes: 1000 };
+  observer.started!(view("r1", 0));
+  observer.started!(view("r2", 0));
+  observer.segment!(view("r1", 1), segment);
+  observer.segment!(view("r1", 2), segment);
+  observer.segment!(view("r2", 1), segment);
+  assert.deepEqual([catalog.get("r1")!.segments, catalog.get("r2")!.segments], [0, 0], "not written yet");
+  observer.waiting!(view("r2", 1, "waiting"));
+  assert.deepEqual([catalog.get("r2")!.state, catalog.get("r2")!.segments], ["waiting", 1]);
+  await idle(); // writes what waits (the grid point would have, within a second)
+  assert.deepEqual([catalog.get("r1")!.segments, catalog.get("r1")!.sizeBytes], [2, 2000]);
+  assert.deepEqual([catalog.get("r2")!.state, catalog.get("r2")!.segments], ["waiting", 1]);
 });
