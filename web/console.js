@@ -286,9 +286,9 @@ async function play(recordId, title, kind) {
 }
 
 /**
- * Waits (up to 30 s) until a live MPD has media behind its live edge. Before a recording's first segment is stored its
- * MPD lists no Period, which dash.js fails on; and started with less media than the MPD's presentation delay and
- * minimum buffer, dash.js stalls for good. A finished recording's MPD passes at once.
+ * Waits (up to 30 s) until a live MPD has media behind its live edge. Before a recording's first segment is stored
+ * there is no MPD yet; and started with less media than the MPD's presentation delay and minimum buffer, dash.js
+ * stalls for good. A finished recording's MPD passes at once.
  */
 async function mediaListed(mpdUrl) {
   for (let tries = 0; tries < 60; tries++) {

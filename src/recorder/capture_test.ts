@@ -106,7 +106,7 @@ Deno.test("Capture + RecordFolder writes inits, segments, the index and a manife
   await recording.start();
   assert.equal((await files.activeRecordings()).length, 1, "marked in progress");
   source.replay(6, clock);
-  const live = await waitFor("the live manifest", () => text(files, "manifest.mpd").catch(() => undefined));
+  const live = await waitFor("the live manifest", () => text(files, "manifest.mpd").then((mpd) => mpd || undefined));
   assert.match(live, /type="dynamic"/);
   assert.match(live, /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="\/api\/time"\/>/);
   await recording.stop();

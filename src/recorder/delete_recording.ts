@@ -8,15 +8,8 @@ import { type PeriodIndex, type RecordingIndex } from "../manifest/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { NotFoundError } from "../shared/errors.ts";
-import {
-  HLS_MEDIA_NAME,
-  HLS_MULTIVARIANT_NAME,
-  HLS_TS_NAME,
-  INDEX_NAME,
-  MANIFEST_NAME,
-  segmentName,
-} from "./layout.ts";
-import { replaceManifests } from "./manifests.ts";
+import { INDEX_NAME, segmentName } from "./layout.ts";
+import { renderManifests, replaceManifests } from "./manifests.ts";
 import { parseIndex } from "./record_folder.ts";
 
 /** Removes recording `recordId` from `recordDir`, plus `extraKeys` (its MP4); answers how many objects went. */
@@ -35,22 +28,15 @@ export async function deleteRecording(
   }
   const rest: RecordingIndex = { ...index, periods: index.periods.filter((p) => p.recordId !== recordId) };
   // The index first: a crash halfway leaves unlisted objects behind, never a manifest naming deleted ones.
-  if (rest.periods.length > 0) await replaceManifests(files, recordDir, rest, clock.nowMs());
+  const rendered = rest.periods.length > 0 ? await replaceManifests(files, recordDir, rest, clock.nowMs()) : [];
   const keys = [
     ...mine.flatMap(objectNames).map((name) => `${recordDir}/${name}`),
     ...mine.flatMap((p) => p.flv ?? []),
     ...extraKeys,
+    // What the rest no longer renders (a playlist of a track or format only this recording had), the index last.
+    ...renderManifests(index, new Date(clock.nowMs()).toISOString()).map(({ name }) => name).reverse()
+      .filter((name) => !rendered.includes(name)).map((name) => `${recordDir}/${name}`),
   ];
-  if (rest.periods.length === 0) {
-    const folderFiles = [
-      INDEX_NAME,
-      MANIFEST_NAME,
-      HLS_MULTIVARIANT_NAME,
-      ...Object.values(HLS_MEDIA_NAME),
-      HLS_TS_NAME,
-    ];
-    keys.push(...folderFiles.map((name) => `${recordDir}/${name}`));
-  }
   for (const key of keys) await files.delete(key);
   return keys.length;
 }

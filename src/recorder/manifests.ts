@@ -33,12 +33,15 @@ export interface RenderedFile {
 /**
  * The folder's mutable objects rendered from `index` at wall-clock time `nowIso`, in write order: the index first
  * (it is what a restart reads), then manifest.mpd, then (unless `hls` is false) a media playlist per track that has
- * segments, then the multivariant playlist naming them (none before any track has a segment), then the MPEG-TS
- * playlist once the index lists a TS segment. Writing them in this order and stopping at the first failure never
- * leaves a playlist naming one that was not written.
+ * segments, then the multivariant playlist naming them, then the MPEG-TS playlist once the index lists a TS
+ * segment. Writing them in this order and stopping at the first failure never leaves a playlist naming one that was
+ * not written. Before any track has a segment there is only the index: an MPD needs at least one Period, and dash.js
+ * fails on one without.
  */
 export function renderManifests(index: RecordingIndex, nowIso: string, { hls = true } = {}): RenderedFile[] {
-  const tracks = hls ? hlsTracks(index) : [];
+  const withMedia = hlsTracks(index);
+  if (withMedia.length === 0) return [{ name: INDEX_NAME, text: JSON.stringify(index) }];
+  const tracks = hls ? withMedia : [];
   return [
     { name: INDEX_NAME, text: JSON.stringify(index) },
     {
@@ -54,15 +57,19 @@ export function renderManifests(index: RecordingIndex, nowIso: string, { hls = t
   ];
 }
 
-/** Renders `index` at `nowMs` and replaces the objects of `recordDir` in one go; a failed write throws. */
+/**
+ * Renders `index` at `nowMs` and replaces the objects of `recordDir` in one go; a failed write throws. Answers the
+ * names written, so that a caller can remove the folder's manifests that `index` no longer renders.
+ */
 export async function replaceManifests(
   files: RecordingFiles,
   recordDir: string,
   index: RecordingIndex,
   nowMs: number,
-): Promise<void> {
+): Promise<string[]> {
   const rendered = renderManifests(index, new Date(nowMs).toISOString());
   await files.replaceAll(
     rendered.map(({ name, text }) => ({ key: `${recordDir}/${name}`, bytes: new TextEncoder().encode(text) })),
   );
+  return rendered.map(({ name }) => name);
 }
