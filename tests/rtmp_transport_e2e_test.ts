@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { run } from "./helpers/media_tools.ts";
-import { rawClient, statusCode } from "./helpers/rtmp_raw_client.ts";
+import { rawClient, SERVER_HANDSHAKE_BYTES, statusCode } from "./helpers/rtmp_raw_client.ts";
 import {
   MessageType,
   type RtmpConnectionInfo,
@@ -312,6 +312,55 @@ Deno.test("RTMP: a raw client's Set Chunk Size 0x7FFFFFFF, then a 1 MiB video me
   }
   await waitFor("the close event", () => closed() !== undefined);
   assert.deepEqual(events.map((e) => e.event.type), ["connect", "media", "unpublish", "close"]);
+});
+
+Deno.test("RTMP: a publisher that waits for each Acknowledgement of its window is read at once, however fast it is", async () => {
+  // Read in batches, a socket wakes the server only once its low-water mark of bytes waits; a mark above the
+  // publisher's window would leave it waiting for our Acknowledgement until the next tuning, each second.
+  const WINDOW_BYTES = 64 * 1024;
+  const { server, port, events } = await startServer();
+  const { client, received, send, readUntil, close, handshakeBytes } = await rawClient(port);
+  let sentBytes = 0;
+  const sendCounted = async (bytes: Uint8Array) => {
+    await send(bytes);
+    sentBytes += bytes.length;
+  };
+  const u32 = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
+  const ackedBytes = () =>
+    u32(received.findLast((m) => m.typeId === MessageType.Acknowledgement)?.payload ?? new Uint8Array(4));
+  try {
+    const windowPayload = new Uint8Array(4);
+    new DataView(windowPayload.buffer).setUint32(0, WINDOW_BYTES);
+    await sendCounted(client.c0c1());
+    await readUntil("S0+S1+S2", () => handshakeBytes() >= SERVER_HANDSHAKE_BYTES);
+    await sendCounted(client.c2());
+    await sendCounted(client.setChunkSize(65_536));
+    await sendCounted(client.message(MessageType.WindowAckSize, 0, 0, windowPayload, 2));
+    await sendCounted(client.command("connect", 1, [new Map([["app", "live"]])]));
+    await sendCounted(client.command("createStream", 2, [null]));
+    await sendCounted(client.command("publish", 3, [null, "windowed", "live"], { streamId: 1 }));
+    await readUntil("NetStream.Publish.Start", () => received.some((m) => statusCode(m) === "NetStream.Publish.Start"));
+
+    const payload = new Uint8Array(4096).fill(0x27);
+    const waitsMs: number[] = [];
+    const endMs = Date.now() + 3_500;
+    for (let timestampMs = 0; Date.now() < endMs;) {
+      if (sentBytes - ackedBytes() < WINDOW_BYTES) {
+        await sendCounted(client.message(MessageType.Video, 1, timestampMs++, payload, 6));
+        continue;
+      }
+      const startMs = performance.now();
+      await readUntil("an Acknowledgement", () => sentBytes - ackedBytes() < WINDOW_BYTES);
+      waitsMs.push(performance.now() - startMs);
+    }
+    const slowest = Math.round(Math.max(...waitsMs));
+    assert.ok(waitsMs.length > 20, `${waitsMs.length} windows sent`);
+    assert.ok(slowest < 400, `the slowest Acknowledgement took ${slowest} ms (of ${waitsMs.length})`);
+    assert.ok(events.filter((e) => e.event.type === "media").length > 0);
+  } finally {
+    close();
+    await server.close();
+  }
 });
 
 Deno.test("RTMP: the server ends a connection that does not finish the handshake, and one that goes quiet", async () => {
