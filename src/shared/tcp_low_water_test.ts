@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { connect, createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { openLibc } from "./libc.ts";
-import { connectionInodes, receiveLowWater } from "./tcp_low_water.ts";
+import { receiveLowWater, sockaddrKey } from "./tcp_low_water.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -60,18 +60,16 @@ Deno.test("a receive low-water mark holds bytes back until that many wait, and l
   assert.equal(receiveLowWater(libc, server)?.(1) ?? false, false, "a destroyed socket's mark is not set");
 });
 
-Deno.test("connectionInodes finds the established connection between two ports in a /proc/net/tcp table", () => {
-  const table = [
-    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
-    "   0: 0100007F:2E9F 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1001 1 0 100 0 0 10 0",
-    "   1: 0100007F:2E9F 0100007F:A1B2 01 00000000:00000000 00:00000000 00000000     0        0 1002 1 0 20 4 30 10 -1",
-    "   2: 0100007F:A1B2 0100007F:2E9F 01 00000000:00000000 00:00000000 00000000     0        0 1003 1 0 20 4 30 10 -1",
-    "   3: 0100007F:2E9F 0100007F:A1B3 06 00000000:00000000 00:00000000 00000000     0        0 0 3 0 0 0 0 0 0",
-  ].join("\n");
-  assert.deepEqual(
-    connectionInodes(table, 0x2e9f, 0xa1b2),
-    ["1002"],
-    "the listener, the client's end and others skipped",
-  );
-  assert.deepEqual(connectionInodes(table, 0x2e9f, 0xa1b3), [], "a connection in TIME_WAIT is not established");
+Deno.test("sockaddrKey reads IPv4, IPv4-mapped IPv6 and other IPv6 endpoints; other families are none", () => {
+  const sockaddr = (family: number, port: number, fill: (bytes: Uint8Array) => void) => {
+    const bytes = new Uint8Array(28);
+    new DataView(bytes.buffer).setUint16(0, family, true);
+    new DataView(bytes.buffer).setUint16(2, port, false);
+    fill(bytes);
+    return bytes;
+  };
+  assert.equal(sockaddrKey(sockaddr(2, 1935, (b) => b.set([127, 0, 0, 1], 4))), "127.0.0.1:1935");
+  assert.equal(sockaddrKey(sockaddr(10, 50123, (b) => b.set([0xff, 0xff, 10, 1, 2, 3], 18))), "10.1.2.3:50123");
+  assert.equal(sockaddrKey(sockaddr(10, 443, (b) => b.set([0x20, 0x01, 0x0d, 0xb8], 8))), "[v6]:443");
+  assert.equal(sockaddrKey(sockaddr(1, 0, () => {})), undefined, "a Unix socket");
 });
