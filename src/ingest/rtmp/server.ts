@@ -73,7 +73,7 @@ export interface RtmpListenAddress {
  * waits below it is read: a stream that slows down, or a command after the media, waits at most that long. The
  * handshake and the commands before publishing are read at once.
  */
-const READS_PER_SECOND = 4;
+const READS_PER_SECOND = 2;
 const TUNE_INTERVAL_MS = 1000;
 /** The mark until the first tuning, and the highest (below the 2.5 MB acknowledgement window publishers ask for). */
 const FIRST_LOW_WATER_BYTES = 16 * 1024;
