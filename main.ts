@@ -129,7 +129,7 @@ async function openStorage(
   await local.init(storage.type !== "fs");
   const store = storage.type === "fs"
     ? new LocalStore(local)
-    : await openDalStore(openDalOptions(storage)).catch((error) => {
+    : await openDalStore(openDalOptions(storage), { timeoutMs: storage.requestTimeoutS * 1000 }).catch((error) => {
       throw new StartupError(errorMessage(error));
     });
   const problem = await store.check();

@@ -492,6 +492,52 @@ Deno.test("kill -9 while recording to S3: the restart salvages the spool and the
   }
 });
 
+Deno.test("an S3 endpoint that takes requests and never answers: each fails after request_timeout, nothing is lost", async () => {
+  await using s3 = await startS3Server({ bucket: BUCKET });
+  await using proxy = startS3Proxy(s3.endpoint);
+  // Without a table header, the extra lines belong to [recorder.storage].
+  await using run = await startS3Service({
+    endpoint: proxy.endpoint,
+    segmentDurationS: 1,
+    extraToml: "request_timeout = 2\n",
+  });
+  const { service, spool } = run;
+  const abort = new AbortController();
+  const publishing = publishClip({ url: `${service.url}/whip/hung`, seconds: 8, clip, signal: abort.signal });
+  publishing.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+  let videoFramesSent = -1;
+  try {
+    const verified = (r: ProxiedRequest) => r.method === "HEAD" && r.status === 200 && /\/seg_0001\.m4s$/.test(r.key);
+    await waitFor(
+      "the first video segment to be uploaded",
+      () => Promise.resolve(proxy.requests.some(verified) || undefined),
+    );
+    proxy.hang();
+    const timedOut = await waitFor("an upload to time out", async () => {
+      const status = await storageStatus(service);
+      return status.upload.failed_attempts > 0 && /timeout|timed out/i.test(status.upload.last_error ?? "")
+        ? status
+        : undefined;
+    }, 20_000);
+    assert.match(timedOut.upload.last_error ?? "", /hung\//, "the error names the object");
+    proxy.forward();
+    videoFramesSent = (await publishing).videoFrames;
+    await recordingFinished(service, "hung");
+    await spoolDrained(service, spool, 30_000);
+  } finally {
+    proxy.forward(); // a request still held would keep the service from stopping
+    abort.abort();
+    await publishing.catch(() => {});
+  }
+  const { folder, keys } = await recordingInBucket(s3, "hung");
+  await assertBucketMatchesManifest(s3, folder, keys);
+  const copy = join(run.service.dir, "from-bucket");
+  await Deno.mkdir(copy);
+  for (const key of keys) await Deno.writeFile(join(copy, basename(key)), await bucketObject(s3, key));
+  const video = (await probe(join(copy, "manifest.mpd"))).streams.find((s) => s.codec_type === "video");
+  assert.equal(Number(video?.nb_read_frames), videoFramesSent, "every video frame sent is in the bucket");
+});
+
 Deno.test("retain_days on S3: a finished recording past its age is deleted from the bucket, driven by the index", async () => {
   await using s3 = await startS3Server({ bucket: BUCKET });
   // 0.00005 days is 4.32 s; retention looks every second.

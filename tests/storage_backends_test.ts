@@ -31,6 +31,7 @@ function ossStore(
   const config: OssStorageConfig = {
     type: "oss",
     presignExpiresS: 0,
+    requestTimeoutS: 60,
     bucket: endpoint.bucket,
     root: "/rec",
     region: "oss-cn-hangzhou",
@@ -271,6 +272,7 @@ Deno.test("hostile keys are refused before any request reaches an s3 endpoint", 
     disableConfigLoad: true,
     enableVirtualHostStyle: false,
     presignExpiresS: 0,
+    requestTimeoutS: 60,
   }));
   for (const key of HOSTILE_KEYS) await assertRefused(store, key);
   assert.equal(requests, 0);

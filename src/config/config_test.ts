@@ -238,6 +238,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
         presignExpiresS: 0,
+        requestTimeoutS: 60,
       },
       scheme: "s3",
       options: { bucket: "my-live777-bucket", root: "/recordings", region: "us-east-1" },
@@ -256,6 +257,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
         presignExpiresS: 0,
+        requestTimeoutS: 60,
       },
       scheme: "s3",
       options: {
@@ -282,6 +284,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
         presignExpiresS: 0,
+        requestTimeoutS: 60,
       },
       scheme: "s3",
       options: {
@@ -310,6 +313,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
         disableConfigLoad: false,
         enableVirtualHostStyle: false,
         presignExpiresS: 0,
+        requestTimeoutS: 60,
       },
       scheme: "s3",
       options: {
@@ -331,6 +335,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
       storage: {
         type: "oss",
         presignExpiresS: 0,
+        requestTimeoutS: 60,
         bucket: "my-oss-bucket",
         root: "/recordings",
         region: "oss-cn-hangzhou",
@@ -355,6 +360,7 @@ Deno.test("the documented storage examples parse and map to OpenDAL options", ()
       storage: {
         type: "oss",
         presignExpiresS: 0,
+        requestTimeoutS: 60,
         bucket: "my-oss-bucket",
         root: "/recordings",
         region: "oss-cn-hangzhou",
@@ -421,6 +427,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     disableConfigLoad: false,
     enableVirtualHostStyle: false,
     presignExpiresS: 0,
+    requestTimeoutS: 60,
   });
   // AWS_REGION wins over AWS_DEFAULT_REGION; the file wins over both.
   assert.equal(s3Of(s3, { ...env, AWS_REGION: "eu-central-1" }).region, "eu-central-1");
@@ -440,6 +447,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     disableConfigLoad: true,
     enableVirtualHostStyle: false,
     presignExpiresS: 0,
+    requestTimeoutS: 60,
   });
   // Empty variables count as unset.
   assert.deepEqual(storageOf(s3, { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "" }), {
@@ -449,6 +457,7 @@ Deno.test("s3 credentials and region fall back to the AWS environment variables"
     disableConfigLoad: false,
     enableVirtualHostStyle: false,
     presignExpiresS: 0,
+    requestTimeoutS: 60,
   });
 });
 
@@ -464,6 +473,7 @@ Deno.test("oss credentials fall back to the ALIBABA_CLOUD environment variables"
   assert.deepEqual(storageOf(oss, env), {
     type: "oss",
     presignExpiresS: 0,
+    requestTimeoutS: 60,
     bucket: "bkt",
     root: "/",
     region: "oss-cn-hangzhou",
@@ -601,13 +611,13 @@ Deno.test("unknown keys are refused at every level, listing the allowed keys", (
       toml: '[recorder.storage]\ntype = "oss"\nsecret_access_key = "x"',
       key: "recorder.storage.secret_access_key",
       message: 'is not valid with type = "oss" (only with type = "s3") ' +
-        "(allowed: access_key_id, access_key_secret, bucket, endpoint, presign_expires, region, root, security_token, type)",
+        "(allowed: access_key_id, access_key_secret, bucket, endpoint, presign_expires, region, request_timeout, root, security_token, type)",
     },
     {
       toml: '[recorder.storage]\ntype = "s3"\naccess_key_secret = "x"',
       key: "recorder.storage.access_key_secret",
       message: 'is not valid with type = "s3" (only with type = "oss") (allowed: access_key_id, bucket, ' +
-        "disable_config_load, enable_virtual_host_style, endpoint, presign_expires, region, root, secret_access_key, session_token, type)",
+        "disable_config_load, enable_virtual_host_style, endpoint, presign_expires, region, request_timeout, root, secret_access_key, session_token, type)",
     },
     {
       toml: "[recorder.storage]\nroot_dir = 'x'",
@@ -872,4 +882,25 @@ Deno.test("s3 with an endpoint and no region signs for us-east-1; presign_expire
         /"recorder\.storage\.presign_expires" must be a whole number of seconds from 0 \(off\) to 604800, got -1/,
     },
   );
+});
+
+Deno.test("request_timeout of an object store: 60 s unless given, 1 s to an hour, refused on fs", () => {
+  const s3 = '[recorder.storage]\ntype = "s3"\nbucket = "bkt"\nendpoint = "http://127.0.0.1:9000"\n';
+  const oss = '[recorder.storage]\ntype = "oss"\nbucket = "bkt"\nregion = "oss-cn-hangzhou"\n' +
+    'endpoint = "https://oss-cn-hangzhou.aliyuncs.com"\n';
+  const timeoutOf = (toml: string) => {
+    const storage = parseConfig(toml, {}).recorder.storage;
+    return storage.type === "fs" ? undefined : storage.requestTimeoutS;
+  };
+  assert.equal(timeoutOf(s3), 60);
+  assert.equal(timeoutOf(`${s3}request_timeout = 2.5\n`), 2.5);
+  assert.equal(timeoutOf(`${oss}request_timeout = 300\n`), 300);
+  for (const bad of ["0", "3601", '"60"']) {
+    assert.throws(() => parseConfig(`${s3}request_timeout = ${bad}\n`, {}), {
+      message: /"recorder\.storage\.request_timeout" must be/,
+    });
+  }
+  assert.throws(() => parseConfig('[recorder.storage]\ntype = "fs"\nrequest_timeout = 5\n', {}), {
+    message: /request_timeout.*only with type = "s3" or "oss"/,
+  });
 });

@@ -108,6 +108,8 @@ root = "./records"
 # oss keys: bucket, region, endpoint (all required), root, access_key_id, access_key_secret, security_token.
 #   Without keys in this file the credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID,
 #   ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN.
+# s3 and oss: presign_expires (seconds a presigned playback URL lives; 0, the default, serves objects through
+#   liverec) and request_timeout (seconds one request to the store may take before it is tried again; default 60).
 
 [webhooks]
 # URLs every recording event is POSTed to (recording.started, .segment, .finished, .spliced, .rotated,

@@ -32,6 +32,8 @@ export interface S3StorageConfig {
   enableVirtualHostStyle: boolean;
   /** When > 0, stored objects are served as redirects to presigned URLs valid this long. */
   presignExpiresS: number;
+  /** How long one request to the store may take before it fails (and is tried again), in seconds. */
+  requestTimeoutS: number;
 }
 
 /** Alibaba Cloud OSS. */
@@ -48,6 +50,8 @@ export interface OssStorageConfig {
   securityToken?: string;
   /** When > 0, stored objects are served as redirects to presigned URLs valid this long. */
   presignExpiresS: number;
+  /** How long one request to the store may take before it fails (and is tried again), in seconds. */
+  requestTimeoutS: number;
 }
 
 /** Where recordings are stored. */
@@ -70,6 +74,7 @@ const KEYS: Record<StorageType, readonly string[]> = {
     "disable_config_load",
     "enable_virtual_host_style",
     "presign_expires",
+    "request_timeout",
   ],
   oss: [
     "type",
@@ -81,6 +86,7 @@ const KEYS: Record<StorageType, readonly string[]> = {
     "access_key_secret",
     "security_token",
     "presign_expires",
+    "request_timeout",
   ],
 };
 
@@ -88,6 +94,9 @@ const TYPES: readonly StorageType[] = ["fs", "s3", "oss"];
 
 /** Default `root` per storage type. */
 const DEFAULT_STORAGE_ROOT: Record<StorageType, string> = { fs: "./records", s3: "/", oss: "/" };
+
+/** `request_timeout` when not given, in seconds. */
+const DEFAULT_REQUEST_TIMEOUT_S = 60;
 
 /** Longest `presign_expires`: S3 SigV4 refuses presigned URLs valid for more than 7 days, in seconds. */
 export const MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600;
@@ -263,6 +272,7 @@ function parseS3(section: Section, env: Readonly<Record<string, string | undefin
     disableConfigLoad,
     enableVirtualHostStyle: section.boolean("enable_virtual_host_style") ?? false,
     presignExpiresS: presignExpires(section),
+    requestTimeoutS: requestTimeout(section),
   };
 }
 
@@ -282,6 +292,7 @@ function parseOss(section: Section, env: Readonly<Record<string, string | undefi
     endpoint: url,
     ...credentials(section, CREDENTIAL_KEYS.oss, env, true),
     presignExpiresS: presignExpires(section),
+    requestTimeoutS: requestTimeout(section),
   };
 }
 
@@ -293,6 +304,18 @@ function presignExpires(section: Section): number {
       "presign_expires",
       `must be a whole number of seconds from 0 (off) to ${MAX_PRESIGN_EXPIRES_S}, got ${describe(seconds)}`,
     );
+  }
+  return seconds;
+}
+
+/**
+ * `request_timeout`: 1 s to an hour, default 60. A store that takes a connection and never answers would otherwise
+ * hold the upload queue for good; a slow uplink needs it above the time one upload part (8 MiB) takes.
+ */
+function requestTimeout(section: Section): number {
+  const seconds = section.number("request_timeout") ?? DEFAULT_REQUEST_TIMEOUT_S;
+  if (!(seconds >= 1 && seconds <= 3600)) {
+    throw section.error("request_timeout", `must be from 1 to 3600 seconds, got ${describe(seconds)}`);
   }
   return seconds;
 }

@@ -5,7 +5,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { Operator } from "opendal";
+import { Operator, TimeoutLayer } from "opendal";
 import { MAX_PRESIGN_EXPIRES_S } from "../config/mod.ts";
 import { assert } from "../shared/assert.ts";
 import { errorMessage, NotFoundError, StorageError } from "../shared/errors.ts";
@@ -28,11 +28,14 @@ export interface OpenDalStoreOptions {
   partSizeBytes?: number;
   /** Parts of one upload in flight at once. Default 4. */
   partConcurrency?: number;
+  /** How long one call (and each read or write of an upload's body) may take before it fails. Default 60 s. */
+  timeoutMs?: number;
 }
 
 /** Default multipart part size: above S3's 5 MiB minimum, and one part for most segments. */
 const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_PART_CONCURRENCY = 4;
+const DEFAULT_TIMEOUT_MS = 60_000;
 /** Headers OpenDAL lists with a presigned request that a plain GET of the URL does not need to repeat. */
 const IMPLIED_PRESIGN_HEADERS = new Set(["host", "date"]);
 
@@ -62,7 +65,10 @@ export class OpenDalStore implements ObjectStore {
     assert(Number.isInteger(this.#partConcurrency) && this.#partConcurrency >= 1, "partConcurrency must be >= 1");
     let op: Operator | StorageError;
     try {
-      op = new Operator(target.scheme, target.options);
+      const timeout = new TimeoutLayer();
+      timeout.timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      timeout.ioTimeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      op = new Operator(target.scheme, target.options).layer(timeout.build());
     } catch (error) {
       op = new StorageError(`${describeTarget(this.#target)} cannot be used: ${errorMessage(error)}`, { cause: error });
     }

@@ -3,7 +3,8 @@
  * it came, keeps a log of what was asked and what was answered, and can be told to answer 503 ServiceUnavailable
  * instead — from now on, or right after a request that matches — so a test can start an outage at a chosen moment.
  * When the endpoint behind it is down it answers 502, as a load balancer would. It neither checks nor re-signs
- * SigV4 signatures (s3rver does not verify them), and it does not emulate slow or partial answers.
+ * SigV4 signatures (s3rver does not verify them), and it does not emulate slow or partial answers; it can hold
+ * requests unanswered (an endpoint that takes connections and never answers).
  */
 
 /** One request as the proxy saw it, with the status it answered. */
@@ -26,6 +27,8 @@ export interface S3Proxy {
   successfulPuts(): Map<string, number>;
   /** Answers 503 to every request from now on. */
   fail(): void;
+  /** Holds every request from now on without an answer, until `forward` (they are then answered 503). */
+  hang(): void;
   /** Forwards again. */
   forward(): void;
   /** Resolves with the first answered request that matches; from the next request on, the proxy answers 503. */
@@ -48,9 +51,14 @@ export function startS3Proxy(upstream: string): S3Proxy {
   const target = new URL(upstream);
   const requests: ProxiedRequest[] = [];
   let failing = false;
+  let hanging: PromiseWithResolvers<void> | undefined;
   const watchers: { match: (request: ProxiedRequest) => boolean; resolve: (r: ProxiedRequest) => void }[] = [];
 
   const answer = async (request: Request, url: URL): Promise<Response> => {
+    if (hanging !== undefined) {
+      await hanging.promise;
+      return s3Error(503, "ServiceUnavailable", "held unanswered by the test proxy");
+    }
     if (failing) return s3Error(503, "ServiceUnavailable", "outage simulated by the test proxy");
     const headers = new Headers(request.headers);
     for (const name of HOP_HEADERS) headers.delete(name);
@@ -99,8 +107,15 @@ export function startS3Proxy(upstream: string): S3Proxy {
     return response;
   });
 
+  const release = () => {
+    hanging?.resolve();
+    hanging = undefined;
+  };
   let stopped: Promise<void> | undefined;
-  const stop = () => stopped ??= server.shutdown();
+  const stop = () => {
+    release();
+    return stopped ??= server.shutdown();
+  };
   return {
     endpoint: `http://127.0.0.1:${server.addr.port}`,
     requests,
@@ -117,8 +132,12 @@ export function startS3Proxy(upstream: string): S3Proxy {
     fail() {
       failing = true;
     },
+    hang() {
+      hanging ??= Promise.withResolvers();
+    },
     forward() {
       failing = false;
+      release();
     },
     failAfter(match) {
       return new Promise((resolve) => watchers.push({ match, resolve }));

@@ -195,5 +195,6 @@ export function s3StorageConfig(server: S3Server, root: string): S3StorageConfig
     disableConfigLoad: true,
     enableVirtualHostStyle: false,
     presignExpiresS: 0,
+    requestTimeoutS: 60,
   };
 }
