@@ -1,7 +1,8 @@
 /**
  * The ObjectStore adapter over Apache OpenDAL: the only place that imports `opendal`. It maps the backend's errors
- * to StorageError / NotFoundError, sends large objects as multipart uploads, probes the backend on request and
- * presigns reads; otherwise it adds no behaviour (no retries, no spool, no caching).
+ * to StorageError / NotFoundError, sends large objects as multipart uploads, fails a call that takes too long,
+ * probes the backend on request and presigns reads; otherwise it adds no behaviour (no retries, no spool, no
+ * caching).
  */
 
 import { Buffer } from "node:buffer";
