@@ -538,6 +538,21 @@ Deno.test("an S3 endpoint that takes requests and never answers: each fails afte
   assert.equal(Number(video?.nb_read_frames), videoFramesSent, "every video frame sent is in the bucket");
 });
 
+Deno.test("a store that never answers at start-up: the check fails after request_timeout and the service starts", async () => {
+  await using s3 = await startS3Server({ bucket: BUCKET });
+  await using proxy = startS3Proxy(s3.endpoint);
+  proxy.hang();
+  try {
+    const startedAtMs = Date.now();
+    await using run = await startS3Service({ endpoint: proxy.endpoint, extraToml: "request_timeout = 2\n" });
+    assert.ok(Date.now() - startedAtMs < 15_000, `started after ${Date.now() - startedAtMs} ms`);
+    assert.match(run.service.logs(), /storage backend check failed; recording continues locally .*timeout/);
+    assert.equal((await run.service.fetch("/api/storage")).status, 200);
+  } finally {
+    proxy.forward();
+  }
+});
+
 Deno.test("retain_days on S3: a finished recording past its age is deleted from the bucket, driven by the index", async () => {
   await using s3 = await startS3Server({ bucket: BUCKET });
   // 0.00005 days is 4.32 s; retention looks every second.
