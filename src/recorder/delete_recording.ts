@@ -8,9 +8,19 @@ import { type PeriodIndex, type RecordingIndex } from "../manifest/mod.ts";
 import type { RecordingFiles } from "../storage/mod.ts";
 import type { Clock } from "../shared/clock.ts";
 import { NotFoundError } from "../shared/errors.ts";
-import { INDEX_NAME, segmentName } from "./layout.ts";
+import {
+  HLS_MEDIA_NAME,
+  HLS_MULTIVARIANT_NAME,
+  HLS_TS_NAME,
+  INDEX_NAME,
+  MANIFEST_NAME,
+  segmentName,
+} from "./layout.ts";
 import { renderManifests, replaceManifests } from "./manifests.ts";
 import { parseIndex } from "./record_folder.ts";
+
+/** Every manifest a record folder can hold, the index last. */
+const FOLDER_FILES = [MANIFEST_NAME, HLS_MULTIVARIANT_NAME, ...Object.values(HLS_MEDIA_NAME), HLS_TS_NAME, INDEX_NAME];
 
 /** Removes recording `recordId` from `recordDir`, plus `extraKeys` (its MP4); answers how many objects went. */
 export async function deleteRecording(
@@ -29,13 +39,17 @@ export async function deleteRecording(
   const rest: RecordingIndex = { ...index, periods: index.periods.filter((p) => p.recordId !== recordId) };
   // The index first: a crash halfway leaves unlisted objects behind, never a manifest naming deleted ones.
   const rendered = rest.periods.length > 0 ? await replaceManifests(files, recordDir, rest, clock.nowMs()) : [];
+  // With nothing left, every folder file goes (the index last); else what only this recording rendered (a playlist of
+  // a track or format the rest lacks).
+  const stale = rest.periods.length === 0
+    ? FOLDER_FILES
+    : renderManifests(index, new Date(clock.nowMs()).toISOString()).map(({ name }) => name)
+      .filter((name) => !rendered.includes(name));
   const keys = [
     ...mine.flatMap(objectNames).map((name) => `${recordDir}/${name}`),
     ...mine.flatMap((p) => p.flv ?? []),
     ...extraKeys,
-    // What the rest no longer renders (a playlist of a track or format only this recording had), the index last.
-    ...renderManifests(index, new Date(clock.nowMs()).toISOString()).map(({ name }) => name).reverse()
-      .filter((name) => !rendered.includes(name)).map((name) => `${recordDir}/${name}`),
+    ...stale.map((name) => `${recordDir}/${name}`),
   ];
   for (const key of keys) await files.delete(key);
   return keys.length;
