@@ -39,6 +39,8 @@ Records live streams published over WHIP and RTMP into DASH, HLS, MPEG-TS, FLV a
 Without --config, ./config.toml is read when it exists, else the built-in default (record to ./records).
 Logs go to stderr, one line per event: text (default) or JSON objects. LEVEL is debug, info (default), warn or
 error; the environment variable LIVEREC_LOG sets it too (the flag wins).
+WebRTC media is decrypted by libsrtp 2 where it is installed (LIVEREC_LIBSRTP names another file of it; "off"
+uses liverec's own SRTP).
 SIGTERM or SIGINT finalizes every recording, then exits.`;
 
 /** A command line liverec cannot run with: one line, exit code 2. */
@@ -265,6 +267,7 @@ async function main(args: string[]): Promise<void> {
     log,
     webrtc: config.webrtc,
     ...(udpMux !== undefined ? { udpMux } : {}),
+    libsrtp: process.env.LIVEREC_LIBSRTP,
   });
   let rtmp: { ingest: RtmpIngest; url: string } | undefined;
   if (config.rtmp.enabled) {

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, when it is missing: ffmpeg/ffprobe (the independent
 # judges of recorded media), Chromium (the players, and a publisher), Firefox ESR, GStreamer and OBS Studio
-# (publishers), Prometheus (scrapes /metrics), qemu-user with an arm64 C library (runs the arm64 binary), and FFmpeg 8
-# from PyPI (publishes).
+# (publishers), Prometheus (scrapes /metrics), qemu-user with an arm64 C library (runs the arm64 binary), libsrtp2, and
+# FFmpeg 8 from PyPI (publishes).
 # Debian/Ubuntu on x86_64; needs root or sudo.
 set -euo pipefail
 # The Debian packages, each with a file it puts in place: ffmpeg/ffprobe judge recordings; Chromium plays them and
 # publishes; Firefox ESR publishes (driven by puppeteer-core over WebDriver BiDi); GStreamer's webrtcbin (with x264,
 # x265, libvpx and Opus, driven from python3-gst) publishes, and gst-launch-1.0 runs its RTMP publishers; OBS Studio
-# publishes over RTMP on an Xvfb display; Prometheus and its promtool read /metrics; VLC plays signed playback URLs.
+# publishes over RTMP on an Xvfb display; Prometheus and its promtool read /metrics; VLC plays signed playback URLs;
+# libsrtp2 decrypts WebRTC media in the service (which falls back to its own SRTP without it).
 packages=(
   ffmpeg:/usr/bin/ffprobe
   chromium:/usr/bin/chromium
@@ -28,6 +29,7 @@ packages=(
   vlc-plugin-base:/usr/lib/x86_64-linux-gnu/vlc/plugins/demux/libadaptive_plugin.so
   qemu-user:/usr/bin/qemu-aarch64
   libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1
+  libsrtp2-1:/usr/lib/x86_64-linux-gnu/libsrtp2.so.1
 )
 missing=()
 for entry in "${packages[@]}"; do

@@ -83,6 +83,8 @@ Deno.test("the x64 binary alone in an empty folder records WHIP, plays it back a
     assert.equal(await decodeErrors(mpdUrl), "");
     const video = (await probe(mpdUrl)).streams.find((s) => s.codec_type === "video");
     assert.equal(Number(video?.nb_read_frames), sent.videoFrames, "every frame sent, served by the binary");
+    // libsrtp (installed by scripts/test_deps.sh) decrypted it, through Bun's FFI.
+    assert.match(service.logs(), /publish connected stream=one srtp="libsrtp SRTP_AEAD_AES_128_GCM"/);
     const mp4 = `${service.url}/api/recordings/${started.record_id}/mp4`;
     assert.equal(await decodeErrors(mp4), "");
 

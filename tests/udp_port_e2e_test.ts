@@ -1,7 +1,7 @@
 /**
  * One UDP port for WebRTC: publishers at once all reach the service on the port it logs, each is recorded whole, and
- * the service holds that one UDP socket and no other, with a receive buffer large enough for them all. A port in use
- * stops the start with one line.
+ * the service holds that one UDP socket and no other, with a receive buffer large enough for them all. libsrtp
+ * decrypts where installed, else liverec's own SRTP. A port in use stops the start with one line.
  */
 
 import assert from "node:assert/strict";
@@ -45,12 +45,13 @@ Deno.test("three publishers at once share the one UDP port, which is the service
       return statuses.every((status) => status.recording && (status.segments ?? 0) >= 1) || undefined;
     }, 20_000);
     assert.deepEqual(await udpPortsOf(service.pid), [port]);
-    // liverec decrypts the media itself (src/srtp), in the profile Deno decrypts fastest, and takes it from the
-    // socket to the recorder without werift.
+    // libsrtp (installed by scripts/test_deps.sh) decrypts the media, in the profile it decrypts fastest, and liverec
+    // takes it from the socket to the recorder without werift.
+    assert.match(service.logs(), /webrtc srtp srtp="libsrtp 2\.\d+\.\d+"/);
     for (const stream of streams) {
       assert.match(
         service.logs(),
-        new RegExp(`publish connected stream=${stream} srtp="liverec SRTP_AES128_CM_HMAC_SHA1_80" media=liverec`),
+        new RegExp(`publish connected stream=${stream} srtp="libsrtp SRTP_AEAD_AES_128_GCM" media=liverec`),
       );
     }
     // Every session's packets queue in that socket: it has the large receive buffer it asked for (as root, beyond
@@ -67,6 +68,28 @@ Deno.test("three publishers at once share the one UDP port, which is the service
       const video = (await probe(mpd)).streams.find((s) => s.codec_type === "video");
       assert.equal(Number(video?.nb_read_frames), sent[i]!.videoFrames, `every frame of ${stream}`);
     }
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("without libsrtp, liverec's own SRTP decrypts the media, and the log says why", async () => {
+  const service = await startService({
+    toml: `[recorder]\nauto_streams = ["*"]\nsegment_duration = 2\n`,
+    env: { LIVEREC_LIBSRTP: "/nonexistent/libsrtp2.so.1" },
+  });
+  try {
+    const sent = await publishInBackground({ url: `${service.url}/whip/own`, seconds: 4, clip }).result;
+    await recordingFinished(service, "own");
+    assert.match(service.logs(), /webrtc srtp srtp="liverec's own \(\/nonexistent\/libsrtp2\.so\.1 not found\)"/);
+    // In the profile Deno decrypts fastest without libsrtp.
+    assert.match(
+      service.logs(),
+      /publish connected stream=own srtp="liverec SRTP_AES128_CM_HMAC_SHA1_80" media=liverec/,
+    );
+    const mpd = join(service.root, "own", todayFolder(), "manifest.mpd");
+    const video = (await probe(mpd)).streams.find((s) => s.codec_type === "video");
+    assert.equal(Number(video?.nb_read_frames), sent.videoFrames);
   } finally {
     await service.stop();
   }

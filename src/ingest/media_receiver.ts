@@ -11,7 +11,7 @@
 
 import { parseRtpPacket, receiverReport, ReceptionStats, type RtpPacket, senderReports } from "../rtp/mod.ts";
 import type { SenderReport, TrackKind } from "../recorder/mod.ts";
-import type { SrtpContext } from "../srtp/mod.ts";
+import type { SrtpReceiver } from "../srtp/mod.ts";
 import { type GridTimer, setAlignedInterval } from "../shared/aligned_timer.ts";
 import type { Clock } from "../shared/clock.ts";
 import { NackSender } from "./nack_sender.ts";
@@ -43,7 +43,7 @@ export function isRtcp(datagram: Uint8Array): boolean {
 export class MediaReceiver {
   readonly nack: NackSender;
   readonly #routes: MediaRoutes;
-  readonly #srtp: SrtpContext;
+  readonly #srtp: SrtpReceiver;
   readonly #clock: Clock;
   readonly #sink: MediaSink;
   readonly #rtcpSsrc: number;
@@ -56,7 +56,7 @@ export class MediaReceiver {
 
   constructor(options: {
     routes: MediaRoutes;
-    srtp: SrtpContext;
+    srtp: SrtpReceiver;
     clock: Clock;
     sink: MediaSink;
     rtcpSsrc: number;

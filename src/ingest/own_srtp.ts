@@ -1,6 +1,6 @@
 /**
- * SRTP by liverec's own contexts (`src/srtp/`) instead of werift's, on a peer connection's DTLS transports, in the
- * service and in the test publisher. werift still runs ICE and DTLS; what changes is the decryption of what the peer
+ * SRTP by liverec's own contexts (`src/srtp/`, or libsrtp through FFI where installed) instead of werift's, on a peer
+ * connection's DTLS transports, in the service and in the test publisher. werift still runs ICE and DTLS; what changes is the decryption of what the peer
  * sends and the encryption of what goes to it. werift makes new cipher objects for every packet (and under Deno never
  * releases those of AES-CM), which made its SRTP the largest part of the service's CPU, and of a werift publisher's.
  *
@@ -12,10 +12,11 @@ import { Buffer } from "node:buffer";
 import { type RTCDtlsTransport, type RtpHeader, SrtpAuthenticationError } from "werift";
 import {
   createSrtpContext,
+  type Libsrtp,
   SRTP_AEAD_AES_128_GCM,
   SRTP_AES128_CM_HMAC_SHA1_80,
-  type SrtpContext,
   type SrtpFailure,
+  type SrtpReceiver,
 } from "../srtp/mod.ts";
 import { isBun } from "../shared/runtime.ts";
 
@@ -40,29 +41,34 @@ type KeyName = "localMasterKey" | "localMasterSalt" | "remoteMasterKey" | "remot
 /**
  * The protection profiles liverec offers in DTLS (RFC 5764 §4.1.2), most wanted first: as the DTLS server, liverec
  * picks the first the publisher also offers. First comes the one this runtime unprotects fastest (srtp_bench.ts, per
- * 1,100-byte packet: Deno AES-CM 5.7 µs, GCM 12.5 µs; Bun GCM 4.5 µs, AES-CM 7.9 µs). werift's own order is GCM
- * first. Both are WebRTC's (RFC 8827 §6.5); AES_CM_128_HMAC_SHA1_80 is the one every endpoint must have.
+ * 1,100-byte packet: libsrtp GCM 1.7-1.9 µs, AES-CM 7.6-8.1; without it, Deno AES-CM 5.7 µs, GCM 12.5 µs; Bun GCM
+ * 4.5 µs, AES-CM 7.9 µs). werift's own order is GCM first. Both are WebRTC's (RFC 8827 §6.5);
+ * AES_CM_128_HMAC_SHA1_80 is the one every endpoint must have.
  */
-const PREFERRED_PROFILES: readonly number[] = isBun
-  ? [SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80]
-  : [SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AEAD_AES_128_GCM];
+function preferredProfiles(libsrtp: Libsrtp | undefined): number[] {
+  return libsrtp !== undefined || isBun
+    ? [SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80]
+    : [SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AEAD_AES_128_GCM];
+}
 
-/** Where liverec decrypts: its own contexts, or werift's (a profile liverec does not know). */
-export type SrtpEngine = "liverec" | "werift";
+/** Where liverec decrypts: libsrtp's session, its own contexts, or werift's (a profile liverec does not know). */
+export type SrtpEngine = "libsrtp" | "liverec" | "werift";
 
 /**
- * Makes `dtls` offer liverec's preferred profiles and use liverec's SRTP once DTLS completes; `onStart` hears which
- * engine runs, with which profile, and with liverec's the context that unprotects what the peer sends. Answers a
- * function that releases the contexts (call it when the session ends).
+ * Makes `dtls` offer liverec's preferred profiles and use liverec's SRTP once DTLS completes: what the peer sends is
+ * unprotected by `libsrtp` where given, else by liverec's own contexts, which always protect what goes to the peer.
+ * `onStart` hears which engine runs, with which profile, and the receiver that unprotects what the peer sends (unless
+ * werift's does). Answers a function that releases them (call it when the session ends).
  */
 export function useOwnSrtp(
   dtls: RTCDtlsTransport,
-  onStart: (engine: SrtpEngine, profile: number, receiving?: SrtpContext) => void,
+  onStart: (engine: SrtpEngine, profile: number, receiving?: SrtpReceiver) => void,
+  libsrtp?: Libsrtp,
 ): () => void {
   const transport = dtls as unknown as WeriftSrtp;
-  transport.srtpProfiles = [...PREFERRED_PROFILES];
+  transport.srtpProfiles = preferredProfiles(libsrtp);
   const weriftUpdate = transport.updateSrtpSession.bind(transport);
-  let contexts: SrtpContext[] = [];
+  let contexts: { close(): void }[] = [];
   const release = () => {
     for (const context of contexts) context.close();
     contexts = [];
@@ -71,9 +77,12 @@ export function useOwnSrtp(
     weriftUpdate();
     release();
     const { profile, keys } = transport.srtp.config;
-    const receiving = createSrtpContext(profile, keys.remoteMasterKey, keys.remoteMasterSalt);
+    const receiving = libsrtp?.receiver(profile, keys.remoteMasterKey, keys.remoteMasterSalt) ??
+      createSrtpContext(profile, keys.remoteMasterKey, keys.remoteMasterSalt);
     const sending = createSrtpContext(profile, keys.localMasterKey, keys.localMasterSalt);
     if (isFailure(receiving) || isFailure(sending)) {
+      if (!isFailure(receiving)) receiving.close();
+      if (!isFailure(sending)) sending.close();
       onStart("werift", profile);
       return;
     }
@@ -88,12 +97,12 @@ export function useOwnSrtp(
     };
     transport.srtcp.decrypt = (data) => asBuffer(receiving.unprotectRtcp(data));
     transport.srtcp.encrypt = (rtcp) => asBuffer(sending.protectRtcp(rtcp));
-    onStart("liverec", profile, receiving);
+    onStart(libsrtp !== undefined ? "libsrtp" : "liverec", profile, receiving);
   };
   return release;
 }
 
-function isFailure(result: SrtpContext | SrtpFailure): result is SrtpFailure {
+function isFailure<T extends object>(result: T | SrtpFailure): result is SrtpFailure {
   return "reason" in result;
 }
 

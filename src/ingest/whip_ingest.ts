@@ -12,6 +12,7 @@ import { chooseFromOffer } from "./offer.ts";
 import type { UdpMux } from "./udp_mux.ts";
 import type { WebrtcOptions } from "./webrtc_config.ts";
 import type { WhipSession } from "./whip_session.ts";
+import { type Libsrtp, LIBSRTP_FILE, openLibsrtp } from "../srtp/mod.ts";
 
 /**
  * The WebRTC stack (werift and what it pulls in: about 30 MiB of memory), loaded with the first publish: a service
@@ -46,6 +47,8 @@ export interface WhipIngestOptions {
   udpMux?: UdpMux;
   mediaTimeoutMs?: number;
   drainMs?: number;
+  /** libsrtp's file (a name the dynamic linker finds, or a path; default `libsrtp2.so.1`), or "off". */
+  libsrtp?: string | undefined;
 }
 
 /** The WHIP endpoint's state: live sessions by id. */
@@ -53,6 +56,8 @@ export class WhipIngest {
   readonly #opts: WhipIngestOptions;
   readonly #sessions = new Map<string, WhipSession>();
   readonly #watchdog: GridTimer;
+  /** libsrtp, where installed: it unprotects what publishers send (else liverec's own SRTP does). */
+  #libsrtp: Promise<Libsrtp | undefined> | undefined;
 
   constructor(opts: WhipIngestOptions) {
     this.#opts = opts;
@@ -65,16 +70,29 @@ export class WhipIngest {
     }, Math.min(1_000, timeoutMs));
   }
 
+  /** Loads libsrtp with the first publish; the log says which SRTP runs. */
+  #loadLibsrtp(): Promise<Libsrtp | undefined> {
+    return this.#libsrtp ??= (async () => {
+      const path = this.#opts.libsrtp;
+      const libsrtp = path === "off" ? undefined : await openLibsrtp(path);
+      const srtp = libsrtp !== undefined
+        ? `libsrtp ${libsrtp.version}`
+        : `liverec's own (${path === "off" ? "libsrtp off" : `${path ?? LIBSRTP_FILE} not found`})`;
+      this.#opts.log("info", "webrtc srtp", { srtp });
+      return libsrtp;
+    })();
+  }
+
   /** Publishes `streamId` from an SDP offer; answers the SDP and the session id for the resource URL. */
   async publish(streamId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
     const { hub, clock, log, webrtc } = this.#opts;
     const choice = chooseFromOffer(offerSdp, webrtc.videoCodecs);
-    const { WhipSession } = await loadWebrtcStack();
+    const [{ WhipSession }, libsrtp] = await Promise.all([loadWebrtcStack(), this.#loadLibsrtp()]);
     const stale = [...this.#sessions.values()].find((s) =>
       s.streamId === streamId && clock.nowMs() - s.lastPacketAtMs >= STALE_MS
     );
     if (stale !== undefined) await this.#end(stale, "replaced by a new publisher", "lost");
-    const session = new WhipSession(streamId, choice, webrtc, clock, this.#opts.udpMux);
+    const session = new WhipSession(streamId, choice, webrtc, clock, this.#opts.udpMux, libsrtp);
     try {
       hub.publish(session);
     } catch (error) {

@@ -22,7 +22,7 @@ import { MediaReceiver, ntpToUnixMs } from "./media_receiver.ts";
 import type { NackSender } from "./nack_sender.ts";
 import { useOwnNack } from "./own_nack.ts";
 import { sendRtcp, type SrtpEngine, useOwnSrtp } from "./own_srtp.ts";
-import type { SrtpContext } from "../srtp/mod.ts";
+import type { Libsrtp, SrtpReceiver } from "../srtp/mod.ts";
 import type { MuxSession, UdpMux } from "./udp_mux.ts";
 import { useFastRtpHeaderParser } from "./werift_rtp_header.ts";
 import { peerConfig, rtpCodec, rtxCodec, type WebrtcOptions } from "./webrtc_config.ts";
@@ -76,6 +76,7 @@ export class WhipSession implements LiveSource {
 
   /** This session's share of the one UDP port, when the service has one. */
   readonly #mux: MuxSession | undefined;
+  readonly #libsrtp: Libsrtp | undefined;
   /** Who decrypts the media and with which protection profile (RFC 5764 §4.1.2), once DTLS has completed. */
   srtp: string | undefined;
   /** Who takes the media from the socket to the recorder: werift, or liverec's own path (media_receiver.ts). */
@@ -84,7 +85,14 @@ export class WhipSession implements LiveSource {
   }
   #releaseSrtp: (() => void)[] = [];
 
-  constructor(streamId: string, choice: OfferChoice, webrtc: WebrtcOptions, clock: Clock, mux?: UdpMux) {
+  constructor(
+    streamId: string,
+    choice: OfferChoice,
+    webrtc: WebrtcOptions,
+    clock: Clock,
+    mux?: UdpMux,
+    libsrtp?: Libsrtp,
+  ) {
     this.streamId = streamId;
     this.#clock = clock;
     this.publishedAtMs = clock.nowMs();
@@ -114,6 +122,7 @@ export class WhipSession implements LiveSource {
       if (picker.chosen === undefined) this.#held = [];
     }
     this.#mux = mux?.session();
+    this.#libsrtp = libsrtp;
     this.pc = new RTCPeerConnection(peerConfig(
       webrtc,
       {
@@ -190,7 +199,11 @@ export class WhipSession implements LiveSource {
     await this.pc.setLocalDescription({ type: "answer", sdp });
     this.#mux?.attach(this.pc);
     this.#releaseSrtp = this.pc.dtlsTransports.map((dtls) =>
-      useOwnSrtp(dtls, (engine, profile, receiving) => this.#srtpStarted(dtls, engine, profile, receiving))
+      useOwnSrtp(
+        dtls,
+        (engine, profile, receiving) => this.#srtpStarted(dtls, engine, profile, receiving),
+        this.#libsrtp,
+      )
     );
     return this.pc.localDescription!.sdp;
   }
@@ -199,7 +212,7 @@ export class WhipSession implements LiveSource {
    * DTLS has given the SRTP keys. On the shared port, with one transport for all media (BUNDLE) and without
    * simulcast (whose layers werift tells apart by header extension), liverec takes the media from here on.
    */
-  #srtpStarted(dtls: RTCDtlsTransport, engine: SrtpEngine, profile: number, receiving?: SrtpContext): void {
+  #srtpStarted(dtls: RTCDtlsTransport, engine: SrtpEngine, profile: number, receiving?: SrtpReceiver): void {
     this.srtp = `${engine} ${SRTP_PROFILE_NAMES[profile] ?? profile}`;
     this.#mediaReceiver?.close();
     this.#mediaReceiver = undefined;

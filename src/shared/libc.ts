@@ -4,9 +4,9 @@
  */
 
 import process from "node:process";
-import { isBun } from "./runtime.ts";
+import { openNativeLibrary } from "./ffi.ts";
 
-/** The libc calls liverec makes, in Deno's FFI notation (Bun's differs in two key names). */
+/** The libc calls liverec makes, in Deno's FFI notation. */
 const LIBC_SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -26,43 +26,13 @@ export type Libc = Omit<Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"], "__
   address(bytes: Uint8Array): bigint;
 };
 
-/** The part of `bun:ffi` used here (declared, since the type checker runs on Deno). */
-interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: readonly string[]; returns: string }>): {
-    symbols: Record<string, (...args: unknown[]) => unknown>;
-  };
-  read: { i32(pointer: unknown, offset: number): number };
-  ptr(bytes: Uint8Array): number;
-}
-
 /** libc through Deno's or Bun's FFI, on Linux; undefined elsewhere or without Deno's FFI permission. */
 async function loadLibc(): Promise<Libc | undefined> {
   if (process.platform !== "linux") return undefined;
-  try {
-    if (isBun) {
-      const specifier = "bun:ffi"; // not a literal import: Deno's type checker cannot resolve it
-      const ffi = await import(specifier) as BunFfi;
-      const definitions = Object.fromEntries(
-        Object.entries(LIBC_SYMBOLS).map((
-          [name, { parameters, result }],
-        ) => [name, { args: parameters, returns: result }]),
-      );
-      const symbols = ffi.dlopen("libc.so.6", definitions).symbols;
-      return {
-        ...symbols,
-        errno: () => ffi.read.i32(symbols.__errno_location!(), 0),
-        address: (bytes: Uint8Array) => BigInt(ffi.ptr(bytes)),
-      } as unknown as Libc;
-    }
-    const { symbols } = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
-    return {
-      ...symbols,
-      errno: () => new Deno.UnsafePointerView(symbols.__errno_location()!).getInt32(),
-      address: (bytes) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes))),
-    };
-  } catch {
-    return undefined;
-  }
+  const library = await openNativeLibrary("libc.so.6", LIBC_SYMBOLS);
+  if (library === undefined) return undefined;
+  const { symbols, address, readI32 } = library;
+  return { ...symbols, errno: () => readI32(symbols.__errno_location()), address };
 }
 
 let loaded: Promise<Libc | undefined> | undefined;

@@ -1,6 +1,7 @@
 /**
  * Micro-benchmark: µs to unprotect one 1100-byte RTP packet (12-byte header, 1088-byte payload, protected by werift),
- * this module against werift 0.25.2, for AES128_CM_HMAC_SHA1_80 and AEAD_AES_128_GCM; then the node:crypto
+ * this module against werift 0.25.2 and libsrtp (libsrtp.ts, where installed), for AES128_CM_HMAC_SHA1_80 and
+ * AEAD_AES_128_GCM; then the node:crypto
  * alternatives behind the choices of hmac_sha1.ts, aes_ctr.ts and aes_gcm.ts. Medians of several rounds over distinct packets (the
  * replay window refuses repeats). Run: `deno run --allow-all src/srtp/srtp_bench.ts` (or `bun src/srtp/srtp_bench.ts`).
  */
@@ -12,6 +13,9 @@ import { AesCtrKeystream, RtpKeystreamCache } from "./aes_ctr.ts";
 import { AesGcmCipher } from "./aes_gcm.ts";
 import { HmacSha1 } from "./hmac_sha1.ts";
 import { createSrtpContext, SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80 } from "./mod.ts";
+import { openLibsrtp, type SrtpReceiver } from "./libsrtp.ts";
+
+const libsrtp = await openLibsrtp();
 
 const PACKETS = 10_000;
 const WARM_UP_ROUNDS = 2;
@@ -79,7 +83,26 @@ function compareUnprotect(name: string, profile: 1 | 7, saltBytes: number): void
   }, (i) => {
     receiver.decrypt(copies[i]!);
   });
-  console.log(`${name.padEnd(24)} ours ${ours.toFixed(2).padStart(6)} µs   werift ${werift.toFixed(2).padStart(6)} µs`);
+  let native = "not installed";
+  if (libsrtp !== undefined) {
+    let session: SrtpReceiver | undefined;
+    const perPacket = measure(PACKETS, () => {
+      session?.close();
+      const made = libsrtp.receiver(profile, key, salt);
+      if ("reason" in made) throw new Error(made.message);
+      session = made;
+      refill();
+    }, (i) => {
+      const plain = session!.unprotectRtp(copies[i]!);
+      if (!(plain instanceof Uint8Array)) throw new Error(plain.message);
+    });
+    session?.close();
+    native = `${perPacket.toFixed(2).padStart(6)} µs`;
+  }
+  console.log(
+    `${name.padEnd(24)} ours ${ours.toFixed(2).padStart(6)} µs   werift ${werift.toFixed(2).padStart(6)} µs   ` +
+      `libsrtp ${libsrtp?.version ?? ""} ${native}`,
+  );
 }
 
 function compareHmac(): void {

@@ -52,6 +52,17 @@ const TOO_OLD = failure("tooOld", "SRTP/SRTCP packet older than the replay windo
 const UNKNOWN_PROFILE = failure("unknownProfile", "unknown SRTP protection profile");
 const BAD_KEY_LENGTH = failure("badKeyLength", "master key or salt length does not match the SRTP profile");
 
+/** Each reason's failure, for the other engine (libsrtp.ts), which answers with the same objects. */
+export const SRTP_FAILURES: Readonly<Record<SrtpFailureReason, SrtpFailure>> = {
+  tooShort: TOO_SHORT,
+  malformed: MALFORMED,
+  authFailed: AUTH_FAILED,
+  replayed: REPLAYED,
+  tooOld: TOO_OLD,
+  unknownProfile: UNKNOWN_PROFILE,
+  badKeyLength: BAD_KEY_LENGTH,
+};
+
 const RTP_HEADER_BYTES = 12;
 const RTCP_HEADER_BYTES = 8;
 const SRTCP_INDEX_BYTES = 4;

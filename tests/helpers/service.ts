@@ -34,10 +34,18 @@ export interface Service {
 
 /**
  * Starts liverec with `toml` after its `[http]` section, and `http` lines inside it; `storageRoot` reuses an earlier
- * run's records. `command` runs another build of it (a compiled binary) in `dir`, instead of main.ts on this Deno.
+ * run's records. `command` runs another build of it (a compiled binary) in `dir`, instead of main.ts on this Deno;
+ * `env` adds environment variables.
  */
 export async function startService(
-  opts: { toml?: string; http?: string; storageRoot?: string; dir?: string; command?: string } = {},
+  opts: {
+    toml?: string;
+    http?: string;
+    storageRoot?: string;
+    dir?: string;
+    command?: string;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Service> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "liverec-test-" });
   const root = opts.storageRoot ?? join(dir, "records");
@@ -66,7 +74,7 @@ export async function startService(
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
-    env: { LIVEREC_LOG: "debug" },
+    env: { LIVEREC_LOG: "debug", ...opts.env },
   }).spawn();
   let logText = "";
   let rtmpUrl: string | undefined;
