@@ -14,12 +14,15 @@ import type { SenderReport, TrackKind } from "../recorder/mod.ts";
 import type { SrtpReceiver } from "../srtp/mod.ts";
 import { type GridTimer, setAlignedInterval } from "../shared/aligned_timer.ts";
 import type { Clock } from "../shared/clock.ts";
+import { POLL_INTERVAL_MS } from "../shared/udp_socket.ts";
 import { NackSender } from "./nack_sender.ts";
 
 /** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
 /** Time between two receiver reports, unless set. */
 const REPORT_INTERVAL_MS = 1_000;
+/** A NACK is repeated this long after a poll could have seen its retransmission: the round trip and a busy box. */
+const NACK_SLACK_MS = 40;
 
 /** Which payload types the answer gave each recorded track. */
 export interface MediaRoutes {
@@ -70,7 +73,8 @@ export class MediaReceiver {
     this.#sink = options.sink;
     this.#rtcpSsrc = options.rtcpSsrc;
     this.#sendRtcp = options.sendRtcp;
-    this.nack = new NackSender(options.clock, options.rtcpSsrc, options.sendRtcp);
+    // Packets are read a poll at a time: a retransmission asked for is seen at the next poll at the latest.
+    this.nack = new NackSender(options.clock, options.rtcpSsrc, options.sendRtcp, POLL_INTERVAL_MS + NACK_SLACK_MS);
     this.#reports = setAlignedInterval(() => this.#report(), options.reportIntervalMs ?? REPORT_INTERVAL_MS);
   }
 

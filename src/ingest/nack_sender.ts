@@ -9,7 +9,11 @@ import type { Clock } from "../shared/clock.ts";
 /** How often the missing packets are looked at while there are any. */
 const TICK_MS = 10;
 const NACK_OPTIONS = {
-  /** A retransmission on loopback or a LAN comes back in a few ms; 40 ms leaves room for a busy publisher or box. */
+  /**
+   * A retransmission on loopback or a LAN comes back in a few ms; 40 ms leaves room for a busy publisher or box. A
+   * socket read in polls waits longer (`retryAfterMs`), so that a packet is not asked for again while its
+   * retransmission waits in the socket.
+   */
   retryIntervalMs: 40,
   /** Below the 1000 ms the recorder's reorder buffer waits for a gap (src/recorder/pipeline.ts). */
   maxAgeMs: 900,
@@ -22,6 +26,7 @@ const NACK_OPTIONS = {
 export class NackSender {
   readonly #requesters = new Map<number, NackRequester>();
   readonly #clock: Clock;
+  readonly #options: typeof NACK_OPTIONS;
   readonly #senderSsrc: number;
   /** Sends RTCP packets (plain; the session protects them). */
   readonly #send: (packets: Uint8Array[]) => void;
@@ -30,7 +35,8 @@ export class NackSender {
   /** Generic NACK packets sent. */
   sent = 0;
 
-  constructor(clock: Clock, senderSsrc: number, send: (packets: Uint8Array[]) => void) {
+  constructor(clock: Clock, senderSsrc: number, send: (packets: Uint8Array[]) => void, retryAfterMs?: number) {
+    this.#options = retryAfterMs === undefined ? NACK_OPTIONS : { ...NACK_OPTIONS, retryIntervalMs: retryAfterMs };
     this.#clock = clock;
     this.#senderSsrc = senderSsrc;
     this.#send = send;
@@ -40,7 +46,7 @@ export class NackSender {
   arrived(ssrc: number, sequenceNumber: number): void {
     if (this.#closed) return;
     let requester = this.#requesters.get(ssrc);
-    if (requester === undefined) this.#requesters.set(ssrc, requester = new NackRequester(NACK_OPTIONS));
+    if (requester === undefined) this.#requesters.set(ssrc, requester = new NackRequester(this.#options));
     if (requester.arrived(sequenceNumber, this.#clock.nowMs()) === 0) return;
     this.#tick();
     this.#timer ??= setInterval(() => this.#tick(), TICK_MS);

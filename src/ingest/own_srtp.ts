@@ -55,8 +55,8 @@ function preferredProfiles(libsrtp: Libsrtp | undefined): number[] {
 export type SrtpEngine = "libsrtp" | "liverec" | "werift";
 
 /**
- * Makes `dtls` offer liverec's preferred profiles and use liverec's SRTP once DTLS completes: what the peer sends is
- * unprotected by `libsrtp` where given, else by liverec's own contexts, which always protect what goes to the peer.
+ * Makes `dtls` offer liverec's preferred profiles and use liverec's SRTP once DTLS completes: libsrtp's sessions
+ * where `libsrtp` is given, else liverec's own contexts.
  * `onStart` hears which engine runs, with which profile, and the receiver that unprotects what the peer sends (unless
  * werift's does). Answers a function that releases them (call it when the session ends).
  */
@@ -79,7 +79,8 @@ export function useOwnSrtp(
     const { profile, keys } = transport.srtp.config;
     const receiving = libsrtp?.receiver(profile, keys.remoteMasterKey, keys.remoteMasterSalt) ??
       createSrtpContext(profile, keys.remoteMasterKey, keys.remoteMasterSalt);
-    const sending = createSrtpContext(profile, keys.localMasterKey, keys.localMasterSalt);
+    const sending = libsrtp?.sender(profile, keys.localMasterKey, keys.localMasterSalt) ??
+      createSrtpContext(profile, keys.localMasterKey, keys.localMasterSalt);
     if (isFailure(receiving) || isFailure(sending)) {
       if (!isFailure(receiving)) receiving.close();
       if (!isFailure(sending)) sending.close();

@@ -8,6 +8,7 @@ import { MediaStreamTrack, RTCPeerConnection, type RTCRtpSender } from "werift";
 import { AUDIO_CODECS, packetizeH264, VIDEO_CODECS } from "../codec/mod.ts";
 import { serializeRtpPacket } from "../rtp/mod.ts";
 import { useOwnSrtp } from "./own_srtp.ts";
+import { openLibsrtp } from "../srtp/mod.ts";
 import { peerConfig, rtpCodec } from "./webrtc_config.ts";
 
 export interface WhipPublishOptions {
@@ -73,8 +74,9 @@ export async function publishWhip(opts: WhipPublishOptions): Promise<WhipPublish
     ? pc.addTransceiver(new MediaStreamTrack({ kind: "audio" }), { direction: "sendonly" })
     : undefined;
   await pc.setLocalDescription(await pc.createOffer());
-  // liverec's SRTP protects what this publisher sends: werift's costs it 30-45 µs a packet (src/srtp/mod.ts).
-  const releaseSrtp = pc.dtlsTransports.map((dtls) => useOwnSrtp(dtls, () => {}));
+  // libsrtp or liverec's SRTP protects what this publisher sends: werift's costs it 30-45 µs a packet (srtp_bench.ts).
+  const libsrtp = await openLibsrtp();
+  const releaseSrtp = pc.dtlsTransports.map((dtls) => useOwnSrtp(dtls, () => {}, libsrtp));
   const headers: Record<string, string> = { "content-type": "application/sdp" };
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   const offer = pc.localDescription!.sdp;

@@ -27,8 +27,8 @@ import type { PipelineStats } from "./pipeline.ts";
 import { RecordFolder, type StoredSegment } from "./record_folder.ts";
 import type { LiveSource } from "./source.ts";
 
-/** How often running recordings are checked against their record period. */
-const ROTATION_CHECK_MS = 500;
+/** How often running recordings are checked against their record period (on the grid of the 1 s timers). */
+const ROTATION_CHECK_MS = 1_000;
 /** A recording logs its progress this often. */
 const PROGRESS_LOG_MS = 60_000;
 
@@ -535,7 +535,7 @@ export class RecordingManager {
     return ended.finally(() => this.#ending.delete(ended));
   }
 
-  /** Twice a second: rotates the recordings that reached their record period, and logs progress once a minute. */
+  /** Once a second: rotates the recordings that reached their record period, and logs progress once a minute. */
   #look(): void {
     const nowMs = this.#opts.clock.nowMs();
     for (const recording of this.#recordings.values()) {

@@ -1,6 +1,6 @@
 /**
  * Timers on one grid: a callback due at a multiple of its period on the wall clock (`Date.now()`), all of them behind
- * a single runtime timer, so that the UDP polls (100 ms), the manager's check (500 ms), the receiver reports and the
+ * a single runtime timer, so that the UDP polls (200 ms), the manager's check, the receiver reports and the
  * watchdogs (1 s) run in the same wake-up rather than each in its own. At light load the wake-ups, not the work, are
  * the process's cost (about 300 µs of CPU each on the 2-core test VM).
  */

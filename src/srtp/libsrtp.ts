@@ -1,7 +1,6 @@
 /**
- * Unprotecting what a peer sends with libsrtp 2 (Debian's `libsrtp2-1`) through FFI, where it is installed: the same
- * contract as `SrtpContext`'s unprotect calls (decrypted in place; a view of the plain packet, or an `SrtpFailure`),
- * in C. Per 1,100-byte packet in Deno 2.9.6 (srtp_bench.ts): AES-CM 3.4 µs and GCM 1.6 µs, against 5.7 and 12.5 µs for
+ * SRTP with libsrtp 2 (Debian's `libsrtp2-1`) through FFI, where it is installed: the same contract as `SrtpContext`'s
+ * calls (unprotect: decrypted in place, a view of the plain packet; protect: a new buffer; or an `SrtpFailure`), in C. Per 1,100-byte packet in Deno 2.9.6 (srtp_bench.ts): AES-CM 3.4 µs and GCM 1.6 µs, against 5.7 and 12.5 µs for
  * liverec's own, whose HMAC-SHA1 in TypeScript was the largest part of a 1-stream WHIP service's main thread.
  */
 
@@ -17,6 +16,14 @@ export interface SrtpReceiver {
   close(): void;
 }
 
+/** What protects the RTP and RTCP sent to a peer: liverec's `SrtpContext`, or libsrtp's session. */
+export interface SrtpSender {
+  readonly profile: number;
+  protectRtp(packet: Uint8Array): Uint8Array | SrtpFailure;
+  protectRtcp(packet: Uint8Array): Uint8Array | SrtpFailure;
+  close(): void;
+}
+
 const LIBSRTP_SYMBOLS = {
   srtp_init: { parameters: [], result: "i32" },
   srtp_get_version: { parameters: [], result: "u32" },
@@ -25,6 +32,8 @@ const LIBSRTP_SYMBOLS = {
   srtp_create: { parameters: ["buffer", "buffer"], result: "i32" },
   srtp_unprotect: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   srtp_unprotect_rtcp: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  srtp_protect: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  srtp_protect_rtcp: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   srtp_dealloc: { parameters: ["pointer"], result: "i32" },
 } as const;
 
@@ -40,8 +49,11 @@ const POLICY = {
   key: 56,
   windowSize: 88,
 } as const;
-/** `ssrc_any_inbound`: a template for every SSRC the peer sends. */
+/** `ssrc_any_inbound`, `ssrc_any_outbound`: a template for every SSRC received, or sent. */
 const SSRC_ANY_INBOUND = 2;
+const SSRC_ANY_OUTBOUND = 3;
+/** What protecting may add after a packet (`SRTP_MAX_TRAILER_LEN`: the longest tag, 16, and an MKI of up to 128). */
+const MAX_TRAILER_BYTES = 144;
 /** As `SrtpContext`'s: RTX and reordering come within 1024 packets. */
 const REPLAY_WINDOW_PACKETS = 1024;
 
@@ -53,11 +65,12 @@ const STATUS_FAILURES: ReadonlyMap<number, SrtpFailure> = new Map([
   [10, SRTP_FAILURES.tooOld],
 ]);
 
-/** libsrtp, loaded and initialized: `receiver` makes a session for one direction's master key and salt. */
+/** libsrtp, loaded and initialized: `receiver` and `sender` make a session for one direction's master key and salt. */
 export interface Libsrtp {
   /** E.g. "2.5.0". */
   readonly version: string;
   receiver(profile: number, masterKey: Uint8Array, masterSalt: Uint8Array): SrtpReceiver | SrtpFailure;
+  sender(profile: number, masterKey: Uint8Array, masterSalt: Uint8Array): SrtpSender | SrtpFailure;
 }
 
 type Library = NonNullable<Awaited<ReturnType<typeof openNativeLibrary<typeof LIBSRTP_SYMBOLS>>>>;
@@ -65,24 +78,37 @@ type Library = NonNullable<Awaited<ReturnType<typeof openNativeLibrary<typeof LI
 /** The file of libsrtp 2 that the dynamic linker finds where Debian's `libsrtp2-1` is installed. */
 export const LIBSRTP_FILE = "libsrtp2.so.1";
 
-/** libsrtp 2 from `path`; undefined where it is not installed (or cannot be loaded or initialized). */
-export async function openLibsrtp(path = LIBSRTP_FILE): Promise<Libsrtp | undefined> {
+const opened = new Map<string, Promise<Libsrtp | undefined>>();
+
+/** libsrtp 2 from `path`, loaded once; undefined where it is not installed (or cannot be loaded or initialized). */
+export function openLibsrtp(path = LIBSRTP_FILE): Promise<Libsrtp | undefined> {
+  let libsrtp = opened.get(path);
+  if (libsrtp === undefined) opened.set(path, libsrtp = loadLibsrtp(path));
+  return libsrtp;
+}
+
+async function loadLibsrtp(path: string): Promise<Libsrtp | undefined> {
   const library = await openNativeLibrary(path, LIBSRTP_SYMBOLS);
   if (library === undefined || library.symbols.srtp_init() !== 0) return undefined;
   const packed = library.symbols.srtp_get_version();
   const version = `${packed >>> 24}.${(packed >>> 16) & 0xff}.${packed & 0xffff}`;
   return {
     version,
-    receiver: (profile, masterKey, masterSalt) => createReceiver(library, profile, masterKey, masterSalt),
+    receiver: (profile, masterKey, masterSalt) =>
+      createSession(library, SSRC_ANY_INBOUND, profile, masterKey, masterSalt),
+    sender: (profile, masterKey, masterSalt) =>
+      createSession(library, SSRC_ANY_OUTBOUND, profile, masterKey, masterSalt),
   };
 }
 
-function createReceiver(
+/** A libsrtp session for every SSRC of one direction (`ssrcType`). */
+function createSession(
   library: Library,
+  ssrcType: number,
   profile: number,
   masterKey: Uint8Array,
   masterSalt: Uint8Array,
-): SrtpReceiver | SrtpFailure {
+): LibsrtpSession | SrtpFailure {
   const sizes = srtpProfileSizes(profile);
   if (sizes === undefined) return SRTP_FAILURES.unknownProfile;
   if (masterKey.length !== sizes.masterKeyBytes || masterSalt.length !== sizes.masterSaltBytes) {
@@ -94,7 +120,7 @@ function createReceiver(
   key.set(masterSalt, masterKey.length);
   const policy = new Uint8Array(POLICY.bytes);
   const fields = new DataView(policy.buffer);
-  fields.setInt32(POLICY.ssrcType, SSRC_ANY_INBOUND, true);
+  fields.setInt32(POLICY.ssrcType, ssrcType, true);
   const rtpSet = symbols.srtp_crypto_policy_set_from_profile_for_rtp(policy.subarray(POLICY.rtp), profile);
   const rtcpSet = symbols.srtp_crypto_policy_set_from_profile_for_rtcp(policy.subarray(POLICY.rtcp), profile);
   if (rtpSet !== 0 || rtcpSet !== 0) return SRTP_FAILURES.unknownProfile;
@@ -103,11 +129,11 @@ function createReceiver(
   const session = new BigUint64Array(1);
   const status = symbols.srtp_create(new Uint8Array(session.buffer), policy);
   if (status !== 0) throw new Error(`libsrtp: srtp_create failed with status ${status}`);
-  return new LibsrtpReceiver(symbols, profile, library.pointer(session[0]!));
+  return new LibsrtpSession(symbols, profile, library.pointer(session[0]!));
 }
 
-/** One libsrtp session that unprotects a peer's packets. */
-class LibsrtpReceiver implements SrtpReceiver {
+/** One libsrtp session: it unprotects a peer's packets (made with `ssrc_any_inbound`) or protects those sent to it. */
+class LibsrtpSession implements SrtpReceiver, SrtpSender {
   readonly profile: number;
   readonly #symbols: Library["symbols"];
   #session: Deno.PointerValue | undefined;
@@ -131,6 +157,16 @@ class LibsrtpReceiver implements SrtpReceiver {
     return this.#result(packet, this.#symbols.srtp_unprotect_rtcp(this.#open(), packet, this.#lengthBytes));
   }
 
+  protectRtp(packet: Uint8Array): Uint8Array | SrtpFailure {
+    const out = this.#withRoom(packet);
+    return this.#result(out, this.#symbols.srtp_protect(this.#open(), out, this.#lengthBytes));
+  }
+
+  protectRtcp(packet: Uint8Array): Uint8Array | SrtpFailure {
+    const out = this.#withRoom(packet);
+    return this.#result(out, this.#symbols.srtp_protect_rtcp(this.#open(), out, this.#lengthBytes));
+  }
+
   close(): void {
     if (this.#session === undefined) return;
     this.#symbols.srtp_dealloc(this.#session);
@@ -140,6 +176,14 @@ class LibsrtpReceiver implements SrtpReceiver {
   #open(): Deno.PointerValue {
     if (this.#session === undefined) throw new Error("libsrtp session used after close()");
     return this.#session;
+  }
+
+  /** A copy of `packet` with room for what protecting appends; the length to pass set. */
+  #withRoom(packet: Uint8Array): Uint8Array {
+    const out = new Uint8Array(packet.length + MAX_TRAILER_BYTES);
+    out.set(packet);
+    this.#length[0] = packet.length;
+    return out;
   }
 
   #result(packet: Uint8Array, status: number): Uint8Array | SrtpFailure {

@@ -1,7 +1,7 @@
 /**
- * libsrtp's receiver against liverec's own SRTP: packets liverec's `SrtpContext` protects (with sequence numbers across
- * a rollover) come back byte for byte in every profile, libSRTP's own validation packet decrypts, and each failure
- * answers its reason. Needs libsrtp2 (Debian `libsrtp2-1`, installed by scripts/test_deps.sh); skipped, and says so,
+ * libsrtp's sessions against liverec's own SRTP: packets liverec's `SrtpContext` protects (with sequence numbers across
+ * a rollover) come back byte for byte from libsrtp's receiver in every profile, and those libsrtp's sender protects
+ * from an `SrtpContext`; libSRTP's own validation packet decrypts, and each failure answers its reason. Needs libsrtp2 (Debian `libsrtp2-1`, installed by scripts/test_deps.sh); skipped, and says so,
  * where it is not installed.
  */
 
@@ -55,6 +55,34 @@ function rtp(sequenceNumber: number, ssrc: number, payload: Uint8Array, extensio
 }
 
 for (const { name, profile, saltBytes } of PROFILES) {
+  Deno.test({
+    name: `libsrtp: ${name} RTP and RTCP protected by libsrtp's sender come back byte for byte from SrtpContext`,
+    ignore,
+    fn() {
+      const key = randomBytes(16);
+      const salt = randomBytes(saltBytes);
+      const made = libsrtp!.sender(profile, key, salt);
+      if ("reason" in made) throw new Error(made.message);
+      const send = made;
+      const receive = sender(profile, key, salt);
+      try {
+        for (let i = 0; i < 300; i++) {
+          const packet = rtp((65_400 + i) % 0x10000, 0x1234, randomBytes(100 + i), i % 3 === 0);
+          const copy = packet.slice();
+          assert.equal(toHex(sealed(receive.unprotectRtp(sealed(send.protectRtp(packet))))), toHex(copy));
+          assert.equal(toHex(packet), toHex(copy), "the input is not modified");
+        }
+        const report = bin("81c90007 00000001 00001234 00000000 00000000 00000000 00000000 00000000");
+        for (let i = 0; i < 3; i++) {
+          assert.equal(toHex(sealed(receive.unprotectRtcp(sealed(send.protectRtcp(report))))), toHex(report));
+        }
+      } finally {
+        send.close();
+        receive.close();
+      }
+    },
+  });
+
   Deno.test({
     name: `libsrtp: ${name} RTP and RTCP protected by SrtpContext come back byte for byte`,
     ignore,

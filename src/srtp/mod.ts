@@ -12,4 +12,4 @@ export {
   SRTP_AES128_CM_HMAC_SHA1_80,
   type SrtpProfile,
 } from "./profiles.ts";
-export { type Libsrtp, LIBSRTP_FILE, openLibsrtp, type SrtpReceiver } from "./libsrtp.ts";
+export { type Libsrtp, LIBSRTP_FILE, openLibsrtp, type SrtpReceiver, type SrtpSender } from "./libsrtp.ts";
