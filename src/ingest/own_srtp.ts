@@ -1,8 +1,9 @@
 /**
- * SRTP by liverec's own contexts (`src/srtp/`, or libsrtp through FFI where installed) instead of werift's, on a peer
- * connection's DTLS transports, in the service and in the test publisher. werift still runs ICE and DTLS; what changes is the decryption of what the peer
- * sends and the encryption of what goes to it. werift makes new cipher objects for every packet (and under Deno never
- * releases those of AES-CM), which made its SRTP the largest part of the service's CPU, and of a werift publisher's.
+ * SRTP by liverec's own contexts (`src/srtp/`), or libsrtp's sessions where it is installed, instead of werift's, on a
+ * peer connection's DTLS transports, in the service and in the test publisher. werift still runs ICE and DTLS; what
+ * changes is the decryption of what the peer sends and the encryption of what goes to it. werift makes new cipher
+ * objects for every packet (and under Deno never releases those of AES-CM), which made its SRTP the largest part of
+ * the service's CPU, and of a werift publisher's.
  *
  * werift builds a transport's SRTP sessions from the DTLS-exported keys in `updateSrtpSession`, when DTLS completes;
  * liverec wraps that method and swaps the sessions' functions for its own, so a re-keying gets new contexts too.
@@ -56,9 +57,9 @@ export type SrtpEngine = "libsrtp" | "liverec" | "werift";
 
 /**
  * Makes `dtls` offer liverec's preferred profiles and use liverec's SRTP once DTLS completes: libsrtp's sessions
- * where `libsrtp` is given, else liverec's own contexts.
- * `onStart` hears which engine runs, with which profile, and the receiver that unprotects what the peer sends (unless
- * werift's does). Answers a function that releases them (call it when the session ends).
+ * where `libsrtp` is given, else liverec's own contexts. `onStart` hears which engine runs, with which profile, and the
+ * receiver that unprotects what the peer sends (unless werift's does). Answers a function that releases them (call it
+ * when the session ends).
  */
 export function useOwnSrtp(
   dtls: RTCDtlsTransport,

@@ -1,8 +1,8 @@
 /**
  * libsrtp's sessions against liverec's own SRTP: packets liverec's `SrtpContext` protects (with sequence numbers across
  * a rollover) come back byte for byte from libsrtp's receiver in every profile, and those libsrtp's sender protects
- * from an `SrtpContext`; libSRTP's own validation packet decrypts, and each failure answers its reason. Needs libsrtp2 (Debian `libsrtp2-1`, installed by scripts/test_deps.sh); skipped, and says so,
- * where it is not installed.
+ * from an `SrtpContext`; libSRTP's own validation packet decrypts, and each failure answers its reason. Needs libsrtp2
+ * (Debian `libsrtp2-1`, installed by scripts/test_deps.sh); skipped, and says so, where it is not installed.
  */
 
 import assert from "node:assert/strict";

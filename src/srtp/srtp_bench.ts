@@ -1,9 +1,9 @@
 /**
  * Micro-benchmark: µs to unprotect one 1100-byte RTP packet (12-byte header, 1088-byte payload, protected by werift),
  * this module against werift 0.25.2 and libsrtp (libsrtp.ts, where installed), for AES128_CM_HMAC_SHA1_80 and
- * AEAD_AES_128_GCM; then the node:crypto
- * alternatives behind the choices of hmac_sha1.ts, aes_ctr.ts and aes_gcm.ts. Medians of several rounds over distinct packets (the
- * replay window refuses repeats). Run: `deno run --allow-all src/srtp/srtp_bench.ts` (or `bun src/srtp/srtp_bench.ts`).
+ * AEAD_AES_128_GCM; then the node:crypto alternatives behind the choices of hmac_sha1.ts, aes_ctr.ts and aes_gcm.ts.
+ * Medians of several rounds over distinct packets (the replay window refuses repeats). Run: `deno run --allow-all
+ * src/srtp/srtp_bench.ts` (or `bun src/srtp/srtp_bench.ts`).
  */
 
 import { Buffer } from "node:buffer";
