@@ -12,7 +12,7 @@ import { chooseFromOffer } from "./offer.ts";
 import type { UdpMux } from "./udp_mux.ts";
 import type { WebrtcOptions } from "./webrtc_config.ts";
 import type { WhipSession } from "./whip_session.ts";
-import { type Libsrtp, LIBSRTP_FILE, openLibsrtp } from "../srtp/mod.ts";
+import type { Libsrtp } from "../srtp/mod.ts";
 
 /**
  * The WebRTC stack (werift and what it pulls in: about 30 MiB of memory), loaded with the first publish: a service
@@ -70,9 +70,10 @@ export class WhipIngest {
     }, Math.min(1_000, timeoutMs));
   }
 
-  /** Loads libsrtp with the first publish; the log says which SRTP runs. */
+  /** Loads libsrtp with the first publish (and the rest of the SRTP code with it); the log says which SRTP runs. */
   #loadLibsrtp(): Promise<Libsrtp | undefined> {
     return this.#libsrtp ??= (async () => {
+      const { LIBSRTP_FILE, openLibsrtp } = await import("../srtp/mod.ts");
       const path = this.#opts.libsrtp;
       const libsrtp = path === "off" ? undefined : await openLibsrtp(path);
       const srtp = libsrtp !== undefined
