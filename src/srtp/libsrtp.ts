@@ -117,7 +117,9 @@ function createSession(
     return SRTP_FAILURES.badKeyLength;
   }
   const { symbols } = library;
-  const key = new Uint8Array(masterKey.length + masterSalt.length);
+  // Its address goes into the policy: memory of its own, which a collection does not move (V8 may keep a small typed
+  // array's bytes inside its heap).
+  const key = new Uint8Array(new ArrayBuffer(masterKey.length + masterSalt.length));
   key.set(masterKey);
   key.set(masterSalt, masterKey.length);
   const policy = new Uint8Array(POLICY.bytes);
