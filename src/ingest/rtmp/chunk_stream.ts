@@ -112,7 +112,7 @@ export class ChunkReader {
     return this.#pendingBytes + this.#headerStart.length + (this.#input.length - this.#offset);
   }
 
-  /** Queues `bytes` (not copied until read; do not reuse the buffer before reading). */
+  /** Queues `bytes`, which the reader then owns: the messages it hands out may be views of them. */
   push(bytes: Uint8Array): void {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#offset >= this.#input.length) {
@@ -162,13 +162,17 @@ export class ChunkReader {
       if (this.#pendingBytes + sizeBytes > this.#maxPendingBytes) {
         fail(`partly received messages would hold more than ${this.#maxPendingBytes} bytes`);
       }
-      if (stream.receivedBytes === 0 && available >= stream.lengthBytes) {
+      const chunk = this.#input.subarray(this.#offset, this.#offset + sizeBytes);
+      if (stream.receivedBytes === 0 && sizeBytes === stream.lengthBytes) {
+        // One chunk holds the whole message (audio frames, small video frames): a view, not a copy.
+        stream.whole = chunk;
+      } else if (stream.receivedBytes === 0 && available >= stream.lengthBytes) {
         stream.whole = new Uint8Array(stream.lengthBytes);
-      }
-      if (stream.whole !== undefined) {
-        stream.whole.set(this.#input.subarray(this.#offset, this.#offset + sizeBytes), stream.receivedBytes);
+        stream.whole.set(chunk);
+      } else if (stream.whole !== undefined) {
+        stream.whole.set(chunk, stream.receivedBytes);
       } else {
-        stream.parts.push(this.#input.slice(this.#offset, this.#offset + sizeBytes));
+        stream.parts.push(chunk.slice());
       }
       stream.receivedBytes += sizeBytes;
       this.#pendingBytes += sizeBytes;

@@ -54,6 +54,18 @@ Deno.test("ChunkReader: a type 3 message after a type 0 adds the type 0 timestam
   ]);
 });
 
+Deno.test("ChunkReader hands out a one-chunk message as a view of its input, and copies one of several chunks", () => {
+  const input = bin("06 000000 000003 09 01000000 'abc'  06 000000 000082 09 01000000");
+  const reader = new ChunkReader();
+  const [single] = reader.readAll(input);
+  assert.equal(single?.payload.buffer, input.buffer);
+  assert.equal(single?.payload.byteOffset, 12);
+  const split = concat([fill(128, 1), bin("c6"), fill(2, 2)]);
+  const [joined] = reader.readAll(split);
+  assert.notEqual(joined?.payload.buffer, split.buffer);
+  assert.deepEqual(joined?.payload, concat([fill(128, 1), fill(2, 2)]));
+});
+
 Deno.test("ChunkReader reassembles a message over chunks of the default 128 bytes", () => {
   const payload = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
   const bytes = concat([

@@ -200,7 +200,7 @@ Deno.test("RtmpSession acknowledges each time the peer's window of received byte
   session.accept(1);
   const acks = (messages: ServerMessage[]) =>
     messages.filter((m) => m.typeId === MessageType.Acknowledgement).map((m) =>
-      new DataView(m.payload.buffer).getUint32(0)
+      new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(0)
     );
   // No window announced yet: no acknowledgements, however many bytes.
   assert.ok(session.stats.bytesReceived > 3000);
