@@ -1,14 +1,15 @@
 /**
  * Durability end to end: the service is killed with SIGKILL while it records a live WHIP publish, restarted on
  * the same storage, and must hand back a finished, playable recording missing at most 1.5 s (the last fragment
- * and what was still in the reorder buffer).
+ * and what was still in the reorder buffer); the same with an RTMP publish (ffmpeg), missing at most 2 s (its socket
+ * is read twice a second).
  * Also: a full or read-only storage root is reported clearly and leaves what was recorded intact; a recording whose
  * MP4 merge the full disk defeats is marked failed and a signed `recording.failed` says why.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadClip } from "../scripts/clip.ts";
+import { CLIP_PATH, loadClip } from "../scripts/clip.ts";
 import { publishClip } from "../scripts/publish.ts";
 import { decodeErrors, periodFiles, probe, run } from "./helpers/media_tools.ts";
 import {
@@ -88,6 +89,70 @@ Deno.test("kill -9 during a recording loses at most 1.5 s; the restart finalizes
     await second.stop();
   }
 });
+
+Deno.test("kill -9 during an RTMP recording loses at most 2 s; the restart finalizes it", async () => {
+  // The clip looped to 20 s with its Opus as AAC (FLV carries no Opus).
+  const clipAac = join(await Deno.makeTempDir({ prefix: "liverec-crash-" }), "clip_aac.mp4");
+  const args = ["-stream_loop", "3", "-i", CLIP_PATH.pathname, "-t", "20", "-c:v", "copy", "-c:a", "aac"];
+  const made = await run("ffmpeg", ["-nostdin", "-v", "error", "-y", ...args, clipAac]);
+  assert.equal(made.code, 0, made.stderr);
+  const first = await startService({ toml: TOML });
+  // ffmpeg reports the frames it has sent (muxed into the connection) ten times a second.
+  const ffmpeg = new Deno.Command("ffmpeg", {
+    args: [
+      ...["-nostdin", "-v", "error", "-progress", "pipe:1", "-stats_period", "0.1", "-re", "-i", clipAac],
+      ...["-c", "copy", "-f", "flv", `${first.rtmpUrl}/live/crash`],
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let sentBeforeKill = 0;
+  try {
+    // Killed 6.5 s in, mid-segment, as the WHIP test above.
+    for await (const line of ffmpeg.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lines())) {
+      const frame = /^frame=(\d+)$/.exec(line);
+      if (frame !== null) sentBeforeKill = Number(frame[1]);
+      if (sentBeforeKill >= 195) break;
+    }
+  } finally {
+    await first.stop("SIGKILL");
+    ffmpeg.kill("SIGKILL");
+    await ffmpeg.status;
+  }
+  assert.ok(sentBeforeKill >= 195, `ffmpeg sent ${sentBeforeKill} frames`);
+  const dir = join(first.root, "live/crash", todayFolder());
+  assert.ok([...Deno.readDirSync(dir)].some((e) => e.name.endsWith(".part")), "the kill interrupted an open segment");
+
+  const second = await startService({ toml: TOML, storageRoot: first.root, dir: first.dir });
+  try {
+    assert.match(second.logs(), /recovered a recording interrupted by a crash/);
+    const mpd = join(dir, "manifest.mpd");
+    assert.match(await Deno.readTextFile(mpd), /type="static"/);
+    assert.equal(await decodeErrors(mpd), "");
+    const recorded = Number((await probe(mpd)).streams.find((s) => s.codec_type === "video")?.nb_read_frames);
+    // The last fragment (up to 1 s), what the socket held under its low-water mark (up to 0.5 s), and ffmpeg's
+    // report, up to 0.1 s behind what it sent.
+    assert.ok(recorded <= sentBeforeKill + 3, `recorded ${recorded} of ${sentBeforeKill} frames sent`);
+    assert.ok(
+      recorded >= sentBeforeKill - 60,
+      `at most 2 s (60 frames) lost: recorded ${recorded} of ${sentBeforeKill}`,
+    );
+  } finally {
+    await second.stop();
+  }
+});
+
+/** Splits a text stream into lines. */
+function lines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop() ?? "";
+      for (const part of parts) controller.enqueue(part);
+    },
+  });
+}
 
 Deno.test({
   name: "a full disk is reported in the log and the API status, and what was recorded before stays intact",
