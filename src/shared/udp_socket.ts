@@ -291,6 +291,7 @@ class PolledSocket implements UdpSocket {
 
   /** The next poll: at the next grid point (with the service's other timers), or in `delayMs` when busy. */
   #schedule(next: "grid" | number): void {
+    this.#timer?.clear();
     const poll = () => {
       this.#timer = undefined;
       if (this.#closed || !this.#active) return;
@@ -350,12 +351,15 @@ class PolledSocket implements UdpSocket {
     return count;
   }
 
-  /** Hands the queue on, starting a run unless one is under way; settles once the queue is empty. */
-  #handOn(): Promise<void> {
-    if (this.#handing === undefined) {
-      this.#handing = this.#handAll().finally(() => this.#handing = undefined);
+  /**
+   * Hands the queue on, starting a run unless one is under way; settles once the queue is empty. A run that has just
+   * ended is still `#handing` for a moment: what was queued after its last look is handed on by a new run.
+   */
+  async #handOn(): Promise<void> {
+    while (this.#head < this.#queue.length && !this.#closed) {
+      this.#handing ??= this.#handAll().finally(() => this.#handing = undefined);
+      await this.#handing;
     }
-    return this.#handing;
   }
 
   /**

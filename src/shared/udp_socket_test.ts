@@ -181,3 +181,32 @@ Deno.test("a polled socket takes every datagram out of the kernel's buffer while
     await socket.close();
   }
 });
+
+Deno.test("flush hands on what the socket holds even in the moment after a run of handing on has ended", async () => {
+  const received: string[] = [];
+  let flushed: Promise<void> | undefined;
+  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data) => {
+    const kind = String.fromCharCode(data[0]!);
+    received.push(kind);
+    if (kind === "s") {
+      // A stop: "t" lands in the socket (sent to itself, synchronously), and the socket is flushed in the next
+      // microtask, before the run that handed "s" on has been cleared away.
+      socket.send(new TextEncoder().encode("t"), socket.address.port, "127.0.0.1");
+      queueMicrotask(() => flushed = socket.flush());
+    }
+    return undefined;
+  }, (error) => {
+    throw error;
+  });
+  const other = await peer();
+  try {
+    socket.setActive(true);
+    other.send(new TextEncoder().encode("s"), socket.address.port, "127.0.0.1");
+    await until(() => flushed !== undefined);
+    await flushed;
+    assert.deepEqual(received, ["s", "t"]);
+  } finally {
+    other.close();
+    await socket.close();
+  }
+});
