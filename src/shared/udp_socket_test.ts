@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import assert from "node:assert/strict";
-import { openUdpSocket, POLL_INTERVAL_MS } from "./udp_socket.ts";
+import { type OnDatagram, openUdpSocket, POLL_INTERVAL_MS, type UdpSocket } from "./udp_socket.ts";
 
 interface Received {
   data: number[];
@@ -13,6 +13,13 @@ interface Received {
 function peer(): Promise<Socket> {
   const socket = createSocket("udp4");
   return new Promise((resolve) => socket.bind(0, "127.0.0.1", () => resolve(socket)));
+}
+
+/** A polled socket on a free loopback port; a receiver that throws fails the test. */
+function loopbackSocket(onDatagram: OnDatagram): Promise<UdpSocket> {
+  return openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, onDatagram, (error) => {
+    throw error;
+  });
 }
 
 function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -29,11 +36,9 @@ function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
 
 Deno.test("a polled UDP socket hands on every datagram with its sender and arrival time, only while active, and sends back", async () => {
   const received: Received[] = [];
-  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data, host, port, arrivalMs) => {
+  const socket = await loopbackSocket((data, host, port, arrivalMs) => {
     received.push({ data: [...data], host, port, arrivalMs, handedOnMs: Date.now() });
     return undefined;
-  }, (error) => {
-    throw error;
   });
   const other = await peer();
   try {
@@ -125,11 +130,9 @@ Deno.test("a receiver's promise holds the next datagram back; one that throws is
 
 Deno.test("flush hands on the datagrams waiting in a polled socket at once, not at the next poll", async () => {
   const received: number[] = [];
-  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data) => {
+  const socket = await loopbackSocket((data) => {
     received.push(data[0]!);
     return undefined;
-  }, (error) => {
-    throw error;
   });
   const other = await peer();
   try {
@@ -153,11 +156,9 @@ Deno.test("flush hands on the datagrams waiting in a polled socket at once, not 
 Deno.test("a polled socket takes every datagram out of the kernel's buffer while the receiver is still busy with earlier ones", async () => {
   const received: number[] = [];
   // 2 ms a datagram, in a promise chain: the receiver takes 500 a second, and the sender below sends 2,000.
-  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data) => {
+  const socket = await loopbackSocket((data) => {
     received.push(new DataView(data.buffer, data.byteOffset).getUint16(0));
     return new Promise((resolve) => setTimeout(resolve, 2));
-  }, (error) => {
-    throw error;
   });
   const other = await peer();
   try {
@@ -185,7 +186,7 @@ Deno.test("a polled socket takes every datagram out of the kernel's buffer while
 Deno.test("flush hands on what the socket holds even in the moment after a run of handing on has ended", async () => {
   const received: string[] = [];
   let flushed: Promise<void> | undefined;
-  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data) => {
+  const socket = await loopbackSocket((data) => {
     const kind = String.fromCharCode(data[0]!);
     received.push(kind);
     if (kind === "s") {
@@ -195,8 +196,6 @@ Deno.test("flush hands on what the socket holds even in the moment after a run o
       queueMicrotask(() => flushed = socket.flush());
     }
     return undefined;
-  }, (error) => {
-    throw error;
   });
   const other = await peer();
   try {
