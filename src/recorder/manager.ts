@@ -125,6 +125,8 @@ class Recording {
   capture: Capture | undefined;
   spliceTimer: ReturnType<typeof setTimeout> | undefined;
   spliceDeadlineMs: number | undefined;
+  /** The stop of the capture the publisher dropped out of: its last segments count once it resolves. */
+  interrupted: Promise<void> | undefined;
   segments = 0;
   sizeBytes = 0;
   /** When it last logged its progress (or started). */
@@ -461,7 +463,7 @@ export class RecordingManager {
       this.#opts.log("info", "splice window closed", { stream: recording.streamId, recordId: recording.recordId });
       void this.#end(recording);
     }, windowMs);
-    void capture.stop().then(() => {
+    recording.interrupted = capture.stop().then(() => {
       this.#opts.log("info", "recording waits for its publisher", {
         stream: recording.streamId,
         recordId: recording.recordId,
@@ -479,7 +481,8 @@ export class RecordingManager {
     recording.state = "recording";
     recording.part++;
     this.#capture(recording, source);
-    // Reported once the new period is in the folder's index, so that the view counts it.
+    // Reported once the new period is in the folder's index and the last segments of the one before are counted (a
+    // segment closed by that stop is counted after the new period begins), so that the view counts both.
     const report = () => {
       this.#opts.log("info", "recording spliced", {
         stream: recording.streamId,
@@ -488,7 +491,7 @@ export class RecordingManager {
       });
       this.#opts.observer?.spliced?.(recording.view());
     };
-    void recording.capture!.begun.then(report, report);
+    void Promise.allSettled([recording.interrupted, recording.capture!.begun]).then(report);
   }
 
   /**

@@ -5,14 +5,16 @@ import { waitFor } from "../../tests/helpers/service.ts";
 import { defaultRuleSettings } from "../config/rules.ts";
 import type { LogLevel } from "../shared/log.ts";
 import { StreamHub } from "./hub.ts";
-import { RecordingManager } from "./manager.ts";
+import { RecordingManager, type RecordingObserver, type RecordingView } from "./manager.ts";
 import { freshFiles, ReplaySource } from "./test_sources.ts";
 
-/** A manager that records every stream, with its clock and log lines, recording the replayed source "cam". */
-async function recordingCam() {
+/**
+ * A manager that records every stream in 2 s segments, with its clock and log lines, recording the replayed source
+ * "cam" on `hub`.
+ */
+async function recordingCam(observer?: RecordingObserver, hub = new StreamHub()) {
   const clock = { ms: Date.UTC(2026, 11, 6, 12) };
   const lines: { level: LogLevel; message: string; fields: Record<string, unknown> }[] = [];
-  const hub = new StreamHub();
   const settings = defaultRuleSettings(2);
   const manager = new RecordingManager({
     hub,
@@ -22,6 +24,7 @@ async function recordingCam() {
     rules: [{ match: "*", mode: "always", settings, onDemand: undefined, source: "test" }],
     defaults: settings,
     nodeAlias: undefined,
+    ...(observer !== undefined ? { observer } : {}),
   });
   const source = new ReplaySource();
   hub.publish(source);
@@ -63,6 +66,23 @@ Deno.test("stopping a recording first takes in what its source still holds unrea
     await manager.stop("cam");
     const finished = lines.find((line) => line.message === "recording finished");
     assert.equal(finished?.fields.videoFrames, 120, "all 4 s of 30 fps, the last second from the flush");
+  } finally {
+    await manager.shutdown();
+  }
+});
+
+Deno.test("a splice is reported once the segments the dropout closed are counted", async () => {
+  const spliced: RecordingView[] = [];
+  const hub = new StreamHub();
+  const { clock, manager, source } = await recordingCam({ spliced: (view) => spliced.push(view) }, hub);
+  try {
+    // Less than one 2 s segment: the dropout's stop closes it, and the publisher is back at once.
+    source.replay(1.5, clock);
+    hub.unpublish(source, "lost");
+    hub.publish(new ReplaySource());
+    const [view] = await waitFor("the splice", () => Promise.resolve(spliced.length > 0 ? spliced : undefined));
+    assert.equal(view!.periods, 2);
+    assert.equal(view!.segments, 2, "the first period's video and audio segment");
   } finally {
     await manager.shutdown();
   }
