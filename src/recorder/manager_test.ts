@@ -9,12 +9,13 @@ import { RecordingManager, type RecordingObserver, type RecordingView } from "./
 import { freshFiles, ReplaySource } from "./test_sources.ts";
 
 /**
- * A manager that records every stream in 2 s segments, with its clock and log lines, recording the replayed source
- * "cam" on `hub`.
+ * A manager that records every stream in 2 s segments, with its clock, log lines and hub, recording the replayed
+ * source "cam".
  */
-async function recordingCam(observer?: RecordingObserver, hub = new StreamHub()) {
+async function recordingCam(observer?: RecordingObserver) {
   const clock = { ms: Date.UTC(2026, 11, 6, 12) };
   const lines: { level: LogLevel; message: string; fields: Record<string, unknown> }[] = [];
+  const hub = new StreamHub();
   const settings = defaultRuleSettings(2);
   const manager = new RecordingManager({
     hub,
@@ -29,7 +30,7 @@ async function recordingCam(observer?: RecordingObserver, hub = new StreamHub())
   const source = new ReplaySource();
   hub.publish(source);
   await waitFor("the recording to start", () => Promise.resolve(manager.status("cam").recording || undefined));
-  return { clock, lines, manager, source };
+  return { clock, lines, hub, manager, source };
 }
 
 Deno.test("a recording logs its progress every media minute: seconds, segments, bytes, losses", async () => {
@@ -73,8 +74,7 @@ Deno.test("stopping a recording first takes in what its source still holds unrea
 
 Deno.test("a splice is reported once the segments the dropout closed are counted", async () => {
   const spliced: RecordingView[] = [];
-  const hub = new StreamHub();
-  const { clock, manager, source } = await recordingCam({ spliced: (view) => spliced.push(view) }, hub);
+  const { clock, hub, manager, source } = await recordingCam({ spliced: (view) => spliced.push(view) });
   try {
     // Less than one 2 s segment: the dropout's stop closes it, and the publisher is back at once.
     source.replay(1.5, clock);
