@@ -30,6 +30,7 @@ import {
 } from "./src/shared/log.ts";
 import { type InstanceLock, LockedError, processAlive, takeLock } from "./src/shared/instance_lock.ts";
 import { type HttpServer, runtimeName, serveHttp } from "./src/shared/runtime.ts";
+import { applyBunJitOptions } from "./src/shared/bun_jit.ts";
 
 const VERSION = "0.8.0";
 
@@ -164,6 +165,7 @@ async function main(args: string[]): Promise<void> {
     console.log(`liverec ${VERSION} (${runtimeName}, ${process.platform}-${process.arch})`);
     return;
   }
+  await applyBunJitOptions();
   let loaded;
   let log: Logger;
   let recent: { log: Logger; recent(): LogEntry[] };

@@ -64,6 +64,9 @@ Deno.test("the x64 binary alone in an empty folder records WHIP, plays it back a
   });
   try {
     assert.match(service.logs(), /runtime="Bun \d/);
+    // JSC's FTL is off: the binary started itself again with the option set, as the same process.
+    const environ = (await Deno.readTextFile(`/proc/${service.pid}/environ`)).split("\0");
+    assert.ok(environ.includes("BUN_JSC_useFTLJIT=0"), "the binary runs with BUN_JSC_useFTLJIT=0");
     // The web console and its players are inside the binary.
     const page = await service.fetch("/");
     assert.equal(page.status, 200);

@@ -1,6 +1,6 @@
 /**
- * libc through Deno's or Bun's FFI, on Linux: the socket calls that neither runtime's `node:` modules offer (the
- * polled UDP socket, the TCP receive low-water mark), one `dlopen` for the process.
+ * libc through Deno's or Bun's FFI, on Linux: the calls that neither runtime's `node:` modules offer (the polled UDP
+ * socket, the TCP receive low-water mark, execve for Bun's JIT options), one `dlopen` for the process.
  */
 
 import process from "node:process";
@@ -17,6 +17,7 @@ const LIBC_SYMBOLS = {
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
