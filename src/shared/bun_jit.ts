@@ -39,18 +39,17 @@ export async function applyBunJitOptions(): Promise<void> {
   } catch {
     return;
   }
-  const added = new TextEncoder().encode(`${OPTIONS}\0`);
-  const strings = new Uint8Array(Math.max(MIN_BUFFER_BYTES, argv.length + environ.length + added.length));
+  const encoder = new TextEncoder();
+  const added = encoder.encode(`${OPTIONS}\0`);
+  const end = argv.length + environ.length + added.length;
+  const strings = new Uint8Array(Math.max(MIN_BUFFER_BYTES, end));
   strings.set(argv);
   strings.set(environ, argv.length);
   strings.set(added, argv.length + environ.length);
   const base = libc.address(strings);
   const argvPointers = pointerArray(base, nulTerminatedStarts(strings, 0, argv.length));
-  const environPointers = pointerArray(
-    base,
-    nulTerminatedStarts(strings, argv.length, argv.length + environ.length + added.length),
-  );
-  libc.execve(new TextEncoder().encode(`${executable}\0`), argvPointers, environPointers);
+  const environPointers = pointerArray(base, nulTerminatedStarts(strings, argv.length, end));
+  libc.execve(encoder.encode(`${executable}\0`), argvPointers, environPointers);
 }
 
 /** The offsets of the NUL-terminated strings in `bytes[from, to)`. */
