@@ -126,6 +126,8 @@ export class WhipIngest {
   async end(streamId: string, sessionId: string): Promise<void> {
     const session = this.#find(streamId, sessionId);
     await new Promise((resolve) => setTimeout(resolve, this.#opts.drainMs ?? DRAIN_MS));
+    // What arrived since the socket's last poll, too (a busy box can hold a poll back past the drain).
+    await session.flush();
     await this.#end(session, "publisher ended the session", "ended");
   }
 
