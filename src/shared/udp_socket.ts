@@ -29,8 +29,18 @@ const BUSY_POLL_INTERVAL_MS = 5;
 const DATAGRAM_TRUESIZE_BYTES = 4_608;
 /** Datagrams in one poll from which the next comes sooner when the buffer's size is unknown (the kernel default's ¼). */
 const DEFAULT_BUSY_DATAGRAMS = 24;
-/** Datagrams taken in one poll at most, so that a flood cannot hold the event loop; the next poll follows at once. */
-const MAX_DATAGRAMS_PER_POLL = 512;
+/**
+ * Datagrams handed on in one turn of the event loop at most, so that a backlog cannot hold it: the socket is drained
+ * again and the rest handed on in the next turn.
+ */
+const MAX_DATAGRAMS_PER_TURN = 512;
+/**
+ * Bytes of datagrams taken from the socket but not yet handed on, at most. The kernel counts about 4.6 KiB against
+ * its receive buffer for an MTU-sized datagram, so its 16 MiB hold under half a second of 24 WHIP streams; taken out
+ * as soon as a poll comes, the same datagrams wait here at their own size, and a burst of work on the event loop
+ * (24 DTLS handshakes at once, with werift loading) loses none of them. Beyond this the socket keeps them.
+ */
+const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 /**
  * A datagram handed on: `data` is the receiver's own copy (a view of memory that is never reused), `arrivalMs` when
@@ -194,7 +204,19 @@ class ReceiveBatch {
   }
 }
 
-/** A socket owned through libc and drained on a timer. */
+/** A datagram taken from the socket, waiting to be handed on. */
+interface Queued {
+  data: Uint8Array;
+  host: string;
+  port: number;
+  arrivalMs: number;
+}
+
+/**
+ * A socket owned through libc and drained on a timer. Each poll takes every datagram the socket holds into a queue
+ * at once, and the queue is handed on one datagram after another, `MAX_DATAGRAMS_PER_TURN` a turn: the kernel's
+ * buffer is emptied at every poll however long the handing on takes.
+ */
 class PolledSocket implements UdpSocket {
   readonly receivePath = `libc, polled every ${POLL_INTERVAL_MS} ms`;
   readonly #batch: ReceiveBatch;
@@ -204,8 +226,12 @@ class PolledSocket implements UdpSocket {
   /** A poll that takes this many datagrams has filled a quarter of the receive buffer: the next comes sooner. */
   readonly #busyDatagrams: number;
   #timer: GridTimer | undefined;
-  /** The latest poll: polls take turns, since they share the batch's memory. */
-  #polling: Promise<number> = Promise.resolve(0);
+  /** Taken, not yet handed on: `#queue[#head]` is the next one. */
+  #queue: Queued[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  /** The run that hands the queue on, while there is one: runs take turns, since datagrams go on in order. */
+  #handing: Promise<void> | undefined;
   #active = false;
   #closed = false;
 
@@ -265,14 +291,13 @@ class PolledSocket implements UdpSocket {
 
   /** The next poll: at the next grid point (with the service's other timers), or in `delayMs` when busy. */
   #schedule(next: "grid" | number): void {
+    this.#timer?.clear();
     const poll = () => {
       this.#timer = undefined;
       if (this.#closed || !this.#active) return;
-      void this.#pollInTurn().then((taken) =>
-        this.#schedule(
-          taken === MAX_DATAGRAMS_PER_POLL ? 0 : taken >= this.#busyDatagrams ? BUSY_POLL_INTERVAL_MS : "grid",
-        )
-      );
+      const taken = this.#take();
+      void this.#handOn();
+      this.#schedule(taken >= this.#busyDatagrams ? BUSY_POLL_INTERVAL_MS : "grid");
     };
     if (next === "grid") {
       this.#timer = atNextGridPoint(POLL_INTERVAL_MS, poll);
@@ -282,32 +307,29 @@ class PolledSocket implements UdpSocket {
     }
   }
 
-  flush(): Promise<void> {
-    return this.#closed ? Promise.resolve() : this.#pollInTurn().then(() => {});
-  }
-
-  /** Polls once the latest poll has ended. */
-  #pollInTurn(): Promise<number> {
-    return this.#polling = this.#polling.then(() => this.#poll(), () => this.#poll());
+  async flush(): Promise<void> {
+    if (this.#closed) return;
+    this.#take();
+    await this.#handOn();
   }
 
   /**
-   * Hands on every queued datagram, up to the cap; answers how many it took. The arena is read slot by slot while a
-   * receiver's promise holds the rest back: no new batch is read until this one is handed on.
+   * Moves every datagram the socket holds into the queue, until the queue holds `MAX_QUEUED_BYTES`; answers how many
+   * it took. Each is copied out of the batch's memory into a plain array of its own (not a Buffer: Deno's is a
+   * typed-array subclass, slow to construct; nor a view of one copy of the batch: an audio frame is a view of its
+   * datagram and lives until its fragment is written, about a second, and would keep its whole batch alive that
+   * long, into V8's old generation).
    */
-  async #poll(): Promise<number> {
+  #take(): number {
     const batch = this.#batch;
     let count = 0;
-    while (count < MAX_DATAGRAMS_PER_POLL && !this.#closed) {
+    while (this.#queuedBytes < MAX_QUEUED_BYTES && !this.#closed) {
       batch.reset();
       const received = this.libc.recvmmsg(this.fd, batch.headers, BATCH_SLOTS, MSG_DONTWAIT, null);
       if (received <= 0) break;
       count += received;
       const polledAtMs = Date.now();
-      // A plain array per datagram, not a Buffer (Deno's Buffer is a typed-array subclass, slow to construct), nor a
-      // view of one copy of the batch: an audio frame is a view of its datagram and lives until its fragment is
-      // written, about a second, and it would keep its whole batch alive that long, into V8's old generation.
-      for (let i = 0; i < received && !this.#closed; i++) {
+      for (let i = 0; i < received; i++) {
         const bytes = batch.length(i);
         const ip = batch.senders.getUint32(i * SOCKADDR_IN_BYTES + 4, false);
         let host = this.#hosts.get(ip);
@@ -316,18 +338,58 @@ class PolledSocket implements UdpSocket {
           host = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
           this.#hosts.set(ip, host);
         }
-        const data = batch.arena.slice(i * SLOT_BYTES, i * SLOT_BYTES + bytes);
-        const port = batch.senders.getUint16(i * SOCKADDR_IN_BYTES + 2, false);
-        try {
-          const handled = this.onDatagram(data, host, port, batch.arrivalMs(i, polledAtMs));
-          if (handled !== undefined) await handled;
-        } catch (error) {
-          this.onError(error, host, port);
-        }
+        this.#queue.push({
+          data: batch.arena.slice(i * SLOT_BYTES, i * SLOT_BYTES + bytes),
+          host,
+          port: batch.senders.getUint16(i * SOCKADDR_IN_BYTES + 2, false),
+          arrivalMs: batch.arrivalMs(i, polledAtMs),
+        });
+        this.#queuedBytes += bytes;
       }
       if (received < BATCH_SLOTS) break;
     }
     return count;
+  }
+
+  /**
+   * Hands the queue on, starting a run unless one is under way; settles once the queue is empty. A run that has just
+   * ended is still `#handing` for a moment: what was queued after its last look is handed on by a new run.
+   */
+  async #handOn(): Promise<void> {
+    while (this.#head < this.#queue.length && !this.#closed) {
+      this.#handing ??= this.#handAll().finally(() => this.#handing = undefined);
+      await this.#handing;
+    }
+  }
+
+  /**
+   * Hands on queued datagrams in order, waiting for a receiver's promise before the next; after each
+   * `MAX_DATAGRAMS_PER_TURN` it lets the event loop run and drains the socket again.
+   */
+  async #handAll(): Promise<void> {
+    let inTurn = 0;
+    while (this.#head < this.#queue.length && !this.#closed) {
+      if (inTurn === MAX_DATAGRAMS_PER_TURN) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        this.#queue = this.#queue.slice(this.#head);
+        this.#head = 0;
+        this.#take();
+        inTurn = 0;
+        continue;
+      }
+      const { data, host, port, arrivalMs } = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = undefined!;
+      this.#queuedBytes -= data.byteLength;
+      inTurn++;
+      try {
+        const handled = this.onDatagram(data, host, port, arrivalMs);
+        if (handled !== undefined) await handled;
+      } catch (error) {
+        this.onError(error, host, port);
+      }
+    }
+    this.#queue = [];
+    this.#head = 0;
   }
 
   close(): Promise<void> {
@@ -335,6 +397,9 @@ class PolledSocket implements UdpSocket {
       this.#closed = true;
       this.#timer?.clear();
       this.libc.close(this.fd);
+      this.#queue = [];
+      this.#head = 0;
+      this.#queuedBytes = 0;
     }
     return Promise.resolve();
   }

@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import assert from "node:assert/strict";
-import { openUdpSocket, POLL_INTERVAL_MS } from "./udp_socket.ts";
+import { type OnDatagram, openUdpSocket, POLL_INTERVAL_MS, type UdpSocket } from "./udp_socket.ts";
 
 interface Received {
   data: number[];
@@ -13,6 +13,13 @@ interface Received {
 function peer(): Promise<Socket> {
   const socket = createSocket("udp4");
   return new Promise((resolve) => socket.bind(0, "127.0.0.1", () => resolve(socket)));
+}
+
+/** A polled socket on a free loopback port; a receiver that throws fails the test. */
+function loopbackSocket(onDatagram: OnDatagram): Promise<UdpSocket> {
+  return openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, onDatagram, (error) => {
+    throw error;
+  });
 }
 
 function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -29,11 +36,9 @@ function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
 
 Deno.test("a polled UDP socket hands on every datagram with its sender and arrival time, only while active, and sends back", async () => {
   const received: Received[] = [];
-  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data, host, port, arrivalMs) => {
+  const socket = await loopbackSocket((data, host, port, arrivalMs) => {
     received.push({ data: [...data], host, port, arrivalMs, handedOnMs: Date.now() });
     return undefined;
-  }, (error) => {
-    throw error;
   });
   const other = await peer();
   try {
@@ -125,11 +130,9 @@ Deno.test("a receiver's promise holds the next datagram back; one that throws is
 
 Deno.test("flush hands on the datagrams waiting in a polled socket at once, not at the next poll", async () => {
   const received: number[] = [];
-  const socket = await openUdpSocket({ hostname: "127.0.0.1", port: 0 }, 1 << 20, (data) => {
+  const socket = await loopbackSocket((data) => {
     received.push(data[0]!);
     return undefined;
-  }, (error) => {
-    throw error;
   });
   const other = await peer();
   try {
@@ -144,6 +147,63 @@ Deno.test("flush hands on the datagrams waiting in a polled socket at once, not 
     await socket.flush();
     assert.deepEqual(received, [1, 2]);
     assert.ok(Date.now() - startMs < POLL_INTERVAL_MS / 2, `flushed in ${Date.now() - startMs} ms`);
+  } finally {
+    other.close();
+    await socket.close();
+  }
+});
+
+Deno.test("a polled socket takes every datagram out of the kernel's buffer while the receiver is still busy with earlier ones", async () => {
+  const received: number[] = [];
+  // 2 ms a datagram, in a promise chain: the receiver takes 500 a second, and the sender below sends 2,000.
+  const socket = await loopbackSocket((data) => {
+    received.push(new DataView(data.buffer, data.byteOffset).getUint16(0));
+    return new Promise((resolve) => setTimeout(resolve, 2));
+  });
+  const other = await peer();
+  try {
+    socket.setActive(true);
+    // The kernel counts about 4.6 KiB against its buffer for each: it holds about 450 of them.
+    const count = 1000;
+    for (let sent = 0; sent < count;) {
+      for (let i = 0; i < 40; i++, sent++) {
+        const datagram = new Uint8Array(1200);
+        new DataView(datagram.buffer).setUint16(0, sent);
+        other.send(datagram, socket.address.port, "127.0.0.1");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await until(() => received.length === count, 10_000).catch(() => {});
+    assert.equal(received.length, count, "datagrams lost in the kernel's buffer");
+    // (node:dgram may send a burst queued before its socket is ready in another order.)
+    assert.deepEqual(received.toSorted((a, b) => a - b), [...Array(count).keys()]);
+  } finally {
+    other.close();
+    await socket.close();
+  }
+});
+
+Deno.test("flush hands on what the socket holds even in the moment after a run of handing on has ended", async () => {
+  const received: string[] = [];
+  let flushed: Promise<void> | undefined;
+  const socket = await loopbackSocket((data) => {
+    const kind = String.fromCharCode(data[0]!);
+    received.push(kind);
+    if (kind === "s") {
+      // A stop: "t" lands in the socket (sent to itself, synchronously), and the socket is flushed in the next
+      // microtask, before the run that handed "s" on has been cleared away.
+      socket.send(new TextEncoder().encode("t"), socket.address.port, "127.0.0.1");
+      queueMicrotask(() => flushed = socket.flush());
+    }
+    return undefined;
+  });
+  const other = await peer();
+  try {
+    socket.setActive(true);
+    other.send(new TextEncoder().encode("s"), socket.address.port, "127.0.0.1");
+    await until(() => flushed !== undefined);
+    await flushed;
+    assert.deepEqual(received, ["s", "t"]);
   } finally {
     other.close();
     await socket.close();
