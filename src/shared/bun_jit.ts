@@ -1,8 +1,8 @@
 /**
  * JavaScriptCore's JIT options for the service under Bun (the single binary). JSC's top tier, the FTL, compiled the
  * media path again and again: at 1 and 4 WHIP streams its thread took as much CPU as the main thread, and the code
- * it made was no faster. Without it (`BUN_JSC_useFTLJIT=0`) the binary measured 1.0-1.22 CPU-s per media-minute at
- * 1 stream against 1.56 (steady state) and 0.54-0.65 at 4 against 0.70, with the main thread's own time the same.
+ * it made was no faster. Without it (`BUN_JSC_useFTLJIT=0`) the binary uses about a fifth less CPU, with the main
+ * thread's own time the same (the README's "One binary" has the measurements).
  *
  * JSC reads its options from the environment once, as the process starts. So a Bun process without the variable
  * replaces itself (`execve` of its own executable, same arguments, same pid: a supervisor and its signals see one
