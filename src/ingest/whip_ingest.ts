@@ -55,15 +55,19 @@ export interface WhipIngestOptions {
 export class WhipIngest {
   readonly #opts: WhipIngestOptions;
   readonly #sessions = new Map<string, WhipSession>();
-  readonly #watchdog: GridTimer;
+  /** Ends the sessions that went quiet; it runs while there are sessions, so an idle service does not wake for it. */
+  #watchdog: GridTimer | undefined;
   /** libsrtp, where installed: it unprotects what publishers send (else liverec's own SRTP does). */
   #libsrtp: Promise<Libsrtp | undefined> | undefined;
 
   constructor(opts: WhipIngestOptions) {
     this.#opts = opts;
-    const timeoutMs = opts.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS;
-    this.#watchdog = setAlignedInterval(() => {
-      const now = opts.clock.nowMs();
+  }
+
+  #watch(): void {
+    const timeoutMs = this.#opts.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS;
+    this.#watchdog ??= setAlignedInterval(() => {
+      const now = this.#opts.clock.nowMs();
       for (const session of this.#sessions.values()) {
         if (now - session.lastPacketAtMs > timeoutMs) void this.#end(session, `no media for ${timeoutMs} ms`, "lost");
       }
@@ -101,6 +105,7 @@ export class WhipIngest {
       throw error;
     }
     this.#sessions.set(session.id, session);
+    this.#watch();
     try {
       const answerSdp = await session.answer(offerSdp);
       session.pc.connectionStateChange.subscribe((state) => {
@@ -143,7 +148,8 @@ export class WhipIngest {
 
   /** Ends every publish; used at shutdown after recordings are finalized. */
   async close(): Promise<void> {
-    this.#watchdog.clear();
+    this.#watchdog?.clear();
+    this.#watchdog = undefined;
     await Promise.allSettled([...this.#sessions.values()].map((s) => this.#end(s, "service stopping", "ended")));
   }
 
@@ -157,6 +163,10 @@ export class WhipIngest {
 
   async #end(session: WhipSession, reason: string, kind: UnpublishReason): Promise<void> {
     if (!this.#sessions.delete(session.id)) return;
+    if (this.#sessions.size === 0) {
+      this.#watchdog?.clear();
+      this.#watchdog = undefined;
+    }
     // The transport's state says whether a publish that sent nothing ever connected (ICE, DTLS) or stopped sending.
     this.#opts.log("info", "publish ended", {
       stream: session.streamId,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { StreamHub } from "../recorder/mod.ts";
+import { armedGridTimers } from "../shared/aligned_timer.ts";
 import { systemClock } from "../shared/clock.ts";
 import { UdpMux } from "./udp_mux.ts";
 import { publishWhip } from "./whip_client.ts";
@@ -15,6 +16,12 @@ const WEBRTC = {
   simulcastLayer: undefined,
   startBitrateKbps: 0,
 };
+
+Deno.test("an idle WHIP endpoint arms no timer: its watchdog runs only while there are sessions", async () => {
+  const ingest = new WhipIngest({ hub: new StreamHub(), clock: systemClock, log: () => {}, webrtc: WEBRTC });
+  assert.equal(armedGridTimers(), 0);
+  await ingest.close();
+});
 
 Deno.test("a publisher's DELETE ends its stream with every packet sent before it, even those the socket still held", async () => {
   const log = () => {};

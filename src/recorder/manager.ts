@@ -197,7 +197,8 @@ export class RecordingManager {
    * recording that rotation already replaced in `#recordings`.
    */
   readonly #byRecordId = new Map<string, Recording>();
-  readonly #rotationTimer: GridTimer;
+  /** Runs `#look` while there are recordings: an idle service does not wake up for it. */
+  #rotationTimer: GridTimer | undefined;
   #segmentsWritten = 0;
   /** Why new recordings are refused (storage full, see retention), or undefined while they are not. */
   #refusing: string | undefined;
@@ -210,7 +211,6 @@ export class RecordingManager {
       published: (source) => this.#onPublished(source),
       unpublished: (source, reason) => this.#onUnpublished(source, reason),
     });
-    this.#rotationTimer = setAlignedInterval(() => this.#look(), ROTATION_CHECK_MS);
   }
 
   /**
@@ -278,7 +278,8 @@ export class RecordingManager {
 
   /** Finalizes every recording; used on SIGINT/SIGTERM. */
   async shutdown(): Promise<void> {
-    this.#rotationTimer.clear();
+    this.#rotationTimer?.clear();
+    this.#rotationTimer = undefined;
     await Promise.allSettled([...this.#starting.values()]);
     await Promise.allSettled([...this.#recordings.keys()].map((streamId) => this.#opts.hub.get(streamId)?.flush()));
     await Promise.allSettled([...this.#recordings.values()].map((recording) => this.#end(recording)));
@@ -308,6 +309,7 @@ export class RecordingManager {
       startedAtMs: nowMs,
     });
     this.#recordings.set(source.streamId, recording);
+    this.#rotationTimer ??= setAlignedInterval(() => this.#look(), ROTATION_CHECK_MS);
     this.#byRecordId.set(recordId, recording);
     this.#capture(recording, source);
     try {
@@ -334,6 +336,10 @@ export class RecordingManager {
     recording.state = "finished";
     this.#byRecordId.delete(recording.recordId);
     if (this.#recordings.get(recording.streamId) === recording) this.#recordings.delete(recording.streamId);
+    if (this.#recordings.size === 0) {
+      this.#rotationTimer?.clear();
+      this.#rotationTimer = undefined;
+    }
   }
 
   #capture(recording: Recording, source: LiveSource): void {

@@ -6,6 +6,7 @@ import { defaultRuleSettings } from "../config/rules.ts";
 import type { LogLevel } from "../shared/log.ts";
 import { StreamHub } from "./hub.ts";
 import { RecordingManager, type RecordingObserver, type RecordingView } from "./manager.ts";
+import { armedGridTimers } from "../shared/aligned_timer.ts";
 import { freshFiles, ReplaySource } from "./test_sources.ts";
 
 /**
@@ -86,4 +87,12 @@ Deno.test("a splice is reported once the segments the dropout closed are counted
   } finally {
     await manager.shutdown();
   }
+});
+
+Deno.test("a manager looks at its recordings once a second only while it has some: an idle one arms no timer", async () => {
+  const { clock, manager, source } = await recordingCam();
+  source.replay(1, clock);
+  assert.equal(armedGridTimers(), 1, "the look while recording");
+  await manager.stop("cam");
+  assert.equal(armedGridTimers(), 0, "nothing once the last recording ended");
 });

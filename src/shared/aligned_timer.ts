@@ -60,6 +60,11 @@ function schedule(atMs: number, run: () => void): GridTimer {
   };
 }
 
+/** How many callbacks wait on the grid: what keeps the process waking up. */
+export function armedGridTimers(): number {
+  return entries.filter((entry) => !entry.cleared).length;
+}
+
 /** Points the one runtime timer at the earliest entry. */
 function arm(): void {
   let earliestMs = Infinity;
