@@ -9,11 +9,12 @@ import { endChild, onCleanup } from "./cleanup.ts";
 import { type Hotspot, hotspots, type Profiling, startProfiling } from "./profile.ts";
 import {
   type MachineSample,
+  perSecond,
   type ProcSample,
   sampleMachine,
   sampleProcess,
   sampleThreads,
-  threadCpuByName,
+  threadDeltaByName,
 } from "./proc_stats.ts";
 import { benchStreamName, type PublisherEvent } from "./publishers.ts";
 import { checkRecording, type RecordingCheck } from "./recordings.ts";
@@ -54,6 +55,8 @@ export interface E2eResult {
   serviceSystemCpuS: number;
   /** serviceCpuS split by thread name (main JS thread "deno", tokio workers, V8 GC helpers ...). */
   serviceCpuSByThread: Record<string, number>;
+  /** The threads' wake-ups a second over the window, by thread name (see ThreadSample.wakeups). */
+  serviceWakeupsPerSByThread: Record<string, number>;
   cpuSPerMediaMinutePerStream: number;
   /** The same over the steady state (steady.ts), when the run was long enough for one. */
   steadyCpuSPerMediaMinutePerStream: number | undefined;
@@ -133,7 +136,8 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult> {
       connectSpreadS: publish.connectSpreadS,
       serviceCpuS,
       serviceSystemCpuS: end.systemCpuS - start.systemCpuS,
-      serviceCpuSByThread: threadCpuByName(threadsStart, threadsEnd),
+      serviceCpuSByThread: threadDeltaByName(threadsStart, threadsEnd, "cpuS"),
+      serviceWakeupsPerSByThread: perSecond(threadDeltaByName(threadsStart, threadsEnd, "wakeups"), windowS),
       cpuSPerMediaMinutePerStream: serviceCpuS / mediaMinutes,
       steadyCpuSPerMediaMinutePerStream: await steady.cpuSPerMediaMinutePerStream(),
       serviceCoreLoadPct: serviceCpuS / windowS * 100,

@@ -54,30 +54,51 @@ export async function sampleProcess(pid: number): Promise<ProcSample> {
   };
 }
 
-/** CPU seconds of each live thread of `pid`, keyed by thread id, with the thread's name (comm). */
-export async function sampleThreads(pid: number): Promise<Map<number, { name: string; cpuS: number }>> {
+/** One reading of a thread. */
+export interface ThreadSample {
+  /** Its name (comm): "deno" for the main JS thread, "tokio-runtime-w" for the blocking pool, "V8 DefaultWorke" ... */
+  name: string;
+  cpuS: number;
+  /**
+   * Times it went to sleep and was woken again (voluntary_ctxt_switches): a wait in epoll or on a futex, or for the
+   * disk inside an fdatasync.
+   */
+  wakeups: number;
+}
+
+/** A reading of each live thread of `pid`, keyed by thread id. */
+export async function sampleThreads(pid: number): Promise<Map<number, ThreadSample>> {
   const ticks = await clockTicks();
-  const threads = new Map<number, { name: string; cpuS: number }>();
+  const threads = new Map<number, ThreadSample>();
   for await (const entry of Deno.readDir(`/proc/${pid}/task`)) {
     try {
-      const { comm, utime, stime } = parseStat(await Deno.readTextFile(`/proc/${pid}/task/${entry.name}/stat`));
-      threads.set(Number(entry.name), { name: comm, cpuS: (utime + stime) / ticks });
+      const dir = `/proc/${pid}/task/${entry.name}`;
+      const [stat, status] = await Promise.all([Deno.readTextFile(`${dir}/stat`), Deno.readTextFile(`${dir}/status`)]);
+      const { comm, utime, stime } = parseStat(stat);
+      const wakeups = Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1] ?? 0);
+      threads.set(Number(entry.name), { name: comm, cpuS: (utime + stime) / ticks, wakeups });
     } catch { /* the thread ended meanwhile */ }
   }
   return threads;
 }
 
-/** CPU seconds spent between two thread samples, summed by thread name (threads that ended are not seen). */
-export function threadCpuByName(
-  before: Map<number, { name: string; cpuS: number }>,
-  after: Map<number, { name: string; cpuS: number }>,
+/** How much of `field` the threads spent between two samples, summed by thread name (threads that ended are not seen). */
+export function threadDeltaByName(
+  before: Map<number, ThreadSample>,
+  after: Map<number, ThreadSample>,
+  field: "cpuS" | "wakeups",
 ): Record<string, number> {
   const byName: Record<string, number> = {};
   for (const [tid, thread] of after) {
-    const spent = thread.cpuS - (before.get(tid)?.cpuS ?? 0);
+    const spent = thread[field] - (before.get(tid)?.[field] ?? 0);
     byName[thread.name] = (byName[thread.name] ?? 0) + spent;
   }
   return byName;
+}
+
+/** Each value of `byName` divided by `seconds`: a rate. */
+export function perSecond(byName: Record<string, number>, seconds: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(byName).map(([name, value]) => [name, seconds > 0 ? value / seconds : 0]));
 }
 
 /** The executable and command line of `pid`, to make sure a measured pid is the process meant. */

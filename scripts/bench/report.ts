@@ -150,6 +150,10 @@ export function e2eLines(r: E2eResult, servicePidNote: string, cores: number): s
       `${threadSummary(r.serviceCpuSByThread)}; kernel (stime) ${round(r.serviceSystemCpuS, 2)} s of the total`,
     ),
     line(
+      `${tag} wake-ups a second by thread`,
+      `${wakeupSummary(r.serviceWakeupsPerSByThread)}   (sleeps ended: epoll, futex, or disk waits in an fdatasync)`,
+    ),
+    line(
       `${tag} peak RSS (sampled)`,
       `${fmtMb(r.peakRssBytes)}   (at the end ${fmtMb(r.endRssBytes)}; VmHWM over its life ${fmtMb(r.hwmRssBytes)})`,
     ),
@@ -304,6 +308,11 @@ export function hotspotLines(r: E2eResult, profilePath: string): string[] {
 function threadSummary(byName: Record<string, number>): string {
   const busy = Object.entries(byName).filter(([, s]) => s >= 0.005).sort((a, b) => b[1] - a[1]);
   return busy.slice(0, 5).map(([name, s]) => `${name} ${round(s, 2)} s`).join(", ") || "none";
+}
+
+function wakeupSummary(byName: Record<string, number>): string {
+  const busy = Object.entries(byName).filter(([, perS]) => perS >= 0.05).sort((a, b) => b[1] - a[1]);
+  return busy.slice(0, 5).map(([name, perS]) => `${name} ${round(perS, 1)}`).join(", ") || "none";
 }
 
 export function round(value: number, digits: number): number {

@@ -10,7 +10,7 @@ import { CLIP_PATH } from "../clip.ts";
 import { endChild, onCleanup } from "./cleanup.ts";
 import { waitFinalized } from "./e2e.ts";
 import type { E2eResult } from "./e2e.ts";
-import { sampleMachine, sampleProcess, sampleThreads, threadCpuByName } from "./proc_stats.ts";
+import { perSecond, sampleMachine, sampleProcess, sampleThreads, threadDeltaByName } from "./proc_stats.ts";
 import { checkRecording } from "./recordings.ts";
 import { startBenchService } from "./service.ts";
 import { SteadyWindow } from "./steady.ts";
@@ -205,7 +205,8 @@ export async function runRtmp(opts: RtmpOptions): Promise<E2eResult> {
       connectSpreadS: (Math.max(...publishedAtMs) - Math.min(...publishedAtMs)) / 1000,
       serviceCpuS,
       serviceSystemCpuS: end.systemCpuS - start.systemCpuS,
-      serviceCpuSByThread: threadCpuByName(threadsStart, threadsEnd),
+      serviceCpuSByThread: threadDeltaByName(threadsStart, threadsEnd, "cpuS"),
+      serviceWakeupsPerSByThread: perSecond(threadDeltaByName(threadsStart, threadsEnd, "wakeups"), windowS),
       cpuSPerMediaMinutePerStream: serviceCpuS / (opts.streams * opts.seconds / 60),
       steadyCpuSPerMediaMinutePerStream: await steady.cpuSPerMediaMinutePerStream(),
       serviceCoreLoadPct: serviceCpuS / windowS * 100,
