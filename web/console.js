@@ -18,13 +18,17 @@ const state = {
 
 // ---- API ----
 
-/** Fetches `path` with the token; a 401 asks for one (once) and tries again; other errors throw with the reason. */
+/**
+ * Fetches `path` with the token; a 401 asks for one (once) and tries again; other errors throw with the reason. A 401
+ * for a token that has been replaced since the request went out (one sent while the dialog was open) only tries again.
+ */
 async function api(path, init = {}) {
+  const token = state.token;
   const headers = new Headers(init.headers);
-  if (state.token !== "") headers.set("authorization", `Bearer ${state.token}`);
+  if (token !== "") headers.set("authorization", `Bearer ${token}`);
   const response = await fetch(path, { ...init, headers });
   if (response.status === 401) {
-    await askToken();
+    if (state.token === token) await askToken();
     return api(path, init);
   }
   if (!response.ok) {
