@@ -61,7 +61,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** The console's video element is playing: not paused, data ahead, past `seconds`. */
-async function videoPlays(page: Page, seconds: number): Promise<void> {
+async function videoPlays(page: Page, seconds: number, timeoutMs = 20_000): Promise<void> {
   await page.waitForFunction(
     (s) => {
       const video = (globalThis as unknown as { document: { querySelector(q: string): unknown } }).document
@@ -69,7 +69,7 @@ async function videoPlays(page: Page, seconds: number): Promise<void> {
       return !video.paused && video.readyState >= 3 && video.currentTime > s;
     },
     seconds,
-    { timeout: 20_000 },
+    { timeout: timeoutMs },
   );
 }
 
@@ -156,15 +156,24 @@ Deno.test("with auth on, the console asks for the token once, then lists, plays 
   const service = await startService({
     toml: `[recorder]\nauto_streams = ["auth-*"]\nsegment_duration = 1\n\n[auth]\ntokens = ["${token}"]\n`,
   });
+  // Live until the checks are done: in CI, on a loaded machine, the console had not played a 20 s publish 20 s after the
+  // click, and the publish had ended by then.
+  const live = new AbortController();
   try {
-    const publish = publishInBackground({ url: `${service.url}/whip/auth-1`, seconds: 20, clip, token });
+    const publish = publishInBackground({
+      url: `${service.url}/whip/auth-1`,
+      seconds: 60,
+      clip,
+      token,
+      signal: live.signal,
+    });
     await withConsole(service, "#live", async (page) => {
       await page.waitForSelector("#token-dialog[open]");
       await page.fill('#token-form input[name="token"]', token);
       await page.click('#token-form button[type="submit"]');
       await page.waitForSelector(`${row("auth-1")} .badge.recording`, { timeout: 15_000 });
       await page.click(`${row("auth-1")} button[data-action="watch"]`);
-      await videoPlays(page, 1);
+      await videoPlays(page, 1, 40_000);
       // Another view and a reload: the token is kept.
       await page.reload();
       await page.click('nav a[data-tab="health"]');
@@ -172,8 +181,10 @@ Deno.test("with auth on, the console asks for the token once, then lists, plays 
       assert.equal(await page.isVisible("#token-dialog[open]"), false, "asked once");
       await screenshot(page, "console-health");
     });
+    live.abort();
     await publish.result;
   } finally {
+    live.abort();
     await service.stop();
   }
 });
